@@ -1,0 +1,41 @@
+"""Qualifying results, typed, with each session's time and the best of them in seconds.
+
+Before 1994 many races have a single qualifying time, which the snapshot keeps in Q1; `best_seconds`
+is therefore the fastest of whatever sessions a driver has, comparable within one race.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from f1_pipeline.cleaning import quarantine as rules
+from f1_pipeline.cleaning.races import on_calendar, with_calendar_round
+from f1_pipeline.cleaning.timing import clock_seconds_expr, is_clock_expr
+
+QUALIFYING_KEY = ("season", "round", "driver_id")
+_SESSIONS = ("q1", "q2", "q3")
+
+
+def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed qualifying results, quarantined rows)."""
+    checks = {
+        "season is not an integer": rules.not_int("season") | rules.missing("season"),
+        "round is not an integer": rules.not_int("round") | rules.missing("round"),
+        "driver_id is missing": rules.missing("driver_id"),
+        "constructor_id is missing": rules.missing("constructor_id"),
+        "position is not a positive integer": rules.not_int("position") | rules.outside("position", 1, 99),
+        "number is not an integer": rules.not_int("number"),
+        **{f"{session} is not a lap time": ~is_clock_expr(session) for session in _SESSIONS},
+        "no scheduled race on this date at this circuit": ~on_calendar(races),
+    }
+    good, quarantined = rules.split(raw, "qualifying_results", QUALIFYING_KEY, checks)
+    typed = with_calendar_round(good, races).select(
+        season=pl.col("season").cast(pl.Int32),
+        round=pl.col("calendar_round").cast(pl.Int32),
+        driver_id="driver_id",
+        constructor_id="constructor_id",
+        number=pl.col("number").cast(pl.Int32),
+        position=pl.col("position").cast(pl.Int32),
+        **{f"{session}_seconds": clock_seconds_expr(session) for session in _SESSIONS},
+    ).with_columns(best_seconds=pl.min_horizontal(*(f"{session}_seconds" for session in _SESSIONS)))
+    return typed.sort("season", "round", "position", "driver_id"), quarantined

@@ -1,0 +1,105 @@
+"""The calendar: every scheduled race with its status, and which race is next.
+
+A race is `completed` once it has results; `cancelled` when it has none although a later race of the
+same season does; otherwise `scheduled`. The next race is the earliest scheduled one: on the bundled
+data that is the first race without results, the 2026 Dutch Grand Prix. Results are matched to the
+schedule on season, date and circuit (not round), because round numbers of future races can differ
+between sources.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import polars as pl
+
+from f1_pipeline.cleaning import quarantine as rules
+
+
+class RaceStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+RACE_KEY = ("season", "round")
+RACE_RULES = {
+    "season is not an integer": rules.not_int("season"),
+    "round is not an integer": rules.not_int("round"),
+    "round is missing": rules.missing("round"),
+    "circuit_id is missing": rules.missing("circuit_id"),
+    "date is not a date": pl.col("date").str.to_date(strict=False).is_null(),
+}
+
+
+def _session_date(prefix: str) -> pl.Expr:
+    return pl.col(f"{prefix}_date").str.to_date(strict=False)
+
+
+def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(races, quarantined schedule rows)."""
+    good, quarantined = rules.split(raw_races, "races", RACE_KEY, RACE_RULES)
+    completed = raw_results.select("season", "date", "circuit_id").unique().with_columns(__done=pl.lit(True))
+    calendar = (
+        good.join(completed, on=["season", "date", "circuit_id"], how="left")
+        .with_columns(
+            season=pl.col("season").cast(pl.Int32),
+            round=pl.col("round").cast(pl.Int32),
+            date=pl.col("date").str.to_date(),
+            has_results=pl.col("__done").fill_null(False),
+        )
+        .with_columns(
+            last_result=pl.col("date").filter(pl.col("has_results")).max().over("season"),
+        )
+        .with_columns(
+            status=pl.when(pl.col("has_results"))
+            .then(pl.lit(RaceStatus.COMPLETED.value))
+            .when(pl.col("last_result").is_not_null() & (pl.col("date") < pl.col("last_result")))
+            .then(pl.lit(RaceStatus.CANCELLED.value))
+            .otherwise(pl.lit(RaceStatus.SCHEDULED.value))
+        )
+        .sort("season", "round")
+    )
+    next_date = calendar.filter(pl.col("status") == RaceStatus.SCHEDULED.value).get_column("date").min()
+    first_next = (pl.col("status") == RaceStatus.SCHEDULED.value) & (pl.col("date") == next_date)
+    table = calendar.select(
+        "season",
+        "round",
+        "race_name",
+        "date",
+        starts_at=pl.concat_str(pl.col("date").cast(pl.String), pl.col("time").fill_null("")).str.to_datetime(
+            "%Y-%m-%d%H:%M:%SZ", strict=False, time_zone="UTC"
+        ),
+        circuit_id="circuit_id",
+        url=pl.col("race_url"),
+        qualifying_date=_session_date("qualifying"),
+        sprint_date=_session_date("sprint"),
+        has_sprint=pl.col("sprint_date").is_not_null(),
+        status="status",
+        is_next=first_next.fill_null(False) & (pl.col("round") == pl.col("round").filter(first_next).min()),
+    )
+    return table, quarantined
+
+
+_MATCH = ("season", "date", "circuit_id")
+
+
+def calendar_index(races: pl.DataFrame) -> pl.DataFrame:
+    """The calendar as raw rows name a race (season, date, circuit as strings) with its calendar round."""
+    return races.select(
+        season=pl.col("season").cast(pl.String),
+        date=pl.col("date").cast(pl.String),
+        circuit_id="circuit_id",
+        calendar_round="round",
+    )
+
+
+def on_calendar(races: pl.DataFrame) -> pl.Expr:
+    """True where a raw row's season, date and circuit name a race on the calendar."""
+    index = calendar_index(races).select(pl.concat_str(*_MATCH, separator="|")).to_series()
+    return pl.concat_str(*_MATCH, separator="|").is_in(index.implode())
+
+
+def with_calendar_round(raw: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
+    """`raw` with `calendar_round`: the round the calendar gives its race."""
+    return raw.join(calendar_index(races), on=list(_MATCH), how="left")

@@ -1,0 +1,1 @@
+"""The Ergast/Jolpica API: one async client for the live service and the bundled snapshot."""

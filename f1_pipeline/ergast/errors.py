@@ -1,0 +1,28 @@
+"""Typed errors that name the URL, so a failed ingestion says which page to look at."""
+
+from __future__ import annotations
+
+
+class ErgastError(Exception):
+    """Base class of everything the client raises on purpose."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(f"{message} ({url})")
+        self.url = url
+
+
+class ErgastHTTPError(ErgastError):
+    """The server answered with an error status, after the retries it deserved."""
+
+    def __init__(self, url: str, status_code: int, attempts: int) -> None:
+        super().__init__(url, f"HTTP {status_code} after {attempts} attempt(s)")
+        self.status_code = status_code
+        self.attempts = attempts
+
+
+class ErgastUnavailableError(ErgastError):
+    """The server could not be reached (timeouts, refused connections) after the last attempt."""
+
+
+class MalformedPageError(ErgastError):
+    """A page that is not the Ergast JSON layout: not JSON, no `MRData`, bad paging fields, missing rows."""
