@@ -6,7 +6,6 @@ agree on names and defaults. Nothing here opens a file or a connection.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -15,22 +14,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
+from f1_pipeline.ergast.source import DataSource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FIRST_SEASON = 1950
 
 
 class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="F1_", frozen=True, extra="ignore")
 
-    data_source: Literal["snapshot", "live"] = "snapshot"
+    data_source: DataSource = "snapshot"
     ergast_base_url: str = JOLPICA_BASE_URL
     snapshot_dir: Path = BUNDLED_SNAPSHOT
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     request_attempts: int = Field(default=5, ge=1)
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
-    last_season: int = Field(default_factory=lambda: date.today().year, ge=FIRST_SEASON)
-
-    @property
-    def seasons(self) -> list[str]:
-        return [str(season) for season in range(FIRST_SEASON, self.last_season + 1)]
+    dagster_executor: Literal["in_process", "multiprocess"] = "in_process"

@@ -78,7 +78,7 @@ class Warehouse:
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> pl.DataFrame:
         with self.connect() as con:
-            return con.execute(sql, list(parameters)).pl()
+            return con.sql(sql, params=list(parameters) or None).pl()
 
     def tables(self) -> set[str]:
         if not self.path.exists():

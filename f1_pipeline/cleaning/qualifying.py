@@ -29,13 +29,17 @@ def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl
         "no scheduled race on this date at this circuit": ~on_calendar(races),
     }
     good, quarantined = rules.split(raw, "qualifying_results", QUALIFYING_KEY, checks)
-    typed = with_calendar_round(good, races).select(
-        season=pl.col("season").cast(pl.Int32),
-        round=pl.col("calendar_round").cast(pl.Int32),
-        driver_id="driver_id",
-        constructor_id="constructor_id",
-        number=pl.col("number").cast(pl.Int32),
-        position=pl.col("position").cast(pl.Int32),
-        **{f"{session}_seconds": clock_seconds_expr(session) for session in _SESSIONS},
-    ).with_columns(best_seconds=pl.min_horizontal(*(f"{session}_seconds" for session in _SESSIONS)))
+    typed = (
+        with_calendar_round(good, races)
+        .select(
+            season=pl.col("season").cast(pl.Int32),
+            round=pl.col("calendar_round").cast(pl.Int32),
+            driver_id="driver_id",
+            constructor_id="constructor_id",
+            number=pl.col("number").cast(pl.Int32),
+            position=pl.col("position").cast(pl.Int32),
+            **{f"{session}_seconds": clock_seconds_expr(session) for session in _SESSIONS},
+        )
+        .with_columns(best_seconds=pl.min_horizontal(*(f"{session}_seconds" for session in _SESSIONS)))
+    )
     return typed.sort("season", "round", "position", "driver_id"), quarantined

@@ -43,9 +43,7 @@ RESULTS = Endpoint("results", "RaceTable", "Races", "Results")
 QUALIFYING = Endpoint("qualifying", "RaceTable", "Races", "QualifyingResults")
 SPRINT = Endpoint("sprint", "RaceTable", "Races", "SprintResults")
 DRIVER_STANDINGS = Endpoint("driverStandings", "StandingsTable", "StandingsLists", "DriverStandings")
-CONSTRUCTOR_STANDINGS = Endpoint(
-    "constructorStandings", "StandingsTable", "StandingsLists", "ConstructorStandings"
-)
+CONSTRUCTOR_STANDINGS = Endpoint("constructorStandings", "StandingsTable", "StandingsLists", "ConstructorStandings")
 
 
 @dataclass(frozen=True)

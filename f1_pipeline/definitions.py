@@ -1,0 +1,28 @@
+"""The code location: assembles what `f1_pipeline.defs` defines. Importing this module builds nothing."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from f1_pipeline.defs.checks import ASSET_CHECKS
+from f1_pipeline.defs.clean import CLEAN_ASSETS
+from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job
+from f1_pipeline.defs.raw import RAW_ASSETS
+from f1_pipeline.defs.resources import resources_from
+from f1_pipeline.settings import PipelineSettings
+
+
+def build_definitions(settings: PipelineSettings) -> dg.Definitions:
+    executor = dg.in_process_executor if settings.dagster_executor == "in_process" else dg.multiprocess_executor
+    return dg.Definitions(
+        assets=[*RAW_ASSETS, *CLEAN_ASSETS],
+        asset_checks=ASSET_CHECKS,
+        jobs=[main_job, ingest_and_clean_job],
+        resources=resources_from(settings),
+        executor=executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(PipelineSettings())

@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks, resources and jobs. Thin: each body loads, calls domain code, records."""

@@ -1,0 +1,101 @@
+"""Clean layer: typed tables in the `clean` schema, rejected rows in `quality.quarantine`."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from f1_pipeline.cleaning import qualifying, reference
+from f1_pipeline.cleaning import races as calendar
+from f1_pipeline.cleaning import results as results_cleaning
+from f1_pipeline.cleaning.quarantine import QUARANTINE_SCHEMA
+from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.partitions import SINGLE_RUN
+from f1_pipeline.defs.resources import WarehouseResource
+from f1_pipeline.warehouse import Warehouse
+
+QUARANTINE_TABLE = "quality.quarantine"
+_CLEAN = {"group_name": "clean", "kinds": {"duckdb", "polars"}, "backfill_policy": SINGLE_RUN}
+
+
+def publish(
+    warehouse: Warehouse, name: str, frame: pl.DataFrame, quarantined: pl.DataFrame | None = None
+) -> dg.MaterializeResult:
+    """Write `clean.<name>`, replace this table's quarantined rows, and describe both."""
+    table = f"clean.{name}"
+    warehouse.replace_table(table, frame)
+    metadata = table_metadata(table, frame)
+    if quarantined is not None:
+        warehouse.replace_partitions(QUARANTINE_TABLE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [name])
+        metadata["quarantined_rows"] = quarantined.height
+        if quarantined.height:
+            metadata["quarantine_preview"] = dg.MetadataValue.md(markdown_preview(quarantined))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(deps=["raw_races", "raw_results"], **_CLEAN)
+def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The calendar: status scheduled / completed / cancelled, and `is_next` on the first race without results."""
+    store = warehouse.warehouse()
+    table, quarantined = calendar.races(store.read("raw.races"), store.read("raw.results"))
+    result = publish(store, "races", table, quarantined)
+    upcoming = table.filter(pl.col("is_next"))
+    result.metadata["next_race"] = (
+        f"{upcoming['season'][0]} round {upcoming['round'][0]}: {upcoming['race_name'][0]}"
+        if upcoming.height
+        else "none"
+    )
+    result.metadata["completed_races"] = table.filter(pl.col("status") == "completed").height
+    return result
+
+
+@dg.asset(deps=["raw_results", "races"], **_CLEAN)
+def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One row per car and driver in each race: classified position, status category, times in seconds."""
+    store = warehouse.warehouse()
+    table, quarantined = results_cleaning.results(store.read("raw.results"), store.read("clean.races"), "race_results")
+    return publish(store, "race_results", table, quarantined)
+
+
+@dg.asset(deps=["raw_sprint", "races"], **_CLEAN)
+def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Sprint results, typed like race results."""
+    store = warehouse.warehouse()
+    table, quarantined = results_cleaning.results(store.read("raw.sprint"), store.read("clean.races"), "sprint_results")
+    return publish(store, "sprint_results", table, quarantined)
+
+
+@dg.asset(deps=["raw_qualifying", "races"], **_CLEAN)
+def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Qualifying position with Q1/Q2/Q3 and the best time in seconds."""
+    store = warehouse.warehouse()
+    table, quarantined = qualifying.qualifying(store.read("raw.qualifying"), store.read("clean.races"))
+    return publish(store, "qualifying_results", table, quarantined)
+
+
+@dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
+def drivers(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every driver in results, qualifying or sprints, with the API's current name, code and nationality."""
+    store = warehouse.warehouse()
+    return publish(store, "drivers", reference.drivers(*_entrants(store)))
+
+
+@dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
+def constructors(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every constructor in results, qualifying or sprints."""
+    store = warehouse.warehouse()
+    return publish(store, "constructors", reference.constructors(*_entrants(store)))
+
+
+@dg.asset(deps=["raw_races"], **_CLEAN)
+def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every circuit on a schedule, with latitude and longitude for weather lookups."""
+    store = warehouse.warehouse()
+    return publish(store, "circuits", reference.circuits(store.read("raw.races")))
+
+
+def _entrants(store: Warehouse) -> tuple[pl.DataFrame, ...]:
+    return tuple(store.read(table) for table in ("raw.results", "raw.qualifying", "raw.sprint"))
+
+
+CLEAN_ASSETS = [races, race_results, sprint_results, qualifying_results, drivers, constructors, circuits]

@@ -1,0 +1,39 @@
+"""Materialization metadata shown in the Dagster UI: counts, schema, a preview, season coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+PREVIEW_ROWS = 10
+
+
+def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    head = frame.head(rows)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in head.iter_rows()]
+    return "\n".join(lines)
+
+
+def season_coverage(seasons: Sequence[Any]) -> str:
+    years = sorted({int(season) for season in seasons if season is not None})
+    if not years:
+        return "no seasons"
+    return f"{years[0]}-{years[-1]} ({len(years)} seasons)"
+
+
+def table_metadata(table: str, frame: pl.DataFrame) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": frame.height,
+        "dagster/table_name": table,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
+        ),
+        "preview": dg.MetadataValue.md(markdown_preview(frame)),
+    }
+    if "season" in frame.columns:
+        metadata["season_coverage"] = season_coverage(frame.get_column("season").unique().to_list())
+    return metadata

@@ -1,0 +1,47 @@
+"""Resources: the Ergast source and the DuckDB warehouse, configured from `PipelineSettings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from f1_pipeline.ergast.client import ErgastClient
+from f1_pipeline.ergast.source import DataSource, build_client
+from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.warehouse import Warehouse
+
+
+class ErgastResource(dg.ConfigurableResource):
+    """Where raw data comes from: `snapshot` (bundled files) or `live` (the Jolpica API)."""
+
+    source: DataSource = "snapshot"
+    base_url: str
+    snapshot_dir: str
+    page_size: int = 100
+    attempts: int = 5
+
+    def client(self) -> ErgastClient:
+        return build_client(self.source, self.base_url, Path(self.snapshot_dir), self.page_size, self.attempts)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file that holds the raw, clean and quality schemas."""
+
+    path: str
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.path)
+
+
+def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "ergast": ErgastResource(
+            source=settings.data_source,
+            base_url=settings.ergast_base_url,
+            snapshot_dir=str(settings.snapshot_dir),
+            page_size=settings.page_size,
+            attempts=settings.request_attempts,
+        ),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+    }

@@ -1,0 +1,47 @@
+"""Dagster instance storage chosen by the environment: PostgreSQL when a URL is set, SQLite otherwise.
+
+`dagster.yaml` cannot branch on an environment variable, and a PostgreSQL block fails outright when
+its variable is unset. This configurable class is what `dagster_home/dagster.yaml` names instead:
+the laptop gets SQLite under `DAGSTER_HOME` with no setup, and production sets one variable. The
+choice is made again in every process that loads the instance (webserver, daemon, run workers).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import Field, StringSource
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+POSTGRES_URL_ENV = "F1_DAGSTER_POSTGRES_URL"
+
+
+def with_psycopg2_driver(url: str) -> str:
+    """Name the driver dagster-postgres is built on: SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
+    """Never instantiated: `from_config_value` returns the PostgreSQL or the SQLite storage."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {
+            "sqlite_base_dir": Field(StringSource, description="Where SQLite storage lives when no URL is set."),
+            "postgres_url_env": Field(str, default_value=POSTGRES_URL_ENV, is_required=False),
+        }
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]) -> DagsterStorage:  # type: ignore[override]
+        postgres_url = os.environ.get(config_value.get("postgres_url_env", POSTGRES_URL_ENV), "").strip()
+        if postgres_url:
+            from dagster_postgres import DagsterPostgresStorage
+
+            return DagsterPostgresStorage(postgres_url=with_psycopg2_driver(postgres_url), inst_data=inst_data)
+        return DagsterSqliteStorage(base_dir=config_value["sqlite_base_dir"], inst_data=inst_data)

@@ -1,0 +1,1 @@
+"""Data-quality suites (Great Expectations 1.x) over warehouse tables, independent of Dagster."""

@@ -1,0 +1,290 @@
+"""What "good data" means for each raw and clean table, as Great Expectations suites.
+
+A suite is a query (the frame to validate, which may be derived: one row per race for "exactly one
+winner") and the expectations over it. Key and integrity suites are blocking: downstream assets do not
+run on data that breaks them. Value-range suites warn: the clean layer has already quarantined rows it
+could not read, so what is left out of range is worth a look, not a stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+Lookup = Callable[[str], list[Any]]
+"""Runs a one-column query and returns its values: how a suite reads another table's keys."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    asset: str
+    name: str
+    description: str
+    query: str
+    expectations: Callable[[Lookup], Sequence[Expectation]]
+    blocking: bool
+    reads: tuple[str, ...] = field(default=())
+
+    @property
+    def check_name(self) -> str:
+        return f"check_{self.asset}_{self.name}"
+
+
+def _gxe() -> Any:
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def _not_null(*columns: str) -> list[Expectation]:
+    return [_gxe().ExpectColumnValuesToNotBeNull(column=column) for column in columns]
+
+
+def _keys(key: Sequence[str], not_null: Sequence[str]) -> Callable[[Lookup], list[Expectation]]:
+    def build(_: Lookup) -> list[Expectation]:
+        return [*_not_null(*not_null), _gxe().ExpectCompoundColumnsToBeUnique(column_list=list(key))]
+
+    return build
+
+
+def _unique_id(column: str) -> Callable[[Lookup], list[Expectation]]:
+    def build(_: Lookup) -> list[Expectation]:
+        return [*_not_null(column), _gxe().ExpectColumnValuesToBeUnique(column=column)]
+
+    return build
+
+
+def _raw_on_schedule(lookup: Lookup) -> list[Expectation]:
+    races = lookup("select distinct season || '|' || date || '|' || circuit_id from raw.races")
+    return [_gxe().ExpectColumnValuesToBeInSet(column="race", value_set=races)]
+
+
+def _clean_integrity(lookup: Lookup) -> list[Expectation]:
+    gxe = _gxe()
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="driver_id", value_set=lookup("select driver_id from clean.drivers")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="constructor_id", value_set=lookup("select constructor_id from clean.constructors")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="race", value_set=lookup("select season || '-' || round from clean.races")
+        ),
+    ]
+
+
+def _result_values(lookup: Lookup) -> list[Expectation]:
+    gxe = _gxe()
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column="position_order", min_value=1, max_value=99),
+        gxe.ExpectColumnValuesToBeBetween(column="finish_position", min_value=1, max_value=99),
+        gxe.ExpectColumnValuesToBeBetween(column="points", min_value=0, max_value=50),
+        gxe.ExpectColumnValuesToBeBetween(column="grid", min_value=1, max_value=99),
+        gxe.ExpectColumnValuesToBeBetween(column="laps", min_value=0, max_value=999),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="status_category",
+            value_set=["finished", "lapped", "retired", "disqualified", "did_not_start"],
+        ),
+    ]
+
+
+def _exactly(column: str, low: int, high: int | None) -> Callable[[Lookup], list[Expectation]]:
+    def build(_: Lookup) -> list[Expectation]:
+        return [_gxe().ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)]
+
+    return build
+
+
+def _races_values(_: Lookup) -> list[Expectation]:
+    gxe = _gxe()
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["scheduled", "completed", "cancelled"]),
+        gxe.ExpectColumnValuesToBeBetween(column="round", min_value=1, max_value=40),
+    ]
+
+
+def _qualifying_values(_: Lookup) -> list[Expectation]:
+    gxe = _gxe()
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column="position", min_value=1, max_value=99),
+        gxe.ExpectColumnValuesToBeBetween(column="best_seconds", min_value=30, max_value=1200),
+    ]
+
+
+def _circuit_values(_: Lookup) -> list[Expectation]:
+    gxe = _gxe()
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
+        gxe.ExpectColumnValuesToBeBetween(column="longitude", min_value=-180, max_value=180),
+    ]
+
+
+_RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
+_RAW_RESULT_IDS = ("season", "round", "driver_id", "constructor_id", "position")
+_CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
+_RACE_OF_ROW = "season || '-' || round as race"
+_RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
+
+
+def _raw_results_suites(asset: str, table: str) -> list[Suite]:
+    return [
+        Suite(
+            asset,
+            "keys",
+            f"{table}: ids present, (season, round, driver, position) unique",
+            f"select * from {table}",
+            _keys(_RAW_RESULT_KEY, _RAW_RESULT_IDS),
+            blocking=True,
+        ),
+        Suite(
+            asset,
+            "on_schedule",
+            f"every row of {table} belongs to a race on the schedule",
+            f"select {_RAW_RACE_OF_ROW} from {table}",
+            _raw_on_schedule,
+            blocking=True,
+            reads=("raw_races",),
+        ),
+    ]
+
+
+def _clean_results_suites(
+    asset: str, key: Sequence[str], values: Callable[[Lookup], Sequence[Expectation]]
+) -> list[Suite]:
+    table = f"clean.{asset}"
+    return [
+        Suite(
+            asset,
+            "keys",
+            f"{asset}: ids present, key unique",
+            f"select * from {table}",
+            _keys(key, ("season", "round", "driver_id", "constructor_id")),
+            blocking=True,
+        ),
+        Suite(
+            asset,
+            "integrity",
+            f"{asset} reference known drivers, constructors and races",
+            f"select driver_id, constructor_id, {_RACE_OF_ROW} from {table}",
+            _clean_integrity,
+            blocking=True,
+            reads=("drivers", "constructors", "races"),
+        ),
+        Suite(
+            asset,
+            "values",
+            f"{asset}: positions, points, times in range",
+            f"select * from {table}",
+            values,
+            blocking=False,
+        ),
+    ]
+
+
+SUITES: tuple[Suite, ...] = (
+    Suite(
+        "raw_races",
+        "keys",
+        "schedule rows have season, round, date, circuit; (season, round) unique",
+        "select * from raw.races",
+        _keys(("season", "round"), ("season", "round", "date", "circuit_id")),
+        blocking=True,
+    ),
+    *_raw_results_suites("raw_results", "raw.results"),
+    *_raw_results_suites("raw_sprint", "raw.sprint"),
+    Suite(
+        "raw_qualifying",
+        "keys",
+        "qualifying rows have ids; (season, round, driver) unique",
+        "select * from raw.qualifying",
+        _keys(("season", "round", "driver_id"), ("season", "round", "driver_id", "constructor_id")),
+        blocking=True,
+    ),
+    Suite(
+        "raw_qualifying",
+        "on_schedule",
+        "every qualifying row belongs to a race on the schedule",
+        f"select {_RAW_RACE_OF_ROW} from raw.qualifying",
+        _raw_on_schedule,
+        blocking=True,
+        reads=("raw_races",),
+    ),
+    Suite(
+        "drivers",
+        "keys",
+        "driver ids present and unique",
+        "select * from clean.drivers",
+        _unique_id("driver_id"),
+        blocking=True,
+    ),
+    Suite(
+        "constructors",
+        "keys",
+        "constructor ids present and unique",
+        "select * from clean.constructors",
+        _unique_id("constructor_id"),
+        blocking=True,
+    ),
+    Suite(
+        "circuits",
+        "keys",
+        "circuit ids present and unique",
+        "select * from clean.circuits",
+        _unique_id("circuit_id"),
+        blocking=True,
+    ),
+    Suite(
+        "circuits",
+        "values",
+        "coordinates on the globe",
+        "select * from clean.circuits",
+        _circuit_values,
+        blocking=False,
+    ),
+    Suite(
+        "races",
+        "keys",
+        "(season, round) present and unique",
+        "select * from clean.races",
+        _keys(("season", "round"), ("season", "round", "date", "circuit_id", "status")),
+        blocking=True,
+    ),
+    Suite("races", "values", "known statuses, sane rounds", "select * from clean.races", _races_values, blocking=False),
+    Suite(
+        "races",
+        "single_next_race",
+        "at most one race is flagged as next",
+        "select count(*) filter (where is_next) as next_races from clean.races",
+        _exactly("next_races", 0, 1),
+        blocking=True,
+    ),
+    *_clean_results_suites("race_results", _CLEAN_RESULT_KEY, _result_values),
+    Suite(
+        "race_results",
+        "one_winner",
+        "exactly one winning car in every completed race",
+        """select r.season, r.round, count(distinct coalesce(res.number, -1)) filter (where res.finish_position = 1)
+                 as winning_cars
+             from clean.races r left join clean.race_results res using (season, round)
+             where r.status = 'completed' group by all""",
+        _exactly("winning_cars", 1, 1),
+        blocking=True,
+        reads=("races",),
+    ),
+    Suite(
+        "race_results",
+        "completed_races_have_results",
+        "every completed race has result rows",
+        """select r.season, r.round, count(res.driver_id) as result_rows
+             from clean.races r left join clean.race_results res using (season, round)
+             where r.status = 'completed' group by all""",
+        _exactly("result_rows", 1, None),
+        blocking=True,
+        reads=("races",),
+    ),
+    *_clean_results_suites("sprint_results", _CLEAN_RESULT_KEY, _result_values),
+    *_clean_results_suites("qualifying_results", ("season", "round", "driver_id"), _qualifying_values),
+)
