@@ -60,8 +60,12 @@ def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFr
         )
         .sort("season", "round")
     )
-    next_date = calendar.filter(pl.col("status") == RaceStatus.SCHEDULED.value).get_column("date").min()
-    first_next = (pl.col("status") == RaceStatus.SCHEDULED.value) & (pl.col("date") == next_date)
+    upcoming = calendar.filter(pl.col("status") == RaceStatus.SCHEDULED.value).sort("date", "round").head(1)
+    is_next = (
+        (pl.col("season") == upcoming["season"][0]) & (pl.col("round") == upcoming["round"][0])
+        if upcoming.height
+        else pl.lit(False)
+    )
     table = calendar.select(
         "season",
         "round",
@@ -76,7 +80,7 @@ def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFr
         sprint_date=_session_date("sprint"),
         has_sprint=pl.col("sprint_date").is_not_null(),
         status="status",
-        is_next=first_next.fill_null(False) & (pl.col("round") == pl.col("round").filter(first_next).min()),
+        is_next=is_next,
     )
     return table, quarantined
 

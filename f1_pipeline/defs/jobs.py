@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from f1_pipeline.defs.partitions import season_partitions
-
 ingest_and_clean_job = dg.define_asset_job(
     "ingest_and_clean",
     selection=dg.AssetSelection.groups("raw", "clean"),
-    partitions_def=season_partitions,
     description="Raw seasons from the Ergast source, then every clean table, with their checks.",
 )
 
 main_job = dg.define_asset_job(
     "main",
     selection=dg.AssetSelection.all(),
-    partitions_def=season_partitions,
     description="Every asset of the pipeline for the seasons given (a range runs as one run).",
 )

@@ -8,6 +8,7 @@ import dagster as dg
 
 from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
+from f1_pipeline.ergast.throttle import RateLimit
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 
@@ -20,9 +21,12 @@ class ErgastResource(dg.ConfigurableResource):
     snapshot_dir: str
     page_size: int = 100
     attempts: int = 5
+    requests_per_second: int = 4
+    requests_per_hour: int = 500
 
     def client(self) -> ErgastClient:
-        return build_client(self.source, self.base_url, Path(self.snapshot_dir), self.page_size, self.attempts)
+        limits = (RateLimit(self.requests_per_second, 1.0), RateLimit(self.requests_per_hour, 3600.0))
+        return build_client(self.source, self.base_url, Path(self.snapshot_dir), self.page_size, self.attempts, limits)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -42,6 +46,8 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
             snapshot_dir=str(settings.snapshot_dir),
             page_size=settings.page_size,
             attempts=settings.request_attempts,
+            requests_per_second=settings.requests_per_second,
+            requests_per_hour=settings.requests_per_hour,
         ),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
     }

@@ -30,7 +30,7 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
     def __init__(self, snapshot_dir: Path = BUNDLED_SNAPSHOT, max_limit: int = MAX_PAGE_SIZE) -> None:
         self._dir = Path(snapshot_dir)
         self._max_limit = max_limit
-        self._seasons: dict[tuple[str, str], dict[str, Any]] = {}
+        self._files: dict[Path, Any] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         match = _PATH.search(request.url.path)
@@ -44,26 +44,40 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
             return _error(400, "limit and offset must be integers")
         if limit < 0 or offset < 0:
             return _error(400, "limit and offset must not be negative")
-        season_file = self._season(match["season"], endpoint)
-        if season_file is None:
-            return _error(404, f"the snapshot has no {endpoint.name} file for {match['season']}")
-        body = _page(season_file, endpoint, match["round"], limit, offset, str(request.url.copy_with(query=None)))
+        path = self._dir / match["season"] / f"{endpoint.name}.json.gz"
+        url = str(request.url.copy_with(query=None))
+        if not path.exists():
+            # The live API answers a season it has nothing for with an empty table, not an error.
+            return httpx.Response(200, json=_empty(endpoint, match["season"], url), request=request)
+        season_file = self._season(path)
+        try:
+            body = _page(season_file, endpoint, match["round"], limit, offset, url)
+        except (KeyError, TypeError, AttributeError):
+            # Not the Ergast layout: serve the file as it is, and let the client say what is wrong with it.
+            return httpx.Response(200, content=_raw_bytes(path), headers={"content-type": "application/json"})
         return httpx.Response(200, json=body, request=request)
 
-    def _season(self, season: str, endpoint: Endpoint) -> dict[str, Any] | None:
-        """The season's file, parsed once per transport; None where the snapshot has no such season."""
-        key = (season, endpoint.name)
-        if key not in self._seasons:
-            path = self._dir / season / f"{endpoint.name}.json.gz"
-            if not path.exists():
-                return None
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                self._seasons[key] = json.load(handle)
-        return self._seasons[key]
+    def _season(self, path: Path) -> Any:
+        """The season file, parsed once per transport; None where it is not JSON at all."""
+        if path not in self._files:
+            try:
+                self._files[path] = json.loads(_raw_bytes(path))
+            except ValueError:
+                self._files[path] = None
+        return self._files[path]
+
+
+def _raw_bytes(path: Path) -> bytes:
+    """The file's bytes, un-gzipped when they are gzip (a corrupt archive is served as it is)."""
+    data = path.read_bytes()
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError):
+        return data
 
 
 def _page(
-    season_file: dict[str, Any], endpoint: Endpoint, round_: str | None, limit: int, offset: int, url: str
+    season_file: Any, endpoint: Endpoint, round_: str | None, limit: int, offset: int, url: str
 ) -> dict[str, Any]:
     races = season_file["MRData"][endpoint.table][endpoint.lists]
     if round_ is not None:
@@ -90,6 +104,21 @@ def _page(
             "offset": str(offset),
             "total": str(total),
             endpoint.table: {**table, endpoint.lists: page},
+        }
+    }
+
+
+def _empty(endpoint: Endpoint, season: str, url: str) -> dict[str, Any]:
+    table = {"season": season, endpoint.lists: []}
+    return {
+        "MRData": {
+            "xmlns": "",
+            "series": "f1",
+            "url": url,
+            "limit": "30",
+            "offset": "0",
+            "total": "0",
+            endpoint.table: table,
         }
     }
 

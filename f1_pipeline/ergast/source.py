@@ -11,18 +11,25 @@ from typing import Literal
 
 from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
 from f1_pipeline.ergast.snapshot import SnapshotTransport
-from f1_pipeline.ergast.throttle import JOLPICA_LIMITS, Throttle
+from f1_pipeline.ergast.throttle import JOLPICA_LIMITS, RateLimit, Throttle
 
 DataSource = Literal["snapshot", "live"]
 
 
-def build_client(source: DataSource, base_url: str, snapshot_dir: Path, page_size: int, attempts: int) -> ErgastClient:
+def build_client(
+    source: DataSource,
+    base_url: str,
+    snapshot_dir: Path,
+    page_size: int,
+    attempts: int,
+    limits: tuple[RateLimit, ...] = JOLPICA_LIMITS,
+) -> ErgastClient:
     if source == "snapshot":
         return ErgastClient(
             base_url, transport=SnapshotTransport(snapshot_dir), page_size=page_size, retry=RetryPolicy(attempts=1)
         )
     if source == "live":
         return ErgastClient(
-            base_url, throttle=Throttle(JOLPICA_LIMITS), page_size=page_size, retry=RetryPolicy(attempts=attempts)
+            base_url, throttle=Throttle(limits), page_size=page_size, retry=RetryPolicy(attempts=attempts)
         )
     raise ValueError(f"unknown data source {source!r}: use 'snapshot' or 'live'")

@@ -1,0 +1,89 @@
+"""Shared fixtures: a pipeline pointed at temporary files, runs of the real job, the real PostgreSQL."""
+
+import gzip
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from f1_pipeline.definitions import build_definitions
+from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
+from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.warehouse import Warehouse
+
+POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def run_job(
+    settings: PipelineSettings, first: str, last: str, instance: dg.DagsterInstance | None = None, job: str = "main"
+) -> dg.ExecuteInProcessResult:
+    """Run a job of the real code location over seasons `first`..`last` in one run, as the README's command does."""
+    definitions = build_definitions(settings)
+    return definitions.resolve_job_def(job).execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=False,
+    )
+
+
+@pytest.fixture
+def snapshot_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled snapshot, for tests that corrupt it."""
+    target = tmp_path / "snapshot"
+    shutil.copytree(BUNDLED_SNAPSHOT, target)
+    return target
+
+
+def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Apply `edit` to one season file of a snapshot copy, in place."""
+    path = snapshot / season / f"{endpoint}.json.gz"
+    body = json.loads(gzip.decompress(path.read_bytes()))
+    edit(body)
+    path.write_bytes(gzip.compress(json.dumps(body).encode()))
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[..., PipelineSettings]:
+    def build(**overrides: Any) -> PipelineSettings:
+        return PipelineSettings(warehouse_path=tmp_path / "warehouse.duckdb", **overrides)
+
+    return build
+
+
+def warehouse_of(settings: PipelineSettings) -> Warehouse:
+    return Warehouse(settings.warehouse_path, read_only=True)
+
+
+def _postgres_reachable() -> bool:
+    try:
+        psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty database on the real server, dropped afterwards; its URL."""
+    if not _postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}, and CI needs it")
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (set CI=1 to make this an error)")
+    name = f"f1_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(POSTGRES_ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'create database "{name}"')
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
