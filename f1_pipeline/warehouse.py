@@ -25,6 +25,10 @@ def _table(name: str) -> str:
     return name
 
 
+class MissingTableError(LookupError):
+    """A table was read before the asset that writes it was materialized."""
+
+
 class Warehouse:
     def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = Path(path)
@@ -73,8 +77,12 @@ class Warehouse:
             con.execute("commit")
 
     def read(self, name: str) -> pl.DataFrame:
+        table = _table(name)
         with self.connect() as con:
-            return con.sql(f"select * from {_table(name)}").pl()
+            try:
+                return con.sql(f"select * from {table}").pl()
+            except duckdb.CatalogException as error:
+                raise MissingTableError(f"{table} is not in the warehouse {self.path}: materialize it first") from error
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> pl.DataFrame:
         with self.connect() as con:

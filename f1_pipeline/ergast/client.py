@@ -12,6 +12,7 @@ import email.utils
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import httpx
@@ -95,6 +96,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # the asctime form carries no zone; HTTP dates are always GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -166,6 +169,8 @@ class ErgastClient:
             total, page_offset = _paging(page_url, mr_data)
             if page_offset != offset:
                 raise MalformedPageError(page_url, f"asked for offset {offset}, page says {page_offset}")
+            if fetched.pages > 1 and total != fetched.total:
+                raise MalformedPageError(page_url, f"total changed from {fetched.total} to {total} between pages")
             fetched.total = total
             received = _merge_page(page_url, mr_data, endpoint, merged)
             offset += received

@@ -81,7 +81,7 @@ def _page(
 ) -> dict[str, Any]:
     races = season_file["MRData"][endpoint.table][endpoint.lists]
     if round_ is not None:
-        races = [race for race in races if race.get("round") == round_]
+        races = [race for race in races if race.get("round") == str(int(round_))]
     if endpoint.rows is None:
         page = races[offset : offset + limit]
         total = len(races)

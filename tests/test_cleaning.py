@@ -1,0 +1,209 @@
+"""Clean transforms on real seasons from the bundled data, and on small frames for the quirks."""
+
+import asyncio
+
+import polars as pl
+import pytest
+
+from f1_pipeline.cleaning import qualifying, reference
+from f1_pipeline.cleaning import races as calendar
+from f1_pipeline.cleaning import results as results_cleaning
+from f1_pipeline.cleaning.quarantine import split
+from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, ErgastClient
+from f1_pipeline.ergast.flatten import RESULT_COLUMNS
+from f1_pipeline.ergast.ingest import fetch_seasons
+from f1_pipeline.ergast.snapshot import SnapshotTransport
+
+SEASONS = ["1950", "1988", "2021", "2026"]
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, pl.DataFrame]:
+    async def load() -> dict[str, pl.DataFrame]:
+        frames = {}
+        for endpoint in (SCHEDULE, RESULTS, QUALIFYING, SPRINT):
+            client = ErgastClient(transport=SnapshotTransport())
+            frames[endpoint.name] = (await fetch_seasons(client, endpoint, SEASONS)).frame
+        return frames
+
+    return asyncio.run(load())
+
+
+@pytest.fixture(scope="module")
+def races(raw) -> pl.DataFrame:
+    table, quarantined = calendar.races(raw["races"], raw["results"])
+    assert quarantined.height == 0
+    return table
+
+
+def result_row(**values: str | None) -> dict[str, str | None]:
+    row = {name: None for name, _ in RESULT_COLUMNS}
+    row.update(
+        season="2021",
+        round="1",
+        date="2021-03-28",
+        circuit_id="bahrain",
+        driver_id="hamilton",
+        constructor_id="mercedes",
+        number="44",
+        position="1",
+        position_text="1",
+        points="25",
+        grid="2",
+        laps="56",
+        status="Finished",
+    )
+    row.update(values)
+    return row
+
+
+def clean_rows(races: pl.DataFrame, *rows: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = pl.DataFrame(list(rows), schema={name: pl.String for name, _ in RESULT_COLUMNS})
+    return results_cleaning.results(frame, races, "race_results")
+
+
+def test_calendar_statuses_and_next_race(races):
+    counts = dict(races.group_by("season").agg((pl.col("status") == "completed").sum()).iter_rows())
+    assert counts == {1950: 7, 1988: 16, 2021: 22, 2026: 11}
+    upcoming = races.filter("is_next")
+    assert upcoming.select("season", "round", "race_name").rows() == [(2026, 12, "Dutch Grand Prix")]
+    assert races.filter(pl.col("season") == 2026, pl.col("round") > 12)["status"].unique().to_list() == ["scheduled"]
+    assert races.schema["date"] == pl.Date
+    assert races.filter(pl.col("season") == 2021, pl.col("round") == 1)["starts_at"].dt.hour().item() == 15
+
+
+def test_a_race_skipped_while_later_ones_ran_is_cancelled():
+    schedule = pl.DataFrame(
+        {
+            "season": ["2030"] * 4,
+            "round": ["1", "2", "3", "4"],
+            "circuit_id": ["a", "b", "c", "d"],
+            "date": ["2030-03-01", "2030-03-08", "2030-03-15", "2030-03-22"],
+        }
+    ).with_columns(
+        pl.lit(None, pl.String).alias(name)
+        for name in ("race_name", "time", "race_url", "qualifying_date", "sprint_date")
+    )
+    results = pl.DataFrame({"season": ["2030", "2030"], "date": ["2030-03-01", "2030-03-15"], "circuit_id": ["a", "c"]})
+    table, _ = calendar.races(schedule, results)
+    assert table.select("round", "status", "is_next").rows() == [
+        (1, "completed", False),
+        (2, "cancelled", False),
+        (3, "completed", False),
+        (4, "scheduled", True),
+    ]
+
+
+def test_real_results_are_typed_and_complete(raw, races):
+    table, quarantined = results_cleaning.results(raw["results"], races, "race_results")
+    assert quarantined.height == 0
+    assert table.height == raw["results"].height
+    winner = table.filter(pl.col("season") == 1988, pl.col("round") == 3, pl.col("finish_position") == 1)
+    assert winner["driver_id"].to_list() == ["prost"]
+    assert table.schema["finish_position"] == pl.Int32
+
+
+def test_shared_cars_keep_both_drivers(raw, races):
+    table, _ = results_cleaning.results(raw["results"], races, "race_results")
+    shared = table.filter(pl.col("season") == 1950, pl.col("round") == 1, pl.col("position_order") == 10)
+    assert sorted(shared["driver_id"].to_list()) == ["fry", "shawe_taylor"]
+
+
+def test_grid_zero_is_a_pit_lane_start_only_for_a_car_that_started(races):
+    table, _ = clean_rows(
+        races,
+        result_row(driver_id="a", position="10", position_text="10", grid="0", points="1", status="+1 Lap"),
+        result_row(driver_id="b", position="20", position_text="F", grid="0", points="0", status="Did not qualify"),
+    )
+    assert table.select("driver_id", "grid", "pit_lane_start", "finish_position", "status_category").rows() == [
+        ("a", None, True, 10, "lapped"),
+        ("b", None, False, None, "did_not_start"),
+    ]
+
+
+def test_times_become_seconds(races):
+    table, _ = clean_rows(
+        races,
+        result_row(time_millis="5523897", time="1:32:03.897", fastest_lap_time="1:34.015"),
+        result_row(
+            driver_id="max_verstappen",
+            position="2",
+            position_text="2",
+            points="18",
+            time_millis="5524642",
+            time="+0.745",
+        ),
+        result_row(driver_id="bottas", position="3", position_text="3", points="15", time="+1:07.667"),
+    )
+    assert table.select("race_time_seconds", "gap_seconds", "fastest_lap_seconds").rows() == [
+        (pytest.approx(5523.897), 0.0, pytest.approx(94.015)),
+        (pytest.approx(5524.642), pytest.approx(0.745), None),
+        (None, pytest.approx(67.667), None),
+    ]
+
+
+def test_bad_rows_are_quarantined_with_every_reason(races):
+    table, quarantined = clean_rows(
+        races,
+        result_row(),
+        result_row(driver_id="bad", position="x", points="-3", time="soon"),
+        result_row(driver_id="lost", date="2021-02-30"),
+    )
+    assert table["driver_id"].to_list() == ["hamilton"]
+    reasons = dict(zip(quarantined["row_key"], quarantined["reason"], strict=True))
+    assert reasons == {
+        "2021/1/bad/x": "position is not a positive integer; points is not a number in range; "
+        "time is not a race time or gap",
+        "2021/1/lost/1": "no scheduled race on this date at this circuit",
+    }
+
+
+def test_qualifying_best_time_uses_whatever_sessions_exist(raw, races):
+    table, quarantined = qualifying.qualifying(raw["qualifying"], races)
+    assert quarantined.height == 0
+    pole_2021 = table.filter(pl.col("season") == 2021, pl.col("round") == 22, pl.col("position") == 1).row(
+        0, named=True
+    )
+    assert pole_2021["driver_id"] == "max_verstappen"
+    assert pole_2021["best_seconds"] == pytest.approx(82.109)
+    senna_1988 = table.filter(pl.col("season") == 1988, pl.col("round") == 3, pl.col("position") == 1).row(
+        0, named=True
+    )
+    assert senna_1988["driver_id"] == "senna"
+    assert senna_1988["q2_seconds"] is None
+    assert senna_1988["best_seconds"] == senna_1988["q1_seconds"]
+
+
+def test_reference_tables_take_the_latest_values_and_keep_ids_as_written(raw):
+    entrants = (raw["results"], raw["qualifying"], raw["sprint"])
+    drivers = reference.drivers(*entrants)
+    assert drivers["driver_id"].is_unique().all()
+    hamilton = drivers.filter(pl.col("driver_id") == "hamilton").row(0, named=True)
+    assert (hamilton["full_name"], hamilton["first_season"], hamilton["last_season"]) == ("Lewis Hamilton", 2021, 2026)
+    assert reference.constructors(*entrants)["constructor_id"].is_unique().all()
+    circuits = reference.circuits(raw["races"])
+    monaco = circuits.filter(pl.col("circuit_id") == "monaco").row(0, named=True)
+    assert monaco["latitude"] == pytest.approx(43.7347, abs=0.01)
+
+
+def test_ids_with_capitals_are_kept():
+    frame = pl.DataFrame(
+        {
+            "season": ["1950"],
+            "round": ["1"],
+            "driver_id": ["Cannoc"],
+            "driver_given_name": ["John"],
+            "driver_family_name": ["Cannon"],
+        }
+    ).with_columns(
+        pl.lit(None, pl.String).alias(c)
+        for c in ("driver_code", "driver_permanent_number", "driver_date_of_birth", "driver_nationality", "driver_url")
+    )
+    assert reference.drivers(frame)["driver_id"].to_list() == ["Cannoc"]
+
+
+def test_split_passes_everything_when_no_rule_fails():
+    frame = pl.DataFrame({"a": ["1", "2"]})
+    good, quarantined = split(frame, "t", ["a"], {"never": pl.lit(False)})
+    assert good.equals(frame)
+    assert quarantined.height == 0
