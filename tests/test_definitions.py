@@ -1,0 +1,63 @@
+"""The code location loads, and its graph is the one the README describes."""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+
+from f1_pipeline.definitions import build_definitions
+from f1_pipeline.settings import PipelineSettings
+
+RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint"}
+CLEAN = {"races", "race_results", "sprint_results", "qualifying_results", "drivers", "constructors", "circuits"}
+
+
+def test_definitions_load_and_validate(tmp_path):
+    definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
+    dg.Definitions.validate_loadable(definitions)
+    graph = definitions.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {**dict.fromkeys(RAW, "raw"), **dict.fromkeys(CLEAN, "clean")}
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).description, f"{key} has no description for the UI"
+
+
+def test_raw_assets_are_partitioned_by_season_and_run_a_range_in_one_run(tmp_path):
+    definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
+    graph = definitions.resolve_asset_graph()
+    for name in RAW:
+        node = graph.get(dg.AssetKey(name))
+        keys = node.partitions_def.get_partition_keys()
+        assert keys[0] == "1950"
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert int(keys[-1]) >= 2026
+
+
+def test_blocking_checks_guard_downstream(tmp_path):
+    definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
+    graph = definitions.resolve_asset_graph()
+    checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    assert checks["check_raw_results_keys"].blocking
+    assert checks["check_race_results_integrity"].blocking
+    assert not checks["check_race_results_values"].blocking
+
+
+def test_executor_is_chosen_by_setting(tmp_path):
+    multiprocess = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w", dagster_executor="multiprocess"))
+    assert multiprocess.resolve_job_def("main").executor_def.name == "multiprocess"
+    assert build_definitions(PipelineSettings()).resolve_job_def("main").executor_def.name == "in_process"
+
+
+def test_importing_the_code_location_builds_nothing(tmp_path):
+    warehouse = tmp_path / "never.duckdb"
+    code = "import f1_pipeline.definitions as d; print(type(d.defs).__name__)"
+    printed = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "F1_WAREHOUSE_PATH": str(warehouse)},
+    ).stdout
+    assert printed.strip() == "LazyDefinitions"  # evaluated only when Dagster loads the location
+    assert not warehouse.exists()
