@@ -27,6 +27,7 @@ class PipelineSettings(BaseSettings):
     snapshot_dir: Path = BUNDLED_SNAPSHOT
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     request_attempts: int = Field(default=5, ge=1)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
     requests_per_second: int = Field(default=4, ge=1)
     requests_per_hour: int = Field(default=500, ge=1)
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"

@@ -33,6 +33,14 @@ def run_job(
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_pipeline_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests state their settings; an F1_DATA_SOURCE=live left in a shell must never send them to the network."""
+    for name in list(os.environ):
+        if name.startswith("F1_") and name != "F1_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def snapshot_copy(tmp_path: Path) -> Path:
     """A writable copy of the bundled snapshot, for tests that corrupt it."""
@@ -52,7 +60,7 @@ def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[
 @pytest.fixture
 def settings_for(tmp_path: Path) -> Callable[..., PipelineSettings]:
     def build(**overrides: Any) -> PipelineSettings:
-        return PipelineSettings(warehouse_path=tmp_path / "warehouse.duckdb", **overrides)
+        return PipelineSettings(**{"warehouse_path": tmp_path / "warehouse.duckdb", **overrides})
 
     return build
 

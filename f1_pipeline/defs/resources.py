@@ -21,12 +21,21 @@ class ErgastResource(dg.ConfigurableResource):
     snapshot_dir: str
     page_size: int = 100
     attempts: int = 5
+    backoff_seconds: float = 1.0
     requests_per_second: int = 4
     requests_per_hour: int = 500
 
     def client(self) -> ErgastClient:
         limits = (RateLimit(self.requests_per_second, 1.0), RateLimit(self.requests_per_hour, 3600.0))
-        return build_client(self.source, self.base_url, Path(self.snapshot_dir), self.page_size, self.attempts, limits)
+        return build_client(
+            self.source,
+            base_url=self.base_url,
+            snapshot_dir=Path(self.snapshot_dir),
+            page_size=self.page_size,
+            attempts=self.attempts,
+            limits=limits,
+            backoff_seconds=self.backoff_seconds,
+        )
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -46,6 +55,7 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
             snapshot_dir=str(settings.snapshot_dir),
             page_size=settings.page_size,
             attempts=settings.request_attempts,
+            backoff_seconds=settings.retry_backoff_seconds,
             requests_per_second=settings.requests_per_second,
             requests_per_hour=settings.requests_per_hour,
         ),

@@ -18,11 +18,13 @@ DataSource = Literal["snapshot", "live"]
 
 def build_client(
     source: DataSource,
+    *,
     base_url: str,
     snapshot_dir: Path,
     page_size: int,
     attempts: int,
     limits: tuple[RateLimit, ...] = JOLPICA_LIMITS,
+    backoff_seconds: float = 1.0,
 ) -> ErgastClient:
     if source == "snapshot":
         return ErgastClient(
@@ -30,6 +32,9 @@ def build_client(
         )
     if source == "live":
         return ErgastClient(
-            base_url, throttle=Throttle(limits), page_size=page_size, retry=RetryPolicy(attempts=attempts)
+            base_url,
+            throttle=Throttle(limits),
+            page_size=page_size,
+            retry=RetryPolicy(attempts=attempts, backoff_seconds=backoff_seconds),
         )
     raise ValueError(f"unknown data source {source!r}: use 'snapshot' or 'live'")
