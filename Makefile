@@ -1,0 +1,42 @@
+# f1-predict: `make quickstart` sets everything up and runs the main job; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+
+# Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
+SEASONS ?= 1950...$(shell date -u +%Y)
+RANGE_TAGS = {"dagster/asset_partition_range_start": "$(firstword $(subst ..., ,$(SEASONS)))", "dagster/asset_partition_range_end": "$(lastword $(subst ..., ,$(SEASONS)))"}
+
+.PHONY: quickstart setup run dev test test-fast lint bench clean
+
+quickstart: setup run
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/dagster job execute -m f1_pipeline.definitions -j main --tags '$(RANGE_TAGS)'
+
+dev: setup
+	$(BIN)/dagster dev -w workspace.yaml
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not e2e"
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python bench/materialize.py --write
+
+clean:
+	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs
