@@ -6,12 +6,18 @@ Ids are kept exactly as the API writes them (a few genuine Ergast ids contain ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 
-def _latest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """The last row per key in (season, round) order: the API's current values for that entity."""
-    ordered = frame.with_columns(
+def _latest(frames: Sequence[pl.DataFrame], entity: str) -> pl.DataFrame:
+    """One row per `{entity}_id` with its `{entity}_*` columns as last seen in (season, round) order,
+    and the first and last season it appears in."""
+    key = f"{entity}_id"
+    columns = [column for column in frames[0].columns if column.startswith(f"{entity}_")]
+    stacked = pl.concat([frame.select("season", "round", *columns) for frame in frames])
+    ordered = stacked.with_columns(
         pl.col("season").cast(pl.Int32, strict=False).alias("__season"),
         pl.col("round").cast(pl.Int32, strict=False).alias("__round"),
     ).sort("__season", "__round", nulls_last=False)
@@ -24,12 +30,14 @@ def _latest(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
+_SEASONS = ("first_season", "last_season")
+
+
 def drivers(*entrants: pl.DataFrame) -> pl.DataFrame:
     """Every driver seen in results, qualifying or sprints."""
-    columns = [column for column in entrants[0].columns if column.startswith("driver_")]
-    stacked = pl.concat([frame.select("season", "round", *columns) for frame in entrants])
-    return _latest(stacked, "driver_id").select(
+    return _latest(entrants, "driver").select(
         "driver_id",
+        *_SEASONS,
         code=pl.col("driver_code"),
         permanent_number=pl.col("driver_permanent_number").cast(pl.Int32, strict=False),
         given_name=pl.col("driver_given_name"),
@@ -38,36 +46,29 @@ def drivers(*entrants: pl.DataFrame) -> pl.DataFrame:
         date_of_birth=pl.col("driver_date_of_birth").str.to_date(strict=False),
         nationality=pl.col("driver_nationality"),
         url=pl.col("driver_url"),
-        first_season="first_season",
-        last_season="last_season",
     )
 
 
 def constructors(*entrants: pl.DataFrame) -> pl.DataFrame:
     """Every constructor seen in results, qualifying or sprints."""
-    columns = [column for column in entrants[0].columns if column.startswith("constructor_")]
-    stacked = pl.concat([frame.select("season", "round", *columns) for frame in entrants])
-    return _latest(stacked, "constructor_id").select(
+    return _latest(entrants, "constructor").select(
         "constructor_id",
+        *_SEASONS,
         name=pl.col("constructor_name"),
         nationality=pl.col("constructor_nationality"),
         url=pl.col("constructor_url"),
-        first_season="first_season",
-        last_season="last_season",
     )
 
 
 def circuits(raw_races: pl.DataFrame) -> pl.DataFrame:
     """Every circuit on a schedule, with coordinates as numbers (weather is looked up by them)."""
-    columns = [column for column in raw_races.columns if column.startswith("circuit_")]
-    return _latest(raw_races.select("season", "round", *columns), "circuit_id").select(
+    return _latest([raw_races], "circuit").select(
         "circuit_id",
+        *_SEASONS,
         name=pl.col("circuit_name"),
         locality=pl.col("circuit_locality"),
         country=pl.col("circuit_country"),
         latitude=pl.col("circuit_lat").cast(pl.Float64, strict=False),
         longitude=pl.col("circuit_long").cast(pl.Float64, strict=False),
         url=pl.col("circuit_url"),
-        first_season="first_season",
-        last_season="last_season",
     )
