@@ -446,3 +446,29 @@ async def test_a_failing_later_page_is_retried_without_refetching_earlier_pages(
     assert [request.url.params["offset"] for request in server.requests] == ["0", "7", "7"]
     assert sleeps == [1]
     assert [len(item["Results"]) for item in fetched.items] == [10]
+
+
+async def test_driver_standings_page_through_the_standings_table():
+    standings = [{"position": str(n), "points": str(30 - n), "Driver": {"driverId": f"d{n}"}} for n in range(1, 13)]
+
+    def standings_page(request):
+        limit, offset = min(int(request.url.params["limit"]), 5), int(request.url.params["offset"])
+        listing = {"season": "2021", "round": "22", "DriverStandings": standings[offset : offset + limit]}
+        mr_data = {
+            "limit": str(limit),
+            "offset": str(offset),
+            "total": str(len(standings)),
+            "StandingsTable": {"season": "2021", "StandingsLists": [listing]},
+        }
+        return httpx.Response(200, json={"MRData": mr_data})
+
+    server = Script(standings_page)
+    async with ErgastClient(BASE, transport=httpx.MockTransport(server)) as client:
+        fetched = await client.driver_standings(2021)
+
+    assert [str(request.url.copy_with(query=None)) for request in server.requests[:1]] == [
+        f"{BASE}/2021/driverStandings.json"
+    ]
+    assert len(server.requests) == 3
+    [listing] = fetched.items
+    assert [row["Driver"]["driverId"] for row in listing["DriverStandings"]] == [f"d{n}" for n in range(1, 13)]

@@ -107,7 +107,9 @@ def test_metadata_shown_in_the_ui(full_run):
     assert results_meta["dagster/row_count"] == 27481
     assert results_meta["season_coverage"] == "1950-2026 (77 seasons)"
     assert results_meta["quarantined_rows"] == 0
-    assert str(materialization(result, "drivers")["preview"]).startswith("| driver_id | first_season | last_season | code |")
+    assert str(materialization(result, "drivers")["preview"]).startswith(
+        "| driver_id | first_season | last_season | code |"
+    )
     raw_meta = materialization(result, "raw_results")
     assert raw_meta["source"] == "snapshot"
     assert raw_meta["rows"] == 27481
