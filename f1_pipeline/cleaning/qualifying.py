@@ -10,7 +10,7 @@ import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import on_calendar, with_calendar_round
-from f1_pipeline.cleaning.timing import clock_seconds_expr, is_clock_expr
+from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
 QUALIFYING_KEY = ("season", "round", "driver_id")
 _SESSIONS = ("q1", "q2", "q3")
@@ -25,7 +25,7 @@ def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl
         "constructor_id is missing": rules.missing("constructor_id"),
         "position is not a positive integer": rules.not_int("position") | rules.outside("position", 1, 99),
         "number is not an integer": rules.not_int("number"),
-        **{f"{session} is not a lap time": ~is_clock_expr(session) for session in _SESSIONS},
+        **{f"{session} is not a lap time": ~is_clock(session) for session in _SESSIONS},
         "no scheduled race on this date at this circuit": ~on_calendar(races),
     }
     good, quarantined = rules.split(raw, "qualifying_results", QUALIFYING_KEY, checks)
@@ -38,7 +38,7 @@ def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl
             constructor_id="constructor_id",
             number=pl.col("number").cast(pl.Int32),
             position=pl.col("position").cast(pl.Int32),
-            **{f"{session}_seconds": clock_seconds_expr(session) for session in _SESSIONS},
+            **{f"{session}_seconds": clock_seconds(session) for session in _SESSIONS},
         )
         .with_columns(best_seconds=pl.min_horizontal(*(f"{session}_seconds" for session in _SESSIONS)))
     )

@@ -13,7 +13,7 @@ import polars as pl
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import on_calendar, with_calendar_round
 from f1_pipeline.cleaning.status import StatusCategory, status_category_expr
-from f1_pipeline.cleaning.timing import clock_seconds_expr, is_clock_expr
+from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
 RESULT_KEY = ("season", "round", "driver_id", "position")
 MAX_POINTS = 50
@@ -33,8 +33,8 @@ def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:
         "laps is not a lap count": rules.not_int("laps") | rules.outside("laps", 0, 999),
         "number is not an integer": rules.not_int("number"),
         "time_millis is not an integer": rules.not_int("time_millis"),
-        "time is not a race time or gap": ~is_clock_expr("time"),
-        "fastest_lap_time is not a lap time": ~is_clock_expr("fastest_lap_time"),
+        "time is not a race time or gap": ~is_clock("time"),
+        "fastest_lap_time is not a lap time": ~is_clock("fastest_lap_time"),
         "no scheduled race on this date at this circuit": ~on_calendar(races),
     }
 
@@ -63,13 +63,13 @@ def results(raw: pl.DataFrame, races: pl.DataFrame, table: str) -> tuple[pl.Data
         race_time_seconds=pl.when(pl.col("time_millis").is_not_null())
         .then(pl.col("time_millis").cast(pl.Float64) / 1000)
         .when(~pl.col("time").str.starts_with("+"))
-        .then(clock_seconds_expr("time")),
+        .then(clock_seconds("time")),
         gap_seconds=pl.when(pl.col("time").str.starts_with("+"))
-        .then(clock_seconds_expr("time"))
+        .then(clock_seconds("time"))
         .when(pl.col("time").is_not_null())
         .then(0.0),
         fastest_lap_rank=pl.col("fastest_lap_rank").cast(pl.Int32, strict=False),
         fastest_lap_number=pl.col("fastest_lap_lap").cast(pl.Int32, strict=False),
-        fastest_lap_seconds=clock_seconds_expr("fastest_lap_time"),
+        fastest_lap_seconds=clock_seconds("fastest_lap_time"),
     )
     return typed.sort("season", "round", "position_order", "driver_id"), quarantined

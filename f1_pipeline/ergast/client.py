@@ -70,7 +70,6 @@ class Fetched:
     total: int = 0
     pages: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
-    fetched_at: float = field(default_factory=time.time)
 
     @property
     def rows(self) -> int:
