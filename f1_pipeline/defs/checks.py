@@ -34,6 +34,7 @@ def suite_check(suite: Suite) -> dg.AssetChecksDefinition:
                 "expectations": len(outcome.outcomes),
                 "failed_expectations": len(outcome.failed),
                 "unexpected_rows": sum(item.unexpected_count or 0 for item in outcome.failed),
+                "threshold": "every expectation met (0 unexpected rows)",
                 "details": dg.MetadataValue.md(outcome.markdown()),
             },
         )
