@@ -107,6 +107,8 @@ def test_metadata_shown_in_the_ui(full_run):
     assert results_meta["dagster/row_count"] == 27481
     assert results_meta["season_coverage"] == "1950-2026 (77 seasons)"
     assert results_meta["quarantined_rows"] == 0
+    columns = {column.name: column.description for column in results_meta["dagster/column_schema"].columns}
+    assert columns["finish_position"].startswith("classified position; null when not classified")
     assert str(materialization(result, "drivers")["preview"]).startswith(
         "| driver_id | first_season | last_season | code |"
     )

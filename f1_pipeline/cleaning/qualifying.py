@@ -14,6 +14,13 @@ from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
 QUALIFYING_KEY = ("season", "round", "driver_id")
 _SESSIONS = ("q1", "q2", "q3")
+COLUMN_DOCS = {
+    "position": "qualifying position",
+    "q1_seconds": "Q1 time in seconds (the only time before 1994 for many races)",
+    "q2_seconds": "Q2 time in seconds",
+    "q3_seconds": "Q3 time in seconds",
+    "best_seconds": "fastest of the driver's session times",
+}
 
 
 def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

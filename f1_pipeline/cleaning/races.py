@@ -23,6 +23,13 @@ class RaceStatus(StrEnum):
 
 
 RACE_KEY = ("season", "round")
+COLUMN_DOCS = {
+    "starts_at": "race start in UTC, where the API gives a time",
+    "status": "scheduled / completed (has results) / cancelled (no results, a later race has)",
+    "is_next": "the first scheduled race: the one to predict",
+    "qualifying_date": "qualifying session date, where known",
+    "sprint_date": "sprint date, where the weekend has one",
+}
 RACE_RULES = {
     "season is not an integer": rules.not_int("season"),
     "round is not an integer": rules.not_int("round"),

@@ -18,6 +18,21 @@ from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 RESULT_KEY = ("season", "round", "driver_id", "position")
 MAX_POINTS = 50
 
+COLUMN_DOCS = {
+    "round": "round on the calendar (matched on season, date and circuit)",
+    "number": "car number",
+    "grid": "starting slot; null for a pit-lane start or a car that did not start",
+    "pit_lane_start": "started from the pit lane (API grid 0 for a car that started)",
+    "position_order": "the API's finishing order of every row, classified or not",
+    "finish_position": "classified position; null when not classified (R, D, E, W, F, N)",
+    "position_text": "the API's positionText: a number or R, D, E, W, F, N",
+    "status": "the API's status text (Ergast or Jolpica wording)",
+    "status_category": "finished / lapped / retired / disqualified / did_not_start",
+    "race_time_seconds": "total race time in seconds (cars on the lead lap)",
+    "gap_seconds": "gap to the winner in seconds; 0 for the winner",
+    "fastest_lap_seconds": "the driver's fastest lap in seconds",
+}
+
 
 def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 import polars as pl
 
@@ -19,12 +21,16 @@ _CLEAN = {"group_name": "clean", "kinds": {"duckdb", "polars"}, "backfill_policy
 
 
 def publish(
-    warehouse: Warehouse, name: str, frame: pl.DataFrame, quarantined: pl.DataFrame | None = None
+    warehouse: Warehouse,
+    name: str,
+    frame: pl.DataFrame,
+    quarantined: pl.DataFrame | None = None,
+    column_docs: Mapping[str, str] | None = None,
 ) -> dg.MaterializeResult:
     """Write `clean.<name>`, replace this table's quarantined rows, and describe both."""
     table = f"clean.{name}"
     warehouse.replace_table(table, frame)
-    metadata = table_metadata(table, frame)
+    metadata = table_metadata(table, frame, column_docs)
     if quarantined is not None:
         warehouse.replace_partitions(QUARANTINE_TABLE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [name])
         metadata["quarantined_rows"] = quarantined.height
@@ -38,7 +44,7 @@ def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The calendar: status scheduled / completed / cancelled, and `is_next` on the first race without results."""
     store = warehouse.warehouse()
     table, quarantined = calendar.races(store.read("raw.races"), store.read("raw.results"))
-    result = publish(store, "races", table, quarantined)
+    result = publish(store, "races", table, quarantined, calendar.COLUMN_DOCS)
     upcoming = table.filter(pl.col("is_next"))
     result.metadata["next_race"] = (
         f"{upcoming['season'][0]} round {upcoming['round'][0]}: {upcoming['race_name'][0]}"
@@ -54,7 +60,7 @@ def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per car and driver in each race: classified position, status category, times in seconds."""
     store = warehouse.warehouse()
     table, quarantined = results_cleaning.results(store.read("raw.results"), store.read("clean.races"), "race_results")
-    return publish(store, "race_results", table, quarantined)
+    return publish(store, "race_results", table, quarantined, results_cleaning.COLUMN_DOCS)
 
 
 @dg.asset(deps=["raw_sprint", "races"], **_CLEAN)
@@ -62,7 +68,7 @@ def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Sprint results, typed like race results."""
     store = warehouse.warehouse()
     table, quarantined = results_cleaning.results(store.read("raw.sprint"), store.read("clean.races"), "sprint_results")
-    return publish(store, "sprint_results", table, quarantined)
+    return publish(store, "sprint_results", table, quarantined, results_cleaning.COLUMN_DOCS)
 
 
 @dg.asset(deps=["raw_qualifying", "races"], **_CLEAN)
@@ -70,7 +76,7 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Qualifying position with Q1/Q2/Q3 and the best time in seconds."""
     store = warehouse.warehouse()
     table, quarantined = qualifying.qualifying(store.read("raw.qualifying"), store.read("clean.races"))
-    return publish(store, "qualifying_results", table, quarantined)
+    return publish(store, "qualifying_results", table, quarantined, qualifying.COLUMN_DOCS)
 
 
 @dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)

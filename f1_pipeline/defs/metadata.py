@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -25,12 +25,13 @@ def season_coverage(seasons: Sequence[Any]) -> str:
     return f"{years[0]}-{years[-1]} ({len(years)} seasons)"
 
 
-def table_metadata(table: str, frame: pl.DataFrame) -> dict[str, Any]:
+def table_metadata(table: str, frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dict[str, Any]:
+    docs = column_docs or {}
     metadata: dict[str, Any] = {
         "dagster/row_count": frame.height,
         "dagster/table_name": table,
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
+            columns=[dg.TableColumn(name, str(dtype), docs.get(name)) for name, dtype in frame.schema.items()]
         ),
         "preview": dg.MetadataValue.md(markdown_preview(frame)),
     }
