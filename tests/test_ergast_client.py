@@ -11,7 +11,12 @@ import httpx
 import pytest
 
 from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient, RetryPolicy, parse_retry_after
-from f1_pipeline.ergast.errors import ErgastHTTPError, ErgastUnavailableError, MalformedPageError
+from f1_pipeline.ergast.errors import (
+    ErgastHTTPError,
+    ErgastRateLimitedError,
+    ErgastUnavailableError,
+    MalformedPageError,
+)
 
 BASE = "https://ergast.test/ergast/f1"
 RESULTS_URL = f"{BASE}/2021/results.json"
@@ -154,6 +159,7 @@ async def fetch(handler, endpoint=RESULTS, **client_options):
 
 
 ONE_RACE = results_page([(1, 3)], total=3, limit=100)
+FIRST_PAGE_URL = f"{RESULTS_URL}?limit=100&offset=0"
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -325,25 +331,40 @@ async def test_retry_after_seconds_sets_the_wait(code):
     assert sleeps == [7]
 
 
-async def test_retry_after_is_capped_by_max_wait():
+@pytest.mark.parametrize("header", ["600", "Thu, 31 Dec 2099 23:59:59 GMT"], ids=["seconds", "http-date"])
+async def test_a_retry_after_beyond_the_longest_wait_fails_at_once_and_says_why(header):
+    sleeps = Sleeps()
+    server = Script(status(429, retry_after=header), ONE_RACE)
+    retry = RetryPolicy(attempts=3, backoff_seconds=1, max_wait_seconds=30)
+    with pytest.raises(ErgastRateLimitedError) as caught:
+        await fetch(server, retry=retry, sleeps=sleeps)
+
+    assert len(server.requests) == 1
+    assert sleeps == []
+    assert caught.value.status_code == 429
+    assert caught.value.retry_after > 30
+    assert "longer than the retry policy allows" in str(caught.value)
+    assert caught.value.url == FIRST_PAGE_URL
+
+
+async def test_a_retry_after_within_the_longest_wait_is_honoured():
     sleeps = Sleeps()
     retry = RetryPolicy(attempts=3, backoff_seconds=1, max_wait_seconds=30)
-    await fetch(Script(status(429, retry_after="600"), ONE_RACE), retry=retry, sleeps=sleeps)
+    await fetch(Script(status(503, retry_after="Thu, 01 Jan 1970 00:00:10 GMT"), ONE_RACE), retry=retry, sleeps=sleeps)
 
-    assert sleeps == [30]
+    assert sleeps == [0]
 
 
-@pytest.mark.parametrize(
-    ("header", "expected_wait"),
-    [("Thu, 31 Dec 2099 23:59:59 GMT", 30), ("Thu, 01 Jan 1970 00:00:10 GMT", 0)],
-    ids=["future-date-capped", "past-date"],
-)
-async def test_retry_after_http_date_through_client(header, expected_wait):
-    sleeps = Sleeps()
-    retry = RetryPolicy(attempts=3, backoff_seconds=1, max_wait_seconds=30)
-    await fetch(Script(status(503, retry_after=header), ONE_RACE), retry=retry, sleeps=sleeps)
+async def test_an_entry_of_another_season_is_refused():
+    other = page([race(1, result_rows(1, 2)) | {"season": "2020"}], total=2)
+    with pytest.raises(MalformedPageError, match="of season '2020', not 2021"):
+        await fetch(Script(other))
 
-    assert sleeps == [expected_wait]
+
+async def test_an_entry_without_a_season_is_refused():
+    seasonless = page([{key: value for key, value in race(1, result_rows(1, 2)).items() if key != "season"}], total=2)
+    with pytest.raises(MalformedPageError, match="of season None, not 2021"):
+        await fetch(Script(seasonless))
 
 
 NOW = 1_700_000_000.0
@@ -399,8 +420,8 @@ async def test_persistent_500_ends_in_http_error_after_every_attempt():
     assert (error.status_code, error.attempts) == (500, 3)
     assert len(server.requests) == 3
     assert sleeps == [1, 2]
-    assert error.url == RESULTS_URL
-    assert RESULTS_URL in str(error)
+    assert error.url == FIRST_PAGE_URL  # the page that failed, paging parameters included
+    assert FIRST_PAGE_URL in str(error)
 
 
 @pytest.mark.parametrize("code", [400, 404])
@@ -433,8 +454,8 @@ async def test_persistent_transport_failure_ends_in_unavailable_error(error_type
         await fetch(server, retry=RetryPolicy(attempts=4, backoff_seconds=1))
 
     assert len(server.requests) == 4
-    assert caught.value.url == RESULTS_URL
-    assert RESULTS_URL in str(caught.value)
+    assert caught.value.url == FIRST_PAGE_URL
+    assert FIRST_PAGE_URL in str(caught.value)
     assert error_type.__name__ in str(caught.value)
 
 

@@ -113,12 +113,16 @@ def test_metadata_shown_in_the_ui(full_run):
         "| driver_id | first_season | last_season | code |"
     )
     raw_meta = materialization(result, "raw_results")
+    seasons = season_partitions.get_partition_keys()
     assert raw_meta["source"] == "snapshot"
-    assert raw_meta["rows"] == 27481
-    seasons = len(season_partitions.get_partition_keys())
-    assert raw_meta["seasons_in_run"] == seasons
-    assert len(result.asset_materializations_for_node("raw_results")) == seasons  # one per season partition
-    assert raw_meta["pages"] >= 275  # 100-row pages: the real paging path, not one file read
+    assert (raw_meta["rows_in_run"], raw_meta["seasons_in_run"]) == (27481, len(seasons))
+    assert raw_meta["pages_in_run"] >= 275  # 100-row pages: the real paging path, not one file read
+    per_season = {event.partition: event.metadata for event in result.asset_materializations_for_node("raw_results")}
+    assert sorted(per_season) == seasons  # one materialization per season partition, each with its own figures
+    assert per_season["2021"]["dagster/row_count"].value == 440
+    assert per_season["2021"]["pages"].value == 5
+    assert per_season["2021"]["url"].value == "https://api.jolpi.ca/ergast/f1/2021/results.json"
+    assert per_season["1950"]["season_coverage"].value == "1950 (1 season)"
 
 
 def test_rematerializing_a_season_replaces_exactly_that_season(settings_for, snapshot_copy: Path):

@@ -168,3 +168,15 @@ async def test_client_retries_are_throttled_too():
 
     assert fetched.rows == 1
     assert sent == [0.0, pytest.approx(1.0), pytest.approx(2.0)]
+
+
+def test_one_throttle_paces_requests_across_event_loops():
+    """Each asset of a run has its own event loop; the hourly budget must carry over between them."""
+    clock = FakeClock()
+    throttle = make_throttle(clock, (100, 1.0), (6, 3600.0))
+    first = asyncio.run(send_in_sequence(throttle, clock, 4))
+    second = asyncio.run(send_in_sequence(throttle, clock, 4))
+
+    assert first == [0.0] * 4
+    assert second[:2] == [0.0, 0.0]
+    assert second[2] == pytest.approx(3600.0)  # the 7th request of the hour waits for the first to age out

@@ -22,6 +22,8 @@ def season_coverage(seasons: Sequence[Any]) -> str:
     years = sorted({int(season) for season in seasons if season is not None})
     if not years:
         return "no seasons"
+    if len(years) == 1:
+        return f"{years[0]} (1 season)"
     return f"{years[0]}-{years[-1]} ({len(years)} seasons)"
 
 

@@ -1,16 +1,12 @@
 """Raw layer: the API's rows per season, flattened but untouched, in `raw.<endpoint>` tables."""
 
-import asyncio
-
 import dagster as dg
 
-from f1_pipeline.defs.metadata import table_metadata
+from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
 from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
 from f1_pipeline.defs.resources import ErgastResource, WarehouseResource
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint
-from f1_pipeline.ergast.ingest import fetch_seasons
-
-PREVIEW_URLS = 5
+from f1_pipeline.ergast.ingest import RawBatch, load_seasons
 
 
 def raw_asset(name: str, endpoint: Endpoint, description: str) -> dg.AssetsDefinition:
@@ -29,24 +25,39 @@ def raw_asset(name: str, endpoint: Endpoint, description: str) -> dg.AssetsDefin
         context: dg.AssetExecutionContext, ergast: ErgastResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         seasons = context.partition_keys
-        batch = asyncio.run(fetch_seasons(ergast.client(), endpoint, seasons))
+        batch = load_seasons(ergast.client(), endpoint, seasons)
         warehouse.warehouse().replace_partitions(table, batch.frame, "season", seasons)
+        for season, metadata in season_metadata(batch).items():
+            context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table, batch.frame),
                 "source": ergast.source,
                 "base_url": ergast.base_url,
-                "urls": dg.MetadataValue.json(
-                    batch.urls[:PREVIEW_URLS] + (["..."] if len(batch.urls) > PREVIEW_URLS else [])
-                ),
-                "pages": batch.pages,
-                "rows": batch.frame.height,
-                "seasons_in_run": len(seasons),
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
+                "seasons_in_run": len(seasons),
+                "pages_in_run": batch.pages,
+                "rows_in_run": batch.frame.height,
             }
         )
 
     return _raw
+
+
+def season_metadata(batch: RawBatch) -> dict[str, dict[str, object]]:
+    """What each season partition shows in the UI: its own rows, pages, URL and preview."""
+    metadata = {}
+    for fetched in batch.fetched:
+        rows = batch.season(fetched.season)
+        metadata[fetched.season] = {
+            "dagster/row_count": rows.height,
+            "season_coverage": season_coverage([fetched.season]),
+            "rows": rows.height,
+            "pages": fetched.pages,
+            "url": dg.MetadataValue.url(fetched.url),
+            "preview": dg.MetadataValue.md(markdown_preview(rows)),
+        }
+    return metadata
 
 
 RAW_ASSETS = [

@@ -5,16 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
-from f1_pipeline.ergast.throttle import RateLimit
+from f1_pipeline.ergast.throttle import RateLimit, Throttle
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 
 
 class ErgastResource(dg.ConfigurableResource):
-    """Where raw data comes from: `snapshot` (bundled files) or `live` (the Jolpica API)."""
+    """Where raw data comes from: `snapshot` (bundled files) or `live` (the Jolpica API).
+
+    One throttle serves every asset of a run, so the API's hourly budget holds across them; in separate
+    processes (the multiprocess executor) each step paces itself and the server's `Retry-After` rules.
+    """
 
     source: DataSource = "snapshot"
     base_url: str
@@ -24,17 +29,21 @@ class ErgastResource(dg.ConfigurableResource):
     backoff_seconds: float = 1.0
     requests_per_second: int = 4
     requests_per_hour: int = 500
+    _throttle: Throttle | None = PrivateAttr(default=None)
 
     def client(self) -> ErgastClient:
-        limits = (RateLimit(self.requests_per_second, 1.0), RateLimit(self.requests_per_hour, 3600.0))
+        if self._throttle is None:
+            self._throttle = Throttle(
+                (RateLimit(self.requests_per_second, 1.0), RateLimit(self.requests_per_hour, 3600.0))
+            )
         return build_client(
             self.source,
             base_url=self.base_url,
             snapshot_dir=Path(self.snapshot_dir),
             page_size=self.page_size,
             attempts=self.attempts,
-            limits=limits,
             backoff_seconds=self.backoff_seconds,
+            throttle=self._throttle,
         )
 
 

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from f1_pipeline.ergast.errors import (
     ErgastHTTPError,
+    ErgastRateLimitedError,
     ErgastUnavailableError,
     MalformedPageError,
 )
@@ -67,6 +68,7 @@ class Fetched:
 
     endpoint: Endpoint
     url: str
+    season: str
     total: int = 0
     pages: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -160,7 +162,7 @@ class ErgastClient:
         path = f"{season}/{endpoint.name}.json" if round_ is None else f"{season}/{round_}/{endpoint.name}.json"
         url = self.base_url + path
         merged: dict[tuple[str, str], dict[str, Any]] = {}
-        fetched = Fetched(endpoint=endpoint, url=url)
+        fetched = Fetched(endpoint=endpoint, url=url, season=str(season))
         offset = 0
         while True:
             page_url, mr_data = await self._page(path, offset)
@@ -171,7 +173,7 @@ class ErgastClient:
             if fetched.pages > 1 and total != fetched.total:
                 raise MalformedPageError(page_url, f"total changed from {fetched.total} to {total} between pages")
             fetched.total = total
-            received = _merge_page(page_url, mr_data, endpoint, merged)
+            received = _merge_page(page_url, mr_data, endpoint, merged, str(season))
             offset += received
             if offset >= total:
                 break
@@ -196,7 +198,7 @@ class ErgastClient:
     async def _get(self, path: str, params: dict[str, int]) -> httpx.Response:
         if self._http is None:
             raise RuntimeError("ErgastClient must be used as 'async with ErgastClient(...) as client'")
-        url = self.base_url + path
+        url = str(httpx.URL(self.base_url + path, params=params))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts),
             wait=self._wait,
@@ -211,6 +213,7 @@ class ErgastClient:
                         await self._throttle.acquire()
                     response = await self._http.get(path, params=params)
                     if response.status_code == 429 or response.status_code >= 500:
+                        self._refuse_long_waits(url, response)
                         raise _RetryableStatusError(response)
         except _RetryableStatusError as failure:
             raise ErgastHTTPError(url, failure.response.status_code, self._retry.attempts) from failure
@@ -219,8 +222,14 @@ class ErgastClient:
                 url, f"{type(failure).__name__} after {self._retry.attempts} attempt(s): {failure}"
             ) from failure
         if response.is_error:
-            raise ErgastHTTPError(str(response.request.url), response.status_code, 1)
+            raise ErgastHTTPError(url, response.status_code, 1)
         return response
+
+    def _refuse_long_waits(self, url: str, response: httpx.Response) -> None:
+        """A `Retry-After` beyond the policy's longest wait (an exhausted hourly budget) ends the fetch now."""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None and retry_after > self._retry.max_wait_seconds:
+            raise ErgastRateLimitedError(url, response.status_code, retry_after)
 
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome else None
@@ -238,9 +247,17 @@ def _paging(url: str, mr_data: dict[str, Any]) -> tuple[int, int]:
 
 
 def _merge_page(
-    url: str, mr_data: dict[str, Any], endpoint: Endpoint, merged: dict[tuple[str, str], dict[str, Any]]
+    url: str,
+    mr_data: dict[str, Any],
+    endpoint: Endpoint,
+    merged: dict[tuple[str, str], dict[str, Any]],
+    season: str,
 ) -> int:
-    """Fold one page into `merged` (keyed by season and round) and return how many rows it held."""
+    """Fold one page into `merged` (keyed by season and round) and return how many rows it held.
+
+    An entry of another season (or of none) is refused: stored under the asked-for season's partition
+    it would never be replaced.
+    """
     table = mr_data.get(endpoint.table)
     items = table.get(endpoint.lists) if isinstance(table, dict) else None
     if not isinstance(items, list):
@@ -249,7 +266,11 @@ def _merge_page(
     for item in items:
         if not isinstance(item, dict):
             raise MalformedPageError(url, f"an entry of {endpoint.lists} is not an object")
-        key = (str(item.get("season")), str(item.get("round")))
+        if str(item.get("season")) != season:
+            raise MalformedPageError(
+                url, f"an entry of {endpoint.lists} is of season {item.get('season')!r}, not {season}"
+            )
+        key = (season, str(item.get("round")))
         if endpoint.rows is None:
             merged[key] = item
             received += 1

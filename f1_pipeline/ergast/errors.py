@@ -20,6 +20,17 @@ class ErgastHTTPError(ErgastError):
         self.attempts = attempts
 
 
+class ErgastRateLimitedError(ErgastHTTPError):
+    """The server asks to wait longer than the retry policy allows (e.g. the hourly budget is spent)."""
+
+    def __init__(self, url: str, status_code: int, retry_after: float) -> None:
+        wait = f"the server asks to wait {retry_after:.0f} s, longer than the retry policy allows"
+        ErgastError.__init__(self, url, f"HTTP {status_code}: {wait}; try again later")
+        self.status_code = status_code
+        self.attempts = 1
+        self.retry_after = retry_after
+
+
 class ErgastUnavailableError(ErgastError):
     """The server could not be reached (timeouts, refused connections) after the last attempt."""
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
 from f1_pipeline.ergast.snapshot import SnapshotTransport
-from f1_pipeline.ergast.throttle import JOLPICA_LIMITS, RateLimit, Throttle
+from f1_pipeline.ergast.throttle import Throttle
 
 DataSource = Literal["snapshot", "live"]
 
@@ -23,18 +23,15 @@ def build_client(
     snapshot_dir: Path,
     page_size: int,
     attempts: int,
-    limits: tuple[RateLimit, ...] = JOLPICA_LIMITS,
-    backoff_seconds: float = 1.0,
+    backoff_seconds: float,
+    throttle: Throttle,
 ) -> ErgastClient:
+    """`throttle` is shared by every client of a run, so the hourly budget holds across assets."""
     if source == "snapshot":
         return ErgastClient(
             base_url, transport=SnapshotTransport(snapshot_dir), page_size=page_size, retry=RetryPolicy(attempts=1)
         )
     if source == "live":
-        return ErgastClient(
-            base_url,
-            throttle=Throttle(limits),
-            page_size=page_size,
-            retry=RetryPolicy(attempts=attempts, backoff_seconds=backoff_seconds),
-        )
+        retry = RetryPolicy(attempts=attempts, backoff_seconds=backoff_seconds)
+        return ErgastClient(base_url, throttle=throttle, page_size=page_size, retry=retry)
     raise ValueError(f"unknown data source {source!r}: use 'snapshot' or 'live'")
