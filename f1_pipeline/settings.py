@@ -23,7 +23,7 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="F1_", frozen=True, extra="ignore")
 
     data_source: DataSource = "snapshot"
-    ergast_base_url: str = JOLPICA_BASE_URL
+    ergast_base_url: str = Field(default=JOLPICA_BASE_URL, pattern=r"^https?://[^\s/]+")
     snapshot_dir: Path = BUNDLED_SNAPSHOT
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     request_attempts: int = Field(default=5, ge=1)

@@ -65,8 +65,8 @@ class Warehouse:
     def replace_partitions(self, name: str, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
         """Replace exactly the rows whose `column` is in `values` with `frame`'s rows."""
         table = _table(name)
-        if frame.height and not frame.get_column(column).is_in(list(values)).all():
-            raise ValueError(f"rows outside partitions {list(values)} offered to {table}")
+        if frame.height and not frame.get_column(column).is_in(list(values)).fill_null(False).all():
+            raise ValueError(f"rows outside partitions {list(values)} (or without a {column}) offered to {table}")
         with self.connect() as con:
             con.register("incoming", frame)
             con.execute("begin transaction")

@@ -73,19 +73,8 @@ def test_calendar_statuses_and_next_race(races):
 
 
 def test_a_race_skipped_while_later_ones_ran_is_cancelled():
-    schedule = pl.DataFrame(
-        {
-            "season": ["2030"] * 4,
-            "round": ["1", "2", "3", "4"],
-            "circuit_id": ["a", "b", "c", "d"],
-            "date": ["2030-03-01", "2030-03-08", "2030-03-15", "2030-03-22"],
-        }
-    ).with_columns(
-        pl.lit(None, pl.String).alias(name)
-        for name in ("race_name", "time", "race_url", "qualifying_date", "sprint_date")
-    )
     results = pl.DataFrame({"season": ["2030", "2030"], "date": ["2030-03-01", "2030-03-15"], "circuit_id": ["a", "c"]})
-    table, _ = calendar.races(schedule, results)
+    table, _ = calendar.races(schedule_2030(), results)
     assert table.select("round", "status", "is_next").rows() == [
         (1, "completed", False),
         (2, "cancelled", False),
@@ -176,12 +165,14 @@ def test_qualifying_best_time_uses_whatever_sessions_exist(raw, races):
 
 def test_reference_tables_take_the_latest_values_and_keep_ids_as_written(raw):
     entrants = (raw["results"], raw["qualifying"], raw["sprint"])
-    drivers = reference.drivers(*entrants)
+    drivers, flagged = reference.drivers(*entrants)
+    assert flagged.height == 0
     assert drivers["driver_id"].is_unique().all()
     hamilton = drivers.filter(pl.col("driver_id") == "hamilton").row(0, named=True)
     assert (hamilton["full_name"], hamilton["first_season"], hamilton["last_season"]) == ("Lewis Hamilton", 2021, 2026)
     assert reference.constructors(*entrants)["constructor_id"].is_unique().all()
-    circuits = reference.circuits(raw["races"])
+    circuits, flagged = reference.circuits(raw["races"])
+    assert flagged.height == 0
     monaco = circuits.filter(pl.col("circuit_id") == "monaco").row(0, named=True)
     assert monaco["latitude"] == pytest.approx(43.7347, abs=0.01)
 
@@ -199,7 +190,8 @@ def test_ids_with_capitals_are_kept():
         pl.lit(None, pl.String).alias(c)
         for c in ("driver_code", "driver_permanent_number", "driver_date_of_birth", "driver_nationality", "driver_url")
     )
-    assert reference.drivers(frame)["driver_id"].to_list() == ["Cannoc"]
+    drivers, _ = reference.drivers(frame)
+    assert drivers["driver_id"].to_list() == ["Cannoc"]
 
 
 def test_split_passes_everything_when_no_rule_fails():
@@ -207,3 +199,89 @@ def test_split_passes_everything_when_no_rule_fails():
     good, quarantined = split(frame, "t", ["a"], {"never": pl.lit(False)})
     assert good.equals(frame)
     assert quarantined.height == 0
+
+
+def schedule_2030(**columns: list[str | None]) -> pl.DataFrame:
+    """A four-race 2030 schedule (circuits a-d, a week apart) with `columns` overriding the defaults."""
+    frame = {
+        "season": ["2030"] * 4,
+        "round": ["1", "2", "3", "4"],
+        "circuit_id": ["a", "b", "c", "d"],
+        "date": ["2030-03-01", "2030-03-08", "2030-03-15", "2030-03-22"],
+        **columns,
+    }
+    return pl.DataFrame(frame).with_columns(
+        pl.lit(None, pl.String).alias(name)
+        for name in ("race_name", "time", "race_url", "qualifying_date", "sprint_date")
+        if name not in columns
+    )
+
+
+def test_a_race_whose_results_went_missing_is_never_the_next_race():
+    earlier = schedule_2030().with_columns(season=pl.lit("2029"), date=pl.col("date").str.replace("2030", "2029"))
+    results = pl.DataFrame(
+        {
+            "season": ["2029", "2029", "2029"],
+            "date": ["2029-03-01", "2029-03-08", "2029-03-22"],
+            "circuit_id": ["a", "b", "d"],
+        }
+    )
+    schedule = pl.concat([earlier, schedule_2030()])
+    with_next_season_run = pl.concat(
+        [results, pl.DataFrame({"season": ["2030"], "date": ["2030-03-01"], "circuit_id": ["a"]})]
+    )
+    table, _ = calendar.races(schedule, with_next_season_run)
+    assert table.filter(pl.col("season") == 2029, pl.col("round") == 3)["status"].item() == "cancelled"
+    assert table.filter("is_next").select("season", "round").rows() == [(2030, 2)]
+
+
+def test_unreadable_session_dates_are_read_as_null_and_recorded():
+    schedule = schedule_2030(sprint_date=["2030-02-30", None, None, None], time=["25:00", None, None, "14:00:00Z"])
+    results = pl.DataFrame({"season": ["2030"], "date": ["2030-03-01"], "circuit_id": ["a"]})
+    table, quarantined = calendar.races(schedule, results)
+    assert table.height == 4
+    assert table["sprint_date"].to_list() == [None] * 4
+    assert quarantined.select("row_key", "reason").rows() == [
+        (
+            "2030/1",
+            "sprint_date is not a date (read as null, race kept); "
+            "time is not a UTC time of day (read as null, race kept)",
+        )
+    ]
+
+
+def test_a_result_without_circuit_or_date_is_quarantined_not_left_without_a_round(races):
+    table, quarantined = clean_rows(races, result_row(), result_row(driver_id="x", circuit_id=None, date=None))
+    assert table["driver_id"].to_list() == ["hamilton"]
+    assert quarantined["reason"].to_list() == [
+        "date is missing; circuit_id is missing; no scheduled race on this date at this circuit"
+    ]
+
+
+def test_an_unreadable_birth_date_keeps_the_driver_and_is_recorded():
+    frame = pl.DataFrame(
+        {
+            "season": ["2021"],
+            "round": ["1"],
+            "driver_id": ["x"],
+            "driver_date_of_birth": ["31/12/1990"],
+            "driver_permanent_number": ["7"],
+        }
+    ).with_columns(
+        pl.lit(None, pl.String).alias(c)
+        for c in ("driver_code", "driver_given_name", "driver_family_name", "driver_nationality", "driver_url")
+    )
+    drivers, flagged = reference.drivers(frame)
+    assert drivers.select("driver_id", "permanent_number", "date_of_birth").rows() == [("x", 7, None)]
+    assert flagged.select("source_table", "row_key", "reason").rows() == [
+        ("drivers", "x", "driver_date_of_birth is unreadable (read as null, driver kept)")
+    ]
+
+
+def test_only_the_winner_has_a_zero_gap(races):
+    table, _ = clean_rows(
+        races,
+        result_row(time="1:32:03.897"),
+        result_row(driver_id="russell", position="2", position_text="D", points="0", time="1:32:04.000"),
+    )
+    assert table["gap_seconds"].to_list() == [0.0, None]

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import shutil
 
 import httpx
 import polars as pl
@@ -295,7 +296,10 @@ async def test_fetch_seasons_over_two_seasons():
     assert batch.frame.group_by("season").len().sort("season").rows() == [("2020", 340), ("2021", 440)]
     assert batch.pages == 12 + 15  # ceil(340 / 30) + ceil(440 / 30)
     assert batch.pages > 2
-    assert batch.urls == [f"{JOLPICA_BASE_URL}/2020/results.json", f"{JOLPICA_BASE_URL}/2021/results.json"]
+    assert [item.url for item in batch.fetched] == [
+        f"{JOLPICA_BASE_URL}/2020/results.json",
+        f"{JOLPICA_BASE_URL}/2021/results.json",
+    ]
     assert set(batch.frame.schema.values()) == {pl.String}
 
 
@@ -311,3 +315,20 @@ async def test_fetch_seasons_with_a_season_the_snapshot_lacks_keeps_the_others()
 
     assert batch.frame["season"].unique().to_list() == ["2021"]
     assert batch.frame.height == 440
+
+
+async def test_a_season_missing_inside_the_snapshot_range_is_an_error_not_an_empty_season(tmp_path):
+    for season in ("2019", "2021"):
+        shutil.copytree(BUNDLED_SNAPSHOT / season, tmp_path / season)
+    async with ErgastClient(transport=SnapshotTransport(tmp_path)) as client:
+        assert (await client.results(2022)).rows == 0  # after the snapshot: nothing yet, as the live API says
+        with pytest.raises(ErgastHTTPError) as caught:
+            await client.results(2020)
+    assert caught.value.status_code == 404
+
+
+async def test_a_snapshot_folder_without_seasons_is_an_error(tmp_path):
+    async with ErgastClient(transport=SnapshotTransport(tmp_path / "typo")) as client:
+        with pytest.raises(ErgastHTTPError) as caught:
+            await client.results(2021)
+    assert caught.value.status_code == 404

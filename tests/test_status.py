@@ -27,7 +27,14 @@ def categorise(position_text: str, status: str) -> str:
         ("F", "Did not qualify", StatusCategory.DID_NOT_START),
         ("F", "Did not prequalify", StatusCategory.DID_NOT_START),
         ("W", "Did not start", StatusCategory.DID_NOT_START),
-        ("R", "107% Rule", StatusCategory.DID_NOT_START),
+        ("F", "107% Rule", StatusCategory.DID_NOT_START),
+        ("4", "Withdrew", StatusCategory.RETIRED),  # Frentzen, Monaco 1996: classified 4th, not running at the end
+        ("R", "+11 Laps", StatusCategory.RETIRED),  # the verdict wins over the wording
+        ("N", "+8 Laps", StatusCategory.RETIRED),
+        ("R", "Withdrew", StatusCategory.RETIRED),
+        ("", "Did not start", StatusCategory.DID_NOT_START),  # no verdict: the wording decides
+        ("", "Lapped", StatusCategory.LAPPED),
+        ("", "Disqualified", StatusCategory.DISQUALIFIED),
     ],
 )
 def test_both_vocabularies_map_to_one_category(position_text, status, category):

@@ -1,5 +1,7 @@
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
@@ -45,3 +47,23 @@ def test_a_column_of_mixed_values():
         pytest.approx(5.155),
         None,
     ]
+
+
+@given(
+    hours=st.integers(0, 3),
+    minutes=st.integers(0, 59),
+    seconds=st.integers(0, 59),
+    millis=st.integers(0, 999),
+    gap=st.booleans(),
+)
+def test_any_clock_reading_round_trips(hours, minutes, seconds, millis, gap):
+    total = hours * 3600 + minutes * 60 + seconds + millis / 1000
+    if hours:
+        text = f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    elif minutes:
+        text = f"{minutes}:{seconds:02d}.{millis:03d}"
+    else:
+        text = f"{seconds}.{millis:03d}"
+    [(parsed, ok)] = parse(("+" if gap else "") + text)
+    assert ok
+    assert parsed == pytest.approx(total, abs=1e-9)

@@ -57,3 +57,8 @@ def test_reading_a_table_not_yet_written_says_what_to_do(store):
 def test_table_names_are_identifiers_only(store, name):
     with pytest.raises(ValueError, match="not a table name"):
         store.read(name)
+
+
+def test_rows_without_a_partition_value_are_refused(store):
+    with pytest.raises(ValueError, match="without a season"):
+        store.replace_partitions("raw.t", seasons(("2020", 1), (None, 2)), "season", ["2020"])

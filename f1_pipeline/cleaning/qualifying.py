@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
-from f1_pipeline.cleaning.races import on_calendar, with_calendar_round
+from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
 QUALIFYING_KEY = ("season", "round", "driver_id")
@@ -33,7 +33,7 @@ def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl
         "position is not a positive integer": rules.not_int("position") | rules.outside("position", 1, 99),
         "number is not an integer": rules.not_int("number"),
         **{f"{session} is not a lap time": ~is_clock(session) for session in _SESSIONS},
-        "no scheduled race on this date at this circuit": ~on_calendar(races),
+        **calendar_rules(races),
     }
     good, quarantined = rules.split(raw, "qualifying_results", QUALIFYING_KEY, checks)
     typed = (

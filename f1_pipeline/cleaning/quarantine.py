@@ -3,6 +3,8 @@
 Each rule is a named boolean expression that is true where a row is bad. `split` returns the good rows
 and, for the others, one quarantine record each (table, key, every reason that applies, the raw row as
 JSON), so a corrupt value is visible and recoverable rather than silently lost or silently coerced.
+`flag` records the same for rows that are kept with the bad value read as null: an unreadable birth date
+does not remove a driver, but it is on record.
 """
 
 from __future__ import annotations
@@ -29,9 +31,41 @@ def missing(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
+def as_date(column: str) -> pl.Expr:
+    """The API's ISO date (YYYY-MM-DD), null otherwise: the one date format every table reads."""
+    return pl.col(column).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+
+
+def not_date(column: str) -> pl.Expr:
+    value = pl.col(column).str.strip_chars()
+    return value.is_not_null() & (value != "") & as_date(column).is_null()
+
+
 def outside(column: str, low: float, high: float) -> pl.Expr:
     value = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
     return value.is_not_null() & ((value < low) | (value > high))
+
+
+def flag(frame: pl.DataFrame, table: str, key: Sequence[str], rules: Mapping[str, pl.Expr]) -> pl.DataFrame:
+    """Quarantine records for the rows that break a rule, each with every reason that applies.
+
+    A rule that cannot be evaluated for a row (null, e.g. a comparison with a missing value) counts as
+    broken: a row is only good when every rule says so.
+    """
+    if not rules or frame.height == 0:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    failures = [pl.when(rule.fill_null(True)).then(pl.lit(reason)) for reason, rule in rules.items()]
+    reasons = pl.concat_list(failures).list.drop_nulls()
+    return (
+        frame.with_columns(__reasons=reasons)
+        .filter(pl.col("__reasons").list.len() > 0)
+        .select(
+            source_table=pl.lit(table),
+            row_key=pl.concat_str([pl.col(column).fill_null("") for column in key], separator="/"),
+            reason=pl.col("__reasons").list.join("; "),
+            row=pl.struct(frame.columns).struct.json_encode(),
+        )
+    )
 
 
 def split(
@@ -40,15 +74,5 @@ def split(
     """(rows that pass every rule, quarantine records for the rest)."""
     if not rules or frame.height == 0:
         return frame, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    failures = [pl.when(rule.fill_null(False)).then(pl.lit(reason)) for reason, rule in rules.items()]
-    reasons = pl.concat_list(failures).list.drop_nulls()
-    marked = frame.with_columns(__reasons=reasons)
-    bad = marked.filter(pl.col("__reasons").list.len() > 0)
-    quarantined = bad.select(
-        source_table=pl.lit(table),
-        row_key=pl.concat_str([pl.col(column).fill_null("") for column in key], separator="/"),
-        reason=pl.col("__reasons").list.join("; "),
-        row=pl.struct(frame.columns).struct.json_encode(),
-    )
-    good = marked.filter(pl.col("__reasons").list.len() == 0).drop("__reasons")
-    return good, quarantined
+    passes = pl.all_horizontal([(~rule).fill_null(False) for rule in rules.values()])
+    return frame.filter(passes), flag(frame, table, key, rules)

@@ -1,8 +1,9 @@
 """The calendar: every scheduled race with its status, and which race is next.
 
-A race is `completed` once it has results; `cancelled` when it has none although a later race of the
-same season does; otherwise `scheduled`. The next race is the earliest scheduled one: on the bundled
-data that is the first race without results, the 2026 Dutch Grand Prix. Results are matched to the
+A race is `completed` once it has results; `cancelled` when it has none although a later race (of any
+season) does; otherwise `scheduled`. So a past race whose results went missing is never taken for the
+next race: it shows as cancelled, which a check reports. The next race is the earliest scheduled one:
+on the bundled data the first race without results, the 2026 Dutch Grand Prix. Results are matched to the
 schedule on season, date and circuit (not round), because round numbers of future races can differ
 between sources.
 """
@@ -31,32 +32,41 @@ COLUMN_DOCS = {
     "sprint_date": "sprint date, where the weekend has one",
 }
 RACE_RULES = {
-    "season is not an integer": rules.not_int("season"),
-    "round is not an integer": rules.not_int("round"),
-    "round is missing": rules.missing("round"),
+    "season is not an integer": rules.not_int("season") | rules.missing("season"),
+    "round is not an integer": rules.not_int("round") | rules.missing("round"),
     "circuit_id is missing": rules.missing("circuit_id"),
-    "date is not a date": pl.col("date").str.to_date(strict=False).is_null(),
+    "date is not a date": rules.not_date("date") | rules.missing("date"),
+}
+KEPT = " (read as null, race kept)"
+RACE_FLAGS = {
+    **{
+        f"{session}_date is not a date{KEPT}": rules.not_date(f"{session}_date") for session in ("qualifying", "sprint")
+    },
+    f"time is not a UTC time of day{KEPT}": ~(
+        pl.col("time").is_null() | pl.col("time").str.contains(r"^\d{2}:\d{2}:\d{2}Z$")
+    ),
 }
 
 
 def _session_date(prefix: str) -> pl.Expr:
-    return pl.col(f"{prefix}_date").str.to_date(strict=False)
+    return rules.as_date(f"{prefix}_date")
 
 
 def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(races, quarantined schedule rows)."""
     good, quarantined = rules.split(raw_races, "races", RACE_KEY, RACE_RULES)
+    quarantined = pl.concat([quarantined, rules.flag(good, "races", RACE_KEY, RACE_FLAGS)])
     completed = raw_results.select("season", "date", "circuit_id").unique().with_columns(__done=pl.lit(True))
     calendar = (
         good.join(completed, on=["season", "date", "circuit_id"], how="left")
         .with_columns(
             season=pl.col("season").cast(pl.Int32),
             round=pl.col("round").cast(pl.Int32),
-            date=pl.col("date").str.to_date(),
+            date=rules.as_date("date"),
             has_results=pl.col("__done").fill_null(False),
         )
         .with_columns(
-            last_result=pl.col("date").filter(pl.col("has_results")).max().over("season"),
+            last_result=pl.col("date").filter(pl.col("has_results")).max(),
         )
         .with_columns(
             status=pl.when(pl.col("has_results"))
@@ -105,10 +115,14 @@ def calendar_index(races: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def on_calendar(races: pl.DataFrame) -> pl.Expr:
-    """True where a raw row's season, date and circuit name a race on the calendar."""
+def calendar_rules(races: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Row-level rules tying a raw result row to its race: date and circuit given, and on the calendar."""
     index = calendar_index(races).select(pl.concat_str(*_MATCH, separator="|")).to_series()
-    return pl.concat_str(*_MATCH, separator="|").is_in(index.implode())
+    return {
+        "date is missing": rules.missing("date"),
+        "circuit_id is missing": rules.missing("circuit_id"),
+        "no scheduled race on this date at this circuit": ~pl.concat_str(*_MATCH, separator="|").is_in(index.implode()),
+    }
 
 
 def with_calendar_round(raw: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from f1_pipeline.cleaning import quarantine as rules
+
 
 def _latest(frames: Sequence[pl.DataFrame], entity: str) -> pl.DataFrame:
     """One row per `{entity}_id` with its `{entity}_*` columns as last seen in (season, round) order,
@@ -33,9 +35,30 @@ def _latest(frames: Sequence[pl.DataFrame], entity: str) -> pl.DataFrame:
 _SEASONS = ("first_season", "last_season")
 
 
-def drivers(*entrants: pl.DataFrame) -> pl.DataFrame:
+Flagged = tuple[pl.DataFrame, pl.DataFrame]
+"""(table, quarantine records of values read as null; the rows themselves are kept)."""
+
+
+def _kept(entity: str, rules_by_column: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    return {f"{column} is unreadable (read as null, {entity} kept)": rule for column, rule in rules_by_column.items()}
+
+
+def drivers(*entrants: pl.DataFrame) -> Flagged:
     """Every driver seen in results, qualifying or sprints."""
-    return _latest(entrants, "driver").select(
+    latest = _latest(entrants, "driver")
+    flagged = rules.flag(
+        latest,
+        "drivers",
+        ["driver_id"],
+        _kept(
+            "driver",
+            {
+                "driver_permanent_number": rules.not_int("driver_permanent_number"),
+                "driver_date_of_birth": rules.not_date("driver_date_of_birth"),
+            },
+        ),
+    )
+    return latest.select(
         "driver_id",
         *_SEASONS,
         code=pl.col("driver_code"),
@@ -43,10 +66,10 @@ def drivers(*entrants: pl.DataFrame) -> pl.DataFrame:
         given_name=pl.col("driver_given_name"),
         family_name=pl.col("driver_family_name"),
         full_name=pl.concat_str("driver_given_name", "driver_family_name", separator=" ", ignore_nulls=True),
-        date_of_birth=pl.col("driver_date_of_birth").str.to_date(strict=False),
+        date_of_birth=rules.as_date("driver_date_of_birth"),
         nationality=pl.col("driver_nationality"),
         url=pl.col("driver_url"),
-    )
+    ), flagged
 
 
 def constructors(*entrants: pl.DataFrame) -> pl.DataFrame:
@@ -60,9 +83,22 @@ def constructors(*entrants: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def circuits(raw_races: pl.DataFrame) -> pl.DataFrame:
+def circuits(raw_races: pl.DataFrame) -> Flagged:
     """Every circuit on a schedule, with coordinates as numbers (weather is looked up by them)."""
-    return _latest([raw_races], "circuit").select(
+    latest = _latest([raw_races], "circuit")
+    flagged = rules.flag(
+        latest,
+        "circuits",
+        ["circuit_id"],
+        _kept(
+            "circuit",
+            {
+                "circuit_lat": rules.not_number("circuit_lat") | rules.outside("circuit_lat", -90, 90),
+                "circuit_long": rules.not_number("circuit_long") | rules.outside("circuit_long", -180, 180),
+            },
+        ),
+    )
+    return latest.select(
         "circuit_id",
         *_SEASONS,
         name=pl.col("circuit_name"),
@@ -71,4 +107,4 @@ def circuits(raw_races: pl.DataFrame) -> pl.DataFrame:
         latitude=pl.col("circuit_lat").cast(pl.Float64, strict=False),
         longitude=pl.col("circuit_long").cast(pl.Float64, strict=False),
         url=pl.col("circuit_url"),
-    )
+    ), flagged

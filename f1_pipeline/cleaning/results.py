@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
-from f1_pipeline.cleaning.races import on_calendar, with_calendar_round
+from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.status import StatusCategory, status_category_expr
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
 
@@ -50,7 +50,9 @@ def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:
         "time_millis is not an integer": rules.not_int("time_millis"),
         "time is not a race time or gap": ~is_clock("time"),
         "fastest_lap_time is not a lap time": ~is_clock("fastest_lap_time"),
-        "no scheduled race on this date at this circuit": ~on_calendar(races),
+        "fastest_lap_rank is not an integer": rules.not_int("fastest_lap_rank"),
+        "fastest_lap_lap is not an integer": rules.not_int("fastest_lap_lap"),
+        **calendar_rules(races),
     }
 
 
@@ -81,10 +83,10 @@ def results(raw: pl.DataFrame, races: pl.DataFrame, table: str) -> tuple[pl.Data
         .then(clock_seconds("time")),
         gap_seconds=pl.when(pl.col("time").str.starts_with("+"))
         .then(clock_seconds("time"))
-        .when(pl.col("time").is_not_null())
+        .when(pl.col("time").is_not_null() & (pl.col("position") == "1"))
         .then(0.0),
-        fastest_lap_rank=pl.col("fastest_lap_rank").cast(pl.Int32, strict=False),
-        fastest_lap_number=pl.col("fastest_lap_lap").cast(pl.Int32, strict=False),
+        fastest_lap_rank=pl.col("fastest_lap_rank").cast(pl.Int32),
+        fastest_lap_number=pl.col("fastest_lap_lap").cast(pl.Int32),
         fastest_lap_seconds=clock_seconds("fastest_lap_time"),
     )
     return typed.sort("season", "round", "position_order", "driver_id"), quarantined

@@ -83,7 +83,7 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def drivers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every driver in results, qualifying or sprints, with the API's current name, code and nationality."""
     store = warehouse.warehouse()
-    return publish(store, "drivers", reference.drivers(*_entrants(store)))
+    return publish(store, "drivers", *reference.drivers(*_entrants(store)))
 
 
 @dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
@@ -97,7 +97,7 @@ def constructors(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every circuit on a schedule, with latitude and longitude for weather lookups."""
     store = warehouse.warehouse()
-    return publish(store, "circuits", reference.circuits(store.read("raw.races")))
+    return publish(store, "circuits", *reference.circuits(store.read("raw.races")))
 
 
 def _entrants(store: Warehouse) -> tuple[pl.DataFrame, ...]:

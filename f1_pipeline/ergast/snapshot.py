@@ -47,8 +47,7 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
         path = self._dir / match["season"] / f"{endpoint.name}.json.gz"
         url = str(request.url.copy_with(query=None))
         if not path.exists():
-            # The live API answers a season it has nothing for with an empty table, not an error.
-            return httpx.Response(200, json=_empty(endpoint, match["season"], url), request=request)
+            return self._missing(request, endpoint, match["season"], url)
         season_file = self._season(path)
         try:
             body = _page(season_file, endpoint, match["round"], limit, offset, url)
@@ -56,6 +55,19 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
             # Not the Ergast layout: serve the file as it is, and let the client say what is wrong with it.
             return httpx.Response(200, content=_raw_bytes(path), headers={"content-type": "application/json"})
         return httpx.Response(200, json=body, request=request)
+
+    def _missing(self, request: httpx.Request, endpoint: Endpoint, season: str, url: str) -> httpx.Response:
+        """Outside the snapshot's seasons, an empty table, as the live API answers; inside, an error.
+
+        A hole inside the range, or a folder with no seasons at all (a mistyped F1_SNAPSHOT_DIR), must not
+        pass for a season without races: it would empty that season's partition.
+        """
+        seasons = sorted(int(child.name) for child in self._dir.glob("[0-9][0-9][0-9][0-9]") if child.is_dir())
+        if not seasons:
+            return _error(404, f"the snapshot folder {self._dir} holds no season folders")
+        if seasons[0] <= int(season) <= seasons[-1]:
+            return _error(404, f"the snapshot has no {endpoint.name} file for {season} in {self._dir}")
+        return httpx.Response(200, json=_empty(endpoint, season, url), request=request)
 
     def _season(self, path: Path) -> Any:
         """The season file, parsed once per transport; None where it is not JSON at all."""

@@ -98,6 +98,10 @@ def _exactly(column: str, low: int, high: int | None) -> Callable[[Lookup], list
     return build
 
 
+def _no_rows(_: Lookup) -> list[Expectation]:
+    return [_gxe().ExpectTableRowCountToEqual(value=0)]
+
+
 def _races_values(_: Lookup) -> list[Expectation]:
     gxe = _gxe()
     return [
@@ -123,7 +127,8 @@ def _circuit_values(_: Lookup) -> list[Expectation]:
 
 
 _RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
-_RAW_RESULT_IDS = ("season", "round", "driver_id", "constructor_id", "position")
+_RAW_RACE_IDS = ("season", "round", "date", "circuit_id")
+_RAW_RESULT_IDS = (*_RAW_RACE_IDS, "driver_id", "constructor_id", "position")
 _CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
 _RACE_OF_ROW = "season || '-' || round as race"
 _RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
@@ -200,7 +205,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "qualifying rows have ids; (season, round, driver) unique",
         "select * from raw.qualifying",
-        _keys(("season", "round", "driver_id"), ("season", "round", "driver_id", "constructor_id")),
+        _keys(("season", "round", "driver_id"), (*_RAW_RACE_IDS, "driver_id", "constructor_id")),
         blocking=True,
     ),
     Suite(
@@ -253,6 +258,14 @@ SUITES: tuple[Suite, ...] = (
         blocking=True,
     ),
     Suite("races", "values", "known statuses, sane rounds", "select * from clean.races", _races_values, blocking=False),
+    Suite(
+        "races",
+        "no_cancelled_races",
+        "no race lacks results while a later one has them (a cancellation, or results gone missing)",
+        "select season, round, race_name, date from clean.races where status = 'cancelled'",
+        _no_rows,
+        blocking=False,
+    ),
     Suite(
         "races",
         "single_next_race",
