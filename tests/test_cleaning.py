@@ -177,20 +177,24 @@ def test_reference_tables_take_the_latest_values_and_keep_ids_as_written(raw):
     assert monaco["latitude"] == pytest.approx(43.7347, abs=0.01)
 
 
-def test_ids_with_capitals_are_kept():
-    frame = pl.DataFrame(
-        {
-            "season": ["1950"],
-            "round": ["1"],
-            "driver_id": ["Cannoc"],
-            "driver_given_name": ["John"],
-            "driver_family_name": ["Cannon"],
-        }
-    ).with_columns(
-        pl.lit(None, pl.String).alias(c)
-        for c in ("driver_code", "driver_permanent_number", "driver_date_of_birth", "driver_nationality", "driver_url")
+def driver_rows(**values: str) -> pl.DataFrame:
+    """One raw result row's driver columns for 2021 round 1; columns not given are null."""
+    columns = (
+        "driver_id",
+        "driver_code",
+        "driver_permanent_number",
+        "driver_given_name",
+        "driver_family_name",
+        "driver_date_of_birth",
+        "driver_nationality",
+        "driver_url",
     )
-    drivers, _ = reference.drivers(frame)
+    row = {"season": "2021", "round": "1", **{column: values.get(column) for column in columns}}
+    return pl.DataFrame([row], schema=dict.fromkeys(row, pl.String))
+
+
+def test_ids_with_capitals_are_kept():
+    drivers, _ = reference.drivers(driver_rows(driver_id="Cannoc", driver_given_name="John"))
     assert drivers["driver_id"].to_list() == ["Cannoc"]
 
 
@@ -259,18 +263,7 @@ def test_a_result_without_circuit_or_date_is_quarantined_not_left_without_a_roun
 
 
 def test_an_unreadable_birth_date_keeps_the_driver_and_is_recorded():
-    frame = pl.DataFrame(
-        {
-            "season": ["2021"],
-            "round": ["1"],
-            "driver_id": ["x"],
-            "driver_date_of_birth": ["31/12/1990"],
-            "driver_permanent_number": ["7"],
-        }
-    ).with_columns(
-        pl.lit(None, pl.String).alias(c)
-        for c in ("driver_code", "driver_given_name", "driver_family_name", "driver_nationality", "driver_url")
-    )
+    frame = driver_rows(driver_id="x", driver_date_of_birth="31/12/1990", driver_permanent_number="7")
     drivers, flagged = reference.drivers(frame)
     assert drivers.select("driver_id", "permanent_number", "date_of_birth").rows() == [("x", 7, None)]
     assert flagged.select("source_table", "row_key", "reason").rows() == [

@@ -32,8 +32,8 @@ def raw_asset(name: str, endpoint: Endpoint, description: str) -> dg.AssetsDefin
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(table, batch.frame),
-                "source": ergast.source,
-                "base_url": ergast.base_url,
+                "source": ergast.data_source,
+                "base_url": ergast.ergast_base_url,
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": len(seasons),
                 "pages_in_run": batch.pages,

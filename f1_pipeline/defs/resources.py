@@ -21,12 +21,12 @@ class ErgastResource(dg.ConfigurableResource):
     processes (the multiprocess executor) each step paces itself and the server's `Retry-After` rules.
     """
 
-    source: DataSource = "snapshot"
-    base_url: str
+    data_source: DataSource = "snapshot"
+    ergast_base_url: str
     snapshot_dir: str
     page_size: int = 100
-    attempts: int = 5
-    backoff_seconds: float = 1.0
+    request_attempts: int = 5
+    retry_backoff_seconds: float = 1.0
     requests_per_second: int = 4
     requests_per_hour: int = 500
     _throttle: Throttle | None = PrivateAttr(default=None)
@@ -37,12 +37,12 @@ class ErgastResource(dg.ConfigurableResource):
                 (RateLimit(self.requests_per_second, 1.0), RateLimit(self.requests_per_hour, 3600.0))
             )
         return build_client(
-            self.source,
-            base_url=self.base_url,
+            self.data_source,
+            base_url=self.ergast_base_url,
             snapshot_dir=Path(self.snapshot_dir),
             page_size=self.page_size,
-            attempts=self.attempts,
-            backoff_seconds=self.backoff_seconds,
+            attempts=self.request_attempts,
+            backoff_seconds=self.retry_backoff_seconds,
             throttle=self._throttle,
         )
 
@@ -58,15 +58,6 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:
     return {
-        "ergast": ErgastResource(
-            source=settings.data_source,
-            base_url=settings.ergast_base_url,
-            snapshot_dir=str(settings.snapshot_dir),
-            page_size=settings.page_size,
-            attempts=settings.request_attempts,
-            backoff_seconds=settings.retry_backoff_seconds,
-            requests_per_second=settings.requests_per_second,
-            requests_per_hour=settings.requests_per_hour,
-        ),
+        "ergast": ErgastResource(**settings.model_dump(mode="json", include=set(ErgastResource.model_fields))),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
     }
