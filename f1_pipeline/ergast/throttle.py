@@ -20,9 +20,6 @@ class RateLimit:
     per_seconds: float
 
 
-JOLPICA_LIMITS = (RateLimit(4, 1.0), RateLimit(500, 3600.0))
-
-
 class Throttle:
     """Waits before a request until every window has room for it."""
 
