@@ -53,28 +53,25 @@ class Warehouse:
         finally:
             connection.close()
 
-    def replace_table(self, name: str, frame: pl.DataFrame) -> None:
-        table = _table(name)
+    @contextmanager
+    def transaction(self) -> Iterator[Writes]:
+        """Writes that land together or not at all (a failure or a kill rolls every one of them back)."""
         with self.connect() as con:
-            con.register("incoming", frame)
             con.execute("begin transaction")
-            self._ensure_schema(con, table)
-            con.execute(f"create or replace table {table} as select * from incoming")
+            try:
+                yield Writes(con)
+            except BaseException:
+                con.execute("rollback")
+                raise
             con.execute("commit")
 
+    def replace_table(self, name: str, frame: pl.DataFrame) -> None:
+        with self.transaction() as writes:
+            writes.replace_table(name, frame)
+
     def replace_partitions(self, name: str, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
-        """Replace exactly the rows whose `column` is in `values` with `frame`'s rows."""
-        table = _table(name)
-        if frame.height and not frame.get_column(column).is_in(list(values)).fill_null(False).all():
-            raise ValueError(f"rows outside partitions {list(values)} (or without a {column}) offered to {table}")
-        with self.connect() as con:
-            con.register("incoming", frame)
-            con.execute("begin transaction")
-            self._ensure_schema(con, table)
-            con.execute(f"create table if not exists {table} as select * from incoming limit 0")
-            con.execute(f'delete from {table} where "{column}" in (select unnest(?))', [list(values)])
-            con.execute(f"insert into {table} by name select * from incoming")
-            con.execute("commit")
+        with self.transaction() as writes:
+            writes.replace_partitions(name, frame, column, values)
 
     def read(self, name: str) -> pl.DataFrame:
         table = _table(name)
@@ -95,7 +92,29 @@ class Warehouse:
             rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
         return {row[0] for row in rows}
 
-    @staticmethod
-    def _ensure_schema(con: duckdb.DuckDBPyConnection, table: str) -> None:
+
+class Writes:
+    """The writes of one open transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def replace_table(self, name: str, frame: pl.DataFrame) -> None:
+        table = self._prepare(name, frame)
+        self._con.execute(f"create or replace table {table} as select * from incoming")
+
+    def replace_partitions(self, name: str, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
+        """Replace exactly the rows whose `column` is in `values` with `frame`'s rows."""
+        if frame.height and not frame.get_column(column).is_in(list(values)).fill_null(False).all():
+            raise ValueError(f"rows outside partitions {list(values)} (or without a {column}) offered to {name}")
+        table = self._prepare(name, frame)
+        self._con.execute(f"create table if not exists {table} as select * from incoming limit 0")
+        self._con.execute(f'delete from {table} where "{column}" in (select unnest(?))', [list(values)])
+        self._con.execute(f"insert into {table} by name select * from incoming")
+
+    def _prepare(self, name: str, frame: pl.DataFrame) -> str:
+        table = _table(name)
         if "." in table:
-            con.execute(f"create schema if not exists {table.split('.')[0]}")
+            self._con.execute(f"create schema if not exists {table.split('.')[0]}")
+        self._con.register("incoming", frame)
+        return table

@@ -62,3 +62,12 @@ def test_table_names_are_identifiers_only(store, name):
 def test_rows_without_a_partition_value_are_refused(store):
     with pytest.raises(ValueError, match="without a season"):
         store.replace_partitions("raw.t", seasons(("2020", 1), (None, 2)), "season", ["2020"])
+
+
+def test_writes_in_one_transaction_land_together_or_not_at_all(store):
+    store.replace_table("clean.t", seasons(("2020", 1)))
+    with pytest.raises(ValueError, match="outside partitions"), store.transaction() as writes:
+        writes.replace_table("clean.t", seasons(("2021", 2)))
+        writes.replace_partitions("quality.q", seasons(("2019", 3)), "season", ["2020"])
+    assert store.read("clean.t").rows() == [("2020", 1)]
+    assert "quality.q" not in store.tables()

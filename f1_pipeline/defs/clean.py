@@ -27,12 +27,14 @@ def publish(
     quarantined: pl.DataFrame | None = None,
     column_docs: Mapping[str, str] | None = None,
 ) -> dg.MaterializeResult:
-    """Write `clean.<name>`, replace this table's quarantined rows, and describe both."""
+    """Write `clean.<name>` and replace this table's quarantined rows in one transaction; describe both."""
     table = f"clean.{name}"
-    warehouse.replace_table(table, frame)
+    with warehouse.transaction() as writes:
+        writes.replace_table(table, frame)
+        if quarantined is not None:
+            writes.replace_partitions(QUARANTINE_TABLE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [name])
     metadata = table_metadata(table, frame, column_docs)
     if quarantined is not None:
-        warehouse.replace_partitions(QUARANTINE_TABLE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [name])
         metadata["quarantined_rows"] = quarantined.height
         if quarantined.height:
             metadata["quarantine_preview"] = dg.MetadataValue.md(markdown_preview(quarantined))
