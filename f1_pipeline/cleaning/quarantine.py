@@ -46,26 +46,34 @@ def outside(column: str, low: float, high: float) -> pl.Expr:
     return value.is_not_null() & ((value < low) | (value > high))
 
 
-def flag(frame: pl.DataFrame, table: str, key: Sequence[str], rules: Mapping[str, pl.Expr]) -> pl.DataFrame:
-    """Quarantine records for the rows that break a rule, each with every reason that applies.
+def kept(entity: str, rules: Mapping[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """Rules for `flag`: each reason says the bad value was read as null and the row kept."""
+    return {f"{reason} (read as null, {entity} kept)": rule for reason, rule in rules.items()}
 
-    A rule that cannot be evaluated for a row (null, e.g. a comparison with a missing value) counts as
-    broken: a row is only good when every rule says so.
-    """
+
+def _marked(frame: pl.DataFrame, rules: Mapping[str, pl.Expr]) -> pl.DataFrame:
+    """`frame` with `__reasons`: every rule a row breaks. A rule that cannot be evaluated for a row
+    (null, e.g. a comparison with a missing value) counts as broken: a row is good only when every rule
+    says so."""
+    failures = [pl.when(rule.fill_null(True)).then(pl.lit(reason)) for reason, rule in rules.items()]
+    return frame.with_columns(__reasons=pl.concat_list(failures).list.drop_nulls())
+
+
+def _records(marked: pl.DataFrame, table: str, key: Sequence[str]) -> pl.DataFrame:
+    columns = [column for column in marked.columns if column != "__reasons"]
+    return marked.filter(pl.col("__reasons").list.len() > 0).select(
+        source_table=pl.lit(table),
+        row_key=pl.concat_str([pl.col(column).fill_null("") for column in key], separator="/"),
+        reason=pl.col("__reasons").list.join("; "),
+        row=pl.struct(columns).struct.json_encode(),
+    )
+
+
+def flag(frame: pl.DataFrame, table: str, key: Sequence[str], rules: Mapping[str, pl.Expr]) -> pl.DataFrame:
+    """Quarantine records for the rows that break a rule; the rows themselves stay where they are."""
     if not rules or frame.height == 0:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    failures = [pl.when(rule.fill_null(True)).then(pl.lit(reason)) for reason, rule in rules.items()]
-    reasons = pl.concat_list(failures).list.drop_nulls()
-    return (
-        frame.with_columns(__reasons=reasons)
-        .filter(pl.col("__reasons").list.len() > 0)
-        .select(
-            source_table=pl.lit(table),
-            row_key=pl.concat_str([pl.col(column).fill_null("") for column in key], separator="/"),
-            reason=pl.col("__reasons").list.join("; "),
-            row=pl.struct(frame.columns).struct.json_encode(),
-        )
-    )
+    return _records(_marked(frame, rules), table, key)
 
 
 def split(
@@ -74,5 +82,6 @@ def split(
     """(rows that pass every rule, quarantine records for the rest)."""
     if not rules or frame.height == 0:
         return frame, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    passes = pl.all_horizontal([(~rule).fill_null(False) for rule in rules.values()])
-    return frame.filter(passes), flag(frame, table, key, rules)
+    marked = _marked(frame, rules)
+    good = marked.filter(pl.col("__reasons").list.len() == 0).drop("__reasons")
+    return good, _records(marked, table, key)

@@ -37,15 +37,15 @@ RACE_RULES = {
     "circuit_id is missing": rules.missing("circuit_id"),
     "date is not a date": rules.not_date("date") | rules.missing("date"),
 }
-KEPT = " (read as null, race kept)"
-RACE_FLAGS = {
-    **{
-        f"{session}_date is not a date{KEPT}": rules.not_date(f"{session}_date") for session in ("qualifying", "sprint")
+RACE_FLAGS = rules.kept(
+    "race",
+    {
+        **{f"{session}_date is not a date": rules.not_date(f"{session}_date") for session in ("qualifying", "sprint")},
+        "time is not a UTC time of day": ~(
+            pl.col("time").is_null() | pl.col("time").str.contains(r"^\d{2}:\d{2}:\d{2}Z$")
+        ),
     },
-    f"time is not a UTC time of day{KEPT}": ~(
-        pl.col("time").is_null() | pl.col("time").str.contains(r"^\d{2}:\d{2}:\d{2}Z$")
-    ),
-}
+)
 
 
 def _session_date(prefix: str) -> pl.Expr:

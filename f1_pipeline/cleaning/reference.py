@@ -39,10 +39,6 @@ Flagged = tuple[pl.DataFrame, pl.DataFrame]
 """(table, quarantine records of values read as null; the rows themselves are kept)."""
 
 
-def _kept(entity: str, rules_by_column: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
-    return {f"{column} is unreadable (read as null, {entity} kept)": rule for column, rule in rules_by_column.items()}
-
-
 def drivers(*entrants: pl.DataFrame) -> Flagged:
     """Every driver seen in results, qualifying or sprints."""
     latest = _latest(entrants, "driver")
@@ -50,11 +46,11 @@ def drivers(*entrants: pl.DataFrame) -> Flagged:
         latest,
         "drivers",
         ["driver_id"],
-        _kept(
+        rules.kept(
             "driver",
             {
-                "driver_permanent_number": rules.not_int("driver_permanent_number"),
-                "driver_date_of_birth": rules.not_date("driver_date_of_birth"),
+                "driver_permanent_number is unreadable": rules.not_int("driver_permanent_number"),
+                "driver_date_of_birth is unreadable": rules.not_date("driver_date_of_birth"),
             },
         ),
     )
@@ -90,11 +86,12 @@ def circuits(raw_races: pl.DataFrame) -> Flagged:
         latest,
         "circuits",
         ["circuit_id"],
-        _kept(
+        rules.kept(
             "circuit",
             {
-                "circuit_lat": rules.not_number("circuit_lat") | rules.outside("circuit_lat", -90, 90),
-                "circuit_long": rules.not_number("circuit_long") | rules.outside("circuit_long", -180, 180),
+                "circuit_lat is unreadable": rules.not_number("circuit_lat") | rules.outside("circuit_lat", -90, 90),
+                "circuit_long is unreadable": rules.not_number("circuit_long")
+                | rules.outside("circuit_long", -180, 180),
             },
         ),
     )
