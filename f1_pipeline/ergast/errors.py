@@ -14,8 +14,10 @@ class ErgastError(Exception):
 class ErgastHTTPError(ErgastError):
     """The server answered with an error status, after the retries it deserved."""
 
-    def __init__(self, url: str, status_code: int, attempts: int) -> None:
-        super().__init__(url, f"HTTP {status_code} after {attempts} attempt(s)")
+    def __init__(self, url: str, status_code: int, attempts: int, detail: str | None = None) -> None:
+        super().__init__(
+            url, f"HTTP {status_code}: {detail}" if detail else f"HTTP {status_code} after {attempts} attempt(s)"
+        )
         self.status_code = status_code
         self.attempts = attempts
 
@@ -24,10 +26,8 @@ class ErgastRateLimitedError(ErgastHTTPError):
     """The server asks to wait longer than the retry policy allows (e.g. the hourly budget is spent)."""
 
     def __init__(self, url: str, status_code: int, retry_after: float) -> None:
-        wait = f"the server asks to wait {retry_after:.0f} s, longer than the retry policy allows"
-        ErgastError.__init__(self, url, f"HTTP {status_code}: {wait}; try again later")
-        self.status_code = status_code
-        self.attempts = 1
+        detail = f"the server asks to wait {retry_after:.0f} s, longer than the retry policy allows; try again later"
+        super().__init__(url, status_code, attempts=1, detail=detail)
         self.retry_after = retry_after
 
 
