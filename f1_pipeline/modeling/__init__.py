@@ -1,0 +1,1 @@
+"""Pure modelling code: ratings, features, models, metrics. No Dagster, MLflow or DuckDB imports here."""
