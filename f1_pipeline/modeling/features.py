@@ -1,0 +1,327 @@
+"""Point-in-time features: one row per (race, driver), built only from races run before that race.
+
+Every statistic is first computed *after* each race of an entity's history, then attached to a row with an
+as-of join on the race's place in the calendar minus one. A row therefore cannot see its own race or any
+later one, whatever the statistic: that single rule is what the no-leakage property test exercises.
+
+Pre-qualifying features use nothing from the race weekend; post-qualifying adds the grid and qualifying pace.
+For a completed race the grid is the real starting grid (penalties applied), for the race to come it is the
+qualifying order, the best that is known before the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+Mode = Literal["pre_qualifying", "post_qualifying"]
+MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
+
+SEED_PRE_FEATURES = (
+    "driver_elo",
+    "team_elo",
+    "driver_avg_finish_5",
+    "team_avg_finish_5",
+    "driver_circuit_starts",
+    "driver_circuit_wins",
+    "driver_circuit_avg_finish",
+    "air_temperature",
+    "wet",
+    "wind_speed",
+)
+"""The seed project's features (weather is null where no weather source is configured)."""
+
+EXTRA_PRE_FEATURES = (
+    "driver_starts",
+    "driver_wins_rate_10",
+    "driver_dnf_rate_10",
+    "team_wins_rate_10",
+    "season_points",
+    "season_wins",
+    "championship_position",
+    "points_behind_leader",
+)
+"""Added here; the backtest compares the models with and without them."""
+
+POST_FEATURES = ("grid", "pit_lane_start", "qualifying_position", "qualifying_gap_pct")
+
+WEATHER_COLUMNS = ("air_temperature", "wet", "wind_speed")
+
+COLUMN_DOCS = {
+    "won": "the driver won the race; null for the race to come",
+    "is_next": "the first race without results: the one the pipeline predicts",
+    "driver_elo": "driver ELO rating before the race (the base for a newcomer)",
+    "team_elo": "constructor ELO rating before the race",
+    "driver_avg_finish_5": "mean finishing order over the driver's last 5 races (retirements count where they fell)",
+    "team_avg_finish_5": "mean finishing order of the team's cars over its last 5 races",
+    "driver_circuit_starts": "earlier races of the driver at this circuit",
+    "driver_circuit_wins": "earlier wins of the driver at this circuit",
+    "driver_circuit_avg_finish": "mean finishing order of the driver at this circuit",
+    "driver_starts": "races started before this one (experience)",
+    "driver_wins_rate_10": "share of the driver's last 10 races won",
+    "driver_dnf_rate_10": "share of the driver's last 10 races not finished (retired, disqualified, not started)",
+    "team_wins_rate_10": "share of the team's last 10 races won by one of its cars",
+    "season_points": "championship points (races and sprints) before this race",
+    "season_wins": "wins this season before this race",
+    "championship_position": "standing before this race; null before the season's first race",
+    "points_behind_leader": "points behind the championship leader before this race",
+    "grid": "starting slot (post-qualifying); null for a pit-lane start or unknown",
+    "pit_lane_start": "starts from the pit lane (post-qualifying)",
+    "qualifying_position": "qualifying position (post-qualifying)",
+    "qualifying_gap_pct": "best qualifying lap relative to pole, in percent (post-qualifying)",
+    "air_temperature": "air temperature in C, where a weather source is configured",
+    "wet": "1 for a wet race, where a weather source is configured",
+    "wind_speed": "wind speed in m/s, where a weather source is configured",
+}
+
+
+def features_for(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
+    """The feature columns a model of this mode may use."""
+    pre = SEED_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
+    return pre + POST_FEATURES if mode == "post_qualifying" else pre
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    """The clean tables features are built from; `ratings` is the ELO history (one row per race and entity)."""
+
+    races: pl.DataFrame
+    results: pl.DataFrame
+    sprints: pl.DataFrame
+    qualifying: pl.DataFrame
+    ratings: pl.DataFrame
+    weather: pl.DataFrame | None = None
+    elo_base: float = 1500.0
+
+
+def race_features(inputs: FeatureInputs) -> pl.DataFrame:
+    """Every completed race's entrants and the next race's expected entrants, with all features."""
+    calendar = _calendar(inputs.races)
+    rows = _entries(inputs, calendar)
+    driver_form = _form(inputs.results, calendar, "driver_id", "driver")
+    team_form = _form(inputs.results, calendar, "constructor_id", "team")
+    frame = (
+        rows.pipe(_attach, _ratings(inputs.ratings, calendar, "driver"), ["driver_id"])
+        .pipe(_attach, _ratings(inputs.ratings, calendar, "team"), ["constructor_id"])
+        .pipe(_attach, driver_form, ["driver_id"])
+        .pipe(_attach, team_form, ["constructor_id"])
+        .pipe(_attach, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
+        .pipe(_attach, _standings(inputs.results, inputs.sprints, calendar), ["season", "driver_id"])
+        .pipe(_with_weather, inputs.weather)
+        .pipe(_with_qualifying, inputs.qualifying)
+    )
+    return frame.select(
+        "season",
+        "round",
+        "date",
+        "circuit_id",
+        "driver_id",
+        "constructor_id",
+        "is_next",
+        "won",
+        "finish_position",
+        pl.col("driver_elo").fill_null(inputs.elo_base),
+        pl.col("team_elo").fill_null(inputs.elo_base),
+        pl.col("driver_starts").fill_null(0),
+        pl.col("driver_circuit_starts").fill_null(0),
+        pl.col("driver_circuit_wins").fill_null(0),
+        pl.col("season_points").fill_null(0.0),
+        pl.col("season_wins").fill_null(0),
+        *(
+            column
+            for column in features_for("post_qualifying")
+            if column not in _FILLED and column not in ("driver_elo", "team_elo")
+        ),
+    ).sort("season", "round", "driver_id")
+
+
+_FILLED = {"driver_starts", "driver_circuit_starts", "driver_circuit_wins", "season_points", "season_wins"}
+
+
+def _calendar(races: pl.DataFrame) -> pl.DataFrame:
+    """Completed races and the next one, with `order`: their place in history (1, 2, ...)."""
+    return (
+        races.filter((pl.col("status") == "completed") | pl.col("is_next"))
+        .sort("season", "round")
+        .select("season", "round", "date", "circuit_id", "is_next", order=pl.int_range(1, pl.len() + 1))
+    )
+
+
+def _entries(inputs: FeatureInputs, calendar: pl.DataFrame) -> pl.DataFrame:
+    """Who races: the classified field of a completed race; for the next race its qualifying entrants,
+    else the drivers of the season's latest race (the entry list as last seen)."""
+    completed = (
+        _one_row_per_driver(inputs.results)
+        .join(calendar.filter(~pl.col("is_next")), on=["season", "round"])
+        .select(
+            *calendar.columns,
+            "driver_id",
+            "constructor_id",
+            won=(pl.col("finish_position") == 1).fill_null(False),
+            finish_position="finish_position",
+            grid="grid",
+            pit_lane_start="pit_lane_start",
+        )
+    )
+    upcoming = calendar.filter(pl.col("is_next"))
+    if upcoming.is_empty():
+        return completed
+    race = upcoming.row(0, named=True)
+    entrants = inputs.qualifying.filter(season=race["season"], round=race["round"]).select(
+        "driver_id", "constructor_id"
+    )
+    if entrants.is_empty():
+        latest = completed.filter(pl.col("order") < race["order"]).filter(pl.col("order") == pl.col("order").max())
+        entrants = latest.select("driver_id", "constructor_id")
+    next_rows = upcoming.join(entrants.unique("driver_id"), how="cross").with_columns(
+        won=pl.lit(None, pl.Boolean),
+        finish_position=pl.lit(None, pl.Int32),
+        grid=pl.lit(None, pl.Int32),
+        pit_lane_start=pl.lit(None, pl.Boolean),
+    )
+    return pl.concat([completed, next_rows.select(completed.columns)])
+
+
+def _one_row_per_driver(results: pl.DataFrame) -> pl.DataFrame:
+    """A shared drive (1950s) leaves a driver several rows in one race: his best one counts."""
+    return results.sort("position_order").unique(["season", "round", "driver_id"], keep="first")
+
+
+def _attach(rows: pl.DataFrame, stats: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Join the latest `stats` row of each key from a race strictly before the row's race."""
+    return (
+        rows.with_columns(known_before=pl.col("order") - 1)
+        .sort("known_before")
+        .join_asof(
+            stats.rename({"order": "known_before"}).sort("known_before"),
+            on="known_before",
+            by=list(by),
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("known_before")
+    )
+
+
+def _ratings(ratings: pl.DataFrame, calendar: pl.DataFrame, kind: str) -> pl.DataFrame:
+    key = "driver_id" if kind == "driver" else "constructor_id"
+    return (
+        ratings.filter(kind=kind)
+        .join(calendar.select("season", "round", "order"), on=["season", "round"])
+        .select("order", pl.col("entity_id").alias(key), pl.col("rating_after").alias(f"{kind}_elo"))
+    )
+
+
+def _race_rows(results: pl.DataFrame, calendar: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One row per race and entity: best finishing order, a win, a non-finish, in calendar order."""
+    return (
+        results.join(calendar.select("season", "round", "order", "circuit_id"), on=["season", "round"])
+        .group_by("order", "circuit_id", key)
+        .agg(
+            finish=pl.col("position_order").mean(),
+            won=(pl.col("finish_position") == 1).any().cast(pl.Float64),
+            dnf=pl.col("status_category").is_in(["retired", "disqualified", "did_not_start"]).all().cast(pl.Float64),
+        )
+        .sort(key, "order")
+    )
+
+
+def _form(results: pl.DataFrame, calendar: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
+    """Rolling form after each race of a driver or team."""
+    window = {"min_samples": 1}
+    stats = {
+        f"{prefix}_avg_finish_5": pl.col("finish").rolling_mean(5, **window),
+        f"{prefix}_wins_rate_10": pl.col("won").rolling_mean(10, **window),
+    }
+    if prefix == "driver":
+        stats |= {
+            "driver_dnf_rate_10": pl.col("dnf").rolling_mean(10, **window),
+            "driver_starts": pl.int_range(1, pl.len() + 1),
+        }
+    return _race_rows(results, calendar, key).select(
+        "order", key, **{name: expr.over(key) for name, expr in stats.items()}
+    )
+
+
+def _circuit_form(results: pl.DataFrame, calendar: pl.DataFrame) -> pl.DataFrame:
+    """The driver's record at a circuit after each of his races there."""
+    over = ["driver_id", "circuit_id"]
+    return (
+        _race_rows(results, calendar, "driver_id")
+        .sort("order")
+        .select(
+            "order",
+            *over,
+            driver_circuit_starts=pl.int_range(1, pl.len() + 1).over(over),
+            driver_circuit_wins=pl.col("won").cum_sum().over(over).cast(pl.Int64),
+            driver_circuit_avg_finish=(pl.col("finish").cum_sum() / pl.int_range(1, pl.len() + 1)).over(over),
+        )
+    )
+
+
+def _standings(results: pl.DataFrame, sprints: pl.DataFrame, calendar: pl.DataFrame) -> pl.DataFrame:
+    """The drivers' championship after each race of a season (sprint points counted with their race)."""
+    scored = (
+        pl.concat(
+            [results.select("season", "round", "driver_id", "points", "finish_position"), _sprint_points(sprints)]
+        )
+        .join(calendar.select("season", "round", "order"), on=["season", "round"])
+        .group_by("season", "order", "driver_id")
+        .agg(points=pl.col("points").fill_null(0).sum(), wins=(pl.col("finish_position") == 1).sum())
+    )
+    grid = (
+        scored.select("season", "order")
+        .unique()
+        .join(scored.select("season", "driver_id").unique(), on="season")
+        .join(scored, on=["season", "order", "driver_id"], how="left")
+        .sort("season", "driver_id", "order")
+        .with_columns(
+            season_points=pl.col("points").fill_null(0).cum_sum().over("season", "driver_id"),
+            season_wins=pl.col("wins").fill_null(0).cum_sum().over("season", "driver_id"),
+            started=pl.col("points").is_not_null().cum_max().over("season", "driver_id"),
+        )
+        .filter("started")
+    )
+    return grid.select(
+        "season",
+        "order",
+        "driver_id",
+        "season_points",
+        pl.col("season_wins").cast(pl.Int64),
+        championship_position=pl.col("season_points")
+        .rank("min", descending=True)
+        .over("season", "order")
+        .cast(pl.Int32),
+        points_behind_leader=(pl.col("season_points").max() - pl.col("season_points")).over("season", "order"),
+    )
+
+
+def _sprint_points(sprints: pl.DataFrame) -> pl.DataFrame:
+    """Sprint points only: a sprint win is not a race win."""
+    return sprints.select("season", "round", "driver_id", "points", finish_position=pl.lit(None, pl.Int32))
+
+
+def _with_weather(rows: pl.DataFrame, weather: pl.DataFrame | None) -> pl.DataFrame:
+    if weather is None:
+        return rows.with_columns(pl.lit(None, pl.Float64).alias(column) for column in WEATHER_COLUMNS)
+    return rows.join(weather.select("season", "round", *WEATHER_COLUMNS), on=["season", "round"], how="left")
+
+
+def _with_qualifying(rows: pl.DataFrame, qualifying: pl.DataFrame) -> pl.DataFrame:
+    """Post-qualifying columns: this race's own grid and qualifying, known before its start."""
+    session = qualifying.select(
+        "season",
+        "round",
+        "driver_id",
+        qualifying_position="position",
+        qualifying_gap_pct=(pl.col("best_seconds") / pl.col("best_seconds").min().over("season", "round") - 1) * 100,
+    ).unique(["season", "round", "driver_id"])
+    joined = rows.join(session, on=["season", "round", "driver_id"], how="left")
+    expected = pl.col("is_next") & pl.col("qualifying_position").is_not_null()
+    return joined.with_columns(
+        grid=pl.when(expected).then(pl.col("qualifying_position")).otherwise(pl.col("grid")),
+        pit_lane_start=pl.when(expected).then(False).otherwise(pl.col("pit_lane_start")),
+    )

@@ -1,0 +1,154 @@
+"""Optuna tuning of each model family on seasons before the backtest, so the backtest stays an honest test.
+
+A study lives in the storage a URL names (SQLite by default, PostgreSQL in production), keyed by family, mode and a
+fingerprint of the data: a rerun on the same data resumes it, and every process pointed at the same storage adds
+trials to the same study. The seed's hyper-parameters are always the first trial, so tuning cannot end worse than
+the seed on the validation seasons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import optuna
+import polars as pl
+
+from f1_pipeline.modeling.backtest import RaceModel, completed, training_rows
+from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, TreeEnsemble
+
+Family = Literal["random_forest", "xgboost", "conditional_logit"]
+FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit")
+SEARCH_SPACE_VERSION = "1"
+"""Part of the study name: change it with a search space, so old trials are not mixed with new ones."""
+
+
+def random_forest_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {
+        "n_estimators": trial.suggest_int("n_estimators", 100, 400, step=50),
+        "max_depth": trial.suggest_int("max_depth", 3, 14),
+        "min_samples_split": trial.suggest_int("min_samples_split", 2, 60, log=True),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 60, log=True),
+        "max_features": trial.suggest_categorical("max_features", ["sqrt", "log2", 0.5]),
+    }
+
+
+def xgboost_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "n_estimators": trial.suggest_int("n_estimators", 50, 400, step=25),
+        "max_depth": trial.suggest_int("max_depth", 2, 8),
+        "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 100.0, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 0.1, 100.0, log=True),
+    }
+
+
+def conditional_logit_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {"l2": trial.suggest_float("l2", 1e-3, 100.0, log=True)}
+
+
+SPACES: dict[Family, Callable[[optuna.Trial], dict[str, Any]]] = {
+    "random_forest": random_forest_space,
+    "xgboost": xgboost_space,
+    "conditional_logit": conditional_logit_space,
+}
+SEED_PARAMS: dict[Family, dict[str, Any]] = {
+    "random_forest": SEED_RANDOM_FOREST,
+    "xgboost": SEED_XGBOOST,
+    "conditional_logit": {"l2": 1.0},
+}
+
+
+def build_model(family: Family, mode: Mode, params: Mapping[str, Any], *, n_jobs: int = 2) -> RaceModel:
+    """A model of one family with these hyper-parameters (a tree family alone, not yet averaged)."""
+    if family == "conditional_logit":
+        return ConditionalLogit(mode, **params)
+    return TreeEnsemble(mode, members=(family,), n_jobs=n_jobs, **{family: dict(params)})
+
+
+@dataclass(frozen=True)
+class TuningWindow:
+    """Train on [first_season, validation_first) and score the seasons up to validation_last."""
+
+    first_season: int
+    validation_first: int
+    validation_last: int
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    family: Family
+    mode: Mode
+    study_name: str
+    params: dict[str, Any]
+    validation_log_loss: float
+    seed_log_loss: float
+    trials: int
+
+
+def validation_log_loss(model: RaceModel, frame: pl.DataFrame, window: TuningWindow) -> float:
+    """Mean over the validation races of -ln p(winner), the model fitted once on the seasons before them."""
+    train = training_rows(frame, window.first_season, window.validation_first)
+    test = completed(frame).filter(pl.col("season").is_between(window.validation_first, window.validation_last))
+    probability = model.fit(train).predict(test)
+    winners = np.asarray(probability)[test["won"].to_numpy()]
+    return float(-np.log(np.clip(winners, 1e-15, None)).mean())
+
+
+def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
+    """Identifies the rows a study learns from, so a study is resumed only on the same data."""
+    used = completed(frame).filter(pl.col("season").is_between(window.first_season, window.validation_last))
+    digest = hashlib.sha256(used.sort(*RACE_KEY, "driver_id").hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def tune(
+    frame: pl.DataFrame,
+    family: Family,
+    mode: Mode,
+    *,
+    window: TuningWindow,
+    trials: int,
+    storage: str | None,
+    seed: int = 42,
+) -> TuningResult:
+    """Run trials until the study holds `trials` finished ones (at least 1: the seed's); return the best found."""
+    if trials < 1:
+        raise ValueError("tuning needs at least one trial, the seed's parameters")
+    seasons = f"{window.first_season}-{window.validation_first}-{window.validation_last}"
+    study_name = f"{family}-{mode}-{seasons}-v{SEARCH_SPACE_VERSION}-{data_fingerprint(frame, window)}"
+    optuna.logging.set_verbosity(logging.WARNING)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        load_if_exists=True,
+    )
+    study.enqueue_trial(SEED_PARAMS[family], skip_if_exists=True)
+
+    def objective(trial: optuna.Trial) -> float:
+        return validation_log_loss(build_model(family, mode, SPACES[family](trial)), frame, window)
+
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(finished) < trials:
+        study.optimize(objective, n_trials=trials - len(finished))
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    seed_trial = next(trial for trial in finished if trial.params == SEED_PARAMS[family])
+    return TuningResult(
+        family=family,
+        mode=mode,
+        study_name=study_name,
+        params=dict(study.best_params),
+        validation_log_loss=float(study.best_value),
+        seed_log_loss=float(seed_trial.value),
+        trials=len(finished),
+    )
