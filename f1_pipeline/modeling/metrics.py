@@ -1,0 +1,110 @@
+"""Scores of per-race winner distributions against finished races.
+
+Every metric is a function of the labels (`won`) and the predicted probabilities aligned with the frame's rows, so any
+model or baseline is scored the same way. A race is the unit: each race contributes one log loss, one Brier score and
+one hit or miss, so a 24-driver field and a 10-driver field weigh the same.
+
+Ties in the ranking count against the model: the winner's rank is the number of drivers with a probability at least as
+high as the winner's. A uniform field therefore never scores a top-1 hit, and the score never depends on row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from f1_pipeline.modeling.field import RACE_KEY
+
+PROBABILITY_FLOOR = 1e-15
+SUM_TOLERANCE = 1e-6
+METRICS = ("log_loss", "brier", "top1", "top3")
+
+_P = pl.col("probability")
+_WON = pl.col("won")
+_WINNER_P = _P.filter(_WON).first()
+
+
+def race_metrics(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:
+    """One row per race, sorted by race, so models can be compared race by race and summarised by any grouping."""
+    scored = _scored(frame, probability)
+    winner_rank = (_P >= _WINNER_P).sum()
+    return (
+        scored.group_by(RACE_KEY)
+        .agg(
+            log_loss=-_WINNER_P.clip(PROBABILITY_FLOOR).log(),
+            brier=((_P - _WON.cast(pl.Float64)) ** 2).sum(),
+            top1=winner_rank <= 1,
+            top3=winner_rank <= 3,
+            winner_probability=_WINNER_P,
+            field_size=pl.len().cast(pl.Int32),
+        )
+        .sort(RACE_KEY)
+    )
+
+
+def summarise(race_metrics: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Means over races (top-1/top-3 as hit rates), per group, with the race count that says how much to trust them."""
+    aggregates = [pl.len().alias("races"), *(pl.col(name).cast(pl.Float64).mean() for name in METRICS)]
+    if not by:
+        return race_metrics.select(aggregates)
+    return race_metrics.group_by(by).agg(aggregates).sort(by)
+
+
+def calibration(frame: pl.DataFrame, probability: np.ndarray, bins: int = 10) -> pl.DataFrame:
+    """Reliability per probability bin, over drivers rather than races.
+
+    Bins are equal-width on [0, 1] (bin k holds k/bins <= p < (k+1)/bins; p = 1 goes to the last bin) rather than
+    quantiles: win probabilities are so skewed (most drivers near 0) that quantile bins would spend almost every bin
+    below 0.05 and lump all favourites together, and fixed edges keep curves of different models comparable.
+    Empty bins are left out.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    scored = _scored(frame, probability)
+    return (
+        scored.group_by(bin=(_P * bins).floor().cast(pl.Int32).clip(0, bins - 1))
+        .agg(
+            mean_probability=_P.mean(),
+            observed_rate=_WON.cast(pl.Float64).mean(),
+            count=pl.len().cast(pl.Int64),
+        )
+        .sort("bin")
+    )
+
+
+def expected_calibration_error(frame: pl.DataFrame, probability: np.ndarray, bins: int = 10) -> float:
+    """The count-weighted mean gap between predicted and observed win rates over `calibration`'s bins."""
+    curve = calibration(frame, probability, bins)
+    gap = (curve["observed_rate"] - curve["mean_probability"]).abs()
+    return float((gap * curve["count"]).sum() / curve["count"].sum())
+
+
+def _scored(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:
+    """The race key, labels and probabilities in one frame, refused unless it is a set of finished races' distributions.
+
+    Scoring a malformed distribution would quietly flatter or punish a model, so the checks fail loudly instead.
+    """
+    probability = np.asarray(probability, dtype=np.float64)
+    if probability.shape != (frame.height,):
+        raise ValueError(f"expected one probability per row ({frame.height}), got shape {probability.shape}")
+    if not np.all(np.isfinite(probability)) or np.any(probability < 0) or np.any(probability > 1):
+        raise ValueError("probabilities must be finite and within [0, 1]")
+    scored = frame.select(*RACE_KEY, _WON).with_columns(probability=pl.Series(probability))
+    if scored["won"].null_count():
+        raise ValueError("`won` is null for some rows: only finished races can be scored")
+    per_race = scored.group_by(RACE_KEY).agg(winners=_WON.sum(), total=_P.sum())
+    _refuse(per_race.filter(pl.col("winners") != 1), "races must have exactly one winner", "winners")
+    off_total = (pl.col("total") - 1).abs() > SUM_TOLERANCE
+    _refuse(per_race.filter(off_total), "probabilities must sum to 1 per race", "total")
+    return scored
+
+
+def _refuse(offending: pl.DataFrame, message: str, detail: str) -> None:
+    """Name the first few offending races so the caller can find them."""
+    if offending.is_empty():
+        return
+    shown = offending.sort(RACE_KEY).head(5).iter_rows(named=True)
+    races = ", ".join(f"{row['season']}/{row['round']} ({detail}={row[detail]:g})" for row in shown)
+    raise ValueError(f"{message}: {offending.height} race(s) do not, e.g. {races}")
