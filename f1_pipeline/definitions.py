@@ -6,7 +6,11 @@ import dagster as dg
 
 from f1_pipeline.defs.checks import ASSET_CHECKS
 from f1_pipeline.defs.clean import CLEAN_ASSETS
-from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job
+from f1_pipeline.defs.features import FEATURES_ASSETS, FEATURES_CHECKS
+from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job, train_job
+from f1_pipeline.defs.models import MODELS_ASSETS, MODELS_CHECKS
+from f1_pipeline.defs.predictions import PREDICTIONS_ASSETS, PREDICTIONS_CHECKS
+from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
 from f1_pipeline.defs.raw import RAW_ASSETS
 from f1_pipeline.defs.resources import resources_from
 from f1_pipeline.settings import PipelineSettings
@@ -15,9 +19,9 @@ from f1_pipeline.settings import PipelineSettings
 def build_definitions(settings: PipelineSettings) -> dg.Definitions:
     executor = dg.in_process_executor if settings.dagster_executor == "in_process" else dg.multiprocess_executor
     return dg.Definitions(
-        assets=[*RAW_ASSETS, *CLEAN_ASSETS],
-        asset_checks=ASSET_CHECKS,
-        jobs=[main_job, ingest_and_clean_job],
+        assets=[*RAW_ASSETS, *CLEAN_ASSETS, *RATINGS_ASSETS, *FEATURES_ASSETS, *MODELS_ASSETS, *PREDICTIONS_ASSETS],
+        asset_checks=[*ASSET_CHECKS, *RATINGS_CHECKS, *FEATURES_CHECKS, *MODELS_CHECKS, *PREDICTIONS_CHECKS],
+        jobs=[main_job, ingest_and_clean_job, train_job],
         resources=resources_from(settings),
         executor=executor,
     )

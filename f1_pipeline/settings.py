@@ -7,9 +7,9 @@ agree on names and defaults. Nothing here opens a file or a connection.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
@@ -32,3 +32,22 @@ class PipelineSettings(BaseSettings):
     requests_per_hour: int = Field(default=500, ge=1)
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
+    mlflow_tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
+    mlflow_artifact_location: str = (REPO_ROOT / "mlruns" / "artifacts").as_uri()
+    mlflow_experiment: str = "f1-race-winner"
+    registered_model_name: str = "f1-race-winner"
+    optuna_storage: str | None = f"sqlite:///{REPO_ROOT / 'warehouse' / 'optuna.db'}"
+    tuning_trials: int = Field(default=20, ge=1)
+    train_first_season: int = Field(default=1980, ge=1950)
+    validation_first_season: int = 2010
+    backtest_first_season: int = 2014
+
+    @model_validator(mode="after")
+    def _seasons_in_order(self) -> Self:
+        """Training, then validation (tuning), then the backtest: each window strictly after the one before."""
+        if not self.train_first_season < self.validation_first_season < self.backtest_first_season:
+            raise ValueError(
+                "need F1_TRAIN_FIRST_SEASON < F1_VALIDATION_FIRST_SEASON < F1_BACKTEST_FIRST_SEASON, got "
+                f"{self.train_first_season}, {self.validation_first_season}, {self.backtest_first_season}"
+            )
+        return self

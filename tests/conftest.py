@@ -22,7 +22,11 @@ POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgr
 
 
 def run_job(
-    settings: PipelineSettings, first: str, last: str, instance: dg.DagsterInstance | None = None, job: str = "main"
+    settings: PipelineSettings,
+    first: str,
+    last: str,
+    instance: dg.DagsterInstance | None = None,
+    job: str = "ingest_and_clean",
 ) -> dg.ExecuteInProcessResult:
     """Run a job of the real code location over seasons `first`..`last` in one run, as the README's command does."""
     definitions = build_definitions(settings)
@@ -57,12 +61,42 @@ def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[
     path.write_bytes(gzip.compress(json.dumps(body).encode()))
 
 
+def isolated_settings(root: Path, **overrides: Any) -> PipelineSettings:
+    """Settings whose every file (warehouse, MLflow, Optuna) lives under `root`, never in the repository."""
+    return PipelineSettings(
+        **{
+            "data_source": "snapshot",
+            "warehouse_path": root / "warehouse.duckdb",
+            "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
+            "mlflow_artifact_location": (root / "mlartifacts").as_uri(),
+            "optuna_storage": f"sqlite:///{root / 'optuna.db'}",
+            **overrides,
+        }
+    )
+
+
+SMALL_TRAINING = {
+    "train_first_season": 2012,
+    "validation_first_season": 2020,
+    "backtest_first_season": 2025,
+    "tuning_trials": 1,
+}
+"""A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the seed's), backtest 2025-2026."""
+
+
 @pytest.fixture
 def settings_for(tmp_path: Path) -> Callable[..., PipelineSettings]:
     def build(**overrides: Any) -> PipelineSettings:
-        return PipelineSettings(**{"warehouse_path": tmp_path / "warehouse.duckdb", **overrides})
+        return isolated_settings(tmp_path, **overrides)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[PipelineSettings, dg.ExecuteInProcessResult]:
+    """The whole asset graph (main job) materialized once for the session on seasons 2012-2026."""
+    settings = isolated_settings(tmp_path_factory.mktemp("trained"), **SMALL_TRAINING)
+    return settings, run_job(settings, "2012", "2026", job="main")
 
 
 def warehouse_of(settings: PipelineSettings) -> Warehouse:

@@ -15,3 +15,9 @@ main_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="Every asset of the pipeline for the seasons given (a range runs as one run).",
 )
+
+train_job = dg.define_asset_job(
+    "train",
+    selection=dg.AssetSelection.groups("ratings", "features", "models", "predictions"),
+    description="Ratings, features, tuning, backtest, candidate, promotion and predictions from the clean tables.",
+)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
+from matplotlib.figure import Figure
+
+from f1_pipeline.modeling.plots import figure_png
 
 PREVIEW_ROWS = 10
+
+
+def figure_markdown(figure: Figure, title: str) -> str:
+    """A figure inlined as a PNG data URI, so the Dagster UI shows it beside the materialization."""
+    encoded = base64.b64encode(figure_png(figure)).decode("ascii")
+    return f"![{title}](data:image/png;base64,{encoded})"
 
 
 def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:

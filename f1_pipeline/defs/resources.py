@@ -1,4 +1,4 @@
-"""Resources: the Ergast source and the DuckDB warehouse, configured from `PipelineSettings`."""
+"""Resources: the Ergast source, the DuckDB warehouse, modelling windows and MLflow, from `PipelineSettings`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pydantic import PrivateAttr
 from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
 from f1_pipeline.ergast.throttle import RateLimit, Throttle
+from f1_pipeline.modeling.training import Seasons
+from f1_pipeline.registry.tracking import ModelRegistry
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 
@@ -56,8 +58,43 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(self.path)
 
 
+class ModelingResource(dg.ConfigurableResource):
+    """How models are tuned and evaluated: the season windows, Optuna's trials and its storage URL."""
+
+    train_first_season: int
+    validation_first_season: int
+    backtest_first_season: int
+    tuning_trials: int
+    optuna_storage: str | None = None
+
+    def seasons(self) -> Seasons:
+        return Seasons(self.train_first_season, self.validation_first_season, self.backtest_first_season)
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """The MLflow tracking server (or SQLite file) and the registered model's name."""
+
+    mlflow_tracking_uri: str
+    mlflow_artifact_location: str
+    mlflow_experiment: str
+    registered_model_name: str
+
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(
+            tracking_uri=self.mlflow_tracking_uri,
+            artifact_location=self.mlflow_artifact_location,
+            experiment=self.mlflow_experiment,
+            model_name=self.registered_model_name,
+        )
+
+
 def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:
+    def fields_of(resource: type[dg.ConfigurableResource]) -> dict[str, object]:
+        return settings.model_dump(mode="json", include=set(resource.model_fields))
+
     return {
-        "ergast": ErgastResource(**settings.model_dump(mode="json", include=set(ErgastResource.model_fields))),
+        "ergast": ErgastResource(**fields_of(ErgastResource)),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "modeling": ModelingResource(**fields_of(ModelingResource)),
+        "mlflow": MlflowResource(**fields_of(MlflowResource)),
     }

@@ -6,7 +6,8 @@ model could have made at the time (its features are point in time, its training 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, Self
 
 import numpy as np
@@ -14,6 +15,7 @@ import polars as pl
 
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.metrics import race_metrics
 
 
 class RaceModel(Protocol):
@@ -22,7 +24,8 @@ class RaceModel(Protocol):
     def predict(self, frame: pl.DataFrame) -> np.ndarray: ...
 
 
-ModelFactory = Callable[[Mode], RaceModel]
+Lineup = Callable[[Mode], Mapping[str, RaceModel]]
+"""Fresh, unfitted models by name for one mode (a mode has its own baselines)."""
 
 
 def completed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -33,31 +36,78 @@ def completed(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("won").is_not_null()).filter(pl.col("won").sum().over(RACE_KEY) == 1)
 
 
+def fingerprint(frame: pl.DataFrame) -> str:
+    """Identifies feature rows (what a model learns from and is scored on), whatever their order."""
+    rows = frame.sort(*RACE_KEY, "driver_id").hash_rows(seed=0).to_numpy().tobytes()
+    return hashlib.sha256(rows).hexdigest()[:16]
+
+
 def training_rows(frame: pl.DataFrame, first_season: int, before_season: int) -> pl.DataFrame:
     return completed(frame).filter(pl.col("season").is_between(first_season, before_season - 1))
 
 
 def walk_forward(
     frame: pl.DataFrame,
-    models: Mapping[str, ModelFactory],
+    lineup: Lineup,
     modes: Iterable[Mode],
     seasons: Iterable[int],
     train_first_season: int,
 ) -> pl.DataFrame:
     """One row per (model, mode, race, driver) with the probability each model gave before the race."""
-    scored = completed(frame)
-    parts = []
-    for season in seasons:
-        test = scored.filter(season=season)
-        if test.is_empty():
-            continue
-        train = training_rows(frame, train_first_season, season)
-        for mode in modes:
-            for name, factory in models.items():
-                probability = factory(mode).fit(train).predict(test)
-                parts.append(
-                    test.select(*RACE_KEY, "driver_id", "won").with_columns(
-                        model=pl.lit(name), mode=pl.lit(mode), probability=pl.Series(probability)
-                    )
-                )
-    return pl.concat(parts).select("model", "mode", *RACE_KEY, "driver_id", "won", "probability")
+    folds = [predict_seasons(frame, lineup, modes, train_first_season, [season]) for season in seasons]
+    return pl.concat(folds)
+
+
+def predict_seasons(
+    frame: pl.DataFrame, lineup: Lineup, modes: Iterable[Mode], train_first_season: int, seasons: Sequence[int]
+) -> pl.DataFrame:
+    """Fit on the seasons from `train_first_season` up to the first of `seasons`; predict all of `seasons`."""
+    test = completed(frame).filter(pl.col("season").is_in(list(seasons)))
+    train = training_rows(frame, train_first_season, min(seasons))
+    parts = [
+        test.select(*RACE_KEY, "driver_id", "won").with_columns(
+            model=pl.lit(name), mode=pl.lit(mode), probability=pl.Series(model.fit(train).predict(test))
+        )
+        for mode in modes
+        for name, model in (lineup(mode).items() if test.height else ())
+    ]
+    return pl.concat(parts).select(*PREDICTION_KEY, "won", "probability") if parts else _EMPTY
+
+
+PREDICTION_KEY = ("model", "mode", *RACE_KEY, "driver_id")
+_EMPTY = pl.DataFrame(
+    schema={
+        "model": pl.String,
+        "mode": pl.String,
+        "season": pl.Int32,
+        "round": pl.Int32,
+        "driver_id": pl.String,
+        "won": pl.Boolean,
+        "probability": pl.Float64,
+    }
+)
+
+
+def with_averages(predictions: pl.DataFrame, averages: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """Add models whose distribution is the mean of others' (a mean of distributions is one), without refitting.
+
+    Averages are added in order, so one may average an earlier one.
+    """
+    for name, members in averages.items():
+        derived = (
+            predictions.filter(pl.col("model").is_in(list(members)))
+            .group_by(PREDICTION_KEY[1:])
+            .agg(pl.col("won").first(), pl.col("probability").mean(), members=pl.len())
+            .filter(pl.col("members") == len(members))
+            .select(pl.lit(name).alias("model"), *PREDICTION_KEY[1:], "won", "probability")
+        )
+        predictions = pl.concat([predictions, derived])
+    return predictions.sort(PREDICTION_KEY)
+
+
+def race_scores(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Per-race metrics (log loss, Brier, top-1, top-3) of every model and mode in a predictions frame."""
+    return pl.concat(
+        race_metrics(group, group["probability"].to_numpy()).with_columns(model=pl.lit(model), mode=pl.lit(mode))
+        for (model, mode), group in predictions.group_by("model", "mode", maintain_order=True)
+    ).select("model", "mode", pl.exclude("model", "mode"))

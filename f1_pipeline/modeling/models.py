@@ -38,12 +38,22 @@ SEED_XGBOOST: dict[str, Any] = {
     "colsample_bytree": 1.0,
     "reg_lambda": 1.0,
 }
-RELATIVE_FEATURES = ("driver_elo_gap", "team_elo_gap", "driver_elo_rank", "team_elo_rank", "field_size")
+RELATIVE_FEATURES = (
+    "driver_elo_gap",
+    "team_elo_gap",
+    "driver_elo_rank",
+    "team_elo_rank",
+    "teammate_elo_gap",
+    "field_size",
+)
+GRID_FEATURES = ("grid_log", "pole", "front_row")
+"""A linear score needs the grid's shape: pole is worth far more over second than tenth over eleventh."""
 """Each driver against the rest of the field: what decides a race is being better than the others."""
 
 
 def model_columns(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
-    return (*features_for(mode, extended=extended), *RELATIVE_FEATURES)
+    grid = GRID_FEATURES if mode == "post_qualifying" else ()
+    return (*features_for(mode, extended=extended), *RELATIVE_FEATURES, *grid)
 
 
 def model_matrix(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -54,7 +64,11 @@ def model_matrix(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray:
         team_elo_gap=pl.col("team_elo") - pl.col("team_elo").max().over(over),
         driver_elo_rank=pl.col("driver_elo").rank("min", descending=True).over(over),
         team_elo_rank=pl.col("team_elo").rank("dense", descending=True).over(over),
+        teammate_elo_gap=pl.col("driver_elo") - pl.col("driver_elo").mean().over(*over, "constructor_id"),
         field_size=pl.len().over(over),
+        grid_log=pl.col("grid").log(),
+        pole=(pl.col("grid") == 1).cast(pl.Float64),
+        front_row=(pl.col("grid") <= 2).cast(pl.Float64),
     )
     return relative.select(pl.col(column).cast(pl.Float64) for column in columns).to_numpy().astype(np.float64)
 
@@ -175,3 +189,26 @@ def _observed_moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = filled.sum(axis=0) / counts
     spread = np.sqrt((np.where(observed, raw - mean, 0.0) ** 2).sum(axis=0) / counts)
     return mean, np.where(spread > 0, spread, 1.0)
+
+
+@dataclass
+class Average:
+    """The mean of several models' distributions (still a distribution): the seed's RF + XGBoost average, or a
+    blend of the conditional logit with it."""
+
+    members: tuple[Any, ...]
+
+    def fit(self, train: pl.DataFrame) -> Self:
+        for member in self.members:
+            member.fit(train)
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        return np.mean([member.predict(frame) for member in self.members], axis=0)
+
+    def feature_importances(self) -> dict[str, float]:
+        shares: dict[str, float] = {}
+        for member in self.members:
+            for name, share in member.feature_importances().items():
+                shares[name] = shares.get(name, 0.0) + share / len(self.members)
+        return shares

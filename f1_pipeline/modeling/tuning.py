@@ -8,19 +8,16 @@ the seed on the validation seasons.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import optuna
 import polars as pl
 
-from f1_pipeline.modeling.backtest import RaceModel, completed, training_rows
+from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
 from f1_pipeline.modeling.features import Mode
-from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, TreeEnsemble
 
 Family = Literal["random_forest", "xgboost", "conditional_logit"]
@@ -82,6 +79,10 @@ class TuningWindow:
     validation_first: int
     validation_last: int
 
+    @property
+    def seasons(self) -> range:
+        return range(self.validation_first, self.validation_last + 1)
+
 
 @dataclass(frozen=True)
 class TuningResult:
@@ -94,20 +95,17 @@ class TuningResult:
     trials: int
 
 
-def validation_log_loss(model: RaceModel, frame: pl.DataFrame, window: TuningWindow) -> float:
+def validation_log_loss(model: RaceModel, mode: Mode, frame: pl.DataFrame, window: TuningWindow) -> float:
     """Mean over the validation races of -ln p(winner), the model fitted once on the seasons before them."""
-    train = training_rows(frame, window.first_season, window.validation_first)
-    test = completed(frame).filter(pl.col("season").is_between(window.validation_first, window.validation_last))
-    probability = model.fit(train).predict(test)
-    winners = np.asarray(probability)[test["won"].to_numpy()]
-    return float(-np.log(np.clip(winners, 1e-15, None)).mean())
+    predictions = predict_seasons(frame, lambda _: {"model": model}, [mode], window.first_season, window.seasons)
+    return float(race_scores(predictions)["log_loss"].mean())
 
 
 def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
     """Identifies the rows a study learns from, so a study is resumed only on the same data."""
-    used = completed(frame).filter(pl.col("season").is_between(window.first_season, window.validation_last))
-    digest = hashlib.sha256(used.sort(*RACE_KEY, "driver_id").hash_rows(seed=0).to_numpy().tobytes())
-    return digest.hexdigest()[:12]
+    return fingerprint(
+        completed(frame).filter(pl.col("season").is_between(window.first_season, window.validation_last))
+    )
 
 
 def tune(
@@ -136,7 +134,7 @@ def tune(
     study.enqueue_trial(SEED_PARAMS[family], skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
-        return validation_log_loss(build_model(family, mode, SPACES[family](trial)), frame, window)
+        return validation_log_loss(build_model(family, mode, SPACES[family](trial)), mode, frame, window)
 
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(finished) < trials:

@@ -1,0 +1,71 @@
+"""Features layer: one row per (race, driver), point in time, for every completed race and the next one."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.resources import WarehouseResource
+from f1_pipeline.modeling.features import COLUMN_DOCS, FeatureInputs, race_features
+
+FEATURES_TABLE = "features.race_features"
+SHARED_DRIVES_UNTIL = 1960
+"""Before this season two drivers could share a car and its win."""
+
+
+@dg.asset(
+    name="race_features",
+    deps=["elo_ratings", "races", "race_results", "sprint_results", "qualifying_results"],
+    group_name="features",
+    kinds={"duckdb", "polars"},
+)
+def race_features_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Pre-qualifying columns use nothing from the race weekend; post-qualifying ones add grid and qualifying."""
+    store = warehouse.warehouse()
+    inputs = FeatureInputs(
+        races=store.read("clean.races"),
+        results=store.read("clean.race_results"),
+        sprints=store.read("clean.sprint_results"),
+        qualifying=store.read("clean.qualifying_results"),
+        ratings=store.read("ratings.elo_history"),
+    )
+    frame = race_features(inputs)
+    store.replace_table(FEATURES_TABLE, frame)
+    upcoming = frame.filter(pl.col("is_next")).sort("driver_elo", descending=True)
+    return dg.MaterializeResult(
+        metadata=table_metadata(FEATURES_TABLE, frame, COLUMN_DOCS)
+        | {
+            "races": frame.select("season", "round").n_unique(),
+            "next_race_entrants": upcoming.height,
+            "next_race_preview": dg.MetadataValue.md(markdown_preview(upcoming, rows=25)),
+        }
+    )
+
+
+@dg.asset_check(asset=race_features_asset, blocking=True)
+def check_race_features_one_row_per_driver(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """A driver twice in a race would get two shares of its probability."""
+    frame = warehouse.warehouse().read(FEATURES_TABLE)
+    duplicates = frame.height - frame.select("season", "round", "driver_id").n_unique()
+    return dg.AssetCheckResult(passed=duplicates == 0, metadata={"actual": duplicates, "threshold": 0})
+
+
+@dg.asset_check(asset=race_features_asset, blocking=True)
+def check_race_features_one_winner_per_race(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Models learn from races with exactly one winner; only the 1950s' shared drives may have two."""
+    frame = warehouse.warehouse().read(FEATURES_TABLE).filter(pl.col("won").is_not_null())
+    odd = frame.group_by("season", "round").agg(winners=pl.col("won").sum()).filter(pl.col("winners") != 1)
+    unexplained = odd.filter(pl.col("season") >= SHARED_DRIVES_UNTIL)
+    return dg.AssetCheckResult(
+        passed=unexplained.is_empty(),
+        metadata={
+            "actual": unexplained.height,
+            "threshold": f"0 races from {SHARED_DRIVES_UNTIL} on",
+            "races_not_one_winner": dg.MetadataValue.md(markdown_preview(odd.sort("season", "round"), rows=20)),
+        },
+    )
+
+
+FEATURES_ASSETS = [race_features_asset]
+FEATURES_CHECKS = [check_race_features_one_row_per_driver, check_race_features_one_winner_per_race]

@@ -1,0 +1,354 @@
+"""Models layer: Optuna tuning, the walk-forward backtest against the baselines, the MLflow candidate and the
+promotion gate that moves the `champion` alias."""
+
+import subprocess
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+from matplotlib.figure import Figure
+from sqlalchemy.engine import make_url
+
+from f1_pipeline.defs.features import FEATURES_TABLE
+from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
+from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
+from f1_pipeline.modeling import plots
+from f1_pipeline.modeling.backtest import completed, fingerprint
+from f1_pipeline.modeling.baselines import BASELINES
+from f1_pipeline.modeling.candidates import KINDS, Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.metrics import calibration
+from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
+from f1_pipeline.modeling.training import (
+    CANDIDATE,
+    Seasons,
+    backtest,
+    candidate_predictions,
+    fit_final,
+    recipe_backtest,
+    summary,
+    tune_recipes,
+)
+from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from, recipes_of
+from f1_pipeline.settings import REPO_ROOT
+from f1_pipeline.warehouse import MissingTableError, Warehouse
+
+RECIPES_TABLE = "models.recipes"
+STUDIES_TABLE = "models.tuning_studies"
+KIND_VALIDATION_TABLE = "models.kind_validation"
+BACKTEST_TABLE = "models.backtest_predictions"
+SUMMARY_TABLE = "models.backtest_summary"
+SEASON_SUMMARY_TABLE = "models.backtest_by_season"
+CHAMPION_BACKTEST_TABLE = "models.champion_backtest"
+PROMOTIONS_TABLE = "models.promotions"
+_MODELS = {"group_name": "models"}
+BASELINE_NAMES = sorted({name for lineup in BASELINES.values() for name in lineup})
+
+
+@dg.asset(deps=["race_features"], kinds={"optuna", "duckdb"}, **_MODELS)
+def model_tuning(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+    """Optuna studies per family and mode on the validation seasons, then the best kind per mode."""
+    store = warehouse.warehouse()
+    frame = store.read(FEATURES_TABLE)
+    tuning = tune_recipes(frame, modeling.seasons(), trials=modeling.tuning_trials, storage=modeling.optuna_storage)
+    recipes = pl.DataFrame(
+        {"mode": mode, "kind": recipe.kind, "recipe": recipes_to_json({mode: recipe})}
+        for mode, recipe in tuning.recipes.items()
+    )
+    with store.transaction() as writes:
+        writes.replace_table(RECIPES_TABLE, recipes)
+        writes.replace_table(STUDIES_TABLE, tuning.studies)
+        writes.replace_table(KIND_VALIDATION_TABLE, tuning.kinds)
+    window = modeling.seasons().window
+    return dg.MaterializeResult(
+        metadata={
+            **{f"kind_{mode}": recipe.kind for mode, recipe in tuning.recipes.items()},
+            "trials_per_study": modeling.tuning_trials,
+            "optuna_storage": _redacted(modeling.optuna_storage),
+            "training_seasons": f"{window.first_season}-{window.validation_first - 1}",
+            "validation_seasons": f"{window.validation_first}-{window.validation_last}",
+            "studies": dg.MetadataValue.md(markdown_preview(tuning.studies.drop("params"), rows=12)),
+            "validation_by_kind": dg.MetadataValue.md(markdown_preview(tuning.kinds, rows=20)),
+        }
+    )
+
+
+@dg.asset(deps=["model_tuning"], kinds={"scikitlearn", "xgboost", "duckdb"}, **_MODELS)
+def model_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+    """Walk-forward by season (train on the seasons before S, predict every race of S) for every kind, the chosen
+    candidate and the baselines, both modes, on the same races."""
+    store = warehouse.warehouse()
+    frame = store.read(FEATURES_TABLE)
+    predictions = backtest(frame, _recipes(store), modeling.seasons())
+    overall, by_season = summary(predictions), summary(predictions, by_season=True)
+    with store.transaction() as writes:
+        writes.replace_table(BACKTEST_TABLE, predictions)
+        writes.replace_table(SUMMARY_TABLE, overall)
+        writes.replace_table(SEASON_SUMMARY_TABLE, by_season)
+    figures = backtest_figures(predictions, by_season)
+    seasons = by_season["season"]
+    return dg.MaterializeResult(
+        metadata={
+            "seasons": f"{seasons.min()}-{seasons.max()}",
+            "races": predictions.filter(model=CANDIDATE).select("season", "round").n_unique(),
+            "summary": dg.MetadataValue.md(markdown_preview(overall, rows=overall.height)),
+            "candidate_by_season": dg.MetadataValue.md(
+                markdown_preview(by_season.filter(model=CANDIDATE), rows=by_season.height)
+            ),
+            **{name: dg.MetadataValue.md(figure_markdown(figure, name)) for name, figure in figures.items()},
+        }
+    )
+
+
+def backtest_figures(predictions: pl.DataFrame, by_season: pl.DataFrame) -> dict[str, Figure]:
+    """Calibration of the candidate and the strongest baselines; top-1 by season."""
+    shown = [CANDIDATE, "elo_grid_logistic", "elo_only"]
+    curves = {
+        f"{model} ({mode})": calibration(group, group["probability"].to_numpy())
+        for (model, mode), group in predictions.filter(pl.col("model").is_in(shown)).group_by("model", "mode")
+    }
+    return {
+        "calibration": plots.calibration_figure(dict(sorted(curves.items()))),
+        "top1_by_season": plots.accuracy_by_season_figure(by_season.filter(pl.col("model").is_in(shown)), "top1"),
+    }
+
+
+class CandidateConfig(dg.Config):
+    """Offer a kind other than the one validation chose (e.g. to compare, or to test the promotion gate)."""
+
+    kind: str | None = None
+
+
+@dg.asset(deps=["model_backtest"], kinds={"mlflow"}, **_MODELS)
+def candidate_model(
+    context: dg.AssetExecutionContext,
+    config: CandidateConfig,
+    warehouse: WarehouseResource,
+    modeling: ModelingResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    """Each mode's model refitted on every completed race, logged to MLflow with its backtest, and registered."""
+    store = warehouse.warehouse()
+    frame = store.read(FEATURES_TABLE)
+    seasons = modeling.seasons()
+    recipes = _recipes(store)
+    if config.kind is not None:
+        if config.kind not in KINDS:
+            raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
+        recipes = {mode: Recipe(kind=config.kind, params=recipe.params) for mode, recipe in recipes.items()}  # type: ignore[arg-type]
+    predictions = store.read(BACKTEST_TABLE)
+    chosen = candidate_predictions(predictions.filter(pl.col("model") != CANDIDATE), recipes)
+    evaluation = evaluation_of(chosen, evaluation_fingerprint(frame, seasons))
+    comparison = pl.concat([chosen, predictions.filter(pl.col("model") != CANDIDATE)])
+    overall, by_season = summary(comparison), summary(comparison, by_season=True)
+    models = fit_final(frame, recipes, seasons)
+    version = mlflow.registry().log_candidate(
+        Candidate(
+            models=models,
+            recipes=recipes,
+            evaluation=evaluation,
+            input_example=frame.filter(pl.col("is_next")) if frame["is_next"].any() else frame.tail(20),
+            params=_params(recipes, seasons),
+            metrics=_metrics(overall),
+            tables={"backtest_summary": overall, "backtest_by_season": by_season},
+            figures={
+                **backtest_figures(comparison, by_season),
+                **{
+                    f"feature_importance_{mode}": plots.feature_importance_figure(
+                        model.feature_importances(), f"Feature importance ({mode})"
+                    )
+                    for mode, model in models.items()
+                },
+            },
+            tags={"dagster_run_id": context.run_id, "git_sha": _git_sha(), "data_fingerprint": evaluation.fingerprint},
+        )
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version.version,
+            "model_name": mlflow.registered_model_name,
+            "run_id": version.run_id,
+            "evaluation_log_loss": evaluation.log_loss,
+            "evaluation_races": evaluation.races,
+            "evaluation_fingerprint": evaluation.fingerprint,
+            **{f"kind_{mode}": recipe.kind for mode, recipe in recipes.items()},
+            "tracking_uri": _redacted(mlflow.mlflow_tracking_uri),
+        }
+    )
+
+
+@dg.asset(deps=["candidate_model"], kinds={"mlflow"}, **_MODELS)
+def champion_model(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
+    """Moves `champion` to the newest version only if it beats the champion's log loss on the same evaluation; the
+    champion's recipe is re-run on the current data when its own evaluation used other data."""
+    store = warehouse.warehouse()
+    registry = mlflow.registry()
+    frame = store.read(FEATURES_TABLE)
+    seasons = modeling.seasons()
+    current = evaluation_fingerprint(frame, seasons)
+    candidate = registry.latest()
+    candidate_evaluation = evaluation_from(candidate)
+    if candidate_evaluation.fingerprint != current:
+        raise dg.Failure(
+            f"version {candidate.version} was evaluated on other data than the current features; "
+            "materialize candidate_model first"
+        )
+    champion = registry.champion()
+    champion_evaluation: Evaluation | None = None
+    champion_predictions: pl.DataFrame | None = None
+    if champion is None:
+        decision = decide(candidate_evaluation, None)
+    elif champion.version == candidate.version:
+        decision = Decision(False, f"version {candidate.version} is already the champion")
+    else:
+        champion_predictions = _walk_forward_of(store, frame, recipes_of(champion), seasons)
+        champion_evaluation = evaluation_of(champion_predictions, current)
+        decision = decide(candidate_evaluation, champion_evaluation)
+    if decision.promote:
+        registry.set_champion(candidate.version)
+    winner = registry.champion()
+    if winner is None:
+        raise dg.Failure("no champion after the promotion step")
+    published = (
+        champion_predictions
+        if winner.version != candidate.version and champion_predictions is not None
+        else _walk_forward_of(store, frame, recipes_of(candidate), seasons)
+    )
+    promotion = {
+        "at": datetime.now(UTC),
+        "dagster_run_id": context.run_id,
+        "candidate_version": str(candidate.version),
+        "candidate_log_loss": candidate_evaluation.log_loss,
+        "champion_version": None if champion is None else str(champion.version),
+        "champion_log_loss": None if champion_evaluation is None else champion_evaluation.log_loss,
+        "promoted": decision.promote,
+        "reason": decision.reason,
+    }
+    with store.transaction() as writes:
+        writes.replace_table(
+            CHAMPION_BACKTEST_TABLE,
+            published.with_columns(model_version=pl.lit(str(winner.version)), evaluation_fingerprint=pl.lit(current)),
+        )
+    _append_promotion(store, promotion)
+    context.log.info(decision.reason)
+    return dg.MaterializeResult(
+        metadata={
+            "champion_version": winner.version,
+            "alias": "champion",
+            "promoted": decision.promote,
+            "decision": decision.reason,
+            "candidate_version": str(candidate.version),
+            "champion": dg.MetadataValue.json(describe(winner)),
+            "rollback": f"python -m f1_pipeline.registry rollback <version>  (now {winner.version})",
+        }
+    )
+
+
+def evaluation_fingerprint(frame: pl.DataFrame, seasons: Seasons) -> str:
+    """Every feature row from the first training season on: what the walk-forward learns from and is scored on."""
+    return fingerprint(completed(frame).filter(pl.col("season") >= seasons.train_first))
+
+
+def _walk_forward_of(
+    store: Warehouse, frame: pl.DataFrame, recipes: dict[Mode, Recipe], seasons: Seasons
+) -> pl.DataFrame:
+    """Recipes' walk-forward predictions: read from the backtest when it ran the same hyper-parameters (it ran every
+    kind, deterministically, on the same data), else computed afresh."""
+    tuned = _recipes(store)
+    if recipes.keys() == tuned.keys() and all(recipes[mode].params == tuned[mode].params for mode in recipes):
+        return candidate_predictions(store.read(BACKTEST_TABLE).filter(pl.col("model") != CANDIDATE), recipes)
+    return recipe_backtest(frame, recipes, seasons)
+
+
+def _append_promotion(store: Warehouse, promotion: dict) -> None:
+    row = pl.DataFrame([promotion])
+    try:
+        history = store.read(PROMOTIONS_TABLE)
+    except MissingTableError:
+        history = row.clear()
+    store.replace_table(PROMOTIONS_TABLE, pl.concat([history, row], how="vertical_relaxed"))
+
+
+def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
+    recipes: dict[Mode, Recipe] = {}
+    for row in store.read(RECIPES_TABLE).iter_rows(named=True):
+        recipes |= recipes_from_json(row["recipe"])
+    return recipes
+
+
+def _params(recipes: dict[Mode, Recipe], seasons: Seasons) -> dict[str, object]:
+    params: dict[str, object] = {
+        "train_first_season": seasons.train_first,
+        "validation_first_season": seasons.validation_first,
+        "backtest_first_season": seasons.backtest_first,
+    }
+    for mode, recipe in recipes.items():
+        params[f"{mode}.kind"] = recipe.kind
+        for family, values in recipe.params.items():
+            params |= {f"{mode}.{family}.{name}": value for name, value in values.items()}
+    return params
+
+
+def _metrics(overall: pl.DataFrame) -> dict[str, float]:
+    """Backtest metrics of the candidate and every baseline, named `<mode>.<model>.<metric>`."""
+    return {
+        f"{row['mode']}.{row['model']}.{metric}": float(row[metric])
+        for row in overall.iter_rows(named=True)
+        for metric in ("log_loss", "brier", "top1", "top3")
+    }
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _redacted(url: str | None) -> str:
+    if url is None:
+        return "in memory"
+    if "://" not in url or url.startswith("file:"):
+        return url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+MODELS_ASSETS = [model_tuning, model_backtest, candidate_model, champion_model]
+
+
+@dg.asset_check(asset=model_backtest)
+def check_model_backtest_candidate_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """A model that loses to a baseline on the same races is not worth serving: warn, with every number."""
+    overall = warehouse.warehouse().read(SUMMARY_TABLE)
+    candidate = overall.filter(model=CANDIDATE).select("mode", candidate="log_loss")
+    baselines = (
+        overall.filter(pl.col("model").is_in(BASELINE_NAMES))
+        .group_by("mode")
+        .agg(pl.col("log_loss").min().alias("best_baseline"), pl.col("model").sort_by("log_loss").first())
+    )
+    compared = candidate.join(baselines, on="mode")
+    return dg.AssetCheckResult(
+        passed=bool((compared["candidate"] < compared["best_baseline"]).all()),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "actual": dg.MetadataValue.md(markdown_preview(compared)),
+            "threshold": "candidate log loss below the best baseline's, in each mode",
+        },
+    )
+
+
+@dg.asset_check(asset=champion_model, blocking=True)
+def check_champion_model_alias_resolves(mlflow: MlflowResource) -> dg.AssetCheckResult:
+    """Serving loads `models:/<name>@champion`; predictions must not run if it would fail."""
+    champion = mlflow.registry().champion()
+    return dg.AssetCheckResult(
+        passed=champion is not None,
+        metadata={"actual": "none" if champion is None else champion.version, "threshold": "a version"},
+    )
+
+
+MODELS_CHECKS = [check_model_backtest_candidate_beats_baselines, check_champion_model_alias_resolves]

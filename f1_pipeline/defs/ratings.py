@@ -1,0 +1,121 @@
+"""Ratings layer: driver and team ELO, K and carry-over tuned on the training seasons, history in `ratings`."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
+from f1_pipeline.modeling import elo
+
+HISTORY_TABLE = "ratings.elo_history"
+PARAMETERS_TABLE = "ratings.elo_parameters"
+K_GRID = (16.0, 32.0, 48.0, 64.0, 96.0, 112.0, 128.0, 160.0, 192.0)
+CARRYOVER_GRID = (0.6, 0.7, 0.8, 0.9, 1.0)
+CHAMPION_TOP = 3
+CHAMPION_SHARE = 0.8
+COLUMN_DOCS = {
+    "kind": "driver or team (constructor)",
+    "rating_before": "rating known before the race (after the new-season carry-over)",
+    "rating_after": "rating after the race",
+    "races_before": "earlier rated races of this driver or team; 0 marks a debut, rated at the base",
+}
+_RATINGS = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
+
+
+@dg.asset(deps=["race_results", "races"], **_RATINGS)
+def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+    """Every driver's and team's rating before and after every race. K and the season carry-over are tuned per
+    kind on the pairwise log loss of the seasons before validation starts (the seed's K = 32 is on the grid)."""
+    store = warehouse.warehouse()
+    results = store.read("clean.race_results")
+    seasons = range(modeling.train_first_season, modeling.validation_first_season)
+    grids = {kind: elo.tune(results, K_GRID, CARRYOVER_GRID, seasons, kind=kind) for kind in elo.KINDS}
+    chosen = {kind: grid.row(0, named=True) for kind, grid in grids.items()}
+    configs = {kind: elo.EloConfig(k=row["k"], carryover=row["carryover"]) for kind, row in chosen.items()}
+    history = elo.elo_history(results, configs[elo.DRIVER], configs[elo.TEAM])
+    parameters = pl.DataFrame(
+        [{"kind": kind, "base": configs[kind].base, **row} for kind, row in chosen.items()]
+    ).select("kind", "base", "k", "carryover", "log_loss")
+    with store.transaction() as writes:
+        writes.replace_table(HISTORY_TABLE, history)
+        writes.replace_table(PARAMETERS_TABLE, parameters)
+    latest = history.sort("season", "round").group_by("kind", "entity_id").agg(pl.all().last())
+    metadata = table_metadata(HISTORY_TABLE, history, COLUMN_DOCS) | {
+        "driver_k": configs[elo.DRIVER].k,
+        "driver_carryover": configs[elo.DRIVER].carryover,
+        "team_k": configs[elo.TEAM].k,
+        "team_carryover": configs[elo.TEAM].carryover,
+        "tuning_seasons": f"{seasons.start}-{seasons.stop - 1}",
+        "tuning": dg.MetadataValue.md(markdown_preview(pl.concat(grids.values()).sort("kind", "log_loss"), rows=12)),
+        "top_drivers_now": dg.MetadataValue.md(
+            markdown_preview(latest.filter(kind=elo.DRIVER).sort("rating_after", descending=True), rows=10)
+        ),
+    }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _configs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, dict[str, elo.EloConfig]]:
+    store = warehouse.warehouse()
+    parameters = store.read(PARAMETERS_TABLE)
+    configs = {
+        row["kind"]: elo.EloConfig(base=row["base"], k=row["k"], carryover=row["carryover"])
+        for row in parameters.iter_rows(named=True)
+    }
+    return store.read(HISTORY_TABLE), configs
+
+
+@dg.asset_check(asset=elo_ratings, blocking=True)
+def check_elo_ratings_finite(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """A NaN or infinite rating would poison every feature downstream."""
+    history, _ = _configs(warehouse)
+    bad = elo.non_finite(history)
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"actual": bad, "threshold": 0})
+
+
+@dg.asset_check(asset=elo_ratings, blocking=True)
+def check_elo_ratings_mean_near_base(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """The update is zero-sum and the carry-over pulls toward the base, so the mean must stay at the base."""
+    history, configs = _configs(warehouse)
+    drift = elo.field_mean_drift(history, configs[elo.DRIVER], configs[elo.TEAM])
+    return dg.AssetCheckResult(passed=drift < 1e-6, metadata={"actual": drift, "threshold": 1e-6})
+
+
+@dg.asset_check(asset=elo_ratings, blocking=True)
+def check_elo_ratings_rookies_at_base(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """A debut is rated at the base: nobody starts ahead or behind."""
+    history, configs = _configs(warehouse)
+    bad = elo.rookies_not_at_base(history, configs[elo.DRIVER].base)
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"actual": bad, "threshold": 0})
+
+
+@dg.asset_check(asset=elo_ratings, additional_deps=["race_results", "races"])
+def check_elo_ratings_champion_top_rated(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Ratings that mean something put the champion near the top when the season ends."""
+    history, _ = _configs(warehouse)
+    store = warehouse.warehouse()
+    ranks = elo.champion_rank_at_season_end(
+        history, store.read("clean.race_results"), elo.completed_seasons(store.read("clean.races"))
+    )
+    share = elo.share_in_top(ranks, CHAMPION_TOP)
+    misses = ranks.filter(pl.col("rank").fill_null(CHAMPION_TOP + 1) > CHAMPION_TOP)
+    return dg.AssetCheckResult(
+        passed=bool(share >= CHAMPION_SHARE),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "actual": share,
+            "threshold": CHAMPION_SHARE,
+            "seasons": ranks.height,
+            "misses": dg.MetadataValue.md(markdown_preview(misses, rows=20)),
+        },
+    )
+
+
+RATINGS_ASSETS = [elo_ratings]
+RATINGS_CHECKS = [
+    check_elo_ratings_finite,
+    check_elo_ratings_mean_near_base,
+    check_elo_ratings_rookies_at_base,
+    check_elo_ratings_champion_top_rated,
+]

@@ -1,0 +1,115 @@
+"""The training procedure end to end, as plain functions the Dagster assets call one at a time.
+
+Seasons are split three ways and never mixed: training seasons, validation seasons (Optuna and the choice of
+kind look only at these), and the backtest seasons (the honest score, never used to choose anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
+from f1_pipeline.modeling.baselines import baselines_for
+from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
+from f1_pipeline.modeling.features import MODES, Mode
+from f1_pipeline.modeling.metrics import summarise
+from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
+
+CANDIDATE = "candidate"
+"""The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
+
+
+@dataclass(frozen=True)
+class Seasons:
+    train_first: int
+    validation_first: int
+    backtest_first: int
+
+    @property
+    def window(self) -> TuningWindow:
+        return TuningWindow(self.train_first, self.validation_first, self.backtest_first - 1)
+
+    def backtest(self, frame: pl.DataFrame) -> list[int]:
+        """From the first backtest season to the latest with a completed race (the current season to date)."""
+        seasons = completed(frame)["season"].unique().sort()
+        return [season for season in seasons.to_list() if season >= self.backtest_first]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    recipes: dict[Mode, Recipe]
+    studies: pl.DataFrame
+    """One row per (family, mode): best validation log loss, the seed's, trials, study name, parameters."""
+    kinds: pl.DataFrame
+    """Validation scores of every kind per mode; the best became the recipe."""
+
+
+def tune_recipes(
+    frame: pl.DataFrame, seasons: Seasons, *, trials: int, storage: str | None, modes: Sequence[Mode] = MODES
+) -> Tuning:
+    """Optuna per family and mode, then per mode the kind that does best on the validation seasons."""
+    recipes, studies, kinds = {}, [], []
+    for mode in modes:
+        results = [
+            tune(frame, family, mode, window=seasons.window, trials=trials, storage=storage) for family in FAMILIES
+        ]
+        params: dict[Family, Mapping[str, Any]] = {result.family: result.params for result in results}
+        chosen, scores = choose_recipes(frame, seasons.window, params, [mode])
+        recipes |= chosen
+        kinds.append(scores)
+        studies.extend(
+            {
+                "family": result.family,
+                "mode": result.mode,
+                "validation_log_loss": result.validation_log_loss,
+                "seed_validation_log_loss": result.seed_log_loss,
+                "trials": result.trials,
+                "study_name": result.study_name,
+                "params": str(result.params),
+            }
+            for result in results
+        )
+    return Tuning(recipes=recipes, studies=pl.DataFrame(studies), kinds=pl.concat(kinds))
+
+
+def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> pl.DataFrame:
+    """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races."""
+
+    def lineup(mode: Mode) -> dict[str, RaceModel]:
+        return {**base_lineup(recipes[mode].params)(mode), **baselines_for(mode)}
+
+    predictions = with_averages(
+        walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), AVERAGES
+    )
+    return pl.concat([predictions, candidate_predictions(predictions, recipes)])
+
+
+def candidate_predictions(predictions: pl.DataFrame, recipes: Mapping[Mode, Recipe]) -> pl.DataFrame:
+    """The chosen kind's rows of each mode, renamed `candidate`."""
+    chosen = pl.concat(predictions.filter(model=recipe.kind, mode=mode) for mode, recipe in recipes.items())
+    return chosen.with_columns(model=pl.lit(CANDIDATE))
+
+
+def recipe_backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> pl.DataFrame:
+    """Walk-forward predictions of one set of recipes alone (to score a champion on a candidate's evaluation)."""
+
+    def lineup(mode: Mode) -> dict[str, RaceModel]:
+        return {CANDIDATE: recipes[mode].build(mode)}
+
+    return walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first)
+
+
+def summary(predictions: pl.DataFrame, by_season: bool = False) -> pl.DataFrame:
+    """Mean metrics per model and mode (and season): the backtest table."""
+    by = ["mode", "model", "season"] if by_season else ["mode", "model"]
+    return summarise(race_scores(predictions), by=by).sort(by if by_season else ["mode", "log_loss"])
+
+
+def fit_final(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> dict[Mode, RaceModel]:
+    """Each mode's model fitted on every completed race from the first training season: the one to register."""
+    train = completed(frame).filter(pl.col("season") >= seasons.train_first)
+    return {mode: recipe.build(mode).fit(train) for mode, recipe in recipes.items()}

@@ -1,0 +1,167 @@
+"""MLflow tracking and registry: log a candidate, read and move the `champion` alias, load a version.
+
+The tracking URI is always set explicitly (MLflow's own default is a file in whatever directory it runs from).
+Every candidate is registered; only the promotion gate, or a deliberate rollback, moves the alias.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from typing import Any
+
+import mlflow
+import pandas as pd
+import polars as pl
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.pyfunc import PyFuncModel
+
+from f1_pipeline.modeling.backtest import RaceModel
+from f1_pipeline.modeling.candidates import Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.features import Mode, features_for
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.promotion import Evaluation
+from f1_pipeline.registry.pyfunc import DEFAULT_MODE, RaceWinnerModel
+
+CHAMPION = "champion"
+INPUT_KEY = (*RACE_KEY, "driver_id", "constructor_id")
+REQUIREMENTS = ("numpy", "pandas", "polars", "pyarrow", "scikit-learn", "scipy", "xgboost-cpu", "mlflow")
+"""Pinned into the logged model; the model's code is this project's `f1_pipeline` package, installed beside it."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Everything one training run logs."""
+
+    models: Mapping[Mode, RaceModel]
+    recipes: Mapping[Mode, Recipe]
+    evaluation: Evaluation
+    input_example: pl.DataFrame
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tables: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def model_input(frame: pl.DataFrame) -> pd.DataFrame:
+    """Feature rows as the registered model takes them: keys, then every feature as a float (NaN when missing)."""
+    features = features_for("post_qualifying")
+    return frame.select(*INPUT_KEY, *(pl.col(name).cast(pl.Float64) for name in features)).to_pandas()
+
+
+@dataclass(frozen=True)
+class ModelRegistry:
+    tracking_uri: str
+    artifact_location: str
+    experiment: str
+    model_name: str
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        existing = client.get_experiment_by_name(self.experiment)
+        if existing is not None:
+            return existing.experiment_id
+        return client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+
+    def log_candidate(self, candidate: Candidate) -> ModelVersion:
+        """One MLflow run: params, metrics, tables, figures and the pyfunc model, registered as a new version."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        example = model_input(candidate.input_example)
+        model = RaceWinnerModel(candidate.models)
+        params = {"mode": DEFAULT_MODE}
+        signature = infer_signature(example, model.predict(None, example, params), params=params)
+        with mlflow.start_run(experiment_id=self.experiment_id(), tags=dict(candidate.tags)) as run:
+            mlflow.log_params({**candidate.params, "recipes": recipes_to_json(candidate.recipes)})
+            mlflow.log_metrics({**candidate.metrics, "evaluation_log_loss": candidate.evaluation.log_loss})
+            for name, table in candidate.tables.items():
+                mlflow.log_table(table.to_pandas(), artifact_file=f"tables/{name}.json")
+            for name, figure in candidate.figures.items():
+                mlflow.log_figure(figure, f"figures/{name}.png")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=model,
+                signature=signature,
+                input_example=(example, params),
+                pip_requirements=[f"{package}=={package_version(package)}" for package in REQUIREMENTS],
+                registered_model_name=self.model_name,
+            )
+        version = str(info.registered_model_version)
+        tags = {
+            "evaluation_log_loss": repr(candidate.evaluation.log_loss),
+            "evaluation_races": str(candidate.evaluation.races),
+            "evaluation_fingerprint": candidate.evaluation.fingerprint,
+            "recipes": recipes_to_json(candidate.recipes),
+            "run_id": run.info.run_id,
+        }
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(self.model_name, version, key, value)
+        return client.get_model_version(self.model_name, version)
+
+    def champion(self) -> ModelVersion | None:
+        try:
+            return self.client().get_model_version_by_alias(self.model_name, CHAMPION)
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+
+    def latest(self) -> ModelVersion:
+        """The newest registered version: the candidate the promotion gate considers."""
+        versions = self.client().search_model_versions(f"name = '{self.model_name}'")
+        if not versions:
+            raise LookupError(f"no version of {self.model_name!r} is registered yet: materialize candidate_model")
+        return self.version(str(max(int(version.version) for version in versions)))
+
+    def version(self, version: str) -> ModelVersion:
+        return self.client().get_model_version(self.model_name, version)
+
+    def set_champion(self, version: str) -> None:
+        self.client().set_registered_model_alias(self.model_name, CHAMPION, version)
+
+    def load(self, version: str) -> PyFuncModel:
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow.pyfunc.load_model(f"models:/{self.model_name}/{version}")
+
+
+def evaluation_from(version: ModelVersion) -> Evaluation:
+    """The evaluation a version was registered with (its tags)."""
+    return Evaluation(
+        log_loss=float(version.tags["evaluation_log_loss"]),
+        races=int(version.tags["evaluation_races"]),
+        fingerprint=version.tags["evaluation_fingerprint"],
+    )
+
+
+def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
+    return recipes_from_json(version.tags["recipes"])
+
+
+def describe(version: ModelVersion) -> dict[str, Any]:
+    """What the UI and the CLI show of a version."""
+    return {
+        "version": version.version,
+        "aliases": list(version.aliases),
+        "run_id": version.run_id,
+        "evaluation_log_loss": float(version.tags.get("evaluation_log_loss", "nan")),
+        "kinds": {mode: recipe.kind for mode, recipe in recipes_of(version).items()}
+        if "recipes" in version.tags
+        else {},
+        "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
+    }
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
