@@ -42,6 +42,18 @@ SEASON_SUMMARY_TABLE = "models.backtest_by_season"
 CHAMPION_BACKTEST_TABLE = "models.champion_backtest"
 PROMOTIONS_TABLE = "models.promotions"
 _MODELS = {"group_name": "models"}
+PROMOTION_SCHEMA = pl.Schema(
+    {
+        "at": pl.Datetime("us", "UTC"),
+        "dagster_run_id": pl.String,
+        "candidate_version": pl.String,
+        "candidate_log_loss": pl.Float64,
+        "champion_version": pl.String,
+        "champion_log_loss": pl.Float64,
+        "promoted": pl.Boolean,
+        "reason": pl.String,
+    }
+)
 BASELINE_NAMES = sorted({name for lineup in BASELINES.values() for name in lineup})
 
 
@@ -160,7 +172,11 @@ def candidate_model(
                     for mode, model in models.items()
                 },
             },
-            tags={"dagster_run_id": context.run_id, "git_sha": _git_sha(), "data_fingerprint": evaluation.fingerprint},
+            tags={
+                "dagster_run_id": context.run.run_id,
+                "git_sha": _git_sha(),
+                "data_fingerprint": evaluation.fingerprint,
+            },
         )
     )
     return dg.MaterializeResult(
@@ -218,7 +234,7 @@ def champion_model(
     )
     promotion = {
         "at": datetime.now(UTC),
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         "candidate_version": str(candidate.version),
         "candidate_log_loss": candidate_evaluation.log_loss,
         "champion_version": None if champion is None else str(champion.version),
@@ -262,13 +278,14 @@ def _walk_forward_of(
     return recipe_backtest(frame, recipes, seasons)
 
 
-def _append_promotion(store: Warehouse, promotion: dict) -> None:
-    row = pl.DataFrame([promotion])
+def _append_promotion(store: Warehouse, promotion: dict[str, object]) -> None:
+    """The gate's decisions are kept, one row per decision: an audit trail of every alias move and refusal."""
+    row = pl.DataFrame([promotion], schema=PROMOTION_SCHEMA)
     try:
-        history = store.read(PROMOTIONS_TABLE)
+        history = store.read(PROMOTIONS_TABLE).cast(PROMOTION_SCHEMA)
     except MissingTableError:
         history = row.clear()
-    store.replace_table(PROMOTIONS_TABLE, pl.concat([history, row], how="vertical_relaxed"))
+    store.replace_table(PROMOTIONS_TABLE, pl.concat([history, row]))
 
 
 def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
