@@ -11,7 +11,7 @@ from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
 from f1_pipeline.ergast.throttle import RateLimit, Throttle
 from f1_pipeline.modeling.training import Seasons
-from f1_pipeline.registry.tracking import ModelRegistry
+from f1_pipeline.registry.tracking import ModelRegistry, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 
@@ -80,12 +80,7 @@ class MlflowResource(dg.ConfigurableResource):
     registered_model_name: str
 
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(
-            tracking_uri=self.mlflow_tracking_uri,
-            artifact_location=self.mlflow_artifact_location,
-            experiment=self.mlflow_experiment,
-            model_name=self.registered_model_name,
-        )
+        return registry_for(self)
 
 
 def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:

@@ -6,11 +6,10 @@ Every candidate is registered; only the promotion gate, or a deliberate rollback
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import Any, Protocol
 
 import mlflow
 import pandas as pd
@@ -136,6 +135,24 @@ class ModelRegistry:
         return mlflow.pyfunc.load_model(f"models:/{self.model_name}/{version}")
 
 
+class RegistrySettings(Protocol):
+    """What locates the registry: `PipelineSettings` and the Dagster `MlflowResource` both have it."""
+
+    mlflow_tracking_uri: str
+    mlflow_artifact_location: str
+    mlflow_experiment: str
+    registered_model_name: str
+
+
+def registry_for(settings: RegistrySettings) -> ModelRegistry:
+    return ModelRegistry(
+        tracking_uri=settings.mlflow_tracking_uri,
+        artifact_location=settings.mlflow_artifact_location,
+        experiment=settings.mlflow_experiment,
+        model_name=settings.registered_model_name,
+    )
+
+
 def evaluation_from(version: ModelVersion) -> Evaluation:
     """The evaluation a version was registered with (its tags)."""
     return Evaluation(
@@ -152,7 +169,7 @@ def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
 def describe(version: ModelVersion) -> dict[str, Any]:
     """What the UI and the CLI show of a version."""
     return {
-        "version": version.version,
+        "version": str(version.version),
         "aliases": list(version.aliases),
         "run_id": version.run_id,
         "evaluation_log_loss": float(version.tags.get("evaluation_log_loss", "nan")),
@@ -161,7 +178,3 @@ def describe(version: ModelVersion) -> dict[str, Any]:
         else {},
         "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
     }
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
