@@ -1,0 +1,60 @@
+"""The modelling package is pure: no orchestration, tracking or warehouse code, so it runs in a notebook, a test or
+the serving process without Dagster, MLflow or DuckDB."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import f1_pipeline.modeling
+
+PACKAGE = Path(f1_pipeline.modeling.__file__).parent
+FORBIDDEN = ("dagster", "dagster_postgres", "dagster_webserver", "mlflow", "duckdb")
+SOURCES = sorted(PACKAGE.glob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an import statement of the file names, wherever the statement is (functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: use absolute imports"
+            names.add(node.module or "")
+    return names
+
+
+def is_forbidden(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in FORBIDDEN or top.startswith("dagster")
+
+
+def test_the_package_has_the_expected_modules():
+    names = {path.stem for path in SOURCES}
+    assert {"field", "features", "models", "backtest", "tuning", "candidates", "training", "promotion", "elo"} <= names
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.name)
+def test_no_module_imports_dagster_mlflow_or_duckdb(path):
+    modules = imported_modules(path)
+    assert not [module for module in modules if is_forbidden(module)]
+    project = {module for module in modules if module.split(".")[0] in ("f1_pipeline", "f1_serving")}
+    assert all(module.startswith("f1_pipeline.modeling.") for module in project), project
+
+
+def test_importing_the_whole_package_loads_none_of_them():
+    modules = [f"f1_pipeline.modeling.{path.stem}" for path in SOURCES if path.stem != "__init__"]
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    loaded = json.loads(completed.stdout)
+    assert set(modules) <= set(loaded)
+    assert not [module for module in loaded if is_forbidden(module)]
