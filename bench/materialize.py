@@ -4,14 +4,12 @@ Two figures: the job executed in-process (what the pipeline costs), and the Dags
 README gives (what a user waits for, process start-up and instance storage included). Prints a markdown
 table; with --write, also replaces the table in BENCHMARKS.md.
 
-    python bench/materialize.py [--repeat 3] [--write]
+    python -m bench.materialize [--repeat 3] [--write]
 """
 
 import argparse
 import json
 import os
-import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -22,13 +20,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from bench.report import machine, write_block
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.partitions import season_partitions
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 
 TARGET_SECONDS = 60.0
-MARKER = re.compile(r"<!-- bench:materialize -->.*?<!-- /bench:materialize -->", re.S)
 
 
 def seasons() -> tuple[str, str]:
@@ -74,24 +72,6 @@ def cli(workdir: Path) -> float:
     return time.perf_counter() - started
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = int(
-        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
@@ -127,9 +107,7 @@ def main() -> None:
     verdict = "meets" if statistics.median(cli_runs) < TARGET_SECONDS else "MISSES"
     print(f"\n{verdict} the {TARGET_SECONDS:.0f} s target")
     if args.write:
-        path = REPO_ROOT / "BENCHMARKS.md"
-        block = f"<!-- bench:materialize -->\n{table}\n<!-- /bench:materialize -->"
-        path.write_text(MARKER.sub(lambda _: block, path.read_text()))
+        write_block("materialize", table)
 
 
 if __name__ == "__main__":

@@ -16,15 +16,9 @@ from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
+from f1_pipeline.database_urls import with_psycopg2_driver
+
 POSTGRES_URL_ENV = "F1_DAGSTER_POSTGRES_URL"
-
-
-def with_psycopg2_driver(url: str) -> str:
-    """Name the driver dagster-postgres is built on: SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3."""
-    for scheme in ("postgresql://", "postgres://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg2://" + url[len(scheme) :]
-    return url
 
 
 class EnvSelectedStorage(DagsterStorage, ConfigurableClass):

@@ -11,6 +11,8 @@ from f1_pipeline.settings import PipelineSettings
 
 RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint"}
 CLEAN = {"races", "race_results", "sprint_results", "qualifying_results", "drivers", "constructors", "circuits"}
+MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model"}
+PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy"}
 
 
 def test_definitions_load_and_validate(tmp_path):
@@ -18,7 +20,14 @@ def test_definitions_load_and_validate(tmp_path):
     dg.Definitions.validate_loadable(definitions)
     graph = definitions.resolve_asset_graph()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {**dict.fromkeys(RAW, "raw"), **dict.fromkeys(CLEAN, "clean")}
+    assert groups == {
+        **dict.fromkeys(RAW, "raw"),
+        **dict.fromkeys(CLEAN, "clean"),
+        "elo_ratings": "ratings",
+        "race_features": "features",
+        **dict.fromkeys(MODELS, "models"),
+        **dict.fromkeys(PREDICTIONS, "predictions"),
+    }
     for key in graph.get_all_asset_keys():
         assert graph.get(key).description, f"{key} has no description for the UI"
 
@@ -41,7 +50,19 @@ def test_blocking_checks_guard_downstream(tmp_path):
     assert checks["check_raw_results_keys"].blocking
     assert checks["check_race_results_integrity"].blocking
     assert not checks["check_race_results_values"].blocking
+    assert checks["check_elo_ratings_finite"].blocking
+    assert checks["check_champion_model_alias_resolves"].blocking
+    assert checks["check_next_race_predictions_sum_to_one"].blocking
+    assert not checks["check_model_backtest_candidate_beats_baselines"].blocking
 
+
+def test_the_model_graph_runs_in_lineage_order(tmp_path):
+    definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
+    graph = definitions.resolve_asset_graph()
+    chain = ["race_results", "elo_ratings", "race_features", "model_tuning", "model_backtest", "candidate_model"]
+    chain += ["champion_model", "next_race_predictions"]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert dg.AssetKey(upstream) in graph.get(dg.AssetKey(downstream)).parent_keys
 
 def test_executor_is_chosen_by_setting(tmp_path):
     multiprocess = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w", dagster_executor="multiprocess"))

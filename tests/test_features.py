@@ -229,12 +229,6 @@ def test_season_standings_count_only_earlier_races_and_sprints(inputs, features)
     assert (opener["season_points"] == 0).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features._ratings attaches the latest earlier race's rating_after, so a driver's or team's first race of a "
-    "season (2020 R1: hamilton 1849.19 instead of 1779.36) skips the new-season carry-over that elo's rating_before "
-    "applies; the feature is documented as the rating before the race",
-)
 def test_ratings_features_are_the_ratings_known_before_the_race(inputs, features):
     for kind, key, column in (("driver", "driver_id", "driver_elo"), ("team", "constructor_id", "team_elo")):
         before = inputs.ratings.filter(kind=kind).select(

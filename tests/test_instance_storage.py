@@ -7,7 +7,8 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from f1_pipeline.instance_storage import POSTGRES_URL_ENV, with_psycopg2_driver
+from f1_pipeline.database_urls import with_psycopg2_driver
+from f1_pipeline.instance_storage import POSTGRES_URL_ENV
 from f1_pipeline.settings import REPO_ROOT
 from tests.conftest import run_job
 

@@ -8,6 +8,7 @@ import optuna
 import polars as pl
 import pytest
 
+from f1_pipeline.defs.resources import ModelingResource
 from f1_pipeline.modeling.models import ConditionalLogit, TreeEnsemble
 from f1_pipeline.modeling.tuning import (
     FAMILIES,
@@ -115,13 +116,6 @@ def test_a_tree_family_starts_from_the_seed_too(frame, tmp_path):
     assert dict(model.random_forest) == result.params
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StopIteration,
-    reason="a run killed during the seed trial leaves it RUNNING in the storage: enqueue_trial(skip_if_exists=True) "
-    "then never re-runs the seed and tuning.tune's next(...) over the COMPLETE trials raises a bare StopIteration, "
-    "on every later run with the same data",
-)
 def test_a_run_killed_during_the_seed_trial_does_not_wedge_the_study(frame, tmp_path):
     probe = tmp_path / "probe"
     probe.mkdir()
@@ -174,13 +168,15 @@ def test_studies_are_stored_in_postgresql(frame, postgres_database):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    raises=ImportError,
-    reason="tune passes the storage URL to Optuna unchanged; SQLAlchemy 2.1 reads postgresql:// as psycopg 3, "
-    "which is not installed (Dagster's storage URL is normalised by instance_storage.with_psycopg2_driver)",
-)
 def test_a_plain_postgresql_url_works_as_it_does_for_dagster(frame, postgres_database):
+    """F1_OPTUNA_STORAGE=postgresql://... reaches Optuna through the resource with the installed driver named."""
     assert postgres_database.startswith("postgresql://")
-    result = tune(frame, "conditional_logit", MODE, window=WINDOW, trials=1, storage=postgres_database)
+    resource = ModelingResource(
+        train_first_season=2019,
+        validation_first_season=2020,
+        backtest_first_season=2021,
+        tuning_trials=1,
+        optuna_storage=postgres_database,
+    )
+    result = tune(frame, "conditional_logit", MODE, window=WINDOW, trials=1, storage=resource.storage_url())
     assert result.trials == 1

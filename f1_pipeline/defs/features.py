@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.ratings import elo_configs
 from f1_pipeline.defs.resources import WarehouseResource
 from f1_pipeline.modeling.features import COLUMN_DOCS, FeatureInputs, race_features
 
@@ -29,6 +30,7 @@ def race_features_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         sprints=store.read("clean.sprint_results"),
         qualifying=store.read("clean.qualifying_results"),
         ratings=store.read("ratings.elo_history"),
+        **elo_configs(store),
     )
     frame = race_features(inputs)
     store.replace_table(FEATURES_TABLE, frame)

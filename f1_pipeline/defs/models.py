@@ -62,7 +62,7 @@ def model_tuning(warehouse: WarehouseResource, modeling: ModelingResource) -> dg
     """Optuna studies per family and mode on the validation seasons, then the best kind per mode."""
     store = warehouse.warehouse()
     frame = store.read(FEATURES_TABLE)
-    tuning = tune_recipes(frame, modeling.seasons(), trials=modeling.tuning_trials, storage=modeling.optuna_storage)
+    tuning = tune_recipes(frame, modeling.seasons(), trials=modeling.tuning_trials, storage=modeling.storage_url())
     recipes = pl.DataFrame(
         {"mode": mode, "kind": recipe.kind, "recipe": recipes_to_json({mode: recipe})}
         for mode, recipe in tuning.recipes.items()

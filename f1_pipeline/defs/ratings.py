@@ -8,6 +8,7 @@ import polars as pl
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling import elo
+from f1_pipeline.warehouse import Warehouse
 
 HISTORY_TABLE = "ratings.elo_history"
 PARAMETERS_TABLE = "ratings.elo_parameters"
@@ -56,14 +57,19 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _configs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, dict[str, elo.EloConfig]]:
-    store = warehouse.warehouse()
-    parameters = store.read(PARAMETERS_TABLE)
+def elo_configs(store: Warehouse) -> dict[str, elo.EloConfig]:
+    """The tuned configs the ratings were built with, as `FeatureInputs` takes them."""
     configs = {
         row["kind"]: elo.EloConfig(base=row["base"], k=row["k"], carryover=row["carryover"])
-        for row in parameters.iter_rows(named=True)
+        for row in store.read(PARAMETERS_TABLE).iter_rows(named=True)
     }
-    return store.read(HISTORY_TABLE), configs
+    return {"driver_elo": configs[elo.DRIVER], "team_elo": configs[elo.TEAM]}
+
+
+def _configs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, dict[str, elo.EloConfig]]:
+    store = warehouse.warehouse()
+    configs = elo_configs(store)
+    return store.read(HISTORY_TABLE), {elo.DRIVER: configs["driver_elo"], elo.TEAM: configs["team_elo"]}
 
 
 @dg.asset_check(asset=elo_ratings, blocking=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
 from f1_pipeline.ergast.throttle import RateLimit, Throttle
@@ -69,6 +70,10 @@ class ModelingResource(dg.ConfigurableResource):
 
     def seasons(self) -> Seasons:
         return Seasons(self.train_first_season, self.validation_first_season, self.backtest_first_season)
+
+    def storage_url(self) -> str | None:
+        """Optuna's storage; None keeps studies in memory (no resuming, no sharing between workers)."""
+        return None if self.optuna_storage is None else with_psycopg2_driver(self.optuna_storage)
 
 
 class MlflowResource(dg.ConfigurableResource):

@@ -17,6 +17,8 @@ from typing import Literal
 
 import polars as pl
 
+from f1_pipeline.modeling.elo import DRIVER_ELO, TEAM_ELO, EloConfig
+
 Mode = Literal["pre_qualifying", "post_qualifying"]
 MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
 
@@ -94,7 +96,9 @@ class FeatureInputs:
     qualifying: pl.DataFrame
     ratings: pl.DataFrame
     weather: pl.DataFrame | None = None
-    elo_base: float = 1500.0
+    driver_elo: EloConfig = DRIVER_ELO
+    team_elo: EloConfig = TEAM_ELO
+    """The configs the ratings were built with: their carry-over applies to a rating carried into a new season."""
 
 
 def race_features(inputs: FeatureInputs) -> pl.DataFrame:
@@ -105,7 +109,9 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
     team_form = _form(inputs.results, calendar, "constructor_id", "team")
     frame = (
         rows.pipe(_attach, _ratings(inputs.ratings, calendar, "driver"), ["driver_id"])
+        .pipe(_carried_into_season, "driver", inputs.driver_elo)
         .pipe(_attach, _ratings(inputs.ratings, calendar, "team"), ["constructor_id"])
+        .pipe(_carried_into_season, "team", inputs.team_elo)
         .pipe(_attach, driver_form, ["driver_id"])
         .pipe(_attach, team_form, ["constructor_id"])
         .pipe(_attach, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
@@ -123,8 +129,8 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
         "is_next",
         "won",
         "finish_position",
-        pl.col("driver_elo").fill_null(inputs.elo_base),
-        pl.col("team_elo").fill_null(inputs.elo_base),
+        "driver_elo",
+        "team_elo",
         pl.col("driver_starts").fill_null(0),
         pl.col("driver_circuit_starts").fill_null(0),
         pl.col("driver_circuit_wins").fill_null(0),
@@ -211,8 +217,22 @@ def _ratings(ratings: pl.DataFrame, calendar: pl.DataFrame, kind: str) -> pl.Dat
     return (
         ratings.filter(kind=kind)
         .join(calendar.select("season", "round", "order"), on=["season", "round"])
-        .select("order", pl.col("entity_id").alias(key), pl.col("rating_after").alias(f"{kind}_elo"))
+        .select(
+            "order",
+            pl.col("entity_id").alias(key),
+            pl.col("rating_after").alias(f"{kind}_elo"),
+            pl.col("season").alias(f"{kind}_elo_season"),
+        )
     )
+
+
+def _carried_into_season(rows: pl.DataFrame, kind: str, config: EloConfig) -> pl.DataFrame:
+    """The rating as the ratings themselves carry it: pulled toward the base once per season started since it was
+    earned (what `rating_before` holds at a season's first race); a newcomer at the base."""
+    rating, earned = pl.col(f"{kind}_elo"), pl.col(f"{kind}_elo_season")
+    seasons = (pl.col("season") - earned).cast(pl.Float64)
+    carried = config.base + pl.lit(config.carryover).pow(seasons) * (rating - config.base)
+    return rows.with_columns(carried.fill_null(config.base).alias(f"{kind}_elo")).drop(earned.meta.output_name())
 
 
 def _race_rows(results: pl.DataFrame, calendar: pl.DataFrame, key: str) -> pl.DataFrame:

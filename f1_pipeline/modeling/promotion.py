@@ -19,6 +19,7 @@ EVALUATION_METRIC = "log_loss"
 @dataclass(frozen=True)
 class Evaluation:
     log_loss: float
+    """Mean over every (race, mode) scored."""
     races: int
     fingerprint: str
 
@@ -32,7 +33,8 @@ class Decision:
 def evaluation_of(predictions: pl.DataFrame, fingerprint: str) -> Evaluation:
     """The gate's number for one model's walk-forward predictions (one `model`, any number of modes)."""
     scores = race_scores(predictions)
-    return Evaluation(log_loss=float(scores[EVALUATION_METRIC].mean()), races=scores.height, fingerprint=fingerprint)
+    races = scores.select("season", "round").n_unique()
+    return Evaluation(log_loss=float(scores[EVALUATION_METRIC].mean()), races=races, fingerprint=fingerprint)
 
 
 def decide(candidate: Evaluation, champion: Evaluation | None) -> Decision:
@@ -43,7 +45,7 @@ def decide(candidate: Evaluation, champion: Evaluation | None) -> Decision:
             f"candidate and champion were evaluated on different data ({candidate.fingerprint} vs "
             f"{champion.fingerprint}); evaluate the champion's recipe on the candidate's data first"
         )
-    verdict = f"candidate {candidate.log_loss:.4f} vs champion {champion.log_loss:.4f} over {candidate.races} races"
+    verdict = f"candidate {candidate.log_loss:.4f} vs champion {champion.log_loss:.4f} over {candidate.races} races, both modes"
     if candidate.log_loss < champion.log_loss:
         return Decision(True, f"promoted: {verdict}")
     return Decision(False, f"kept the champion: {verdict}")

@@ -68,6 +68,7 @@ def tune_recipes(
                 "validation_log_loss": result.validation_log_loss,
                 "seed_validation_log_loss": result.seed_log_loss,
                 "trials": result.trials,
+                "seconds": round(result.seconds, 1),
                 "study_name": result.study_name,
                 "params": str(result.params),
             }

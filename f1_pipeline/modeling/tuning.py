@@ -9,6 +9,7 @@ the seed on the validation seasons.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,14 +23,14 @@ from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, Condit
 
 Family = Literal["random_forest", "xgboost", "conditional_logit"]
 FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit")
-SEARCH_SPACE_VERSION = "1"
+SEARCH_SPACE_VERSION = "2"
 """Part of the study name: change it with a search space, so old trials are not mixed with new ones."""
 
 
 def random_forest_space(trial: optuna.Trial) -> dict[str, Any]:
     return {
-        "n_estimators": trial.suggest_int("n_estimators", 100, 400, step=50),
-        "max_depth": trial.suggest_int("max_depth", 3, 14),
+        "n_estimators": trial.suggest_int("n_estimators", 50, 250, step=50),
+        "max_depth": trial.suggest_int("max_depth", 3, 12),
         "min_samples_split": trial.suggest_int("min_samples_split", 2, 60, log=True),
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 60, log=True),
         "max_features": trial.suggest_categorical("max_features", ["sqrt", "log2", 0.5]),
@@ -39,7 +40,7 @@ def random_forest_space(trial: optuna.Trial) -> dict[str, Any]:
 def xgboost_space(trial: optuna.Trial) -> dict[str, Any]:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-        "n_estimators": trial.suggest_int("n_estimators", 50, 400, step=25),
+        "n_estimators": trial.suggest_int("n_estimators", 50, 300, step=25),
         "max_depth": trial.suggest_int("max_depth", 2, 8),
         "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 100.0, log=True),
         "subsample": trial.suggest_float("subsample", 0.5, 1.0),
@@ -93,6 +94,8 @@ class TuningResult:
     validation_log_loss: float
     seed_log_loss: float
     trials: int
+    seconds: float
+    """Time this call spent on trials (0 when the study already had enough)."""
 
 
 def validation_log_loss(model: RaceModel, mode: Mode, frame: pl.DataFrame, window: TuningWindow) -> float:
@@ -106,6 +109,15 @@ def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
     return fingerprint(
         completed(frame).filter(pl.col("season").is_between(window.first_season, window.validation_last))
     )
+
+
+COMPLETE, WAITING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING
+
+
+def _seed_trial(
+    study: optuna.Study, seed: Mapping[str, Any], states: tuple[optuna.trial.TrialState, ...]
+) -> optuna.trial.FrozenTrial | None:
+    return next((trial for trial in study.get_trials(deepcopy=False, states=states) if trial.params == seed), None)
 
 
 def tune(
@@ -131,16 +143,20 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         load_if_exists=True,
     )
-    study.enqueue_trial(SEED_PARAMS[family], skip_if_exists=True)
+    seed = SEED_PARAMS[family]
+    if _seed_trial(study, seed, (COMPLETE, WAITING)) is None:
+        study.enqueue_trial(seed)  # also when a killed run left the seed RUNNING for ever
 
     def objective(trial: optuna.Trial) -> float:
         return validation_log_loss(build_model(family, mode, SPACES[family](trial)), mode, frame, window)
 
-    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    started = time.perf_counter()
+    finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     if len(finished) < trials:
         study.optimize(objective, n_trials=trials - len(finished))
-    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    seed_trial = next(trial for trial in finished if trial.params == SEED_PARAMS[family])
+    while (seed_trial := _seed_trial(study, seed, (COMPLETE,))) is None:
+        study.optimize(objective, n_trials=1)  # the waiting seed runs first
+    finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     return TuningResult(
         family=family,
         mode=mode,
@@ -149,4 +165,5 @@ def tune(
         validation_log_loss=float(study.best_value),
         seed_log_loss=float(seed_trial.value),
         trials=len(finished),
+        seconds=time.perf_counter() - started,
     )

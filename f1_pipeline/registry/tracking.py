@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.pyfunc import PyFuncModel
 
+from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_pipeline.modeling.backtest import RaceModel
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.features import Mode, features_for
@@ -146,7 +147,7 @@ class RegistrySettings(Protocol):
 
 def registry_for(settings: RegistrySettings) -> ModelRegistry:
     return ModelRegistry(
-        tracking_uri=settings.mlflow_tracking_uri,
+        tracking_uri=with_psycopg2_driver(settings.mlflow_tracking_uri),
         artifact_location=settings.mlflow_artifact_location,
         experiment=settings.mlflow_experiment,
         model_name=settings.registered_model_name,

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print a table and, with --write, update BENCHMARKS.md."""
