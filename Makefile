@@ -36,7 +36,8 @@ lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: setup
-	$(BIN)/python bench/materialize.py --write
+	$(BIN)/python -m bench.materialize --write
+	$(BIN)/python -m bench.graph --write
 
 clean:
 	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs

@@ -64,6 +64,7 @@ def test_the_model_graph_runs_in_lineage_order(tmp_path):
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert dg.AssetKey(upstream) in graph.get(dg.AssetKey(downstream)).parent_keys
 
+
 def test_executor_is_chosen_by_setting(tmp_path):
     multiprocess = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w", dagster_executor="multiprocess"))
     assert multiprocess.resolve_job_def("main").executor_def.name == "multiprocess"

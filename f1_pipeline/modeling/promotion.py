@@ -45,7 +45,10 @@ def decide(candidate: Evaluation, champion: Evaluation | None) -> Decision:
             f"candidate and champion were evaluated on different data ({candidate.fingerprint} vs "
             f"{champion.fingerprint}); evaluate the champion's recipe on the candidate's data first"
         )
-    verdict = f"candidate {candidate.log_loss:.4f} vs champion {champion.log_loss:.4f} over {candidate.races} races, both modes"
+    verdict = (
+        f"candidate {candidate.log_loss:.4f} vs champion {champion.log_loss:.4f} "
+        f"over {candidate.races} races, both modes"
+    )
     if candidate.log_loss < champion.log_loss:
         return Decision(True, f"promoted: {verdict}")
     return Decision(False, f"kept the champion: {verdict}")

@@ -17,9 +17,12 @@ from f1_pipeline.modeling.baselines import baselines_for
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
 from f1_pipeline.modeling.features import MODES, Mode
 from f1_pipeline.modeling.metrics import summarise
+from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
 
 CANDIDATE = "candidate"
+SEED_FEATURES = "conditional_logit_seed_features"
+"""The conditional logit on the seed's features only: its gap to `conditional_logit` is what the added features buy."""
 """The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
 
 
@@ -81,7 +84,8 @@ def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seaso
     """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races."""
 
     def lineup(mode: Mode) -> dict[str, RaceModel]:
-        return {**base_lineup(recipes[mode].params)(mode), **baselines_for(mode)}
+        ablation = ConditionalLogit(mode, extended=False, **recipes[mode].params["conditional_logit"])
+        return {**base_lineup(recipes[mode].params)(mode), SEED_FEATURES: ablation, **baselines_for(mode)}
 
     predictions = with_averages(
         walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), AVERAGES
