@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 SEASONS ?= 1950...$(shell date -u +%Y)
 RANGE_TAGS = {"dagster/asset_partition_range_start": "$(firstword $(subst ..., ,$(SEASONS)))", "dagster/asset_partition_range_end": "$(lastword $(subst ..., ,$(SEASONS)))"}
 
-.PHONY: quickstart setup run dev test test-fast lint bench clean
+.PHONY: quickstart setup run dev mlflow test test-fast lint bench clean
 
 quickstart: setup run
 
@@ -25,6 +25,10 @@ run: setup
 
 dev: setup
 	$(BIN)/dagster dev -w workspace.yaml
+
+# The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI, SQLite under mlruns/ by default).
+mlflow: setup
+	$(BIN)/mlflow ui --backend-store-uri "$${F1_MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db}" --port 5000
 
 test: setup
 	$(BIN)/pytest
