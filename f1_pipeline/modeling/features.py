@@ -45,6 +45,10 @@ EXTRA_PRE_FEATURES = (
     "season_wins",
     "championship_position",
     "points_behind_leader",
+    "driver_avg_qualifying_5",
+    "driver_qualifying_gap_5",
+    "team_avg_qualifying_5",
+    "team_qualifying_gap_5",
 )
 """Added here; the backtest compares the models with and without them."""
 
@@ -70,6 +74,10 @@ COLUMN_DOCS = {
     "season_wins": "wins this season before this race",
     "championship_position": "standing before this race; null before the season's first race",
     "points_behind_leader": "points behind the championship leader before this race",
+    "driver_avg_qualifying_5": "mean qualifying position over the driver's last 5 qualifying sessions",
+    "driver_qualifying_gap_5": "mean gap to pole (percent) over the driver's last 5 qualifying sessions",
+    "team_avg_qualifying_5": "mean qualifying position of the team's best car over its last 5 sessions",
+    "team_qualifying_gap_5": "mean gap to pole (percent) of the team's best car over its last 5 sessions",
     "grid": "starting slot (post-qualifying); null for a pit-lane start or unknown",
     "pit_lane_start": "starts from the pit lane (post-qualifying)",
     "qualifying_position": "qualifying position (post-qualifying)",
@@ -115,6 +123,8 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
         .pipe(_attach, driver_form, ["driver_id"])
         .pipe(_attach, team_form, ["constructor_id"])
         .pipe(_attach, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
+        .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "driver_id", "driver"), ["driver_id"])
+        .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "constructor_id", "team"), ["constructor_id"])
         .pipe(_attach, _standings(inputs.results, inputs.sprints, calendar), ["season", "driver_id"])
         .pipe(_with_weather, inputs.weather)
         .pipe(_with_qualifying, inputs.qualifying)
@@ -282,6 +292,31 @@ def _circuit_form(results: pl.DataFrame, calendar: pl.DataFrame) -> pl.DataFrame
     )
 
 
+def _qualifying_form(qualifying: pl.DataFrame, calendar: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
+    """Qualifying pace after each session (a team by its best car): the car's speed, before the weekend's own."""
+    sessions = (
+        _with_gap_to_pole(qualifying)
+        .join(calendar.select("season", "round", "order"), on=["season", "round"])
+        .group_by("order", key)
+        .agg(position=pl.col("position").min(), gap=pl.col("qualifying_gap_pct").min())
+        .sort(key, "order")
+    )
+    return sessions.select(
+        "order",
+        key,
+        **{
+            f"{prefix}_avg_qualifying_5": pl.col("position").rolling_mean(5, min_samples=1).over(key),
+            f"{prefix}_qualifying_gap_5": pl.col("gap").rolling_mean(5, min_samples=1).over(key),
+        },
+    )
+
+
+def _with_gap_to_pole(qualifying: pl.DataFrame) -> pl.DataFrame:
+    """Best lap relative to the session's fastest, in percent (null where no time was set)."""
+    pole = pl.col("best_seconds").min().over("season", "round")
+    return qualifying.with_columns(qualifying_gap_pct=(pl.col("best_seconds") / pole - 1) * 100)
+
+
 def _standings(results: pl.DataFrame, sprints: pl.DataFrame, calendar: pl.DataFrame) -> pl.DataFrame:
     """The drivers' championship after each race of a season (sprint points counted with their race)."""
     scored = (
@@ -332,13 +367,11 @@ def _with_weather(rows: pl.DataFrame, weather: pl.DataFrame | None) -> pl.DataFr
 
 def _with_qualifying(rows: pl.DataFrame, qualifying: pl.DataFrame) -> pl.DataFrame:
     """Post-qualifying columns: this race's own grid and qualifying, known before its start."""
-    session = qualifying.select(
-        "season",
-        "round",
-        "driver_id",
-        qualifying_position="position",
-        qualifying_gap_pct=(pl.col("best_seconds") / pl.col("best_seconds").min().over("season", "round") - 1) * 100,
-    ).unique(["season", "round", "driver_id"])
+    session = (
+        _with_gap_to_pole(qualifying)
+        .select("season", "round", "driver_id", "qualifying_gap_pct", qualifying_position="position")
+        .unique(["season", "round", "driver_id"])
+    )
     joined = rows.join(session, on=["season", "round", "driver_id"], how="left")
     expected = pl.col("is_next") & pl.col("qualifying_position").is_not_null()
     return joined.with_columns(
