@@ -1,5 +1,6 @@
 """The code location loads, and its graph is the one the README describes."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def test_the_model_graph_runs_in_lineage_order(tmp_path):
     graph = definitions.resolve_asset_graph()
     chain = ["race_results", "elo_ratings", "race_features", "model_tuning", "model_backtest", "candidate_model"]
     chain += ["champion_model", "next_race_predictions"]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert dg.AssetKey(upstream) in graph.get(dg.AssetKey(downstream)).parent_keys
 
 

@@ -3,6 +3,7 @@ promotion gate that moves the `champion` alias."""
 
 import subprocess
 from datetime import UTC, datetime
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -15,7 +16,7 @@ from f1_pipeline.defs.resources import MlflowResource, ModelingResource, Warehou
 from f1_pipeline.modeling import plots
 from f1_pipeline.modeling.backtest import completed, fingerprint
 from f1_pipeline.modeling.baselines import BASELINES
-from f1_pipeline.modeling.candidates import KINDS, Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.candidates import KINDS, Kind, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.metrics import calibration
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
@@ -147,7 +148,8 @@ def candidate_model(
     if config.kind is not None:
         if config.kind not in KINDS:
             raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
-        recipes = {mode: Recipe(kind=config.kind, params=recipe.params) for mode, recipe in recipes.items()}  # type: ignore[arg-type]
+        kind = cast("Kind", config.kind)
+        recipes = {mode: Recipe(kind=kind, params=recipe.params) for mode, recipe in recipes.items()}
     predictions = store.read(BACKTEST_TABLE)
     chosen = candidate_predictions(predictions.filter(pl.col("model") != CANDIDATE), recipes)
     evaluation = evaluation_of(chosen, evaluation_fingerprint(frame, seasons))

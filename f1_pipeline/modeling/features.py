@@ -88,6 +88,20 @@ COLUMN_DOCS = {
 }
 
 
+KEY_COLUMNS = (
+    "season",
+    "round",
+    "date",
+    "circuit_id",
+    "driver_id",
+    "constructor_id",
+    "is_next",
+    "won",
+    "finish_position",
+)
+"""Identify the row and hold the outcome; never a model input."""
+
+
 def features_for(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
     """The feature columns a model of this mode may use."""
     pre = SEED_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
@@ -129,32 +143,14 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
         .pipe(_with_weather, inputs.weather)
         .pipe(_with_qualifying, inputs.qualifying)
     )
+    zero_before_any = {"driver_starts", "driver_circuit_starts", "driver_circuit_wins", "season_points", "season_wins"}
     return frame.select(
-        "season",
-        "round",
-        "date",
-        "circuit_id",
-        "driver_id",
-        "constructor_id",
-        "is_next",
-        "won",
-        "finish_position",
-        "driver_elo",
-        "team_elo",
-        pl.col("driver_starts").fill_null(0),
-        pl.col("driver_circuit_starts").fill_null(0),
-        pl.col("driver_circuit_wins").fill_null(0),
-        pl.col("season_points").fill_null(0.0),
-        pl.col("season_wins").fill_null(0),
+        *KEY_COLUMNS,
         *(
-            column
+            pl.col(column).fill_null(0) if column in zero_before_any else pl.col(column)
             for column in features_for("post_qualifying")
-            if column not in _FILLED and column not in ("driver_elo", "team_elo")
         ),
     ).sort("season", "round", "driver_id")
-
-
-_FILLED = {"driver_starts", "driver_circuit_starts", "driver_circuit_wins", "season_points", "season_wins"}
 
 
 def _calendar(races: pl.DataFrame) -> pl.DataFrame:
