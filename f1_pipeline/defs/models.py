@@ -244,12 +244,13 @@ def champion_model(
         "promoted": decision.promote,
         "reason": decision.reason,
     }
+    promotions = _with_promotion(store, promotion)
     with store.transaction() as writes:
         writes.replace_table(
             CHAMPION_BACKTEST_TABLE,
             published.with_columns(model_version=pl.lit(str(winner.version)), evaluation_fingerprint=pl.lit(current)),
         )
-    _append_promotion(store, promotion)
+        writes.replace_table(PROMOTIONS_TABLE, promotions)
     context.log.info(decision.reason)
     return dg.MaterializeResult(
         metadata={
@@ -280,14 +281,14 @@ def _walk_forward_of(
     return recipe_backtest(frame, recipes, seasons)
 
 
-def _append_promotion(store: Warehouse, promotion: dict[str, object]) -> None:
-    """The gate's decisions are kept, one row per decision: an audit trail of every alias move and refusal."""
+def _with_promotion(store: Warehouse, promotion: dict[str, object]) -> pl.DataFrame:
+    """The gate's decisions so far plus this one: an audit trail of every alias move and refusal."""
     row = pl.DataFrame([promotion], schema=PROMOTION_SCHEMA)
     try:
         history = store.read(PROMOTIONS_TABLE).cast(PROMOTION_SCHEMA)
     except MissingTableError:
         history = row.clear()
-    store.replace_table(PROMOTIONS_TABLE, pl.concat([history, row]))
+    return pl.concat([history, row])
 
 
 def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
