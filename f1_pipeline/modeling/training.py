@@ -21,9 +21,9 @@ from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
 
 CANDIDATE = "candidate"
+"""The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
 SEED_FEATURES = "conditional_logit_seed_features"
 """The conditional logit on the seed's features only: its gap to `conditional_logit` is what the added features buy."""
-"""The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
 
 
 @dataclass(frozen=True)
