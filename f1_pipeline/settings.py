@@ -41,6 +41,7 @@ class PipelineSettings(BaseSettings):
     train_first_season: int = Field(default=1980, ge=1950)
     validation_first_season: int = 2010
     backtest_first_season: int = 2014
+    weather_path: Path | None = None
 
     @model_validator(mode="after")
     def _seasons_in_order(self) -> Self:

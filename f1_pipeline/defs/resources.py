@@ -67,6 +67,7 @@ class ModelingResource(dg.ConfigurableResource):
     backtest_first_season: int
     tuning_trials: int
     optuna_storage: str | None = None
+    weather_path: str | None = None
 
     def seasons(self) -> Seasons:
         return Seasons(self.train_first_season, self.validation_first_season, self.backtest_first_season)
