@@ -150,10 +150,10 @@ def candidate_model(
             raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
         kind = cast("Kind", config.kind)
         recipes = {mode: Recipe(kind=kind, params=recipe.params) for mode, recipe in recipes.items()}
-    predictions = store.read(BACKTEST_TABLE)
-    chosen = candidate_predictions(predictions.filter(pl.col("model") != CANDIDATE), recipes)
+    kinds = _kinds_backtest(store)
+    chosen = candidate_predictions(kinds, recipes)
     evaluation = evaluation_of(chosen, evaluation_fingerprint(frame, seasons))
-    comparison = pl.concat([chosen, predictions.filter(pl.col("model") != CANDIDATE)])
+    comparison = pl.concat([chosen, kinds])
     overall, by_season = summary(comparison), summary(comparison, by_season=True)
     models = fit_final(frame, recipes, seasons)
     version = mlflow.registry().log_candidate(
@@ -277,8 +277,13 @@ def _walk_forward_of(
     kind, deterministically, on the same data), else computed afresh."""
     tuned = _recipes(store)
     if recipes.keys() == tuned.keys() and all(recipes[mode].params == tuned[mode].params for mode in recipes):
-        return candidate_predictions(store.read(BACKTEST_TABLE).filter(pl.col("model") != CANDIDATE), recipes)
+        return candidate_predictions(_kinds_backtest(store), recipes)
     return recipe_backtest(frame, recipes, seasons)
+
+
+def _kinds_backtest(store: Warehouse) -> pl.DataFrame:
+    """The backtest of every kind and baseline, without the rows relabelled `candidate` by the validation choice."""
+    return store.read(BACKTEST_TABLE).filter(pl.col("model") != CANDIDATE)
 
 
 def _with_promotion(store: Warehouse, promotion: dict[str, object]) -> pl.DataFrame:

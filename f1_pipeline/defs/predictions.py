@@ -51,7 +51,7 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     predicted = pl.concat(
         pl.from_pandas(model.predict(model_input(rows), params={"mode": mode})) for mode in modes
     ).cast({"season": pl.Int32, "round": pl.Int32})
-    table = _named(store, predicted).with_columns(
+    table = _named(store, predicted, rows).with_columns(
         model_name=pl.lit(mlflow.registered_model_name),
         model_version=pl.lit(str(champion.version)),
         predicted_at=pl.lit(datetime.now(UTC)),
@@ -75,7 +75,7 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The champion's walk-forward probabilities for every backtested race and both modes."""
     store = warehouse.warehouse()
     backtest = store.read(CHAMPION_BACKTEST_TABLE)
-    table = _named(store, backtest.drop("model", "evaluation_fingerprint"))
+    table = _named(store, backtest.drop("model", "evaluation_fingerprint"), store.read(FEATURES_TABLE))
     store.replace_table(RACE_PREDICTIONS_TABLE, table)
     return dg.MaterializeResult(
         metadata=table_metadata(RACE_PREDICTIONS_TABLE, table, COLUMN_DOCS)
@@ -108,9 +108,10 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-def _named(store: Warehouse, predictions: pl.DataFrame) -> pl.DataFrame:
-    """Race, driver and team names beside the ids, and each driver's rank in his race and mode."""
-    entrants = store.read(FEATURES_TABLE).select(*RACE_KEY, "driver_id", "constructor_id")
+def _named(store: Warehouse, predictions: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    """Race, driver and team names beside the ids, and each driver's rank in his race and mode; `features` are
+    the rows predicted from, which say each driver's team."""
+    entrants = features.select(*RACE_KEY, "driver_id", "constructor_id")
     drivers = store.read("clean.drivers").select("driver_id", driver_name="full_name", driver_code="code")
     teams = store.read("clean.constructors").select("constructor_id", constructor_name="name")
     races = store.read("clean.races").select(*RACE_KEY, "race_name", "date", "circuit_id")

@@ -63,6 +63,11 @@ class ModelRegistry:
     experiment: str
     model_name: str
 
+    def _point_mlflow_here(self) -> None:
+        """`mlflow.start_run`, `log_model` and `load_model` read MLflow's process-wide URIs, not a client's."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+
     def client(self) -> MlflowClient:
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
@@ -75,8 +80,7 @@ class ModelRegistry:
 
     def log_candidate(self, candidate: Candidate) -> ModelVersion:
         """One MLflow run: params, metrics, tables, figures and the pyfunc model, registered as a new version."""
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        self._point_mlflow_here()
         example = model_input(candidate.input_example)
         model = RaceWinnerModel(candidate.models)
         params = {"mode": DEFAULT_MODE}
@@ -131,8 +135,7 @@ class ModelRegistry:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, version)
 
     def load(self, version: str) -> PyFuncModel:
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        self._point_mlflow_here()
         return mlflow.pyfunc.load_model(f"models:/{self.model_name}/{version}")
 
 
