@@ -19,9 +19,20 @@ from f1_pipeline.ergast.source import DataSource
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class PipelineSettings(BaseSettings):
+class SharedSettings(BaseSettings):
+    """Where the pipeline publishes and the API reads: the registry and the serving data. The pipeline's and the
+    API's settings both extend this, so one variable points both at the same place."""
+
     model_config = SettingsConfigDict(env_prefix="F1_", frozen=True, extra="ignore")
 
+    mlflow_tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
+    mlflow_artifact_location: str = (REPO_ROOT / "mlruns" / "artifacts").as_uri()
+    mlflow_experiment: str = "f1-race-winner"
+    registered_model_name: str = "f1-race-winner"
+    serving_dir: Path = REPO_ROOT / "warehouse" / "serving"
+
+
+class PipelineSettings(SharedSettings):
     data_source: DataSource = "snapshot"
     ergast_base_url: str = Field(default=JOLPICA_BASE_URL, pattern=r"^https?://[^\s/]+")
     snapshot_dir: Path = BUNDLED_SNAPSHOT
@@ -32,10 +43,6 @@ class PipelineSettings(BaseSettings):
     requests_per_hour: int = Field(default=500, ge=1)
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
-    mlflow_tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
-    mlflow_artifact_location: str = (REPO_ROOT / "mlruns" / "artifacts").as_uri()
-    mlflow_experiment: str = "f1-race-winner"
-    registered_model_name: str = "f1-race-winner"
     optuna_storage: str | None = f"sqlite:///{REPO_ROOT / 'warehouse' / 'optuna.db'}"
     tuning_trials: int = Field(default=20, ge=1)
     train_first_season: int = Field(default=1980, ge=1950)

@@ -62,7 +62,7 @@ def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[
 
 
 def isolated_settings(root: Path, **overrides: Any) -> PipelineSettings:
-    """Settings whose every file (warehouse, MLflow, Optuna) lives under `root`, never in the repository."""
+    """Settings whose every file (warehouse, MLflow, Optuna, serving data) lives under `root`, never in the repository."""
     return PipelineSettings(
         **{
             "data_source": "snapshot",
@@ -70,6 +70,7 @@ def isolated_settings(root: Path, **overrides: Any) -> PipelineSettings:
             "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
             "mlflow_artifact_location": (root / "mlartifacts").as_uri(),
             "optuna_storage": f"sqlite:///{root / 'optuna.db'}",
+            "serving_dir": root / "serving",
             **overrides,
         }
     )
