@@ -13,14 +13,30 @@ from f1_pipeline.defs.predictions import PREDICTIONS_ASSETS, PREDICTIONS_CHECKS
 from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
 from f1_pipeline.defs.raw import RAW_ASSETS
 from f1_pipeline.defs.resources import resources_from
+from f1_pipeline.defs.serving import SERVING_ASSETS, SERVING_CHECKS
 from f1_pipeline.settings import PipelineSettings
 
 
 def build_definitions(settings: PipelineSettings) -> dg.Definitions:
     executor = dg.in_process_executor if settings.dagster_executor == "in_process" else dg.multiprocess_executor
     return dg.Definitions(
-        assets=[*RAW_ASSETS, *CLEAN_ASSETS, *RATINGS_ASSETS, *FEATURES_ASSETS, *MODELS_ASSETS, *PREDICTIONS_ASSETS],
-        asset_checks=[*ASSET_CHECKS, *RATINGS_CHECKS, *FEATURES_CHECKS, *MODELS_CHECKS, *PREDICTIONS_CHECKS],
+        assets=[
+            *RAW_ASSETS,
+            *CLEAN_ASSETS,
+            *RATINGS_ASSETS,
+            *FEATURES_ASSETS,
+            *MODELS_ASSETS,
+            *PREDICTIONS_ASSETS,
+            *SERVING_ASSETS,
+        ],
+        asset_checks=[
+            *ASSET_CHECKS,
+            *RATINGS_CHECKS,
+            *FEATURES_CHECKS,
+            *MODELS_CHECKS,
+            *PREDICTIONS_CHECKS,
+            *SERVING_CHECKS,
+        ],
         jobs=[main_job, ingest_and_clean_job, train_job],
         resources=resources_from(settings),
         executor=executor,

@@ -8,6 +8,7 @@ import sys
 import dagster as dg
 
 from f1_pipeline.definitions import build_definitions
+from f1_pipeline.defs.jobs import main_job, train_job
 from f1_pipeline.settings import PipelineSettings
 
 RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint"}
@@ -28,6 +29,7 @@ def test_definitions_load_and_validate(tmp_path):
         "race_features": "features",
         **dict.fromkeys(MODELS, "models"),
         **dict.fromkeys(PREDICTIONS, "predictions"),
+        "serving_data": "serving",
     }
     for key in graph.get_all_asset_keys():
         assert graph.get(key).description, f"{key} has no description for the UI"
@@ -54,6 +56,7 @@ def test_blocking_checks_guard_downstream(tmp_path):
     assert checks["check_elo_ratings_finite"].blocking
     assert checks["check_champion_model_alias_resolves"].blocking
     assert checks["check_next_race_predictions_sum_to_one"].blocking
+    assert checks["check_serving_data_readable"].blocking
     assert not checks["check_model_backtest_candidate_beats_baselines"].blocking
 
 
@@ -61,7 +64,7 @@ def test_the_model_graph_runs_in_lineage_order(tmp_path):
     definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
     graph = definitions.resolve_asset_graph()
     chain = ["race_results", "elo_ratings", "race_features", "model_tuning", "model_backtest", "candidate_model"]
-    chain += ["champion_model", "next_race_predictions"]
+    chain += ["champion_model", "next_race_predictions", "serving_data"]
     for upstream, downstream in itertools.pairwise(chain):
         assert dg.AssetKey(upstream) in graph.get(dg.AssetKey(downstream)).parent_keys
 
@@ -84,3 +87,10 @@ def test_importing_the_code_location_builds_nothing(tmp_path):
     ).stdout
     assert printed.strip() == "LazyDefinitions"  # evaluated only when Dagster loads the location
     assert not warehouse.exists()
+
+
+def test_retraining_publishes_the_serving_data(tmp_path):
+    definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
+    graph = definitions.resolve_asset_graph()
+    assert dg.AssetKey("serving_data") in train_job.selection.resolve(graph)
+    assert dg.AssetKey("serving_data") in main_job.selection.resolve(graph)

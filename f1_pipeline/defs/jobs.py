@@ -18,6 +18,9 @@ main_job = dg.define_asset_job(
 
 train_job = dg.define_asset_job(
     "train",
-    selection=dg.AssetSelection.groups("ratings", "features", "models", "predictions"),
-    description="Ratings, features, tuning, backtest, candidate, promotion and predictions from the clean tables.",
+    selection=dg.AssetSelection.groups("ratings", "features", "models", "predictions", "serving"),
+    description=(
+        "Ratings, features, tuning, backtest, candidate, promotion and predictions from the clean tables, then the "
+        "serving data published for the API."
+    ),
 )

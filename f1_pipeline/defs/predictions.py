@@ -17,9 +17,9 @@ from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.models import CHAMPION_BACKTEST_TABLE
 from f1_pipeline.defs.resources import MlflowResource, WarehouseResource
 from f1_pipeline.modeling.backtest import race_scores
-from f1_pipeline.modeling.features import MODES
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.registry.tracking import model_input
+from f1_pipeline.registry.scoring import available_modes, score, with_rank
+from f1_pipeline.serving_tables import with_names
 from f1_pipeline.warehouse import Warehouse
 
 NEXT_RACE_TABLE = "predictions.next_race"
@@ -46,11 +46,8 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     rows = store.read(FEATURES_TABLE).filter(pl.col("is_next"))
     if rows.is_empty():
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
-    model = registry.load(champion.version)
-    modes = [mode for mode in MODES if mode == "pre_qualifying" or rows["qualifying_position"].is_not_null().any()]
-    predicted = pl.concat(
-        pl.from_pandas(model.predict(model_input(rows), params={"mode": mode})) for mode in modes
-    ).cast({"season": pl.Int32, "round": pl.Int32})
+    modes = available_modes(rows)
+    predicted = score(registry.load(champion.version), rows)
     table = _named(store, predicted, rows).with_columns(
         model_name=pl.lit(mlflow.registered_model_name),
         model_version=pl.lit(str(champion.version)),
@@ -112,15 +109,14 @@ def _named(store: Warehouse, predictions: pl.DataFrame, features: pl.DataFrame) 
     """Race, driver and team names beside the ids, and each driver's rank in his race and mode; `features` are
     the rows predicted from, which say each driver's team."""
     entrants = features.select(*RACE_KEY, "driver_id", "constructor_id")
-    drivers = store.read("clean.drivers").select("driver_id", driver_name="full_name", driver_code="code")
-    teams = store.read("clean.constructors").select("constructor_id", constructor_name="name")
-    races = store.read("clean.races").select(*RACE_KEY, "race_name", "date", "circuit_id")
     return (
-        predictions.join(entrants, on=[*RACE_KEY, "driver_id"], how="left")
-        .join(drivers, on="driver_id", how="left")
-        .join(teams, on="constructor_id", how="left")
-        .join(races, on=RACE_KEY, how="left")
-        .with_columns(rank=pl.col("probability").rank("ordinal", descending=True).over(*RACE_KEY, "mode"))
+        with_names(
+            predictions.join(entrants, on=[*RACE_KEY, "driver_id"], how="left"),
+            drivers=store.read("clean.drivers"),
+            constructors=store.read("clean.constructors"),
+            races=store.read("clean.races"),
+        )
+        .pipe(with_rank)
         .sort("mode", *RACE_KEY, "rank")
     )
 

@@ -1,4 +1,5 @@
-"""Resources: the Ergast source, the DuckDB warehouse, modelling windows and MLflow, from `PipelineSettings`."""
+"""Resources: the Ergast source, the DuckDB warehouse, modelling windows, MLflow and the serving directory, from
+`PipelineSettings`."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(self.path)
 
 
+class ServingResource(dg.ConfigurableResource):
+    """Where the pipeline publishes the serving data the API reads (Parquet snapshots; see `publication`)."""
+
+    serving_dir: str
+
+    def directory(self) -> Path:
+        return Path(self.serving_dir)
+
+
 class ModelingResource(dg.ConfigurableResource):
     """How models are tuned and evaluated: the season windows, Optuna's trials and its storage URL."""
 
@@ -98,4 +108,5 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "modeling": ModelingResource(**fields_of(ModelingResource)),
         "mlflow": MlflowResource(**fields_of(MlflowResource)),
+        "serving": ServingResource(**fields_of(ServingResource)),
     }

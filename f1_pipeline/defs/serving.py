@@ -1,0 +1,119 @@
+"""Serving layer: what the REST API reads, published as a Parquet snapshot so the API never opens the warehouse."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from f1_pipeline.defs.features import FEATURES_TABLE
+from f1_pipeline.defs.predictions import ACCURACY_TABLE, NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
+from f1_pipeline.defs.ratings import HISTORY_TABLE
+from f1_pipeline.defs.resources import ServingResource, WarehouseResource
+from f1_pipeline.publication import Manifest, PublicationError, current_snapshot, publish, read_publication
+from f1_pipeline.serving_tables import COLUMN_DOCS, WarehouseTables, serving_tables
+from f1_pipeline.warehouse import Warehouse
+
+SOURCES = {
+    "races": "clean.races",
+    "circuits": "clean.circuits",
+    "drivers": "clean.drivers",
+    "constructors": "clean.constructors",
+    "race_results": "clean.race_results",
+    "sprint_results": "clean.sprint_results",
+    "elo_history": HISTORY_TABLE,
+    "race_features": FEATURES_TABLE,
+    "next_race": NEXT_RACE_TABLE,
+    "race_predictions": RACE_PREDICTIONS_TABLE,
+    "prediction_accuracy": ACCURACY_TABLE,
+}
+"""Each `WarehouseTables` field and the warehouse table it is read from."""
+
+
+@dg.asset(
+    deps=[
+        "next_race_predictions",
+        "race_predictions",
+        "prediction_accuracy",
+        "elo_ratings",
+        "race_features",
+        "races",
+        "circuits",
+        "drivers",
+        "constructors",
+        "race_results",
+        "sprint_results",
+    ],
+    group_name="serving",
+    kinds={"parquet", "polars"},
+)
+def serving_data(warehouse: WarehouseResource, serving: ServingResource) -> dg.MaterializeResult:
+    """Calendar, results, predictions, accuracy and rankings as one Parquet snapshot that the API switches to
+    atomically; the same content as the current snapshot publishes nothing new."""
+    tables = serving_tables(read_sources(warehouse.warehouse()))
+    model_name, model_version = champion_of(tables["next_race"])
+    directory = serving.directory()
+    before = current_snapshot(directory)
+    manifest = publish(directory, tables, model_name=model_name, model_version=model_version)
+    return dg.MaterializeResult(
+        metadata=publication_metadata(manifest, tables)
+        | {
+            "directory": dg.MetadataValue.path(str(directory)),
+            "new_snapshot": manifest.snapshot_id != before,
+        }
+    )
+
+
+def read_sources(store: Warehouse) -> WarehouseTables:
+    return WarehouseTables(**{field: store.read(table) for field, table in SOURCES.items()})
+
+
+def champion_of(next_race: pl.DataFrame) -> tuple[str, str]:
+    """The model whose predictions are published: the one model that predicted the next race."""
+    models = next_race.select("model_name", "model_version").unique()
+    if models.height != 1:
+        raise dg.Failure(f"the next race's predictions come from {models.height} models, expected the champion only")
+    return models["model_name"][0], models["model_version"][0]
+
+
+def publication_metadata(manifest: Manifest, tables: dict[str, pl.DataFrame]) -> dict[str, object]:
+    return {
+        "snapshot_id": manifest.snapshot_id,
+        "published_at": manifest.published_at.isoformat(),
+        "model": f"{manifest.model_name} v{manifest.model_version}",
+        "rows": dg.MetadataValue.json(manifest.rows),
+        "columns": dg.MetadataValue.md(_columns_markdown(tables)),
+    }
+
+
+def _columns_markdown(tables: dict[str, pl.DataFrame]) -> str:
+    """Each table's columns and types, with what a column means where that is not obvious: the API's contract."""
+    lines = ["| table | column | type | meaning |", "|---|---|---|---|"]
+    lines += [
+        f"| {name} | {column} | {dtype} | {COLUMN_DOCS.get(column, '')} |"
+        for name, frame in tables.items()
+        for column, dtype in frame.schema.items()
+    ]
+    return "\n".join(lines)
+
+
+@dg.asset_check(asset=serving_data, blocking=True)
+def check_serving_data_readable(serving: ServingResource) -> dg.AssetCheckResult:
+    """The API reads the current snapshot back the same way: every table must load and hold rows."""
+    try:
+        publication = read_publication(serving.directory())
+    except PublicationError as error:
+        return dg.AssetCheckResult(passed=False, metadata={"error": str(error)})
+    empty = [name for name, frame in publication.tables.items() if frame.is_empty()]
+    return dg.AssetCheckResult(
+        passed=not empty,
+        metadata={
+            "snapshot_id": publication.manifest.snapshot_id,
+            "actual": dg.MetadataValue.json(publication.manifest.rows),
+            "threshold": "every table has rows",
+            "empty_tables": ", ".join(empty) or "none",
+        },
+    )
+
+
+SERVING_ASSETS = [serving_data]
+SERVING_CHECKS = [check_serving_data_readable]

@@ -1,0 +1,28 @@
+"""Scoring a race with a loaded champion: the pipeline's next-race asset and the API (after a new champion) share it,
+so both say the same thing for the same rows."""
+
+from __future__ import annotations
+
+import polars as pl
+from mlflow.pyfunc import PyFuncModel
+
+from f1_pipeline.modeling.features import MODES, Mode
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.registry.tracking import model_input
+
+
+def available_modes(rows: pl.DataFrame) -> list[Mode]:
+    """Pre-qualifying always; post-qualifying only once the weekend's qualifying (the grid) is in the rows."""
+    return [mode for mode in MODES if mode == "pre_qualifying" or rows["qualifying_position"].is_not_null().any()]
+
+
+def score(model: PyFuncModel, rows: pl.DataFrame) -> pl.DataFrame:
+    """season, round, driver_id, mode, probability for every available mode of the rows' races."""
+    return pl.concat(
+        pl.from_pandas(model.predict(model_input(rows), params={"mode": mode})) for mode in available_modes(rows)
+    ).cast({"season": pl.Int32, "round": pl.Int32})
+
+
+def with_rank(predictions: pl.DataFrame) -> pl.DataFrame:
+    """1 = the most likely winner, within each race and mode."""
+    return predictions.with_columns(rank=pl.col("probability").rank("ordinal", descending=True).over(*RACE_KEY, "mode"))

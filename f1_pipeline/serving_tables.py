@@ -1,0 +1,311 @@
+"""The tables the REST API serves, built from warehouse tables passed in as frames.
+
+The API reads only what is published (see `f1_pipeline.publication`), never the warehouse, so every join it would
+need is done here: names beside ids, winners on the calendar, outcomes beside predictions, season rankings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import polars.selectors as cs
+
+from f1_pipeline.modeling.field import RACE_KEY
+
+WINNER = 1
+PODIUM = 3
+SEASON_KEY = "season"
+
+COLUMN_DOCS = {
+    "starts_at": "race start in UTC; null when the schedule gives no time",
+    "is_next": "the first race without results: the one the next-race predictions are for",
+    "winner_driver_id": "null until the race has a winner; a shared drive of the 1950s names the first driver by id",
+    "finish_position": "classified position; null when not classified (or, beside a prediction, not started yet)",
+    "won": "the driver won the race; null when the race has no result for him",
+    "races": "races entered in the season",
+    "wins": "races won in the season",
+    "podiums": "top-3 finishes in the season (a team counts each of its cars)",
+    "points": "points scored in the season, race plus sprint; not the championship total after dropped scores",
+    "elo": "rating after the last race of the season",
+    "elo_rank": "1 = highest rating in the season; ties broken by id",
+    "points_rank": "1 = most points in the season; ties broken by wins, then by id",
+}
+
+
+@dataclass(frozen=True)
+class WarehouseTables:
+    """The warehouse tables the serving tables are built from, as read (`clean.*`, `ratings.*`, ...)."""
+
+    races: pl.DataFrame
+    circuits: pl.DataFrame
+    drivers: pl.DataFrame
+    constructors: pl.DataFrame
+    race_results: pl.DataFrame
+    sprint_results: pl.DataFrame
+    elo_history: pl.DataFrame
+    race_features: pl.DataFrame
+    next_race: pl.DataFrame
+    race_predictions: pl.DataFrame
+    prediction_accuracy: pl.DataFrame
+
+
+def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
+    """Every published table by name (the names `publication.TABLES` lists), each in a stable row order so that
+    the same data always publishes the same content."""
+    tables = {
+        "calendar": calendar(warehouse.races, warehouse.circuits, warehouse.race_results, warehouse.drivers),
+        "results": results(warehouse.race_results, warehouse.drivers, warehouse.constructors, warehouse.races),
+        "next_race": next_race(warehouse.next_race),
+        "next_race_features": next_race_features(warehouse.race_features),
+        "race_predictions": race_predictions(warehouse.race_predictions, warehouse.race_results),
+        "prediction_accuracy": prediction_accuracy(warehouse.prediction_accuracy),
+        "driver_rankings": driver_rankings(
+            warehouse.race_results,
+            warehouse.sprint_results,
+            warehouse.elo_history,
+            warehouse.drivers,
+            warehouse.constructors,
+        ),
+        "team_rankings": team_rankings(
+            warehouse.race_results, warehouse.sprint_results, warehouse.elo_history, warehouse.constructors
+        ),
+    }
+    return {name: in_utc(frame) for name, frame in tables.items()}
+
+
+def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """Instants labelled "UTC": DuckDB hands them over as "Etc/UTC", the same instant under a name clients may not
+    know."""
+    return frame.with_columns(cs.datetime(time_zone="*").dt.convert_time_zone("UTC"))
+
+
+def with_names(
+    frame: pl.DataFrame, drivers: pl.DataFrame, constructors: pl.DataFrame, races: pl.DataFrame
+) -> pl.DataFrame:
+    """`frame` (keyed by race, driver and team ids) with driver_name, driver_code, constructor_name, race_name, date
+    and circuit_id beside the ids; rows without a match keep null names."""
+    return (
+        frame.join(_driver_names(drivers), on="driver_id", how="left")
+        .join(_team_names(constructors), on="constructor_id", how="left")
+        .join(races.select(*RACE_KEY, "race_name", "date", "circuit_id"), on=RACE_KEY, how="left")
+    )
+
+
+def calendar(
+    races: pl.DataFrame, circuits: pl.DataFrame, race_results: pl.DataFrame, drivers: pl.DataFrame
+) -> pl.DataFrame:
+    """Every race on every schedule, with its circuit and, once run, its winner."""
+    venues = circuits.select("circuit_id", circuit_name="name", locality="locality", country="country")
+    winners = (
+        race_results.filter(pl.col("finish_position") == WINNER)
+        .sort(*RACE_KEY, "driver_id")
+        .group_by(RACE_KEY, maintain_order=True)
+        .agg(winner_driver_id=pl.col("driver_id").first())
+        .join(
+            _driver_names(drivers).select("driver_id", winner_name="driver_name"),
+            left_on="winner_driver_id",
+            right_on="driver_id",
+            how="left",
+        )
+    )
+    return (
+        races.join(venues, on="circuit_id", how="left")
+        .join(winners, on=RACE_KEY, how="left")
+        .select(
+            *RACE_KEY,
+            "race_name",
+            "date",
+            "starts_at",
+            "circuit_id",
+            "circuit_name",
+            "locality",
+            "country",
+            "qualifying_date",
+            "sprint_date",
+            "has_sprint",
+            "status",
+            "is_next",
+            "winner_driver_id",
+            "winner_name",
+        )
+        .sort(RACE_KEY)
+    )
+
+
+def results(
+    race_results: pl.DataFrame, drivers: pl.DataFrame, constructors: pl.DataFrame, races: pl.DataFrame
+) -> pl.DataFrame:
+    """Every car's result in every race, in finishing order, with names."""
+    return (
+        with_names(race_results, drivers, constructors, races)
+        .select(
+            *RACE_KEY,
+            "race_name",
+            "date",
+            "driver_id",
+            "driver_name",
+            "driver_code",
+            "constructor_id",
+            "constructor_name",
+            "grid",
+            "finish_position",
+            "position_order",
+            "position_text",
+            "points",
+            "laps",
+            "status",
+        )
+        .sort(*RACE_KEY, "position_order", "driver_id")
+    )
+
+
+def next_race(predictions: pl.DataFrame) -> pl.DataFrame:
+    """The champion's next-race probabilities as predicted (names and ranks already beside them)."""
+    return predictions.sort("mode", *RACE_KEY, "rank")
+
+
+def next_race_features(race_features: pl.DataFrame) -> pl.DataFrame:
+    """The next race's feature rows, so the API can predict it with a champion promoted after this publication."""
+    return race_features.filter(pl.col("is_next")).sort(*RACE_KEY, "driver_id")
+
+
+def race_predictions(predictions: pl.DataFrame, race_results: pl.DataFrame) -> pl.DataFrame:
+    """The champion's walk-forward probabilities with what happened: every prediction row is kept."""
+    return (
+        predictions.drop("won", "finish_position", strict=False)
+        .join(_outcomes(race_results), on=[*RACE_KEY, "driver_id"], how="left")
+        .sort("mode", *RACE_KEY, "rank")
+    )
+
+
+def prediction_accuracy(accuracy: pl.DataFrame) -> pl.DataFrame:
+    return accuracy.sort("mode", *RACE_KEY)
+
+
+def driver_rankings(
+    race_results: pl.DataFrame,
+    sprint_results: pl.DataFrame,
+    elo_history: pl.DataFrame,
+    drivers: pl.DataFrame,
+    constructors: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per driver and season: his results, his rating at the season's end and his ranks on both."""
+    last_team = (
+        race_results.sort(*RACE_KEY, "position_order")
+        .group_by(SEASON_KEY, "driver_id")
+        .agg(pl.col("constructor_id").last())
+        .join(_team_names(constructors), on="constructor_id", how="left")
+        .drop("constructor_id")
+    )
+    return (
+        _season_totals(race_results, sprint_results, "driver_id")
+        .join(_season_end_elo(elo_history, "driver", "driver_id"), on=[SEASON_KEY, "driver_id"], how="left")
+        .join(_driver_names(drivers), on="driver_id", how="left")
+        .join(last_team, on=[SEASON_KEY, "driver_id"], how="left")
+        .pipe(_with_ranks, "driver_id")
+        .select(
+            SEASON_KEY,
+            "driver_id",
+            "driver_name",
+            "driver_code",
+            "constructor_name",
+            "races",
+            "wins",
+            "podiums",
+            "points",
+            "elo",
+            "elo_rank",
+            "points_rank",
+        )
+    )
+
+
+def team_rankings(
+    race_results: pl.DataFrame, sprint_results: pl.DataFrame, elo_history: pl.DataFrame, constructors: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per team and season: its results, its rating at the season's end and its ranks on both."""
+    return (
+        _season_totals(race_results, sprint_results, "constructor_id")
+        .join(_season_end_elo(elo_history, "team", "constructor_id"), on=[SEASON_KEY, "constructor_id"], how="left")
+        .join(_team_names(constructors), on="constructor_id", how="left")
+        .pipe(_with_ranks, "constructor_id")
+        .select(
+            SEASON_KEY,
+            "constructor_id",
+            "constructor_name",
+            "races",
+            "wins",
+            "podiums",
+            "points",
+            "elo",
+            "elo_rank",
+            "points_rank",
+        )
+    )
+
+
+def _driver_names(drivers: pl.DataFrame) -> pl.DataFrame:
+    return drivers.select("driver_id", driver_name="full_name", driver_code="code")
+
+
+def _team_names(constructors: pl.DataFrame) -> pl.DataFrame:
+    return constructors.select("constructor_id", constructor_name="name")
+
+
+def _outcomes(race_results: pl.DataFrame) -> pl.DataFrame:
+    """Per (race, driver): his best classified position and whether he won. A driver sharing cars in the 1950s has
+    two rows in a race; he won if either car did."""
+    return race_results.group_by(*RACE_KEY, "driver_id").agg(
+        won=(pl.col("finish_position") == WINNER).fill_null(False).any(),
+        finish_position=pl.col("finish_position").min(),
+    )
+
+
+def _season_totals(race_results: pl.DataFrame, sprint_results: pl.DataFrame, entity: str) -> pl.DataFrame:
+    """Races, wins, podiums and points (race plus sprint) per season and driver or team. A driver counts a race
+    once even when he shared cars; a team counts each of its cars' podiums."""
+    finishes = race_results.with_columns(
+        won=(pl.col("finish_position") == WINNER).fill_null(False),
+        podium=(pl.col("finish_position") <= PODIUM).fill_null(False),
+    )
+    podiums = pl.col("podium").sum() if entity == "constructor_id" else pl.col("round").filter("podium").n_unique()
+    race_totals = finishes.group_by(SEASON_KEY, entity).agg(
+        races=pl.col("round").n_unique().cast(pl.Int32),
+        wins=pl.col("round").filter("won").n_unique().cast(pl.Int32),
+        podiums=podiums.cast(pl.Int32),
+        race_points=pl.col("points").sum(),
+    )
+    sprint_points = sprint_results.group_by(SEASON_KEY, entity).agg(sprint_points=pl.col("points").sum())
+    return (
+        race_totals.join(sprint_points, on=[SEASON_KEY, entity], how="left")
+        .with_columns(points=pl.col("race_points") + pl.col("sprint_points").fill_null(0.0))
+        .drop("race_points", "sprint_points")
+    )
+
+
+def _season_end_elo(elo_history: pl.DataFrame, kind: str, entity: str) -> pl.DataFrame:
+    return (
+        elo_history.filter(pl.col("kind") == kind)
+        .sort(RACE_KEY)
+        .group_by(SEASON_KEY, "entity_id")
+        .agg(elo=pl.col("rating_after").last())
+        .rename({"entity_id": entity})
+    )
+
+
+def _with_ranks(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
+    """Ordinal ranks within each season: no two share a rank, and a rerun ranks ties the same way."""
+    return (
+        frame.pipe(_ordinal_rank, "elo_rank", ["elo", entity], [True, False])
+        .pipe(_ordinal_rank, "points_rank", ["points", "wins", entity], [True, True, False])
+        .sort(SEASON_KEY, "points_rank")
+    )
+
+
+def _ordinal_rank(frame: pl.DataFrame, name: str, by: list[str], descending: list[bool]) -> pl.DataFrame:
+    """`name` = 1, 2, ... within each season in the order of `by`; null where the first key is null."""
+    position = pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(SEASON_KEY)
+    return frame.sort(SEASON_KEY, *by, descending=[False, *descending], nulls_last=True).with_columns(
+        pl.when(pl.col(by[0]).is_not_null()).then(position).alias(name)
+    )
