@@ -62,7 +62,7 @@ def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[
 
 
 def isolated_settings(root: Path, **overrides: Any) -> PipelineSettings:
-    """Settings whose every file (warehouse, MLflow, Optuna, serving data) lives under `root`, never in the repository."""
+    """Settings whose every file (warehouse, MLflow, Optuna, serving data) lives under `root`, not in the repo."""
     return PipelineSettings(
         **{
             "data_source": "snapshot",
@@ -130,3 +130,20 @@ def postgres_database() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+REDIS_URL = os.environ.get("F1_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis server's URL (tests keep their keys apart by user id, which is a fresh UUID)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}, and CI needs it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} (set CI=1 to make this an error)")
+    return REDIS_URL

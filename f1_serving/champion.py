@@ -1,0 +1,51 @@
+"""The champion: whichever registered version the `champion` alias names, loaded with what the API reports of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mlflow.pyfunc import PyFuncModel
+
+from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, recipes_of
+
+
+@dataclass(frozen=True)
+class Champion:
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    registered_at: datetime
+    trained_at: datetime | None
+    metrics: Mapping[str, float]
+    kinds: Mapping[str, str]
+    model: PyFuncModel
+
+
+def _utc(milliseconds: int | None) -> datetime | None:
+    return None if milliseconds is None else datetime.fromtimestamp(milliseconds / 1000, UTC)
+
+
+def champion_version(registry: ModelRegistry) -> str | None:
+    """The version the alias names now (None when no champion is set); raises when the registry cannot answer."""
+    version = registry.champion()
+    return None if version is None else str(version.version)
+
+
+def load_champion(registry: ModelRegistry, version: str) -> Champion:
+    """The version's model and its training run's metrics (`models:/<name>@champion` resolved to `version`)."""
+    registered = registry.version(version)
+    run = registry.client().get_run(registered.run_id)
+    return Champion(
+        name=registry.model_name,
+        version=version,
+        alias=CHAMPION,
+        run_id=registered.run_id,
+        registered_at=_utc(registered.creation_timestamp) or datetime.now(UTC),
+        trained_at=_utc(run.info.start_time),
+        metrics=dict(run.data.metrics),
+        kinds={mode: recipe.kind for mode, recipe in recipes_of(registered).items()},
+        model=registry.load(version),
+    )

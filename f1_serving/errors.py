@@ -1,0 +1,92 @@
+"""One error envelope, `{"error": ..., "error_code": ...}`, for every failure the API reports.
+
+Bad input of any kind (validation, unknown route, wrong method, malformed token) maps to a 4xx here, so a client
+never sees a 500 for something it sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+LOGGER = logging.getLogger(__name__)
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "not_ready",
+}
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    error_code: str
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, error_code: str, error: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.status_code = status_code
+        self.error_code = error_code
+        self.error = error
+        self.headers = dict(headers or {})
+
+
+def envelope(status_code: int, error_code: str, error: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        ErrorResponse(error=error, error_code=error_code).model_dump(), status_code=status_code, headers=headers
+    )
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI entries for a route's error statuses, so clients and fuzzers know the envelope's shape."""
+    return {code: {"model": ErrorResponse, "description": _CODES.get(code, "error")} for code in status_codes}
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(part) for part in item.get("loc", ()))
+        parts.append(f"{where}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+async def _api_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return envelope(error.status_code, error.error_code, error.error, error.headers)
+
+
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _CODES.get(error.status_code, f"http_{error.status_code}")
+    return envelope(error.status_code, code, str(error.detail), error.headers)
+
+
+async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return envelope(422, _CODES[422], _validation_message(error))
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    LOGGER.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return envelope(500, "internal_error", "the server failed to answer; the error is logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,56 @@
+"""The app factory: `uvicorn --factory f1_serving.main:create_app` (settings from `F1_*` variables).
+
+The lifespan builds everything the process holds (users database, rate limiter, champion and published data) and
+starts the refresher that picks up a new champion or a new publication without a restart. A server without a
+champion or data yet still starts: readiness says 503 until the pipeline has published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from f1_serving.errors import install_error_handlers
+from f1_serving.middleware import BodyLimit, ServingHeaders
+from f1_serving.routes import api_router
+from f1_serving.runtime import Runtime
+from f1_serving.settings import ApiSettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.start(settings)
+        app.state.runtime = runtime
+        await runtime.refresh()
+        refresher = asyncio.create_task(runtime.keep_fresh())
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+            await runtime.aclose()
+
+    app = FastAPI(
+        title="f1-predict API",
+        version=version("f1-predict"),
+        description="Win probabilities of the champion model for every Formula 1 race, with analytics and exports.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(ServingHeaders)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router, prefix=API_PREFIX)
+    return app

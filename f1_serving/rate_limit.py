@@ -1,0 +1,102 @@
+"""Requests per minute per user (or per client address before login), in fixed one-minute windows.
+
+In-process by default; with a Redis URL every server process counts in the same Redis keys, so replicas share one
+budget. When Redis fails, counting falls back to this process (the budget is then per replica) and the status says
+so, rather than refusing every request or letting every request through.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+LOGGER = logging.getLogger(__name__)
+WINDOW_SECONDS = 60
+REDIS_RETRY_SECONDS = 5.0
+REDIS_DEGRADED = "rate-limit-store-unavailable"
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    limit: int
+    remaining: int
+    reset_seconds: int
+    allowed: bool
+    degraded: str | None = None
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str) -> RateLimitStatus: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _status(limit: int, count: int, now: float, degraded: str | None = None) -> RateLimitStatus:
+    reset = WINDOW_SECONDS - int(now) % WINDOW_SECONDS
+    return RateLimitStatus(limit, max(limit - count, 0), reset, count <= limit, degraded)
+
+
+class InProcessRateLimiter:
+    """Counts of the current window only: a new window starts from an empty table, so memory stays bounded."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def count(self, key: str, degraded: str | None = None) -> RateLimitStatus:
+        now = self._clock()
+        window = int(now // WINDOW_SECONDS)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        return _status(self.limit, count, now, degraded)
+
+    async def hit(self, key: str) -> RateLimitStatus:
+        return self.count(key)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RedisRateLimiter:
+    """INCR of `<prefix>:<key>:<window>` with a TTL past the window, in one transaction."""
+
+    def __init__(
+        self, url: str, limit: int, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time
+    ) -> None:
+        self.limit = limit
+        self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._prefix = prefix
+        self._clock = clock
+        self._fallback = InProcessRateLimiter(limit, clock)
+        self._retry_at = 0.0
+
+    async def hit(self, key: str) -> RateLimitStatus:
+        now = self._clock()
+        if now < self._retry_at:
+            return self._fallback.count(key, REDIS_DEGRADED)
+        window_key = f"{self._prefix}:{key}:{int(now // WINDOW_SECONDS)}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(window_key).expire(window_key, WINDOW_SECONDS + 1).execute()
+        except (RedisError, OSError) as error:
+            LOGGER.warning("Redis failed (%s); counting in this process for %ss", error, REDIS_RETRY_SECONDS)
+            self._retry_at = now + REDIS_RETRY_SECONDS
+            return self._fallback.count(key, REDIS_DEGRADED)
+        return _status(self.limit, int(count), now)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def rate_limiter(limit: int, redis_url: str | None) -> RateLimiter:
+    return RedisRateLimiter(redis_url, limit) if redis_url else InProcessRateLimiter(limit)

@@ -1,0 +1,46 @@
+"""Register and log in; both answer with an access token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends
+
+from f1_serving.deps import SessionDep, SettingsDep, limit_by_client
+from f1_serving.errors import ApiError, error_responses
+from f1_serving.schemas import Credentials, Registration, Token, UserPublic
+from f1_serving.security import create_access_token
+from f1_serving.settings import ApiSettings
+from f1_serving.users import EmailTakenError, User, authenticate, create_user
+
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_by_client)])
+
+
+def _token(user: User, settings: ApiSettings) -> Token:
+    token = create_access_token(
+        str(user.id), settings.secret_key.get_secret_value(), timedelta(minutes=settings.access_token_minutes)
+    )
+    return Token(
+        access_token=token.token,
+        expires_at=token.expires_at,
+        user=UserPublic.model_validate(user, from_attributes=True),
+    )
+
+
+@router.post("/register", status_code=201, responses=error_responses(400, 409, 413, 422, 429))
+def register(body: Registration, session: SessionDep, settings: SettingsDep) -> Token:
+    """Create an account; the password needs 8+ characters with an upper-case letter, a lower-case one and a digit."""
+    try:
+        user = create_user(session, body.email, body.password)
+    except EmailTakenError as error:
+        raise ApiError(409, "email_taken", "an account with this email already exists") from error
+    return _token(user, settings)
+
+
+@router.post("/login", responses=error_responses(400, 401, 413, 422, 429))
+def login(body: Credentials, session: SessionDep, settings: SettingsDep) -> Token:
+    """One answer for an unknown email and a wrong password, so the endpoint does not reveal who has an account."""
+    user = authenticate(session, body.email, body.password)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "incorrect email or password")
+    return _token(user, settings)

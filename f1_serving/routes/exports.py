@@ -1,0 +1,40 @@
+"""Predictions and race results as CSV or JSON file downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import polars as pl
+from fastapi import APIRouter, Depends, Query, Response
+
+from f1_serving.deps import ServedDep, limit_by_user
+from f1_serving.errors import error_responses
+from f1_serving.exports import CSV_RESPONSE, ExportFormat, export_response
+from f1_serving.schemas import PredictionExportRow, ResultExportRow
+
+router = APIRouter(prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)])
+SeasonQuery = Annotated[int | None, Query(ge=1950, le=2100, description="default: every season")]
+FormatQuery = Annotated[ExportFormat, Query(alias="format")]
+_RESPONSES = CSV_RESPONSE | error_responses(401, 422, 429, 503)
+
+
+def _season(rows: pl.DataFrame, season: int | None) -> pl.DataFrame:
+    return rows if season is None else rows.filter(pl.col("season") == season)
+
+
+def _name(kind: str, season: int | None) -> str:
+    return f"f1-{kind}-{season if season is not None else 'all'}"
+
+
+@router.get("/predictions", response_model=list[PredictionExportRow], responses=_RESPONSES)
+async def predictions(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
+    """Every published prediction (walk-forward races and the next race), best first within each race and mode."""
+    rows = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed")
+    rows = _season(rows, season).sort("season", "round", "mode", "rank")
+    return export_response(rows, PredictionExportRow, _name("predictions", season), file_format)
+
+
+@router.get("/results", response_model=list[ResultExportRow], responses=_RESPONSES)
+async def results(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
+    rows = _season(served.table("results"), season).sort("season", "round", "position_order")
+    return export_response(rows, ResultExportRow, _name("results", season), file_format)

@@ -1,0 +1,29 @@
+"""Which model answers: the registry's champion, as this server resolved and loaded it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.errors import error_responses
+from f1_serving.schemas import ModelInfo
+
+router = APIRouter(prefix="/model", tags=["model"], dependencies=[Depends(limit_by_user)])
+
+
+@router.get("", responses=error_responses(401, 429, 503))
+async def model_info(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
+    champion = served.champion
+    return ModelInfo(
+        name=champion.name,
+        version=champion.version,
+        alias=champion.alias,
+        run_id=champion.run_id,
+        trained_at=champion.trained_at,
+        registered_at=champion.registered_at,
+        kinds=dict(champion.kinds),
+        metrics=dict(champion.metrics),
+        predictions_snapshot=served.publication.manifest.snapshot_id,
+        published_by_version=served.publication.manifest.model_version,
+        degraded=runtime.degraded(),
+    )

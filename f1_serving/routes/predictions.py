@@ -1,0 +1,35 @@
+"""The champion's win probabilities: the next race, and any race the walk-forward backtest covers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from f1_serving import queries
+from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.errors import error_responses
+from f1_serving.response_cache import cached_json
+from f1_serving.schemas import Mode, RacePredictions
+
+router = APIRouter(prefix="/predictions", tags=["predictions"], dependencies=[Depends(limit_by_user)])
+ModeQuery = Annotated[
+    Mode | None, Query(description="pre_qualifying or post_qualifying; default: the most informed one available")
+]
+Season = Annotated[int, Path(ge=1950, le=2100)]
+Round = Annotated[int, Path(ge=1, le=40)]
+
+
+@router.get("/next-race", response_model=RacePredictions, responses=error_responses(401, 404, 422, 429, 503))
+async def next_race(runtime: RuntimeDep, served: ServedDep, mode: ModeQuery = None) -> Response:
+    return cached_json(runtime.cache, (served.version, "next-race", mode), lambda: queries.next_race(served, mode))
+
+
+@router.get(
+    "/races/{season}/{round}", response_model=RacePredictions, responses=error_responses(401, 404, 422, 429, 503)
+)
+async def race(
+    runtime: RuntimeDep, served: ServedDep, season: Season, round: Round, mode: ModeQuery = None
+) -> Response:
+    key = (served.version, "race", season, round, mode)
+    return cached_json(runtime.cache, key, lambda: queries.race(served, season, round, mode))

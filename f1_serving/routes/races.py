@@ -1,0 +1,19 @@
+"""The season calendar, with each race's status and winner."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from f1_serving import queries
+from f1_serving.deps import ServedDep, limit_by_user
+from f1_serving.errors import error_responses
+from f1_serving.schemas import Calendar
+
+router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)])
+
+
+@router.get("/{season}", responses=error_responses(401, 404, 422, 429, 503))
+async def calendar(served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100)]) -> Calendar:
+    return queries.calendar(served, season)

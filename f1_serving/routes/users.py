@@ -1,0 +1,24 @@
+"""The caller's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from f1_serving.deps import CurrentUser, SessionDep, limit_by_user
+from f1_serving.errors import error_responses
+from f1_serving.schemas import UserPublic
+from f1_serving.users import delete_user
+
+router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(limit_by_user)])
+
+
+@router.get("/me", responses=error_responses(401, 429))
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.delete("/me", status_code=204, response_class=Response, responses=error_responses(401, 429))
+def delete_me(user: CurrentUser, session: SessionDep) -> Response:
+    """Delete the account; its tokens stop working at once (ids are never reused)."""
+    delete_user(session, user.id)
+    return Response(status_code=204)

@@ -1,0 +1,63 @@
+"""What one server process holds while it runs: settings, the users database, the rate limiter, the served data
+and the response cache. Built in the app's lifespan, never at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from f1_pipeline.registry.tracking import registry_for
+from f1_serving.rate_limit import RateLimiter, rate_limiter
+from f1_serving.response_cache import ResponseCache
+from f1_serving.serving_state import ServingState
+from f1_serving.settings import ApiSettings
+from f1_serving.users import users_engine
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: ApiSettings
+    engine: Engine
+    limiter: RateLimiter
+    state: ServingState
+    cache: ResponseCache
+    limiter_degraded: str | None = None
+
+    @classmethod
+    def start(cls, settings: ApiSettings) -> Runtime:
+        return cls(
+            settings=settings,
+            engine=users_engine(settings.users_database_url),
+            limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
+            state=ServingState(registry_for(settings), settings.serving_dir),
+            cache=ResponseCache(settings.response_cache_entries),
+        )
+
+    async def refresh(self) -> bool:
+        """Reload what moved (in a worker thread: loading a model blocks) and drop responses built from older data."""
+        changed = await asyncio.to_thread(self.state.refresh)
+        if changed:
+            self.cache.clear()
+        return changed
+
+    async def keep_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.refresh_seconds)
+            try:
+                await self.refresh()
+            except Exception:  # the loop must outlive any one failure; the state already kept the last good data
+                LOGGER.exception("refreshing the served data failed")
+
+    def degraded(self) -> list[str]:
+        return sorted({*self.state.degraded, *([self.limiter_degraded] if self.limiter_degraded else [])})
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.limiter.aclose()
+        self.engine.dispose()

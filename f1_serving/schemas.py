@@ -1,0 +1,244 @@
+"""Request and response bodies: every response the API sends has a model here, so the OpenAPI document is complete.
+
+Requests are separate models from responses; request fields carry their own limits (lengths, ranges), so bad input
+is refused with a 422 before any code runs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+Mode = Literal["pre_qualifying", "post_qualifying"]
+_PASSWORD_RULES = ((r"[a-z]", "a lower-case letter"), (r"[A-Z]", "an upper-case letter"), (r"[0-9]", "a digit"))
+PASSWORD_PATTERN = r"^(?=[\s\S]*[a-z])(?=[\s\S]*[A-Z])(?=[\s\S]*[0-9])[\s\S]{8,128}$"
+"""The same rules for the OpenAPI document, so clients (and fuzzers) know them; pydantic's regex engine has no
+look-ahead, so the validator below enforces them with one message per missing rule."""
+
+
+class Credentials(BaseModel):
+    """Login takes any email-like string: one that could never register simply does not match (a 401)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class Registration(BaseModel):
+    """An address email-validator accepts (so not a reserved domain such as `.test` or `localhost`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="8+ characters with an upper-case letter, a lower-case one and a digit",
+        json_schema_extra={"pattern": PASSWORD_PATTERN},
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, password: str) -> str:
+        missing = [rule for pattern, rule in _PASSWORD_RULES if not re.search(pattern, password)]
+        if missing:
+            raise ValueError(f"the password needs {', '.join(missing)}")
+        return password
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    created_at: datetime
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    user: UserPublic
+
+
+class DriverPrediction(BaseModel):
+    rank: int
+    driver_id: str
+    driver_name: str | None
+    driver_code: str | None
+    constructor_id: str | None
+    constructor_name: str | None
+    probability: float = Field(ge=0, le=1)
+    won: bool | None = Field(None, description="whether the driver won; null before the race")
+    finish_position: int | None = None
+
+
+class RacePredictions(BaseModel):
+    season: int
+    round: int
+    race_name: str | None
+    date: date | None
+    circuit_id: str | None
+    mode: Mode
+    model_name: str
+    model_version: str
+    snapshot_id: str
+    walk_forward: bool = Field(description="true: made by a model trained only on races before this one")
+    predictions: list[DriverPrediction]
+
+
+class Race(BaseModel):
+    season: int
+    round: int
+    race_name: str
+    date: date | None
+    starts_at: datetime | None
+    circuit_id: str | None
+    circuit_name: str | None
+    locality: str | None
+    country: str | None
+    qualifying_date: date | None
+    sprint_date: date | None
+    has_sprint: bool
+    status: str
+    is_next: bool
+    winner_driver_id: str | None
+    winner_name: str | None
+
+
+class Calendar(BaseModel):
+    season: int
+    races: list[Race]
+
+
+class RaceAccuracy(BaseModel):
+    season: int
+    round: int
+    race_name: str | None
+    date: date | None
+    log_loss: float
+    brier: float
+    correct_winner: bool
+    winner_in_top3: bool
+    winner_probability: float
+    field_size: int
+
+
+class SeasonAccuracy(BaseModel):
+    season: int
+    races: int
+    log_loss: float
+    brier: float
+    correct_winner_rate: float
+    winner_in_top3_rate: float
+
+
+class AccuracySummary(BaseModel):
+    mode: Mode
+    model_version: str
+    seasons: list[SeasonAccuracy]
+
+
+class SeasonAccuracyDetail(SeasonAccuracy):
+    mode: Mode
+    model_version: str
+    race_breakdown: list[RaceAccuracy]
+
+
+class DriverRanking(BaseModel):
+    season: int
+    driver_id: str
+    driver_name: str | None
+    driver_code: str | None
+    constructor_name: str | None
+    races: int
+    wins: int
+    podiums: int
+    points: float
+    elo: float | None
+    elo_rank: int | None
+    points_rank: int
+
+
+class TeamRanking(BaseModel):
+    season: int
+    constructor_id: str
+    constructor_name: str | None
+    races: int
+    wins: int
+    podiums: int
+    points: float
+    elo: float | None
+    elo_rank: int | None
+    points_rank: int
+
+
+class DriverRankings(BaseModel):
+    season: int
+    sort: str
+    drivers: list[DriverRanking]
+
+
+class TeamRankings(BaseModel):
+    season: int
+    sort: str
+    teams: list[TeamRanking]
+
+
+class PredictionExportRow(BaseModel):
+    season: int
+    round: int
+    race_name: str | None
+    mode: Mode
+    driver_id: str
+    driver_name: str | None
+    constructor_name: str | None
+    probability: float
+    rank: int
+    won: bool | None
+    model_version: str
+
+
+class ResultExportRow(BaseModel):
+    season: int
+    round: int
+    race_name: str | None
+    driver_id: str
+    driver_name: str | None
+    constructor_name: str | None
+    grid: int | None
+    finish_position: int | None
+    position_text: str | None
+    points: float | None
+    laps: int | None
+    status: str | None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    trained_at: datetime | None
+    registered_at: datetime
+    kinds: dict[str, str] = Field(description="model family per prediction mode")
+    metrics: dict[str, float]
+    predictions_snapshot: str = Field(description="publication snapshot the API serves")
+    published_by_version: str = Field(description="champion version whose predictions the pipeline published")
+    degraded: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model_version: str | None
+    snapshot_id: str | None
+    refreshed_at: datetime | None
+    degraded: list[str]
+    problems: dict[str, str]

@@ -1,0 +1,126 @@
+"""What the API serves, and keeping it current without a restart.
+
+`refresh` (run every few seconds in a worker thread) looks at the publication pointer and the `champion` alias;
+when either moved it loads the new one and swaps in a new `Served` in one assignment, so a request sees either the
+old or the new data, never a mix. When the registry or the publication cannot be read, the last good data stays in
+service and `degraded` says what is wrong. Each process holds its own copy: nothing here is shared state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from f1_pipeline.publication import Publication, PublicationError, current_snapshot, read_publication
+from f1_pipeline.registry.scoring import score, with_rank
+from f1_pipeline.registry.tracking import ModelRegistry
+from f1_serving.champion import Champion, champion_version, load_champion
+
+LOGGER = logging.getLogger(__name__)
+REGISTRY_DEGRADED = "registry-unavailable"
+PUBLICATION_DEGRADED = "publication-unavailable"
+_NAMES = ("driver_id", "driver_name", "driver_code", "constructor_id", "constructor_name")
+_RACE = ("season", "round", "race_name", "date", "circuit_id")
+
+
+@dataclass(frozen=True)
+class Served:
+    publication: Publication
+    champion: Champion
+    next_race: pl.DataFrame
+    """The champion's next-race predictions: the published ones when the champion made them, else scored here."""
+
+    @property
+    def version(self) -> str:
+        """Identifies what responses were built from: the publication snapshot and the champion version."""
+        return f"{self.publication.manifest.snapshot_id}@{self.champion.version}"
+
+    def table(self, name: str) -> pl.DataFrame:
+        return self.publication.tables[name]
+
+
+def next_race_of(publication: Publication, champion: Champion) -> pl.DataFrame:
+    """Published predictions are the champion's when its version made them; after a promotion or rollback that the
+    pipeline has not yet published, the champion scores the published next-race features here."""
+    published = publication.tables["next_race"]
+    if publication.manifest.model_version == champion.version:
+        return published
+    features = publication.tables["next_race_features"]
+    names = published.select(*_NAMES).unique("driver_id")
+    race = publication.tables["calendar"].select(*_RACE)
+    return with_rank(
+        score(champion.model, features)
+        .join(names, on="driver_id", how="left")
+        .join(race, on=["season", "round"], how="left")
+        .with_columns(
+            model_name=pl.lit(champion.name),
+            model_version=pl.lit(champion.version),
+            predicted_at=pl.lit(datetime.now(UTC)),
+        )
+    ).sort("mode", "season", "round", "rank")
+
+
+class ServingState:
+    def __init__(self, registry: ModelRegistry, serving_dir: Path) -> None:
+        self._registry = registry
+        self._serving_dir = serving_dir
+        self._publication: Publication | None = None
+        self._champion: Champion | None = None
+        self.served: Served | None = None
+        self.problems: dict[str, str] = {}
+        self.refreshed_at: datetime | None = None
+
+    @property
+    def degraded(self) -> list[str]:
+        """Sources that failed at the last refresh while older data is still served."""
+        return sorted(self.problems) if self.served is not None else []
+
+    def refresh(self) -> bool:
+        """Load whatever moved; True when what is served changed."""
+        publication = self._fresh_publication()
+        champion = self._fresh_champion()
+        self.refreshed_at = datetime.now(UTC)
+        if publication is None or champion is None:
+            return False
+        current = self.served
+        if current is not None and current.publication is publication and current.champion is champion:
+            return False
+        served = Served(publication, champion, next_race_of(publication, champion))
+        self.served = served
+        LOGGER.info("serving %s", served.version)
+        return True
+
+    def _fresh_publication(self) -> Publication | None:
+        try:
+            snapshot = current_snapshot(self._serving_dir)
+            if snapshot is None:
+                raise PublicationError(f"nothing is published in {self._serving_dir} yet: run the pipeline")
+            if self._publication is None or self._publication.manifest.snapshot_id != snapshot:
+                self._publication = read_publication(self._serving_dir, snapshot)
+        except (PublicationError, OSError) as error:
+            self._problem(PUBLICATION_DEGRADED, error)
+        else:
+            self.problems.pop(PUBLICATION_DEGRADED, None)
+        return self._publication
+
+    def _fresh_champion(self) -> Champion | None:
+        try:
+            version = champion_version(self._registry)
+            if version is None:
+                raise LookupError(f"no version of {self._registry.model_name!r} has the champion alias")
+            if self._champion is None or self._champion.version != version:
+                self._champion = load_champion(self._registry, version)
+        except Exception as error:  # any registry failure (network, database, missing artifact) keeps the last good
+            self._problem(REGISTRY_DEGRADED, error)
+        else:
+            self.problems.pop(REGISTRY_DEGRADED, None)
+        return self._champion
+
+    def _problem(self, name: str, error: Exception) -> None:
+        if self.problems.get(name) != str(error):
+            LOGGER.warning("%s: %s", name, error)
+        self.problems[name] = str(error)

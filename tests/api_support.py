@@ -1,0 +1,47 @@
+"""Building the API for tests: settings under a temporary directory, and a registered user's token."""
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from f1_pipeline.settings import PipelineSettings
+from f1_serving.settings import ApiSettings
+
+PASSWORD = "Sup3rSecret"
+
+
+def api_settings(root: Path, pipeline: PipelineSettings | None = None, **overrides: Any) -> ApiSettings:
+    """The API over a pipeline's registry and publication (or empty ones under `root`), users under `root`."""
+    located = (
+        {
+            "mlflow_tracking_uri": pipeline.mlflow_tracking_uri,
+            "mlflow_artifact_location": pipeline.mlflow_artifact_location,
+            "serving_dir": pipeline.serving_dir,
+        }
+        if pipeline
+        else {"mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}", "serving_dir": root / "serving"}
+    )
+    return ApiSettings(
+        **{
+            "users_database_url": f"sqlite:///{root / 'users.db'}",
+            "refresh_seconds": 3600,  # tests refresh explicitly
+            **located,
+            **overrides,
+        }
+    )
+
+
+def new_email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def register(client: TestClient, email: str | None = None, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/register", json={"email": email or new_email(), "password": password})
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

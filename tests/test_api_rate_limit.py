@@ -1,0 +1,90 @@
+"""100 requests a minute per user: headers, 429, the budget shared through the real Redis by two app instances,
+and what happens when Redis is down."""
+
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from f1_serving.main import create_app
+from f1_serving.rate_limit import REDIS_DEGRADED, InProcessRateLimiter, RedisRateLimiter
+from tests.api_support import api_settings, bearer, register
+
+
+@pytest.fixture(autouse=True)
+def _not_at_a_minute_boundary():
+    """Windows are calendar minutes: start with time to spare so a test's requests share one window."""
+    left = 60 - time.time() % 60
+    if left < 8:
+        time.sleep(left + 0.1)
+
+
+def _me(client: TestClient, token: str):
+    return client.get("/api/v1/users/me", headers=bearer(token))
+
+
+def test_the_limit_counts_down_then_answers_429_with_retry_after(tmp_path):
+    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=5))) as client:
+        token, other = register(client), register(client)
+        remaining = []
+        for _ in range(5):
+            response = _me(client, token)
+            assert response.status_code == 200
+            assert response.headers["x-ratelimit-limit"] == "5"
+            remaining.append(int(response.headers["x-ratelimit-remaining"]))
+        assert remaining == [4, 3, 2, 1, 0]
+        refused = _me(client, token)
+        assert refused.status_code == 429
+        assert refused.json()["error_code"] == "rate_limited"
+        assert refused.headers["x-ratelimit-remaining"] == "0"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert _me(client, other).status_code == 200, "another user's budget is his own"
+
+
+def test_two_app_instances_share_one_budget_through_redis(tmp_path, redis_url):
+    settings = api_settings(tmp_path, rate_limit_per_minute=6, redis_url=redis_url)
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        token = register(first)
+        statuses = [(_me(first if i % 2 else second, token)) for i in range(6)]
+        assert [int(r.headers["x-ratelimit-remaining"]) for r in statuses] == [5, 4, 3, 2, 1, 0]
+        assert _me(first, token).status_code == 429
+        assert _me(second, token).status_code == 429
+        assert all("x-serving-degraded" not in r.headers for r in statuses)
+
+
+def test_with_redis_down_requests_are_counted_per_process_and_the_response_says_so(tmp_path):
+    settings = api_settings(tmp_path, rate_limit_per_minute=3, redis_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(settings)) as client:
+        token = register(client)
+        answered = [_me(client, token) for _ in range(3)]
+        assert [r.status_code for r in answered] == [200, 200, 200]
+        assert all(r.headers["x-serving-degraded"] == REDIS_DEGRADED for r in answered)
+        assert _me(client, token).status_code == 429
+
+
+def test_login_attempts_are_limited_per_client_address(tmp_path):
+    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=3))) as client:
+        body = {"email": "nobody@example.org", "password": "Wr0ngPassword"}
+        codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+
+
+async def test_a_new_window_starts_a_new_budget():
+    now = [600.0]
+    limiter = InProcessRateLimiter(2, clock=lambda: now[0])
+    assert [(await limiter.hit("u")).allowed for _ in range(3)] == [True, True, False]
+    now[0] = 660.0
+    status = await limiter.hit("u")
+    assert status.allowed and status.remaining == 1 and status.reset_seconds == 60
+
+
+async def test_redis_limiter_counts_in_redis_and_expires_its_keys(redis_url):
+    prefix = f"f1:test:{uuid.uuid4().hex}"
+    limiter = RedisRateLimiter(redis_url, 2, prefix=prefix, clock=lambda: 1200.0)
+    try:
+        assert [(await limiter.hit("u")).remaining for _ in range(3)] == [1, 0, 0]
+        ttl = await limiter._redis.ttl(f"{prefix}:u:20")
+        assert 0 < ttl <= 61
+    finally:
+        await limiter.aclose()
