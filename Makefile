@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 SEASONS ?= 1950...$(shell date -u +%Y)
 RANGE_TAGS = {"dagster/asset_partition_range_start": "$(firstword $(subst ..., ,$(SEASONS)))", "dagster/asset_partition_range_end": "$(lastword $(subst ..., ,$(SEASONS)))"}
 
-.PHONY: quickstart setup run dev mlflow test test-fast lint bench clean
+.PHONY: quickstart setup run dev serve mlflow test test-fast lint bench clean
 
 quickstart: setup run
 
@@ -25,6 +25,12 @@ run: setup
 
 dev: setup
 	$(BIN)/dagster dev -w workspace.yaml
+
+# The REST API on the champion and the data the pipeline published (settings: F1_* variables, see the README).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: setup
+	$(BIN)/uvicorn --factory f1_serving.main:create_app --host $(HOST) --port $(PORT)
 
 # The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI, SQLite under mlruns/ by default).
 mlflow: setup

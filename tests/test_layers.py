@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import f1_pipeline.modeling
+import f1_serving
 
 PACKAGE = Path(f1_pipeline.modeling.__file__).parent
 FORBIDDEN = ("dagster", "dagster_postgres", "dagster_webserver", "mlflow", "duckdb")
@@ -58,3 +59,14 @@ def test_importing_the_whole_package_loads_none_of_them():
     loaded = json.loads(completed.stdout)
     assert set(modules) <= set(loaded)
     assert not [module for module in loaded if is_forbidden(module)]
+
+
+SERVING_SOURCES = sorted(Path(f1_serving.__file__).parent.rglob("*.py"))
+SERVING_FORBIDDEN = ("dagster", "duckdb", "f1_pipeline.defs", "f1_pipeline.warehouse", "f1_pipeline.definitions")
+
+
+@pytest.mark.parametrize("path", SERVING_SOURCES, ids=lambda path: path.name)
+def test_the_api_never_touches_the_warehouse_or_dagster(path):
+    """The API reads what the pipeline publishes; the DuckDB warehouse belongs to the pipeline's one writer."""
+    modules = imported_modules(path)
+    assert not [module for module in modules if module.startswith(SERVING_FORBIDDEN)], path
