@@ -48,6 +48,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench.materialize --write
 	$(BIN)/python -m bench.graph --write
+	$(BIN)/python -m bench.load --write
 
 clean:
 	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs

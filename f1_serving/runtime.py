@@ -15,7 +15,7 @@ from f1_serving.rate_limit import RateLimiter, rate_limiter
 from f1_serving.response_cache import ResponseCache
 from f1_serving.serving_state import ServingState
 from f1_serving.settings import ApiSettings
-from f1_serving.users import users_engine
+from f1_serving.users import UserCache, users_engine
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,16 +27,19 @@ class Runtime:
     limiter: RateLimiter
     state: ServingState
     cache: ResponseCache
+    users: UserCache
     limiter_degraded: str | None = None
 
     @classmethod
     def start(cls, settings: ApiSettings) -> Runtime:
+        engine = users_engine(settings.users_database_url)
         return cls(
             settings=settings,
-            engine=users_engine(settings.users_database_url),
+            engine=engine,
             limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
             state=ServingState(registry_for(settings), settings.serving_dir),
             cache=ResponseCache(settings.response_cache_entries),
+            users=UserCache(engine, seconds=settings.user_cache_seconds),
         )
 
     async def refresh(self) -> bool:

@@ -5,7 +5,10 @@ Ids are random UUIDs, never reused, so a token of a deleted account can never na
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from sqlalchemy import DateTime, Dialect, Engine, String, TypeDecorator, Uuid, c
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_serving.security import dummy_verify, hash_password, verify_password
@@ -98,3 +102,52 @@ def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
 def delete_user(session: Session, user_id: uuid.UUID) -> None:
     session.execute(delete(User).where(User.id == user_id))
     session.commit()
+
+
+class UserCache:
+    """Accounts looked up in the last `seconds`, so an authenticated request does not cost a database query in a
+    worker thread (three quarters of a cached answer's time). Deleting an account through this process forgets it at
+    once; a deletion through another replica is seen within `seconds`. Unknown ids are never kept."""
+
+    def __init__(
+        self, engine: Engine, seconds: float = 5.0, entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._engine = engine
+        self._seconds = seconds
+        self._entries = entries
+        self._clock = clock
+        self._users: dict[uuid.UUID, tuple[float, User]] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[User | None]] = {}
+        self._forgets = 0
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        kept = self._users.get(user_id)
+        if kept is not None and kept[0] > self._clock():
+            return kept[1]
+        loading = self._loading.get(user_id)
+        if loading is None:
+            loading = self._loading[user_id] = asyncio.ensure_future(self._load(user_id))
+        return await asyncio.shield(loading)
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        """Safe from a worker thread (a sync route): it only drops the entry and marks that something was forgotten."""
+        self._forgets += 1
+        self._users.pop(user_id, None)
+
+    async def _load(self, user_id: uuid.UUID) -> User | None:
+        """One query per account however many requests wait for it: when an entry expires under load, every request
+        in flight misses at once, and 64 queries queued in the threadpool stalled them all for 100 ms."""
+        forgets = self._forgets
+        try:
+            user = await run_in_threadpool(self._query, user_id)
+        finally:
+            del self._loading[user_id]
+        if user is not None and forgets == self._forgets:  # not kept if an account was deleted meanwhile
+            if len(self._users) >= self._entries:
+                self._users.pop(next(iter(self._users)))
+            self._users[user_id] = (self._clock() + self._seconds, user)
+        return user
+
+    def _query(self, user_id: uuid.UUID) -> User | None:
+        with Session(self._engine) as session:
+            return user_by_id(session, user_id)

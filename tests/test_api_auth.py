@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pwdlib.hashers.bcrypt import BcryptHasher
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from f1_serving.main import create_app
@@ -191,3 +191,37 @@ def test_users_live_in_postgresql_when_its_url_is_given(tmp_path, postgres_datab
         assert client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 409
         assert client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
         assert client.app.state.runtime.engine.dialect.name == "postgresql"
+
+
+def test_another_replica_refuses_a_deleted_accounts_token_once_its_user_cache_expires(tmp_path):
+    shared = {"rate_limit_per_minute": 10_000, "user_cache_seconds": 0}
+    first = create_app(api_settings(tmp_path, **shared))
+    second = create_app(api_settings(tmp_path, **shared))
+    with TestClient(first) as one, TestClient(second) as other:
+        token = register(one)
+        assert other.get("/api/v1/users/me", headers=bearer(token)).status_code == 200
+        assert one.delete("/api/v1/users/me", headers=bearer(token)).status_code == 204
+        assert other.get("/api/v1/users/me", headers=bearer(token)).status_code == 401
+
+
+async def test_the_user_cache_keeps_an_account_for_its_lifetime_and_forgets_a_deleted_one(tmp_path):
+    from f1_serving.users import UserCache, create_user, users_engine
+
+    engine = users_engine(f"sqlite:///{tmp_path / 'users.db'}")
+    with Session(engine) as session:
+        created = create_user(session, new_email(), PASSWORD)
+        user_id, email = created.id, created.email
+    now = [100.0]
+    cache = UserCache(engine, seconds=5, clock=lambda: now[0])
+    assert (await cache.get(user_id)).email == email
+    with Session(engine) as session:
+        session.execute(update(User).where(User.id == user_id).values(email="changed@example.org"))
+        session.commit()
+    assert (await cache.get(user_id)).email == email, "kept for 5 s"
+    now[0] += 6
+    assert (await cache.get(user_id)).email == "changed@example.org"
+    with Session(engine) as session:
+        session.execute(delete(User).where(User.id == user_id))
+        session.commit()
+    cache.forget(user_id)
+    assert await cache.get(user_id) is None

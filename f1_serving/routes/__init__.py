@@ -1,12 +1,14 @@
-"""One thin router per resource; `api_router` assembles them under the version prefix."""
+"""One thin router per resource, included by the app under the version prefix.
+
+Included straight into the app, not through an intermediate router: FastAPI matches each level of included routers
+candidate by candidate on every request. The most requested come first."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from f1_serving.deps import reject_unknown_query
 from f1_serving.routes import analytics, auth, exports, health, model, predictions, races, users
 
-api_router = APIRouter(dependencies=[Depends(reject_unknown_query)])
-for module in (auth, users, predictions, races, analytics, exports, model, health):
-    api_router.include_router(module.router)
+API_ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router for module in (predictions, races, analytics, exports, model, auth, users, health)
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from f1_serving.deps import CurrentUser, SessionDep, limit_by_user
+from f1_serving.deps import CurrentUser, RuntimeDep, SessionDep, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.schemas import UserPublic
 from f1_serving.users import delete_user
@@ -18,7 +18,8 @@ def me(user: CurrentUser) -> UserPublic:
 
 
 @router.delete("/me", status_code=204, response_class=Response, responses=error_responses(401, 429))
-def delete_me(user: CurrentUser, session: SessionDep) -> Response:
+def delete_me(user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Delete the account; its tokens stop working at once (ids are never reused)."""
     delete_user(session, user.id)
+    runtime.users.forget(user.id)
     return Response(status_code=204)

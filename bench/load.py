@@ -1,0 +1,265 @@
+"""Load test of the authenticated next-race endpoint beside a bare FastAPI endpoint, in one run, on loopback.
+
+Each endpoint gets its own uvicorn process (one worker, uvloop and httptools, no access log) on a free port, a
+warm-up, then `--concurrency` keep-alive connections for `--seconds` from `bench.loadgen`. The API runs on the
+published data and champion of the default locations, with a throwaway users database and a rate limit too
+high to trip: what is measured is serving, not the limiter. Client and server share the machine's cores, and
+the table says how much of them each used. Also times a single cache hit (sequential requests, one connection).
+With --write, replaces the `api` block of BENCHMARKS.md.
+
+    python -m bench.load [--seconds 30] [--concurrency 64] [--processes 1] [--write]
+"""
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench.cpu import CpuTime
+from bench.loadgen import Tally, Target, run_load, sequential
+from bench.report import machine, write_block
+from f1_pipeline.settings import REPO_ROOT
+
+HOST = "127.0.0.1"
+API = "/api/v1"
+NEXT_RACE = f"{API}/predictions/next-race"
+BARE = "/bare"
+UVICORN_OPTIONS = ("--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools")
+RATE_LIMIT = 100_000_000
+WARMUP_SECONDS = 2.0
+READY_TIMEOUT_SECONDS = 180.0
+CACHE_REQUESTS = 200
+TARGET_P99_MS = 25.0
+TARGET_RATIO = 0.60
+FLOOR_P95_MS = 500.0
+FLOOR_CACHE_HIT_MS = 50.0
+BUSY_MACHINE_CORES = 0.25
+"""More CPU than this taken by other processes during a run makes its numbers pessimistic: the block says so."""
+
+
+@dataclass(frozen=True)
+class Result:
+    endpoint: str
+    requests: int
+    per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    cpu: CpuTime
+    """In cores (CPU seconds over the run's wall time): how much of the machine each side took."""
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    port: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_ready(process: subprocess.Popen, url: str) -> None:
+    """Polls until 200: the API answers 503 until its champion and published data are loaded."""
+    deadline, last = time.monotonic() + READY_TIMEOUT_SECONDS, "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with status {process.returncode} before it was ready")
+        with contextlib.suppress(httpx.TransportError):
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text[:500]}"
+        time.sleep(0.5)
+    raise SystemExit(f"{url} not ready after {READY_TIMEOUT_SECONDS:.0f} s: {last}")
+
+
+@contextlib.contextmanager
+def served(app: list[str], ready_path: str, env: dict[str, str]) -> Iterator[Server]:
+    """A uvicorn process for the length of the block, stopped (terminate, then kill) whatever happens."""
+    port = free_port()
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    command = [str(uvicorn), *app, "--host", HOST, "--port", str(port), *UVICORN_OPTIONS]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+    try:
+        _wait_ready(process, f"http://{HOST}:{port}{ready_path}")
+        yield Server(process.pid, port)
+    finally:
+        _stop(process)
+
+
+def api_env(workdir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "F1_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        "F1_USERS_DATABASE_URL": f"sqlite:///{workdir / 'users.db'}",
+    }
+
+
+def register(port: int) -> str:
+    response = httpx.post(
+        f"http://{HOST}:{port}{API}/auth/register",
+        json={"email": "bench@example.org", "password": "Bench-load-1"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def summarise(endpoint: str, tally: Tally, cpu: CpuTime) -> Result:
+    latencies_ms = np.frombuffer(tally.latencies_ns, dtype=np.int64) / 1e6
+    p50, p95, p99 = np.percentile(latencies_ms, [50, 95, 99])
+    return Result(
+        endpoint=endpoint,
+        requests=tally.requests,
+        per_second=tally.requests / tally.elapsed_s,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        max_ms=latencies_ms.max(),
+        errors=tally.errors,
+        cpu=cpu,
+    )
+
+
+def measure(endpoint: str, server: Server, target: Target, args: argparse.Namespace) -> Result:
+    """The measured run after a warm-up on the same connections, with the cores each side used (warm-up included)."""
+    before = CpuTime.read(server.pid)
+    tally = run_load(target, args.concurrency, args.seconds, WARMUP_SECONDS, args.processes)
+    return summarise(endpoint, tally, CpuTime.read(server.pid).since(before))
+
+
+def cache_hit_ms(target: Target) -> float:
+    """Median latency of sequential requests answered from the response cache (`X-Cache: hit`)."""
+    timings = sequential(target, CACHE_REQUESTS + 1)
+    hits = [latency / 1e6 for latency, head in timings if b"\r\nx-cache: hit" in head.lower()]
+    if len(hits) < CACHE_REQUESTS:
+        raise SystemExit(f"only {len(hits)} of {CACHE_REQUESTS + 1} sequential requests were cache hits")
+    return statistics.median(hits)
+
+
+def measure_api(args: argparse.Namespace) -> tuple[Result, float]:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        served(["--factory", "f1_serving.main:create_app"], f"{API}/health/ready", api_env(Path(tmp))) as server,
+    ):
+        auth = (("Authorization", f"Bearer {register(server.port)}"),)
+        target = Target(HOST, server.port, NEXT_RACE, auth)
+        cache_ms = cache_hit_ms(target)
+        return measure(f"`GET {NEXT_RACE}` (auth)", server, target, args), cache_ms
+
+
+def measure_bare(args: argparse.Namespace) -> Result:
+    with served(["bench.bare_app:app"], BARE, dict(os.environ)) as server:
+        return measure(f"`GET {BARE}` (bare FastAPI)", server, Target(HOST, server.port, BARE), args)
+
+
+def table(results: list[Result]) -> list[str]:
+    return [
+        "| endpoint | requests | req/s | p50 | p95 | p99 | max | errors | CPU: server | client | others |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {r.endpoint} | {r.requests:,} | {r.per_second:,.0f} | {r.p50_ms:.2f} ms | {r.p95_ms:.2f} ms "
+            f"| {r.p99_ms:.2f} ms | {r.max_ms:.1f} ms | {r.errors} "
+            f"| {r.cpu.server:.2f} | {r.cpu.client:.2f} | {r.cpu.others:.2f} |"
+            for r in results
+        ),
+    ]
+
+
+def _verdict(label: str, shown: str, goal: str, met: bool) -> str:
+    return f"- {label}: {shown} (target {goal}): {'met' if met else 'NOT met'}"
+
+
+def verdicts(api: Result, bare: Result, cache_ms: float) -> list[str]:
+    ratio = api.per_second / bare.per_second
+    return [
+        _verdict("p99", f"{api.p99_ms:.2f} ms", f"< {TARGET_P99_MS:.0f} ms", api.p99_ms < TARGET_P99_MS),
+        _verdict("throughput vs bare", f"{ratio:.0%}", f">= {TARGET_RATIO:.0%}", ratio >= TARGET_RATIO),
+        _verdict("errors", f"{api.errors}", "0", api.errors == 0),
+        _verdict("p95 (seed floor)", f"{api.p95_ms:.2f} ms", f"< {FLOOR_P95_MS:.0f} ms", api.p95_ms < FLOOR_P95_MS),
+        _verdict(
+            "cache hit, single request (seed floor)",
+            f"{cache_ms:.2f} ms",
+            f"< {FLOOR_CACHE_HIT_MS:.0f} ms",
+            cache_ms < FLOOR_CACHE_HIT_MS,
+        ),
+    ]
+
+
+def contention_note(results: list[Result]) -> list[str]:
+    busiest = max(results, key=lambda result: result.cpu.others)
+    if busiest.cpu.others <= BUSY_MACHINE_CORES:
+        return []
+    return [
+        f"Other processes took {busiest.cpu.others:.2f} cores during the run of {busiest.endpoint}: these numbers "
+        "understate what the machine can do; rerun on an idle machine.",
+        "",
+    ]
+
+
+def block(api: Result, bare: Result, cache_ms: float, args: argparse.Namespace) -> str:
+    clients = "this process" if args.processes == 1 else f"{args.processes} processes"
+    return "\n".join(
+        [
+            f"{args.concurrency} keep-alive connections for {args.seconds:.0f} s per endpoint after a "
+            f"{WARMUP_SECONDS:.0f} s warm-up, on loopback; load generator `bench.loadgen` ({clients}, uvloop). "
+            "One uvicorn worker per server (uvloop, httptools, no access log). Server and client share the "
+            "machine's cores: the CPU columns are the cores the server, the load generator and every other process "
+            "on the machine used during the measured run.",
+            "",
+            *table([api, bare]),
+            "",
+            f"Throughput of the API over the bare endpoint: {api.per_second / bare.per_second:.0%}. "
+            f"A cache hit, one request at a time on one connection: median {cache_ms:.2f} ms of "
+            f"{CACHE_REQUESTS} requests.",
+            "",
+            *verdicts(api, bare, cache_ms),
+            "",
+            *contention_note([api, bare]),
+            f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d', time.gmtime())}.",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per endpoint")
+    parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
+    parser.add_argument("--processes", type=int, default=1, help="load generator processes sharing the connections")
+    parser.add_argument("--write", action="store_true", help="replace the api block in BENCHMARKS.md")
+    args = parser.parse_args()
+    api, cache_ms = measure_api(args)
+    bare = measure_bare(args)
+    text = block(api, bare, cache_ms, args)
+    print(text)
+    if args.write:
+        write_block("api", text)
+
+
+if __name__ == "__main__":
+    main()
