@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# One image for every f1-predict process; the command picks the role (deploy/README.md):
+#   REST API (default)   uvicorn --factory f1_serving.main:create_app --host 0.0.0.0 --port 8000
+#   code location        dagster code-server start -h 0.0.0.0 -p 4000 -m f1_pipeline.definitions
+#   Dagster webserver    dagster-webserver -h 0.0.0.0 -p 3000 -w /opt/dagster/deploy/workspace.yaml
+#   Dagster daemon       dagster-daemon run -w /opt/dagster/deploy/workspace.yaml
+#   MLflow server        mlflow server ... --host 0.0.0.0 --port 5000
+# There is no ENTRYPOINT on purpose: the Dagster Helm chart passes the whole code-server command as `args`.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml README.md LICENSE ./
+COPY f1_pipeline ./f1_pipeline
+COPY f1_serving ./f1_serving
+# Not editable: the bundled Ergast snapshot is package data and must end up inside site-packages.
+# dagster-k8s is here only for Kubernetes: run pods started by the Helm chart's K8sRunLauncher load an instance
+# (dagster.yaml) that names `dagster_k8s`; its range follows dagster's (1.13.x <-> 0.29.x).
+RUN /opt/venv/bin/pip install . "dagster-k8s>=0.29.27,<0.30"
+
+FROM ${PYTHON_IMAGE}
+ARG APP_UID=10001
+RUN groupadd --system --gid ${APP_UID} f1 \
+    && useradd --system --uid ${APP_UID} --gid f1 --home-dir /opt/dagster --no-create-home f1
+COPY --from=build /opt/venv /opt/venv
+
+# The settings' embedded defaults live next to the source tree; installed, that is site-packages (read-only for
+# this user). Every path-like default is therefore pointed under /data, where the volumes go; compose and
+# Kubernetes override the database and server locations.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    DAGSTER_HOME=/opt/dagster/dagster_home \
+    F1_WAREHOUSE_PATH=/data/warehouse/f1.duckdb \
+    F1_SERVING_DIR=/data/serving \
+    F1_OPTUNA_STORAGE=sqlite:////data/warehouse/optuna.db \
+    F1_MLFLOW_TRACKING_URI=sqlite:////data/mlruns/mlflow.db \
+    F1_MLFLOW_ARTIFACT_LOCATION=file:///data/mlruns/artifacts \
+    F1_USERS_DATABASE_URL=sqlite:////data/users/users.db
+
+# The repository's instance file already picks PostgreSQL when F1_DAGSTER_POSTGRES_URL is set, SQLite otherwise.
+COPY dagster_home/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
+COPY deploy/workspace.yaml /opt/dagster/deploy/workspace.yaml
+# Empty named volumes take the ownership of the image directory they are mounted on: create them owned by the
+# app user so a fresh volume is writable without running as root.
+RUN mkdir -p /data/warehouse /data/serving /data/mlruns /data/mlartifacts /data/users \
+        /opt/dagster/dagster_home/storage \
+    && chown -R f1:f1 /data /opt/dagster
+
+USER ${APP_UID}:${APP_UID}
+WORKDIR /opt/dagster
+EXPOSE 4000 8000
+CMD ["uvicorn", "--factory", "f1_serving.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
