@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from f1_pipeline.defs.automation import schedules, sensors
 from f1_pipeline.defs.checks import ASSET_CHECKS
 from f1_pipeline.defs.clean import CLEAN_ASSETS
 from f1_pipeline.defs.features import FEATURES_ASSETS, FEATURES_CHECKS
-from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job, train_job
+from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job, post_qualifying_job, train_job
 from f1_pipeline.defs.models import MODELS_ASSETS, MODELS_CHECKS
 from f1_pipeline.defs.predictions import PREDICTIONS_ASSETS, PREDICTIONS_CHECKS
 from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
-from f1_pipeline.defs.raw import RAW_ASSETS
+from f1_pipeline.defs.raw import raw_assets
 from f1_pipeline.defs.resources import resources_from
 from f1_pipeline.defs.serving import SERVING_ASSETS, SERVING_CHECKS
 from f1_pipeline.settings import PipelineSettings
@@ -21,7 +22,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
     executor = dg.in_process_executor if settings.dagster_executor == "in_process" else dg.multiprocess_executor
     return dg.Definitions(
         assets=[
-            *RAW_ASSETS,
+            *raw_assets(settings.retry_backoff_seconds),
             *CLEAN_ASSETS,
             *RATINGS_ASSETS,
             *FEATURES_ASSETS,
@@ -37,7 +38,9 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
             *PREDICTIONS_CHECKS,
             *SERVING_CHECKS,
         ],
-        jobs=[main_job, ingest_and_clean_job, train_job],
+        jobs=[main_job, ingest_and_clean_job, train_job, post_qualifying_job],
+        schedules=schedules(settings),
+        sensors=sensors(settings),
         resources=resources_from(settings),
         executor=executor,
     )

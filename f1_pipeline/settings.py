@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
@@ -49,6 +49,13 @@ class PipelineSettings(SharedSettings):
     validation_first_season: int = 2010
     backtest_first_season: int = 2014
     weather_path: Path | None = None
+    automation_default_status: Literal["stopped", "running"] = "stopped"
+    """The daily ingestion schedule and the post-race and post-qualifying sensors until toggled in the UI: stopped
+    on a laptop, so that `dagster dev` neither calls the live API nor retrains on its own."""
+    alert_webhook_url: SecretStr | None = None
+    """Where the run-failure sensor POSTs its alert (Slack-compatible `{"text": ...}`); a secret, as such URLs are."""
+    dagster_webserver_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    """The Dagster UI's address, so that an alert links to the failed run."""
 
     @model_validator(mode="after")
     def _seasons_in_order(self) -> Self:

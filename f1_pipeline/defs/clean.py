@@ -47,22 +47,22 @@ def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.warehouse()
     table, quarantined = calendar.races(store.read("raw.races"), store.read("raw.results"))
     result = publish(store, "races", table, quarantined, calendar.COLUMN_DOCS)
-    upcoming = table.filter(pl.col("is_next"))
-    result.metadata["next_race"] = (
-        f"{upcoming['season'][0]} round {upcoming['round'][0]}: {upcoming['race_name'][0]}"
-        if upcoming.height
-        else "none"
-    )
+    result.metadata["next_race"] = race_label(table.filter(pl.col("is_next")))
     result.metadata["completed_races"] = table.filter(pl.col("status") == "completed").height
     return result
 
 
 @dg.asset(deps=["raw_results", "races"], **_CLEAN)
 def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """One row per car and driver in each race: classified position, status category, times in seconds."""
+    """One row per car and driver in each race: classified position, status category, times in seconds. The last
+    race with results is in the metadata: the post-race sensor retrains when it changes."""
     store = warehouse.warehouse()
-    table, quarantined = results_cleaning.results(store.read("raw.results"), store.read("clean.races"), "race_results")
-    return publish(store, "race_results", table, quarantined, results_cleaning.COLUMN_DOCS)
+    schedule = store.read("clean.races")
+    table, quarantined = results_cleaning.results(store.read("raw.results"), schedule, "race_results")
+    result = publish(store, "race_results", table, quarantined, results_cleaning.COLUMN_DOCS)
+    last = table.select(*calendar.RACE_KEY).unique().sort(*calendar.RACE_KEY).tail(1)
+    result.metadata.update(race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY)))
+    return result
 
 
 @dg.asset(deps=["raw_sprint", "races"], **_CLEAN)
@@ -75,10 +75,16 @@ def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 @dg.asset(deps=["raw_qualifying", "races"], **_CLEAN)
 def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Qualifying position with Q1/Q2/Q3 and the best time in seconds."""
+    """Qualifying position with Q1/Q2/Q3 and the best time in seconds. Whether the next race has qualifying is in
+    the metadata: the post-qualifying sensor predicts again when it does."""
     store = warehouse.warehouse()
-    table, quarantined = qualifying.qualifying(store.read("raw.qualifying"), store.read("clean.races"))
-    return publish(store, "qualifying_results", table, quarantined, qualifying.COLUMN_DOCS)
+    schedule = store.read("clean.races")
+    table, quarantined = qualifying.qualifying(store.read("raw.qualifying"), schedule)
+    result = publish(store, "qualifying_results", table, quarantined, qualifying.COLUMN_DOCS)
+    upcoming = schedule.filter(pl.col("is_next"))
+    result.metadata.update(race_metadata("next_race", upcoming))
+    result.metadata["next_race_qualifying_rows"] = table.join(upcoming, on=calendar.RACE_KEY).height
+    return result
 
 
 @dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
@@ -100,6 +106,21 @@ def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every circuit on a schedule, with latitude and longitude for weather lookups."""
     store = warehouse.warehouse()
     return publish(store, "circuits", *reference.circuits(store.read("raw.races")))
+
+
+def race_label(race: pl.DataFrame) -> str:
+    """A one-row slice of the calendar as the UI shows it (2026 round 12: Dutch Grand Prix), or "none"."""
+    if race.is_empty():
+        return "none"
+    return f"{race['season'][0]} round {race['round'][0]}: {race['race_name'][0]}"
+
+
+def race_metadata(prefix: str, race: pl.DataFrame) -> dict[str, object]:
+    """A race for people (`<prefix>`) and for sensors (`<prefix>_season`, `<prefix>_round`; absent without one)."""
+    metadata: dict[str, object] = {prefix: race_label(race)}
+    if not race.is_empty():
+        metadata |= {f"{prefix}_season": int(race["season"][0]), f"{prefix}_round": int(race["round"][0])}
+    return metadata
 
 
 def _entrants(store: Warehouse) -> tuple[pl.DataFrame, ...]:

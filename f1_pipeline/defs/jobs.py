@@ -24,3 +24,12 @@ train_job = dg.define_asset_job(
         "serving data published for the API."
     ),
 )
+
+post_qualifying_job = dg.define_asset_job(
+    "post_qualifying",
+    selection=dg.AssetSelection.assets("race_features", "next_race_predictions", "serving_data"),
+    description=(
+        "The next race's features with its grid, the champion's post-qualifying probabilities and the serving data "
+        "published: what qualifying changes, without retraining."
+    ),
+)
