@@ -140,50 +140,29 @@ def candidate_model(
     modeling: ModelingResource,
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
-    """Each mode's model refitted on every completed race, logged to MLflow with its backtest, and registered."""
+    """Each mode's model refitted on every completed race, logged to MLflow with its backtest, and registered; the
+    newest version is reused when it holds this very candidate (same evaluation and recipes), so a run killed after
+    registering and run again, or a rerun on unchanged data, adds no duplicate version."""
     store = warehouse.warehouse()
     frame = store.read(FEATURES_TABLE)
     seasons = modeling.seasons()
-    recipes = _recipes(store)
-    if config.kind is not None:
-        if config.kind not in KINDS:
-            raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
-        kind = cast("Kind", config.kind)
-        recipes = {mode: Recipe(kind=kind, params=recipe.params) for mode, recipe in recipes.items()}
+    recipes = _offered_recipes(store, config)
     kinds = _kinds_backtest(store)
     chosen = candidate_predictions(kinds, recipes)
     evaluation = evaluation_of(chosen, evaluation_fingerprint(frame, seasons))
-    comparison = pl.concat([chosen, kinds])
-    overall, by_season = summary(comparison), summary(comparison, by_season=True)
-    models = fit_final(frame, recipes, seasons)
-    version = mlflow.registry().log_candidate(
-        Candidate(
-            models=models,
-            recipes=recipes,
-            evaluation=evaluation,
-            input_example=frame.filter(pl.col("is_next")) if frame["is_next"].any() else frame.tail(20),
-            params=_params(recipes, seasons),
-            metrics=_metrics(overall),
-            tables={"backtest_summary": overall, "backtest_by_season": by_season},
-            figures={
-                **backtest_figures(comparison, by_season),
-                **{
-                    f"feature_importance_{mode}": plots.feature_importance_figure(
-                        model.feature_importances(), f"Feature importance ({mode})"
-                    )
-                    for mode, model in models.items()
-                },
-            },
-            tags={
-                "dagster_run_id": context.run.run_id,
-                "git_sha": _git_sha(),
-                "data_fingerprint": evaluation.fingerprint,
-            },
-        )
-    )
+    registry = mlflow.registry()
+    version = registry.registered_candidate(evaluation, recipes)
+    if version is not None:
+        registration = f"reused version {version.version} (same evaluation and recipes)"
+    else:
+        comparison = pl.concat([chosen, kinds])
+        version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, comparison))
+        registration = f"registered version {version.version}"
+    context.log.info(registration)
     return dg.MaterializeResult(
         metadata={
             "model_version": version.version,
+            "registration": registration,
             "model_name": mlflow.registered_model_name,
             "run_id": version.run_id,
             "evaluation_log_loss": evaluation.log_loss,
@@ -195,12 +174,57 @@ def candidate_model(
     )
 
 
+def _offered_recipes(store: Warehouse, config: CandidateConfig) -> dict[Mode, Recipe]:
+    """The tuned recipes, with the kind the config forces, if any."""
+    recipes = _recipes(store)
+    if config.kind is None:
+        return recipes
+    if config.kind not in KINDS:
+        raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
+    kind = cast("Kind", config.kind)
+    return {mode: Recipe(kind=kind, params=recipe.params) for mode, recipe in recipes.items()}
+
+
+def _candidate(
+    context: dg.AssetExecutionContext,
+    frame: pl.DataFrame,
+    recipes: dict[Mode, Recipe],
+    seasons: Seasons,
+    evaluation: Evaluation,
+    comparison: pl.DataFrame,
+) -> Candidate:
+    """The final fit and everything its run logs: only built when no registered version holds it already."""
+    overall, by_season = summary(comparison), summary(comparison, by_season=True)
+    models = fit_final(frame, recipes, seasons)
+    importances = {
+        f"feature_importance_{mode}": plots.feature_importance_figure(
+            model.feature_importances(), f"Feature importance ({mode})"
+        )
+        for mode, model in models.items()
+    }
+    return Candidate(
+        models=models,
+        recipes=recipes,
+        evaluation=evaluation,
+        input_example=frame.filter(pl.col("is_next")) if frame["is_next"].any() else frame.tail(20),
+        params=_params(recipes, seasons),
+        metrics=_metrics(overall),
+        tables={"backtest_summary": overall, "backtest_by_season": by_season},
+        figures={**backtest_figures(comparison, by_season), **importances},
+        tags={"dagster_run_id": context.run.run_id, "git_sha": _git_sha()},
+    )
+
+
 @dg.asset(deps=["candidate_model"], kinds={"mlflow"}, **_MODELS)
 def champion_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
     """Moves `champion` to the newest version only if it beats the champion's log loss on the same evaluation; the
-    champion's recipe is re-run on the current data when its own evaluation used other data."""
+    champion's recipe is re-run on the current data when its own evaluation used other data.
+
+    The decision is written to the warehouse before the alias moves: a run killed in between reaches the same
+    decision when run again, finds it already recorded and completes the move. A gate run that repeats the last
+    recorded decision (same candidate, alias where it left it) adds no row, so the trail holds each decision once."""
     store = warehouse.warehouse()
     registry = mlflow.registry()
     frame = store.read(FEATURES_TABLE)
@@ -224,14 +248,10 @@ def champion_model(
         champion_predictions = _walk_forward_of(store, frame, recipes_of(champion), seasons)
         champion_evaluation = evaluation_of(champion_predictions, current)
         decision = decide(candidate_evaluation, champion_evaluation)
-    if decision.promote:
-        registry.set_champion(candidate.version)
-    winner = registry.champion()
-    if winner is None:
-        raise dg.Failure("no champion after the promotion step")
+    winner = str(champion.version if champion is not None and not decision.promote else candidate.version)
     published = (
         champion_predictions
-        if winner.version != candidate.version and champion_predictions is not None
+        if winner != str(candidate.version) and champion_predictions is not None
         else _walk_forward_of(store, frame, recipes_of(candidate), seasons)
     )
     promotion = {
@@ -244,23 +264,32 @@ def champion_model(
         "promoted": decision.promote,
         "reason": decision.reason,
     }
-    promotions = _with_promotion(store, promotion)
+    history = _promotion_history(store)
+    repeat = _repeats_last_decision(history, str(candidate.version), winner)
     with store.transaction() as writes:
         writes.replace_table(
             CHAMPION_BACKTEST_TABLE,
-            published.with_columns(model_version=pl.lit(str(winner.version)), evaluation_fingerprint=pl.lit(current)),
+            published.with_columns(model_version=pl.lit(winner), evaluation_fingerprint=pl.lit(current)),
         )
-        writes.replace_table(PROMOTIONS_TABLE, promotions)
+        writes.replace_table(
+            PROMOTIONS_TABLE, history if repeat else pl.concat([history, pl.DataFrame([promotion], PROMOTION_SCHEMA)])
+        )
+    if decision.promote:
+        registry.set_champion(str(candidate.version))
+    moved = registry.champion()
+    if moved is None or str(moved.version) != winner:
+        raise dg.Failure(f"the champion alias is not on version {winner} after the promotion step")
     context.log.info(decision.reason)
     return dg.MaterializeResult(
         metadata={
-            "champion_version": winner.version,
+            "champion_version": moved.version,
             "alias": "champion",
             "promoted": decision.promote,
             "decision": decision.reason,
+            "recorded": "no: it repeats the last decision in models.promotions" if repeat else "yes",
             "candidate_version": str(candidate.version),
-            "champion": dg.MetadataValue.json(describe(winner)),
-            "rollback": f"python -m f1_pipeline.registry rollback <version>  (now {winner.version})",
+            "champion": dg.MetadataValue.json(describe(moved)),
+            "rollback": f"python -m f1_pipeline.registry rollback <version>  (now {moved.version})",
         }
     )
 
@@ -286,14 +315,22 @@ def _kinds_backtest(store: Warehouse) -> pl.DataFrame:
     return store.read(BACKTEST_TABLE).filter(pl.col("model") != CANDIDATE)
 
 
-def _with_promotion(store: Warehouse, promotion: dict[str, object]) -> pl.DataFrame:
-    """The gate's decisions so far plus this one: an audit trail of every alias move and refusal."""
-    row = pl.DataFrame([promotion], schema=PROMOTION_SCHEMA)
+def _promotion_history(store: Warehouse) -> pl.DataFrame:
+    """The gate's decisions so far: an audit trail of every alias move and refusal."""
     try:
-        history = store.read(PROMOTIONS_TABLE).cast(PROMOTION_SCHEMA)
+        return store.read(PROMOTIONS_TABLE).cast(PROMOTION_SCHEMA)
     except MissingTableError:
-        history = row.clear()
-    return pl.concat([history, row])
+        return pl.DataFrame(schema=PROMOTION_SCHEMA)
+
+
+def _repeats_last_decision(history: pl.DataFrame, candidate_version: str, winner: str) -> bool:
+    """The last recorded decision was about this candidate and left the alias on `winner`: a rerun of the same gate
+    (after a kill, or on unchanged data) with nothing new to record."""
+    if history.is_empty():
+        return False
+    last = history.row(-1, named=True)
+    outcome = last["candidate_version"] if last["promoted"] else last["champion_version"]
+    return last["candidate_version"] == candidate_version and outcome == winner
 
 
 def _recipes(store: Warehouse) -> dict[Mode, Recipe]:

@@ -95,7 +95,7 @@ class TreeEnsemble:
 
     def fit(self, train: pl.DataFrame) -> Self:
         x, y = model_matrix(train, self.columns), winners(train)
-        self.estimators_ = [self._estimator(name, y).fit(x, y) for name in self.members]
+        self.estimators_ = [_predicting_in_one_thread(self._estimator(name, y).fit(x, y)) for name in self.members]
         return self
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
@@ -128,6 +128,17 @@ class TreeEnsemble:
                 eval_metric="logloss",
             )
         raise ValueError(f"unknown ensemble member {name!r}: use random_forest or xgboost")
+
+
+def _predicting_in_one_thread(
+    estimator: RandomForestClassifier | XGBClassifier,
+) -> RandomForestClassifier | XGBClassifier:
+    """A forest's threads add their trees' probabilities in whatever order they finish, so two predictions of one
+    fitted forest can differ in the last bit; one thread makes every run reproduce the same numbers (its fit stays
+    parallel and is deterministic anyway, as is XGBoost)."""
+    if isinstance(estimator, RandomForestClassifier):
+        estimator.set_params(n_jobs=1)
+    return estimator
 
 
 @dataclass

@@ -1,7 +1,14 @@
 """MLflow tracking and registry: log a candidate, read and move the `champion` alias, load a version.
 
 The tracking URI is always set explicitly (MLflow's own default is a file in whatever directory it runs from).
-Every candidate is registered; only the promotion gate, or a deliberate rollback, moves the alias.
+Every new candidate is registered; only the promotion gate, or a deliberate rollback, moves the alias.
+
+Crash safety: a version is created with its tags in one registry transaction, as the last act of its run, so a
+version either exists complete or not at all. A candidate is a deterministic function of its data and recipes, so
+re-materializing the newest version's candidate (after a killed run, or on unchanged data) reuses that version
+instead of registering a duplicate. A run a killed process left RUNNING is closed by the next attempt on the same
+data: FINISHED when it registered its version, else KILLED. Runs are one at a time (the run queue), so a RUNNING run
+on the same data is never another live attempt's.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import pandas as pd
 import polars as pl
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -85,7 +93,10 @@ class ModelRegistry:
         model = RaceWinnerModel(candidate.models)
         params = {"mode": DEFAULT_MODE}
         signature = infer_signature(example, model.predict(None, example, params), params=params)
-        with mlflow.start_run(experiment_id=self.experiment_id(), tags=dict(candidate.tags)) as run:
+        fingerprint = candidate.evaluation.fingerprint
+        self._close_interrupted_runs(fingerprint, completed_run_id=None)
+        run_tags = {**candidate.tags, "data_fingerprint": fingerprint}
+        with mlflow.start_run(experiment_id=self.experiment_id(), tags=run_tags) as run:
             mlflow.log_params({**candidate.params, "recipes": recipes_to_json(candidate.recipes)})
             mlflow.log_metrics({**candidate.metrics, "evaluation_log_loss": candidate.evaluation.log_loss})
             for name, table in candidate.tables.items():
@@ -98,20 +109,40 @@ class ModelRegistry:
                 signature=signature,
                 input_example=(example, params),
                 pip_requirements=[f"{package}=={package_version(package)}" for package in REQUIREMENTS],
-                registered_model_name=self.model_name,
             )
-        version = str(info.registered_model_version)
-        tags = {
-            "evaluation_log_loss": repr(candidate.evaluation.log_loss),
-            "evaluation_races": str(candidate.evaluation.races),
-            "evaluation_fingerprint": candidate.evaluation.fingerprint,
-            "recipes": recipes_to_json(candidate.recipes),
-            "run_id": run.info.run_id,
-        }
+            version_tags = {**_candidate_tags(candidate.evaluation, candidate.recipes), "run_id": run.info.run_id}
+            registered = mlflow.register_model(info.model_uri, self.model_name, tags=version_tags)
+        return self.version(str(registered.version))
+
+    def registered_candidate(self, evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> ModelVersion | None:
+        """The newest version when it was registered from this evaluation and these recipes, else None.
+
+        Only the newest qualifies: the gate judges the newest version, so reusing an older one would offer it a
+        different candidate than the one just materialized."""
+        newest = self._newest()
+        wanted = _candidate_tags(evaluation, recipes)
+        if newest is None or any(newest.tags.get(key) != value for key, value in wanted.items()):
+            return None
+        self._close_interrupted_runs(evaluation.fingerprint, completed_run_id=newest.run_id)
+        return newest
+
+    def _close_interrupted_runs(self, fingerprint: str, completed_run_id: str | None) -> None:
+        """Runs on this data still RUNNING belong to attempts that were killed: the one that registered its version
+        (its last act) completed, the others did not, and their pending logged models never will."""
         client = self.client()
-        for key, value in tags.items():
-            client.set_model_version_tag(self.model_name, version, key, value)
-        return client.get_model_version(self.model_name, version)
+        experiment_id = self.experiment_id()
+        interrupted = client.search_runs(
+            [experiment_id], f"tags.data_fingerprint = '{fingerprint}' and attributes.status = 'RUNNING'"
+        )
+        for run in interrupted:
+            run_id = run.info.run_id
+            if run_id == completed_run_id:
+                client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+                continue
+            client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+            for logged in client.search_logged_models([experiment_id], f"source_run_id = '{run_id}'"):
+                if logged.status == LoggedModelStatus.PENDING:
+                    client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
 
     def champion(self) -> ModelVersion | None:
         try:
@@ -123,10 +154,14 @@ class ModelRegistry:
 
     def latest(self) -> ModelVersion:
         """The newest registered version: the candidate the promotion gate considers."""
-        versions = self.client().search_model_versions(f"name = '{self.model_name}'")
-        if not versions:
+        newest = self._newest()
+        if newest is None:
             raise LookupError(f"no version of {self.model_name!r} is registered yet: materialize candidate_model")
-        return self.version(str(max(int(version.version) for version in versions)))
+        return newest
+
+    def _newest(self) -> ModelVersion | None:
+        versions = self.client().search_model_versions(f"name = '{self.model_name}'")
+        return self.version(str(max(int(version.version) for version in versions))) if versions else None
 
     def version(self, version: str) -> ModelVersion:
         return self.client().get_model_version(self.model_name, version)
@@ -155,6 +190,16 @@ def registry_for(settings: RegistrySettings) -> ModelRegistry:
         experiment=settings.mlflow_experiment,
         model_name=settings.registered_model_name,
     )
+
+
+def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:
+    """The version tags the gate reads back (`evaluation_from`, `recipes_of`) and that identify a candidate."""
+    return {
+        "evaluation_log_loss": repr(evaluation.log_loss),
+        "evaluation_races": str(evaluation.races),
+        "evaluation_fingerprint": evaluation.fingerprint,
+        "recipes": recipes_to_json(recipes),
+    }
 
 
 def evaluation_from(version: ModelVersion) -> Evaluation:
