@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python -m bench.materialize --write
 	$(BIN)/python -m bench.graph --write
 	$(BIN)/python -m bench.load --write
+	$(BIN)/python -m bench.incremental --write
 
 clean:
 	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs
