@@ -51,9 +51,9 @@ def _get(client, headers, path, **params):
 
 
 def test_ready_names_the_champion_and_the_snapshot(client, pipeline, published):
-    champion = MlflowClient(pipeline.mlflow_tracking_uri).get_model_version_by_alias(
-        pipeline.registered_model_name, "champion"
-    )
+    champion = MlflowClient(
+        pipeline.mlflow_tracking_uri, registry_uri=pipeline.mlflow_tracking_uri
+    ).get_model_version_by_alias(pipeline.registered_model_name, "champion")
     ready = client.get(PREFIX + "/health/ready")
     assert ready.status_code == 200
     body = ready.json()
@@ -176,9 +176,9 @@ def test_exports_are_csv_or_json_downloads_of_the_published_rows(client, headers
 
 def test_model_info_describes_the_resolved_champion(client, headers, pipeline):
     info = _get(client, headers, "/model").json()
-    champion = MlflowClient(pipeline.mlflow_tracking_uri).get_model_version_by_alias(
-        pipeline.registered_model_name, "champion"
-    )
+    champion = MlflowClient(
+        pipeline.mlflow_tracking_uri, registry_uri=pipeline.mlflow_tracking_uri
+    ).get_model_version_by_alias(pipeline.registered_model_name, "champion")
     assert (info["name"], info["version"], info["alias"]) == (
         pipeline.registered_model_name,
         str(champion.version),
@@ -220,7 +220,7 @@ def own_copy(pipeline, tmp_path):
 
 def test_a_new_champion_is_served_without_a_restart(own_copy):
     settings, client, headers = own_copy
-    registry = MlflowClient(settings.mlflow_tracking_uri)
+    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
     before = _get(client, headers, "/predictions/next-race").json()
     current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
     promoted = registry.create_model_version(

@@ -182,12 +182,19 @@ def test_every_step_ran_in_its_own_process_under_the_multiprocess_executor(produ
     assert len(set(starts.values())) == len(starts), f"steps sharing a process: {starts}"
 
 
+def mlflow_client(production: Production) -> MlflowClient:
+    """Both URIs explicit: a client without a registry URI reads MLflow's process-wide one, which an earlier test
+    of the session may have pointed at its own SQLite registry."""
+    url = with_psycopg2_driver(production.urls["mlflow"])
+    return MlflowClient(tracking_uri=url, registry_uri=url)
+
+
 def test_the_champion_is_in_the_mlflow_registry_on_postgresql(production):
     with psycopg2.connect(production.urls["mlflow"]) as connection, connection.cursor() as cursor:
         cursor.execute("select name, alias, version from registered_model_aliases")
         [(name, alias, version)] = cursor.fetchall()
     assert (name, alias) == (MODEL_NAME, CHAMPION)
-    client = MlflowClient(tracking_uri=with_psycopg2_driver(production.urls["mlflow"]))
+    client = mlflow_client(production)
     champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
     assert int(champion.version) == version
     run = client.get_run(champion.run_id)
@@ -208,9 +215,7 @@ def test_the_optuna_studies_are_on_postgresql(production):
 
 
 def test_the_api_serves_the_champion_from_postgresql_with_users_there_and_limits_in_redis(production, redis_url):
-    champion = MlflowClient(tracking_uri=with_psycopg2_driver(production.urls["mlflow"])).get_model_version_by_alias(
-        MODEL_NAME, CHAMPION
-    )
+    champion = mlflow_client(production).get_model_version_by_alias(MODEL_NAME, CHAMPION)
     settings = ApiSettings(
         environment="production",
         secret_key=secrets.token_urlsafe(48),
