@@ -183,6 +183,10 @@ def prediction_accuracy(accuracy: pl.DataFrame) -> pl.DataFrame:
     return accuracy.sort("mode", *RACE_KEY)
 
 
+_RANKING_STATS = ("races", "wins", "podiums", "points", "elo", "elo_rank", "points_rank")
+"""What driver and team rankings both say of their entity's season, after its id and names."""
+
+
 def driver_rankings(
     race_results: pl.DataFrame,
     sprint_results: pl.DataFrame,
@@ -210,13 +214,7 @@ def driver_rankings(
             "driver_name",
             "driver_code",
             "constructor_name",
-            "races",
-            "wins",
-            "podiums",
-            "points",
-            "elo",
-            "elo_rank",
-            "points_rank",
+            *_RANKING_STATS,
         )
     )
 
@@ -234,13 +232,7 @@ def team_rankings(
             SEASON_KEY,
             "constructor_id",
             "constructor_name",
-            "races",
-            "wins",
-            "podiums",
-            "points",
-            "elo",
-            "elo_rank",
-            "points_rank",
+            *_RANKING_STATS,
         )
     )
 

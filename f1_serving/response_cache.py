@@ -19,16 +19,11 @@ class ResponseCache:
     def __init__(self, entries: int) -> None:
         self._entries = entries
         self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> bytes | None:
         body = self._bodies.get(key)
-        if body is None:
-            self.misses += 1
-            return None
-        self._bodies.move_to_end(key)
-        self.hits += 1
+        if body is not None:
+            self._bodies.move_to_end(key)
         return body
 
     def put(self, key: Hashable, body: bytes) -> None:
@@ -39,9 +34,6 @@ class ResponseCache:
 
     def clear(self) -> None:
         self._bodies.clear()
-
-    def __len__(self) -> int:
-        return len(self._bodies)
 
 
 def cached_json(cache: ResponseCache, key: Hashable, build: Callable[[], BaseModel]) -> Response:
