@@ -32,6 +32,7 @@ TABLES: tuple[str, ...] = (
     "prediction_accuracy",
     "driver_rankings",
     "team_rankings",
+    "rating_history",
 )
 VOLATILE_COLUMNS = ("predicted_at",)
 """Columns that change on every run without the content changing; the content hash ignores them, so re-running

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 
 import polars as pl
 import polars.selectors as cs
+from tzfpy import get_tz
 
 from f1_pipeline.modeling.field import RACE_KEY
 
 WINNER = 1
 PODIUM = 3
 SEASON_KEY = "season"
+RATING_HISTORY_SEASONS = 5
+"""Seasons of per-race ratings published for the history charts: the latest and the four before it."""
 
 COLUMN_DOCS = {
     "starts_at": "race start in UTC; null when the schedule gives no time",
+    "timezone": "the circuit's IANA time zone, from its coordinates; null when they are unknown",
     "is_next": "the first race without results: the one the next-race predictions are for",
     "winner_driver_id": "null until the race has a winner; a shared drive of the 1950s names the first driver by id",
     "finish_position": "classified position; null when not classified (or, beside a prediction, not started yet)",
@@ -70,6 +74,9 @@ def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
         "team_rankings": team_rankings(
             warehouse.race_results, warehouse.sprint_results, warehouse.elo_history, warehouse.constructors
         ),
+        "rating_history": rating_history(
+            warehouse.elo_history, warehouse.drivers, warehouse.constructors, warehouse.races
+        ),
     }
     return {name: in_utc(frame) for name, frame in tables.items()}
 
@@ -96,7 +103,13 @@ def calendar(
     races: pl.DataFrame, circuits: pl.DataFrame, race_results: pl.DataFrame, drivers: pl.DataFrame
 ) -> pl.DataFrame:
     """Every race on every schedule, with its circuit and, once run, its winner."""
-    venues = circuits.select("circuit_id", circuit_name="name", locality="locality", country="country")
+    venues = circuits.select(
+        "circuit_id",
+        circuit_name="name",
+        locality="locality",
+        country="country",
+        timezone=pl.struct("latitude", "longitude").map_elements(_timezone, return_dtype=pl.String),
+    )
     winners = (
         race_results.filter(pl.col("finish_position") == WINNER)
         .sort(*RACE_KEY, "driver_id")
@@ -121,6 +134,7 @@ def calendar(
             "circuit_name",
             "locality",
             "country",
+            "timezone",
             "qualifying_date",
             "sprint_date",
             "has_sprint",
@@ -235,6 +249,38 @@ def team_rankings(
             *_RANKING_STATS,
         )
     )
+
+
+def rating_history(
+    elo_history: pl.DataFrame, drivers: pl.DataFrame, constructors: pl.DataFrame, races: pl.DataFrame
+) -> pl.DataFrame:
+    """Every driver's and team's rating after each race of the last `RATING_HISTORY_SEASONS` seasons, named, for
+    the history charts (the whole history is in the warehouse; a chart needs only the recent seasons)."""
+    names = pl.concat(
+        [
+            _driver_names(drivers).select(pl.lit("driver").alias("kind"), entity_id="driver_id", name="driver_name"),
+            _team_names(constructors).select(
+                pl.lit("team").alias("kind"), entity_id="constructor_id", name="constructor_name"
+            ),
+        ]
+    )
+    first = elo_history[SEASON_KEY].max() - RATING_HISTORY_SEASONS + 1 if elo_history.height else 0
+    return (
+        elo_history.filter(pl.col(SEASON_KEY) >= first)
+        .select(*RACE_KEY, "kind", "entity_id", elo="rating_after")
+        .join(names, on=["kind", "entity_id"], how="left")
+        .join(races.select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
+        .select(*RACE_KEY, "race_name", "date", "kind", "entity_id", "name", "elo")
+        .sort("kind", "entity_id", *RACE_KEY)
+    )
+
+
+def _timezone(coordinates: dict[str, float | None]) -> str | None:
+    """The IANA zone at a circuit's coordinates (offline polygons), so a start time can be shown in local time."""
+    latitude, longitude = coordinates["latitude"], coordinates["longitude"]
+    if latitude is None or longitude is None:
+        return None
+    return get_tz(longitude, latitude) or None
 
 
 def _driver_names(drivers: pl.DataFrame) -> pl.DataFrame:

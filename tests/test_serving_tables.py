@@ -44,6 +44,7 @@ CIRCUITS = pl.DataFrame(
         "locality": ["Alphaville", "Betatown"],
         "country": ["A", "B"],
         "latitude": [1.0, 2.0],
+        "longitude": [1.0, 2.0],
     }
 )
 DRIVERS = pl.DataFrame(
