@@ -1,0 +1,125 @@
+"""Finishing-order outcomes: exact against brute-force enumeration of every order, consistent on real races."""
+
+import itertools
+
+import numpy as np
+import polars as pl
+import pytest
+
+from f1_pipeline.modeling.outcomes import (
+    expected_positions,
+    finishing_outcomes,
+    place_probabilities,
+    sample_orders,
+    top_k_probabilities,
+)
+
+
+def enumerated_places(strengths: np.ndarray) -> np.ndarray:
+    """P(car c finishes in place r) by summing the Plackett-Luce probability of every order (small fields only)."""
+    cars = len(strengths)
+    places = np.zeros((cars, cars))
+    for order in itertools.permutations(range(cars)):
+        probability = 1.0
+        for place, car in enumerate(order):
+            probability *= strengths[car] / sum(strengths[other] for other in order[place:])
+        for place, car in enumerate(order):
+            places[car, place] += probability
+    return places
+
+
+@pytest.mark.parametrize("concentration", [0.2, 1.0, 5.0])
+def test_place_probabilities_match_every_order_enumerated(concentration):
+    strengths = np.random.default_rng(7).dirichlet(np.full(7, concentration))
+    exact = enumerated_places(strengths)
+    computed = place_probabilities(strengths[None, :], 6)[0]
+    assert np.abs(computed - exact[:, :6]).max() < 1e-8
+    assert np.allclose(expected_positions(strengths)[0], exact @ np.arange(1, 8), atol=1e-12)
+
+
+def test_padding_a_race_with_absent_cars_changes_nothing():
+    strengths = np.array([0.5, 0.3, 0.15, 0.05])
+    alone = place_probabilities(strengths[None, :], 3)[0]
+    padded = place_probabilities(np.array([[*strengths, 0.0, 0.0], [0.2] * 5 + [0.0]]), 3)
+    assert np.allclose(padded[0, :4], alone, atol=1e-12)
+    assert np.all(padded[0, 4:] == 0)
+
+
+def test_a_twenty_car_field_agrees_with_gumbel_max_sampling():
+    rng = np.random.default_rng(11)
+    strengths = rng.dirichlet(np.full(20, 0.4))
+    exact = top_k_probabilities(strengths[None, :], [3, 6, 10], np.array([20]))[0]
+    places = np.argsort(sample_orders(strengths, 200_000, np.random.default_rng(0)), axis=1)
+    sampled = np.column_stack([(places < k).mean(axis=0) for k in (3, 6, 10)])
+    standard_error = np.sqrt(exact * (1 - exact) / 200_000)
+    assert np.all(np.abs(sampled - exact) <= 5 * standard_error + 1e-9)
+    assert np.allclose(exact.sum(axis=0), [3, 6, 10], atol=1e-8)
+
+
+def test_a_field_smaller_than_k_has_everyone_in_the_top_k():
+    top = top_k_probabilities(np.array([[0.7, 0.2, 0.1]]), [3, 6], np.array([3]))[0]
+    assert np.all(top == 1.0)
+
+
+def _race(season: int, rnd: int, probabilities: list[float], teams: list[str | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "season": season,
+            "round": rnd,
+            "driver_id": [f"d{index}" for index in range(len(probabilities))],
+            "constructor_id": teams,
+            "probability": probabilities,
+        },
+        schema_overrides={"season": pl.Int32, "round": pl.Int32},
+    )
+
+
+def test_outcomes_of_many_races_are_consistent_per_driver_and_per_race():
+    rng = np.random.default_rng(3)
+    races = [
+        _race(2019, rnd, list(rng.dirichlet(np.full(cars, 0.5))), [f"t{index // 2}" for index in range(cars)])
+        for rnd, cars in enumerate([20, 22, 12, 8], start=1)
+    ]
+    frame = pl.concat(races).sample(fraction=1.0, shuffle=True, seed=1)
+    outcomes = finishing_outcomes(frame)
+    assert outcomes.select("season", "round", "driver_id").equals(frame.select("season", "round", "driver_id"))
+    sums = outcomes.group_by("round").agg(
+        pl.len(), pl.col("probability", "podium_probability", "top6_probability", "points_probability").sum()
+    )
+    for row in sums.iter_rows(named=True):
+        assert row["probability"] == pytest.approx(1, abs=1e-9)
+        assert row["podium_probability"] == pytest.approx(min(3, row["len"]), abs=1e-8)
+        assert row["top6_probability"] == pytest.approx(min(6, row["len"]), abs=1e-8)
+        assert row["points_probability"] == pytest.approx(min(10, row["len"]), abs=1e-8)
+    ordered = outcomes.select(
+        (pl.col("probability") <= pl.col("podium_probability") + 1e-12)
+        & (pl.col("podium_probability") <= pl.col("top6_probability") + 1e-12)
+        & (pl.col("top6_probability") <= pl.col("points_probability") + 1e-12)
+        & pl.col("expected_position").is_between(1, pl.len().over("round"))
+    )
+    assert ordered.to_series().all()
+    teammates = outcomes.group_by("round", "constructor_id").agg(pl.col("teammate_ahead_probability").sum())
+    assert np.allclose(teammates["teammate_ahead_probability"], 1.0)
+
+
+def test_teams_and_teammates():
+    outcomes = finishing_outcomes(_race(2025, 1, [0.6, 0.2, 0.15, 0.05], ["a", "a", "b", None]))
+    assert outcomes["team_win_probability"].to_list() == pytest.approx([0.8, 0.8, 0.15, None], nan_ok=True)
+    assert outcomes["teammate_ahead_probability"][:2].to_list() == pytest.approx([0.75, 0.25])
+    assert outcomes["teammate_ahead_probability"][2:].to_list() == [None, None]
+
+
+def test_a_frame_that_is_not_a_distribution_is_refused():
+    with pytest.raises(ValueError, match="sum to 1"):
+        finishing_outcomes(_race(2025, 1, [0.6, 0.2], ["a", "b"]))
+    with pytest.raises(ValueError, match="constructor_id"):
+        finishing_outcomes(_race(2025, 1, [0.6, 0.4], ["a", "b"]).drop("constructor_id"))
+
+
+def test_points_places_follow_the_season():
+    """In 2005 eight places scored: a 10-car race's P(points) sums to 8 there, to 10 in 2015."""
+    probabilities = list(np.random.default_rng(5).dirichlet(np.ones(10)))
+    teams = [f"t{index}" for index in range(10)]
+    both = finishing_outcomes(pl.concat([_race(2005, 1, probabilities, teams), _race(2015, 1, probabilities, teams)]))
+    totals = both.group_by("season").agg(pl.col("points_probability").sum()).sort("season")
+    assert totals["points_probability"].to_list() == pytest.approx([8, 10], abs=1e-8)
