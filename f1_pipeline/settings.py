@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,8 @@ class PipelineSettings(SharedSettings):
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
     requests_per_second: int = Field(default=4, ge=1)
     requests_per_hour: int = Field(default=500, ge=1)
+    practice_snapshot_path: Path = BUNDLED_PRACTICE
+    """The practice results read in snapshot mode (the bundled F1DB copy)."""
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
     optuna_storage: str | None = f"sqlite:///{REPO_ROOT / 'warehouse' / 'optuna.db'}"

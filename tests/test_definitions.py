@@ -11,8 +11,17 @@ from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.jobs import main_job, train_job
 from f1_pipeline.settings import PipelineSettings
 
-RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint"}
-CLEAN = {"races", "race_results", "sprint_results", "qualifying_results", "drivers", "constructors", "circuits"}
+RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint", "raw_practice"}
+CLEAN = {
+    "races",
+    "race_results",
+    "sprint_results",
+    "qualifying_results",
+    "drivers",
+    "constructors",
+    "circuits",
+    "practice_results",
+}
 MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model"}
 PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy"}
 

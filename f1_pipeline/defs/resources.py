@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,8 @@ from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
 from f1_pipeline.ergast.throttle import RateLimit, Throttle
 from f1_pipeline.modeling.training import Seasons
+from f1_pipeline.practice.raw import PracticeBatch
+from f1_pipeline.practice.snapshot import load_snapshot
 from f1_pipeline.registry.tracking import ModelRegistry, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
@@ -49,6 +52,18 @@ class ErgastResource(dg.ConfigurableResource):
             backoff_seconds=self.retry_backoff_seconds,
             throttle=self._throttle,
         )
+
+
+class PracticeResource(dg.ConfigurableResource):
+    """Where practice results come from: the bundled F1DB snapshot."""
+
+    practice_snapshot_path: str
+
+    def load(self, seasons: Sequence[str]) -> PracticeBatch:
+        return load_snapshot(Path(self.practice_snapshot_path), seasons)
+
+    def describe(self) -> str:
+        return f"snapshot {self.practice_snapshot_path}"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -105,6 +120,7 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
 
     return {
         "ergast": ErgastResource(**fields_of(ErgastResource)),
+        "practice": PracticeResource(**fields_of(PracticeResource)),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "modeling": ModelingResource(**fields_of(ModelingResource)),
         "mlflow": MlflowResource(**fields_of(MlflowResource)),

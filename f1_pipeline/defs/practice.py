@@ -1,0 +1,91 @@
+"""Practice: `raw.practice` per season from the practice source, and the typed `clean.practice_results`."""
+
+import warnings
+
+import dagster as dg
+
+from f1_pipeline.defs.clean import publish
+from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
+from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
+from f1_pipeline.defs.raw import ingestion_retry_policy
+from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
+from f1_pipeline.practice import cleaning
+from f1_pipeline.practice.raw import PracticeBatch
+from f1_pipeline.practice.snapshot import SnapshotFileError
+
+RAW_TABLE = "raw.practice"
+
+
+def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="raw_practice",
+        group_name="raw",
+        description=(
+            "Free-practice and sprint-qualifying results (F1DB), one row per driver and session: each driver's best "
+            "lap, position and laps as published, ids mapped to Ergast's. Seasons before 1988 have none."
+        ),
+        partitions_def=season_partitions,
+        backfill_policy=SINGLE_RUN,
+        kinds={"duckdb", "polars"},
+        metadata={"warehouse_table": RAW_TABLE},
+        retry_policy=retry_policy,
+    )
+    def _raw(
+        context: dg.AssetExecutionContext, practice: PracticeResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        seasons = context.partition_keys
+        try:
+            batch = practice.load(seasons)
+        except SnapshotFileError as error:
+            raise dg.Failure(str(error), allow_retries=False) from error
+        warehouse.warehouse().replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
+        for season, metadata in season_metadata(batch).items():
+            context.add_asset_metadata(metadata, partition_key=season)
+        return dg.MaterializeResult(
+            metadata={
+                **table_metadata(RAW_TABLE, batch.frame),
+                "source": practice.describe(),
+                "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
+                "seasons_in_run": len(seasons),
+                "requests_in_run": batch.requests,
+                "rows_in_run": batch.frame.height,
+            }
+        )
+
+    return _raw
+
+
+def season_metadata(batch: PracticeBatch) -> dict[str, dict[str, object]]:
+    """What each season partition shows in the UI: its rows, sessions, where they came from and a preview."""
+    metadata = {}
+    for fetched in batch.fetched:
+        rows = batch.season(fetched.season)
+        metadata[fetched.season] = {
+            "dagster/row_count": rows.height,
+            "season_coverage": season_coverage([fetched.season]),
+            "rows": rows.height,
+            "sessions": rows.select("round", "session").unique().height,
+            "requests": fetched.requests,
+            "url": dg.MetadataValue.url(fetched.url),
+            "preview": dg.MetadataValue.md(markdown_preview(rows)),
+        }
+    return metadata
+
+
+@dg.asset(deps=["raw_practice", "races"], group_name="clean", kinds={"duckdb", "polars"}, backfill_policy=SINGLE_RUN)
+def practice_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Each driver's best lap, position and laps in every practice and sprint-qualifying session, typed; rows that
+    break a rule (unreadable values, a weekend not on the calendar, a driver twice in a session) are quarantined."""
+    store = warehouse.warehouse()
+    table, quarantined = cleaning.practice_results(store.read(RAW_TABLE), store.read("clean.races"))
+    result = publish(store, "practice_results", table, quarantined, cleaning.COLUMN_DOCS)
+    result.metadata["weekends"] = table.select("season", "round").unique().height
+    result.metadata["sessions"] = table.select(*cleaning.SESSION_KEY).unique().height
+    return result
+
+
+def practice_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
+    """Built from settings, like the other raw assets: the step retries' delay follows the client's backoff."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+        return [raw_practice_asset(ingestion_retry_policy(retry_backoff_seconds)), practice_results]

@@ -1,0 +1,97 @@
+"""Practice rows, typed: the `clean.practice_results` contract, with rows that break a rule quarantined.
+
+`position` is the order within the session's classification over the rows kept: classified drivers by their
+published position, then those not classified (`NC`), so every session reads 1..n. Without quarantined rows it is
+the published position. A row whose weekend is not a race on the calendar, or a driver listed twice in one
+session, is set aside with the reason rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from f1_pipeline.cleaning import quarantine as rules
+from f1_pipeline.cleaning.timing import clock_seconds, is_clock
+
+SESSIONS = ("fp1", "fp2", "fp3", "fp4", "sq")
+UNCLASSIFIED = ("NC", "DNS", "DNF", "DNQ", "DNPQ", "DNP", "DSQ", "EX", "PL")
+"""F1DB's position texts for a driver without a classified position."""
+PRACTICE_KEY = ("season", "round", "session", "driver_id")
+SESSION_KEY = ("season", "round", "session")
+MAX_LAP_SECONDS = 86_400
+TIME_TOLERANCE_SECONDS = 0.0005
+
+SCHEMA = {
+    "season": pl.Int32,
+    "round": pl.Int32,
+    "session": pl.String,
+    "position": pl.Int32,
+    "driver_id": pl.String,
+    "constructor_id": pl.String,
+    "time_seconds": pl.Float64,
+    "laps": pl.Int32,
+}
+
+COLUMN_DOCS = {
+    "round": "round on the Ergast calendar",
+    "session": "fp1, fp2, fp3, fp4 (early-1990s extra session) or sq (sprint qualifying / shootout)",
+    "position": "order in the session's classification, 1..n; drivers not classified (NC) last",
+    "driver_id": "Ergast id; f1db:<id> for a driver who never started a race",
+    "constructor_id": "Ergast id",
+    "time_seconds": "the driver's best lap of the session in seconds; null when no time was set (always for sq)",
+    "laps": "laps run in the session; null where the source does not say (older seasons)",
+}
+
+
+def _race_key(as_int: Callable[[str], pl.Expr]) -> pl.Expr:
+    """ "season|round" with both read as integers, so that "01" in a row and 1 on the calendar agree."""
+    return pl.concat_str([as_int("season"), as_int("round")], separator="|")
+
+
+def _text_as_int(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:
+    calendar = races.select(_race_key(lambda column: pl.col(column).cast(pl.Int64))).to_series()
+    position = pl.col("position").str.strip_chars()
+    stated = pl.col("time_seconds").str.strip_chars().cast(pl.Float64, strict=False)
+    return {
+        "season is not an integer": rules.missing("season") | rules.not_int("season"),
+        "round is not an integer": rules.missing("round") | rules.not_int("round"),
+        "session is not one of fp1, fp2, fp3, fp4, sq": ~pl.col("session").is_in(SESSIONS),
+        "position is neither a positive integer nor a status such as NC": rules.missing("position")
+        | (rules.not_int("position") & ~position.is_in(UNCLASSIFIED))
+        | rules.outside("position", 1, 999),
+        "driver_id is missing": rules.missing("driver_id"),
+        "constructor_id is missing": rules.missing("constructor_id"),
+        "time is not a lap time": ~is_clock("time"),
+        "time_seconds is not a lap time in seconds": rules.not_number("time_seconds")
+        | rules.outside("time_seconds", 1, MAX_LAP_SECONDS),
+        "time and time_seconds disagree": ((clock_seconds("time") - stated).abs() > TIME_TOLERANCE_SECONDS).fill_null(
+            False
+        ),
+        "laps is not a lap count": rules.not_int("laps") | rules.outside("laps", 0, 999),
+        "no race with this season and round on the calendar": ~_race_key(_text_as_int).is_in(calendar.implode()),
+        "the driver appears more than once in this session": (pl.len().over(PRACTICE_KEY) > 1),
+    }
+
+
+def practice_results(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed practice results, quarantined rows) from `raw.practice` and `clean.races`."""
+    good, quarantined = rules.split(raw, "practice_results", PRACTICE_KEY, _rules(races))
+    typed = good.select(
+        season=pl.col("season").str.strip_chars().cast(pl.Int32),
+        round=pl.col("round").str.strip_chars().cast(pl.Int32),
+        session="session",
+        published=pl.col("position").str.strip_chars().cast(pl.Int32, strict=False),
+        driver_id="driver_id",
+        constructor_id="constructor_id",
+        time_seconds=pl.coalesce(pl.col("time_seconds").str.strip_chars().cast(pl.Float64), clock_seconds("time")),
+        laps=pl.col("laps").str.strip_chars().cast(pl.Int32),
+    )
+    ordered = typed.sort(*SESSION_KEY, "published", "driver_id", nulls_last=True)
+    table = ordered.with_columns(position=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(SESSION_KEY))
+    return table.select(*SCHEMA).cast(SCHEMA).sort(*SESSION_KEY, "position"), quarantined
