@@ -1,0 +1,174 @@
+"""The weather tables: Open-Meteo's hourly rows per race (raw), one row per race (clean), and what features use.
+
+Hourly values follow Open-Meteo's conventions: temperature, humidity and wind are instants at the full hour, and
+precipitation and rain at hour T are the sum over the hour before T. So a race's temperature is the mean of the
+instants from the first to the last hour of its window, and its precipitation the sum of the hours ending inside
+it. A missing or null hour is left out of the mean and the sum, and counted in `missing_hours`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+
+from f1_pipeline.weather.client import HOURLY_VARIABLES, Answer
+from f1_pipeline.weather.windows import FORECAST, OBSERVED, Kind
+
+SOURCE = "open-meteo"
+WET_THRESHOLD_MM = 1.0
+"""A race is wet when at least 1 mm of precipitation falls over its window: the usual threshold of a wet day,
+above the trace amounts a reanalysis spreads over dry afternoons."""
+
+UTC_TIME = pl.Datetime("us", "UTC")
+RAW_SCHEMA = {
+    "season": pl.String,
+    "round": pl.Int32,
+    "circuit_id": pl.String,
+    "kind": pl.String,
+    "race_start": UTC_TIME,
+    "start_assumed": pl.Boolean,
+    "window_start": UTC_TIME,
+    "window_end": UTC_TIME,
+    "time": UTC_TIME,
+    **dict.fromkeys(HOURLY_VARIABLES, pl.Float64),
+    "grid_latitude": pl.Float64,
+    "grid_longitude": pl.Float64,
+    "elevation": pl.Float64,
+    "source": pl.String,
+    "url": pl.String,
+    "fetched_at": UTC_TIME,
+}
+CLEAN_SCHEMA = {
+    "season": pl.Int32,
+    "round": pl.Int32,
+    "circuit_id": pl.String,
+    "kind": pl.String,
+    "issued_at": UTC_TIME,
+    "race_start": UTC_TIME,
+    "start_assumed": pl.Boolean,
+    "air_temperature": pl.Float64,
+    "precipitation": pl.Float64,
+    "rain": pl.Float64,
+    "wet": pl.Boolean,
+    "wind_speed": pl.Float64,
+    "relative_humidity": pl.Float64,
+    "missing_hours": pl.Int32,
+    "source": pl.String,
+    "url": pl.String,
+}
+COLUMN_DOCS = {
+    "kind": "observed (archive, for a race that was run) or forecast (for the race to come)",
+    "issued_at": "when the forecast was fetched (Open-Meteo's answer carries no model run time); null if observed",
+    "race_start": "race start in UTC; where the calendar has no time, 14:00 local mean solar time",
+    "start_assumed": "the calendar has no start time: the default hour was used",
+    "air_temperature": "mean air temperature at 2 m over the race window, in C",
+    "precipitation": "precipitation (rain, showers, snow) over the race window, in mm",
+    "rain": "rain over the race window, in mm",
+    "wet": f"precipitation over the race window of at least {WET_THRESHOLD_MM:g} mm",
+    "wind_speed": "mean wind speed at 10 m over the race window, in m/s",
+    "relative_humidity": "mean relative humidity at 2 m over the race window, in percent",
+    "missing_hours": "hours of the window the source did not give (left out of means and sums)",
+    "source": "open-meteo or csv",
+    "url": "the request that answered (Open-Meteo)",
+}
+
+
+def raw_rows(
+    answers: Sequence[Answer], asked: pl.DataFrame, kind: Kind, fetched_at: datetime, source: str = SOURCE
+) -> pl.DataFrame:
+    """Every hour Open-Meteo gave for the `asked` races (plan rows in the order they were asked), untouched."""
+    pairs = [(answer.url, series) for answer in answers for series in answer.series]
+    if len(pairs) != asked.height:
+        raise ValueError(f"{asked.height} race(s) asked, {len(pairs)} answered")
+    frames = [
+        pl.DataFrame(
+            {"time": series.times, **series.values},
+            schema={"time": UTC_TIME, **dict.fromkeys(series.values, pl.Float64)},
+        ).with_columns(
+            season=pl.lit(str(race["season"])),
+            round=pl.lit(race["round"], pl.Int32),
+            circuit_id=pl.lit(race["circuit_id"]),
+            kind=pl.lit(kind),
+            race_start=pl.lit(race["race_start"], UTC_TIME),
+            start_assumed=pl.lit(race["start_assumed"]),
+            window_start=pl.lit(race["window_start"], UTC_TIME),
+            window_end=pl.lit(race["window_end"], UTC_TIME),
+            grid_latitude=pl.lit(series.latitude, pl.Float64),
+            grid_longitude=pl.lit(series.longitude, pl.Float64),
+            elevation=pl.lit(series.elevation, pl.Float64),
+            source=pl.lit(source),
+            url=pl.lit(url),
+            fetched_at=pl.lit(fetched_at, UTC_TIME),
+        )
+        for (url, series), race in zip(pairs, asked.iter_rows(named=True), strict=True)
+    ]
+    return pl.concat([empty_raw(), *(frame.select(RAW_SCHEMA) for frame in frames)])
+
+
+def empty_raw() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_SCHEMA)
+
+
+def race_weather(raw: pl.DataFrame) -> pl.DataFrame:
+    """One row per race from its hourly rows (see the module's note on instants and accumulations)."""
+    instant = pl.col("time").is_between(pl.col("window_start"), pl.col("window_end"))
+    accumulated = (pl.col("time") > pl.col("window_start")) & (pl.col("time") <= pl.col("window_end"))
+    window_hours = ((pl.col("window_end") - pl.col("window_start")).dt.total_hours() + 1).first()
+    present = pl.col("temperature_2m").filter(instant).is_not_null().sum()
+    precipitation = pl.col("precipitation").filter(accumulated)
+    rain = pl.col("rain").filter(accumulated)
+    table = raw.group_by("season", "round").agg(
+        pl.col("circuit_id", "kind", "race_start", "start_assumed", "source", "url", "fetched_at").first(),
+        air_temperature=pl.col("temperature_2m").filter(instant).mean(),
+        precipitation=pl.when(precipitation.is_not_null().any()).then(precipitation.sum()),
+        rain=pl.when(rain.is_not_null().any()).then(rain.sum()),
+        wind_speed=pl.col("wind_speed_10m").filter(instant).mean(),
+        relative_humidity=pl.col("relative_humidity_2m").filter(instant).mean(),
+        missing_hours=(window_hours - present).cast(pl.Int32),
+    )
+    return (
+        table.with_columns(
+            season=pl.col("season").cast(pl.Int32),
+            issued_at=pl.when(pl.col("kind") == FORECAST).then(pl.col("fetched_at")),
+            wet=pl.col("precipitation") >= WET_THRESHOLD_MM,
+        )
+        .select(CLEAN_SCHEMA)
+        .cast(CLEAN_SCHEMA)
+        .sort("season", "round")
+    )
+
+
+def csv_weather(weather: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
+    """A user's table (season, round, air_temperature, wet, wind_speed) in the clean layout: observed for a race
+    that was run, forecast for one to come."""
+    table = weather.join(
+        races.select("season", "round", "circuit_id", "starts_at", "status"), on=["season", "round"]
+    ).with_columns(
+        kind=pl.when(pl.col("status") == "completed").then(pl.lit(OBSERVED)).otherwise(pl.lit(FORECAST)),
+        race_start=pl.col("starts_at"),
+        start_assumed=pl.col("starts_at").is_null(),
+        wet=pl.col("wet") != 0,
+        source=pl.lit("csv"),
+    )
+    absent = [pl.lit(None, dtype).alias(name) for name, dtype in CLEAN_SCHEMA.items() if name not in table.columns]
+    return table.with_columns(absent).select(CLEAN_SCHEMA).sort("season", "round")
+
+
+def empty_weather() -> pl.DataFrame:
+    return pl.DataFrame(schema=CLEAN_SCHEMA)
+
+
+def feature_weather(weather: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
+    """What a race's features may use: the observed weather of a race that was run, the forecast of the race to
+    come. A forecast row of a race since run is never used for it (it was not what happened); nor is an observed
+    row for a race still to come (it cannot exist before the race)."""
+    wanted = (pl.col("kind") == OBSERVED) & (pl.col("status") == "completed") | (pl.col("kind") == FORECAST) & pl.col(
+        "is_next"
+    )
+    return (
+        weather.join(races.select("season", "round", "status", "is_next"), on=["season", "round"])
+        .filter(wanted)
+        .select("season", "round", "air_temperature", pl.col("wet").cast(pl.Float64), "wind_speed")
+    )
