@@ -1,0 +1,260 @@
+"""Championship odds: the standings now, plus a simulation of the season's remaining rounds.
+
+Standings are summed from the points the results record (races and sprints), so they are the official ones,
+penalties and half points included. The remaining rounds are simulated from one set of strengths, the win
+probabilities of the next race (the champion's pre-qualifying distribution): every remaining Grand Prix and sprint
+draws a whole finishing order from them as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
+sorted), and pays the season's points (`points.py`): the fastest-lap point of 2019-2024 goes to a car of the top ten
+picked by a second, independent draw from the same strengths; 2014's final race pays double. Every car is
+classified in a simulated race (retirements are not modelled; a weak car rarely scores either way).
+
+Teams: a constructor scores what its cars score, with each car of the next race's entry list racing for the team it
+enters that race for; drivers and teams not on that list keep their points and score no more. Ties on points are
+broken as the regulations do first, by the number of wins (simulated wins included), then at random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from f1_pipeline.modeling.metrics import PROBABILITY_FLOOR
+from f1_pipeline.modeling.outcomes import sample_orders
+from f1_pipeline.modeling.points import points_places, points_system, race_points, sprint_points
+
+Entity = Literal["driver", "constructor"]
+ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
+ENTITY_COLUMN: dict[Entity, str] = {"driver": "driver_id", "constructor": "constructor_id"}
+SIMULATIONS = 20_000
+"""Seasons simulated: the largest title probability's standard error is at most 0.0035 (sqrt(0.25 / 20,000))."""
+SEED = 2026
+EVALUATION_ROUNDS = (5, 10, 15)
+
+
+@dataclass(frozen=True)
+class Round:
+    round: int
+    has_sprint: bool
+    final: bool
+    """The season's last round (2014 paid it double)."""
+
+
+def standings(
+    results: pl.DataFrame, sprints: pl.DataFrame, season: int, after_round: int, entity: Entity
+) -> pl.DataFrame:
+    """id, points, wins after `after_round` of `season` (every race and sprint up to it), best first.
+
+    Wins are Grand Prix wins: the first tie-breaker of the regulations.
+    """
+    key = ENTITY_COLUMN[entity]
+    scored = pl.col("season") == season
+    until = pl.col("round") <= after_round
+    rows = pl.concat(
+        [
+            results.filter(scored & until).select(key, "points", won=pl.col("finish_position") == 1),
+            sprints.filter(scored & until).select(key, "points", won=pl.lit(False)),
+        ]
+    )
+    return (
+        rows.group_by(key)
+        .agg(points=pl.col("points").fill_null(0).sum(), wins=pl.col("won").fill_null(False).sum().cast(pl.Int64))
+        .rename({key: "id"})
+        .sort(["points", "wins", "id"], descending=[True, True, False])
+    )
+
+
+def remaining_rounds(races: pl.DataFrame, season: int, after_round: int) -> list[Round]:
+    """The rounds of `season` after `after_round`, with their sprints, from the calendar."""
+    calendar = races.filter(pl.col("season") == season).sort("round")
+    final = int(calendar["round"].max())
+    return [
+        Round(int(row["round"]), bool(row["has_sprint"]), int(row["round"]) == final)
+        for row in calendar.filter(pl.col("round") > after_round).iter_rows(named=True)
+    ]
+
+
+def simulate(
+    season: int,
+    now: dict[Entity, pl.DataFrame],
+    field: pl.DataFrame,
+    rounds: Sequence[Round],
+    simulations: int = SIMULATIONS,
+    seed: int = SEED,
+) -> pl.DataFrame:
+    """Title probability and expected final points of every driver and constructor.
+
+    `now` holds each championship's standings (`standings`); `field` the entrants (driver_id, constructor_id) with
+    their strengths (`probability`, a win distribution). Returns entity, id, points_now, title_probability,
+    expected_points.
+    """
+    if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
+        raise ValueError("the field needs every entrant's non-negative win probability")
+    rng = np.random.default_rng([seed, season, rounds[0].round if rounds else 0])
+    strengths = field["probability"].to_numpy().astype(np.float64)
+    gained, won = _simulated_points(season, strengths, rounds, simulations, rng)
+    cars = {"driver": field["driver_id"].to_list(), "constructor": field["constructor_id"].to_list()}
+    parts = [_odds(entity, now[entity], cars[entity], gained, won, rng) for entity in ENTITIES]
+    return pl.concat(parts)
+
+
+def _simulated_points(
+    season: int, strengths: np.ndarray, rounds: Sequence[Round], simulations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points and Grand Prix wins each car adds over the remaining rounds: two (simulations, cars) arrays."""
+    system = points_system(season)
+    cars = strengths.size
+    gained = np.zeros((simulations, cars))
+    won = np.zeros((simulations, cars), dtype=np.int64)
+    rows = np.arange(simulations)[:, None]
+    for race in rounds:
+        place = _places(sample_orders(strengths, simulations, rng))
+        fastest = np.zeros((simulations, cars), dtype=bool)
+        if system.fastest_lap:
+            eligible = place <= points_places(season)
+            draw = np.where(
+                eligible, np.log(np.clip(strengths, PROBABILITY_FLOOR, None)) + rng.gumbel(size=place.shape), -np.inf
+            )
+            fastest[rows, draw.argmax(axis=1)[:, None]] = True
+        gained += race_points(system, place, fastest, race.final)
+        won += place == 1
+        if race.has_sprint and system.sprint:
+            gained += sprint_points(system, _places(sample_orders(strengths, simulations, rng)))
+    return gained, won
+
+
+def _places(orders: np.ndarray) -> np.ndarray:
+    """1-based place of every car, from orders (entry [s, r] = the car in place r+1)."""
+    place = np.empty_like(orders)
+    np.put_along_axis(place, orders, np.arange(1, orders.shape[1] + 1)[None, :], axis=1)
+    return place
+
+
+def _odds(
+    entity: Entity,
+    now: pl.DataFrame,
+    cars: list[str],
+    gained: np.ndarray,
+    won: np.ndarray,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    """One championship: who holds the most points at the end of each simulated season (ties: wins, then chance)."""
+    ids = sorted({*now["id"].to_list(), *(car for car in cars if car is not None)})
+    index = {name: position for position, name in enumerate(ids)}
+    points_now = np.zeros(len(ids))
+    wins_now = np.zeros(len(ids))
+    for row in now.iter_rows(named=True):
+        points_now[index[row["id"]]] = row["points"]
+        wins_now[index[row["id"]]] = row["wins"]
+    final = np.tile(points_now, (gained.shape[0], 1))
+    wins = np.tile(wins_now, (gained.shape[0], 1))
+    for car, name in enumerate(cars):
+        if name is not None:
+            final[:, index[name]] += gained[:, car]
+            wins[:, index[name]] += won[:, car]
+    ranking = final * 1e4 + wins * 10 + rng.random(final.shape)  # points, then wins, then chance
+    champions = np.bincount(ranking.argmax(axis=1), minlength=len(ids))
+    return pl.DataFrame(
+        {
+            "entity": entity,
+            "id": ids,
+            "points_now": points_now,
+            "title_probability": champions / gained.shape[0],
+            "expected_points": final.mean(axis=0),
+        }
+    ).sort("title_probability", "points_now", descending=True)
+
+
+def final_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -> dict[Entity, str]:
+    """Who won each title: the most points over the whole season, then the most wins."""
+    last = int(results.filter(pl.col("season") == season)["round"].max())
+    return {entity: standings(results, sprints, season, last, entity)["id"][0] for entity in ENTITIES}
+
+
+def leader_rate(
+    results: pl.DataFrame, sprints: pl.DataFrame, seasons: Sequence[int], after_round: int, entity: Entity
+) -> float:
+    """How often the leader after `after_round` went on to take the title in `seasons`, Laplace-smoothed."""
+    held = [
+        standings(results, sprints, season, after_round, entity)["id"][0]
+        == final_champions(results, sprints, season)[entity]
+        for season in seasons
+    ]
+    return (sum(held) + 1) / (len(held) + 2)
+
+
+def baselines(now: pl.DataFrame, rate: float) -> pl.DataFrame:
+    """id, leader (the leader gets `rate`, the rest share what is left), proportional (to points now)."""
+    top = now["points"].max()
+    leaders = now["points"] == top
+    others = now.height - int(leaders.sum())
+    leader = np.where(
+        leaders.to_numpy(), rate / leaders.sum() if others else 1.0 / now.height, (1 - rate) / max(others, 1)
+    )
+    points = now["points"].to_numpy()
+    proportional = points / points.sum() if points.sum() > 0 else np.full(now.height, 1.0 / now.height)
+    return now.select("id").with_columns(leader=pl.Series(leader), proportional=pl.Series(proportional))
+
+
+def log_loss(probability: float) -> float:
+    return float(-np.log(max(probability, PROBABILITY_FLOOR)))
+
+
+def title_backtest(
+    results: pl.DataFrame,
+    sprints: pl.DataFrame,
+    races: pl.DataFrame,
+    predictions: pl.DataFrame,
+    seasons: Sequence[int],
+    history_first_season: int,
+    after_rounds: Sequence[int] = EVALUATION_ROUNDS,
+    simulations: int = SIMULATIONS,
+) -> pl.DataFrame:
+    """Title odds as they could have been given after `after_rounds` of each finished season, scored on who won.
+
+    Only what was known then is used: the standings after the round, the calendar, and `predictions` (pre-qualifying
+    win probabilities of the next race, from a model trained on earlier seasons) as strengths. Each row is one
+    (season, round, championship): the probability the simulation, the "leader wins" baseline (the leader's rate of
+    going on to win, over the seasons from `history_first_season` before this one) and the points-proportional
+    baseline gave the actual champion, and their log losses.
+    """
+    rows = []
+    for season in seasons:
+        champions = final_champions(results, sprints, season)
+        history = range(history_first_season, season)
+        for after_round in after_rounds:
+            nxt = predictions.filter((pl.col("season") == season) & (pl.col("round") > after_round))
+            if nxt.is_empty():
+                continue
+            field = nxt.filter(pl.col("round") == nxt["round"].min())
+            now = {entity: standings(results, sprints, season, after_round, entity) for entity in ENTITIES}
+            odds = simulate(season, now, field, remaining_rounds(races, season, after_round), simulations)
+            for entity in ENTITIES:
+                champion = champions[entity]
+                rate = leader_rate(results, sprints, [s for s in history if _finished(results, s)], after_round, entity)
+                base = baselines(now[entity], rate).filter(pl.col("id") == champion)
+                model = odds.filter((pl.col("entity") == entity) & (pl.col("id") == champion))["title_probability"]
+                probability = {
+                    "model": float(model[0]) if model.len() else 0.0,
+                    "leader": float(base["leader"][0]) if base.height else 0.0,
+                    "proportional": float(base["proportional"][0]) if base.height else 0.0,
+                }
+                rows.append(
+                    {
+                        "season": season,
+                        "after_round": after_round,
+                        "entity": entity,
+                        "champion": champion,
+                        "leader_now": now[entity]["id"][0],
+                        **{f"{name}_probability": value for name, value in probability.items()},
+                        **{f"{name}_log_loss": log_loss(value) for name, value in probability.items()},
+                    }
+                )
+    return pl.DataFrame(rows)
+
+
+def _finished(results: pl.DataFrame, season: int) -> bool:
+    return not results.filter(pl.col("season") == season).is_empty()
