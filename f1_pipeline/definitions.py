@@ -16,6 +16,7 @@ from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
 from f1_pipeline.defs.raw import raw_assets
 from f1_pipeline.defs.resources import resources_from
 from f1_pipeline.defs.serving import SERVING_ASSETS, SERVING_CHECKS
+from f1_pipeline.defs.weather import WEATHER_CHECKS, weather_assets
 from f1_pipeline.settings import PipelineSettings
 
 MULTIPROCESS = dg.multiprocess_executor.configured({"start_method": {"forkserver": {}}})
@@ -29,6 +30,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         assets=[
             *raw_assets(settings.retry_backoff_seconds),
             *CLEAN_ASSETS,
+            *weather_assets(settings.retry_backoff_seconds),
             *practice_assets(settings.retry_backoff_seconds),
             *RATINGS_ASSETS,
             *FEATURES_ASSETS,
@@ -38,6 +40,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         ],
         asset_checks=[
             *ASSET_CHECKS,
+            *WEATHER_CHECKS,
             *RATINGS_CHECKS,
             *FEATURES_CHECKS,
             *MODELS_CHECKS,

@@ -16,6 +16,8 @@ from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE
+from f1_pipeline.weather.client import ARCHIVE_URL, FORECAST_URL, MAX_LOCATIONS
+from f1_pipeline.weather.source import WeatherSource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +53,14 @@ class PipelineSettings(SharedSettings):
     train_first_season: int = Field(default=1980, ge=1950)
     validation_first_season: int = 2010
     backtest_first_season: int = 2014
+    weather_source: WeatherSource = "none"
+    """Weather for the features: none (offline: null columns), open-meteo (its archive and forecast), or csv (the
+    file F1_WEATHER_PATH names)."""
     weather_path: Path | None = None
+    open_meteo_archive_url: str = Field(default=ARCHIVE_URL, pattern=r"^https?://[^\s/]+")
+    open_meteo_forecast_url: str = Field(default=FORECAST_URL, pattern=r"^https?://[^\s/]+")
+    weather_batch_size: int = Field(default=MAX_LOCATIONS, ge=1, le=1000)
+    """Races per Open-Meteo request (the API takes up to 1,000 locations)."""
     automation_default_status: Literal["stopped", "running"] = "stopped"
     """The daily ingestion schedule and the post-race and post-qualifying sensors until toggled in the UI: stopped
     on a laptop, so that `dagster dev` neither calls the live API nor retrains on its own."""
@@ -67,5 +76,15 @@ class PipelineSettings(SharedSettings):
             raise ValueError(
                 "need F1_TRAIN_FIRST_SEASON < F1_VALIDATION_FIRST_SEASON < F1_BACKTEST_FIRST_SEASON, got "
                 f"{self.train_first_season}, {self.validation_first_season}, {self.backtest_first_season}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _weather_file_with_its_source(self) -> Self:
+        """A weather file is read only as the csv source, and the csv source needs one: either alone is a mistake."""
+        if (self.weather_source == "csv") != (self.weather_path is not None):
+            raise ValueError(
+                "F1_WEATHER_SOURCE=csv and F1_WEATHER_PATH go together, got "
+                f"F1_WEATHER_SOURCE={self.weather_source} and F1_WEATHER_PATH={self.weather_path}"
             )
         return self

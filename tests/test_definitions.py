@@ -11,7 +11,7 @@ from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.jobs import main_job, train_job
 from f1_pipeline.settings import PipelineSettings
 
-RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint", "raw_practice"}
+RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint", "raw_practice", "raw_weather"}
 CLEAN = {
     "races",
     "race_results",
@@ -21,6 +21,7 @@ CLEAN = {
     "constructors",
     "circuits",
     "practice_results",
+    "weather",
 }
 MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model"}
 PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy"}

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.ratings import elo_configs
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
-from f1_pipeline.modeling.features import COLUMN_DOCS, WEATHER_COLUMNS, FeatureInputs, race_features
+from f1_pipeline.modeling.features import COLUMN_DOCS, FeatureInputs, race_features
+from f1_pipeline.weather.tables import feature_weather
 
 FEATURES_TABLE = "features.race_features"
 SHARED_DRIVES_UNTIL = 1960
@@ -19,21 +18,23 @@ SHARED_DRIVES_UNTIL = 1960
 
 @dg.asset(
     name="race_features",
-    deps=["elo_ratings", "races", "race_results", "sprint_results", "qualifying_results"],
+    deps=["elo_ratings", "races", "race_results", "sprint_results", "qualifying_results", "weather"],
     group_name="features",
     kinds={"duckdb", "polars"},
 )
 def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Pre-qualifying columns use nothing from the race weekend; post-qualifying ones add grid and qualifying.
-    Weather comes from the CSV named by F1_WEATHER_PATH when there is one, else its columns stay null."""
+    Weather comes from the clean weather table: observed for a race that was run, the forecast for the next race;
+    its columns stay null where there is none (no weather source configured)."""
     store = warehouse.warehouse()
+    races = store.read("clean.races")
     inputs = FeatureInputs(
-        races=store.read("clean.races"),
+        races=races,
         results=store.read("clean.race_results"),
         sprints=store.read("clean.sprint_results"),
         qualifying=store.read("clean.qualifying_results"),
         ratings=store.read("ratings.elo_history"),
-        weather=None if modeling.weather_path is None else read_weather(Path(modeling.weather_path)),
+        weather=feature_weather(store.read("clean.weather"), races),
         **elo_configs(store),
     )
     frame = race_features(inputs)
@@ -47,26 +48,6 @@ def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource
             "next_race_preview": dg.MetadataValue.md(markdown_preview(upcoming, rows=25)),
         }
     )
-
-
-def read_weather(path: Path) -> pl.DataFrame:
-    """A weather table (season, round, air_temperature, wet, wind_speed), one row per race; a clear error otherwise."""
-    try:
-        frame = pl.read_csv(path)
-    except (OSError, pl.exceptions.PolarsError) as error:
-        raise dg.Failure(f"cannot read the weather file {path}: {error}") from error
-    missing = [column for column in ("season", "round", *WEATHER_COLUMNS) if column not in frame.columns]
-    if missing:
-        raise dg.Failure(f"the weather file {path} lacks the columns {', '.join(missing)}")
-    try:
-        typed = frame.select(
-            pl.col("season", "round").cast(pl.Int32), *(pl.col(column).cast(pl.Float64) for column in WEATHER_COLUMNS)
-        )
-    except pl.exceptions.PolarsError as error:
-        raise dg.Failure(f"the weather file {path} has a value that is not a number: {error}") from error
-    if typed.select("season", "round").is_duplicated().any():
-        raise dg.Failure(f"the weather file {path} has more than one row for a race")
-    return typed
 
 
 @dg.asset_check(asset=race_features_asset, blocking=True)

@@ -1,5 +1,5 @@
-"""Resources: the Ergast source, the DuckDB warehouse, modelling windows, MLflow and the serving directory, from
-`PipelineSettings`."""
+"""Resources: the Ergast and weather sources, the DuckDB warehouse, modelling windows, MLflow and the serving
+directory, from `PipelineSettings`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from f1_pipeline.practice.snapshot import load_snapshot
 from f1_pipeline.registry.tracking import ModelRegistry, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
+from f1_pipeline.weather.client import FREE_API_LIMITS, OpenMeteoClient
+from f1_pipeline.weather.source import WeatherSource
+from f1_pipeline.weather.source import build_client as build_weather_client
 
 
 class ErgastResource(dg.ConfigurableResource):
@@ -66,6 +69,33 @@ class PracticeResource(dg.ConfigurableResource):
         return f"snapshot {self.practice_snapshot_path}"
 
 
+class WeatherResource(dg.ConfigurableResource):
+    """Where race weather comes from: none (offline), Open-Meteo, or a CSV file.
+
+    One throttle, at Open-Meteo's free-API limits, serves every request of a run."""
+
+    weather_source: WeatherSource = "none"
+    weather_path: str | None = None
+    open_meteo_archive_url: str
+    open_meteo_forecast_url: str
+    weather_batch_size: int = 100
+    request_attempts: int = 5
+    retry_backoff_seconds: float = 1.0
+    _throttle: Throttle | None = PrivateAttr(default=None)
+
+    def client(self) -> OpenMeteoClient:
+        if self._throttle is None:
+            self._throttle = Throttle(FREE_API_LIMITS)
+        return build_weather_client(
+            archive_url=self.open_meteo_archive_url,
+            forecast_url=self.open_meteo_forecast_url,
+            batch_size=self.weather_batch_size,
+            attempts=self.request_attempts,
+            backoff_seconds=self.retry_backoff_seconds,
+            throttle=self._throttle,
+        )
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file that holds the raw, clean and quality schemas."""
 
@@ -92,7 +122,6 @@ class ModelingResource(dg.ConfigurableResource):
     backtest_first_season: int
     tuning_trials: int
     optuna_storage: str | None = None
-    weather_path: str | None = None
 
     def seasons(self) -> Seasons:
         return Seasons(self.train_first_season, self.validation_first_season, self.backtest_first_season)
@@ -121,6 +150,7 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
     return {
         "ergast": ErgastResource(**fields_of(ErgastResource)),
         "practice": PracticeResource(**fields_of(PracticeResource)),
+        "weather": WeatherResource(**fields_of(WeatherResource)),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "modeling": ModelingResource(**fields_of(ModelingResource)),
         "mlflow": MlflowResource(**fields_of(MlflowResource)),

@@ -104,7 +104,7 @@ def raw_rows(
         )
         for (url, series), race in zip(pairs, asked.iter_rows(named=True), strict=True)
     ]
-    return pl.concat([empty_raw(), *(frame.select(RAW_SCHEMA) for frame in frames)])
+    return pl.concat([empty_raw(), *(frame.select(*RAW_SCHEMA) for frame in frames)])
 
 
 def empty_raw() -> pl.DataFrame:
@@ -134,7 +134,7 @@ def race_weather(raw: pl.DataFrame) -> pl.DataFrame:
             issued_at=pl.when(pl.col("kind") == FORECAST).then(pl.col("fetched_at")),
             wet=pl.col("precipitation") >= WET_THRESHOLD_MM,
         )
-        .select(CLEAN_SCHEMA)
+        .select(*CLEAN_SCHEMA)
         .cast(CLEAN_SCHEMA)
         .sort("season", "round")
     )
@@ -153,7 +153,7 @@ def csv_weather(weather: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
         source=pl.lit("csv"),
     )
     absent = [pl.lit(None, dtype).alias(name) for name, dtype in CLEAN_SCHEMA.items() if name not in table.columns]
-    return table.with_columns(absent).select(CLEAN_SCHEMA).sort("season", "round")
+    return table.with_columns(absent).select(*CLEAN_SCHEMA).sort("season", "round")
 
 
 def empty_weather() -> pl.DataFrame:
