@@ -9,10 +9,12 @@ from matplotlib.figure import Figure
 
 from f1_pipeline.modeling.metrics import calibration
 from f1_pipeline.modeling.plots import (
+    MODEL_COLOURS,
     accuracy_by_season_figure,
     calibration_figure,
     feature_importance_figure,
     figure_png,
+    model_colour,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -47,7 +49,7 @@ def summary(with_mode: bool) -> pl.DataFrame:
 
 @pytest.mark.parametrize("show_counts", [True, False])
 def test_calibration_figure(show_counts):
-    figure = calibration_figure({"elo_only": curve(1), "xgboost": curve(2)}, show_counts=show_counts)
+    figure = calibration_figure({("elo_only", None): curve(1), ("xgboost", None): curve(2)}, show_counts=show_counts)
     assert isinstance(figure, Figure)
     assert len(figure.axes) == (2 if show_counts else 1)
     reliability = figure.axes[0]
@@ -79,3 +81,39 @@ def test_no_pyplot_state_is_used():
     figure_png(feature_importance_figure({"a": 1.0}))
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or not pyplot.get_fignums()
+
+
+def line_colours(axis):
+    return {line.get_label(): line.get_color() for line in axis.lines if not line.get_label().startswith("_")}
+
+
+def test_a_model_keeps_its_colour_in_every_panel_and_figure():
+    accuracy = accuracy_by_season_figure(summary(True))
+    calibration = calibration_figure(
+        {("elo_only", "pre_qualifying"): curve(1), ("xgboost", "post_qualifying"): curve(2)}, show_counts=False
+    )
+    panels = [line_colours(axis) for axis in accuracy.axes]
+    assert panels[0] == panels[1] == {"ELO only": MODEL_COLOURS["elo_only"], "XGBoost": MODEL_COLOURS["xgboost"]}
+    assert line_colours(calibration.axes[0]) == {
+        "perfectly calibrated": "grey",
+        "ELO only, before qualifying": MODEL_COLOURS["elo_only"],
+        "XGBoost, after qualifying": MODEL_COLOURS["xgboost"],
+    }
+
+
+def test_every_known_model_has_its_own_colour_and_an_unknown_one_a_stable_colour():
+    assert len(set(MODEL_COLOURS.values())) == len(MODEL_COLOURS)
+    by_name_only = calibration_figure({"xgboost": curve(1)}, show_counts=False)
+    assert line_colours(by_name_only.axes[0])["XGBoost"] == MODEL_COLOURS["xgboost"]
+    assert model_colour("a_new_kind") == model_colour("a_new_kind")
+    assert model_colour("a_new_kind") not in MODEL_COLOURS.values()
+
+
+def test_modes_are_panels_in_race_weekend_order_with_plain_titles_and_one_legend_outside():
+    figure = accuracy_by_season_figure(summary(True))
+    assert [axis.get_title() for axis in figure.axes] == ["before qualifying", "after qualifying"]
+    assert figure.axes[0].get_ylabel() == "favourite won (share of races)"
+    assert all(axis.get_legend() is None for axis in figure.axes)  # no legend drawn over the lines
+    assert all(tick == int(tick) for tick in figure.axes[0].get_xticks())  # whole seasons
+    (legend,) = figure.legends
+    assert sorted(text.get_text() for text in legend.get_texts()) == ["ELO only", "XGBoost"]

@@ -1,4 +1,8 @@
-"""Materialization metadata shown in the Dagster UI: counts, schema, a preview, season coverage."""
+"""Materialization metadata shown in the Dagster UI: counts, schema, a preview, season coverage.
+
+Previews are for a person glancing at the UI: decimals to three places, metric columns under plain names
+("favourite won", not "top1"), and a table of races shows its latest race first rather than 1950.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ from matplotlib.figure import Figure
 from f1_pipeline.modeling.plots import figure_png
 
 PREVIEW_ROWS = 10
+DECIMALS = 3
+PLAIN_HEADERS = {
+    "top1": "favourite won",
+    "top3": "winner in top 3",
+    "correct_winner": "favourite won",
+    "winner_in_top3": "winner in top 3",
+    "log_loss": "log loss",
+    "brier": "Brier score",
+}
+LATEST_FIRST = ("season", "round")
+"""Columns that order a table in time: a preview sorts on those it has, newest first."""
 
 
 def figure_markdown(figure: Figure, title: str) -> str:
@@ -22,10 +37,30 @@ def figure_markdown(figure: Figure, title: str) -> str:
 
 
 def markdown_preview(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    """The first `rows` rows as a Markdown table, in the frame's order."""
     head = frame.head(rows)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in head.iter_rows()]
+    lines = [
+        "| " + " | ".join(PLAIN_HEADERS.get(name, name) for name in head.columns) + " |",
+        "|" + "---|" * head.width,
+    ]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in head.iter_rows()]
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{DECIMALS}f}"
+    return str(value).replace("|", "\\|")
+
+
+def latest_first(frame: pl.DataFrame) -> pl.DataFrame:
+    """The newest race's rows first (their order within a race kept); a frame without seasons as it is."""
+    if "season" not in frame.columns:
+        return frame
+    keys = [column for column in LATEST_FIRST if column in frame.columns]
+    return frame.sort(keys, descending=True, nulls_last=True, maintain_order=True)
 
 
 def season_coverage(seasons: Sequence[Any]) -> str:
@@ -45,7 +80,7 @@ def table_metadata(table: str, frame: pl.DataFrame, column_docs: Mapping[str, st
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, str(dtype), docs.get(name)) for name, dtype in frame.schema.items()]
         ),
-        "preview": dg.MetadataValue.md(markdown_preview(frame)),
+        "preview": dg.MetadataValue.md(markdown_preview(latest_first(frame))),
     }
     if "season" in frame.columns:
         metadata["season_coverage"] = season_coverage(frame.get_column("season").unique().to_list())

@@ -42,7 +42,6 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
     with store.transaction() as writes:
         writes.replace_table(HISTORY_TABLE, history)
         writes.replace_table(PARAMETERS_TABLE, parameters)
-    latest = history.sort("season", "round").group_by("kind", "entity_id").agg(pl.all().last())
     metadata = table_metadata(HISTORY_TABLE, history, COLUMN_DOCS) | {
         "driver_k": configs[elo.DRIVER].k,
         "driver_carryover": configs[elo.DRIVER].carryover,
@@ -50,11 +49,22 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
         "team_carryover": configs[elo.TEAM].carryover,
         "tuning_seasons": f"{seasons.start}-{seasons.stop - 1}",
         "tuning": dg.MetadataValue.md(markdown_preview(pl.concat(grids.values()).sort("kind", "log_loss"), rows=12)),
-        "top_drivers_now": dg.MetadataValue.md(
-            markdown_preview(latest.filter(kind=elo.DRIVER).sort("rating_after", descending=True), rows=10)
-        ),
+        "top_drivers_now": dg.MetadataValue.md(markdown_preview(top_drivers_now(history))),
     }
     return dg.MaterializeResult(metadata=metadata)
+
+
+def top_drivers_now(history: pl.DataFrame, count: int = 10) -> pl.DataFrame:
+    """The highest-rated drivers of the latest season, each at his rating after his last race of it. A rating
+    stays frozen after a driver's last race, so ranking the whole history would list drivers retired for decades."""
+    current = history.filter(pl.col("kind") == elo.DRIVER, pl.col("season") == history["season"].max())
+    return (
+        current.sort("season", "round")
+        .group_by("entity_id", maintain_order=True)
+        .agg(pl.all().last())
+        .sort("rating_after", descending=True)
+        .head(count)
+    )
 
 
 def elo_configs(store: Warehouse) -> dict[str, elo.EloConfig]:
