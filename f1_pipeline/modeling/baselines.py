@@ -19,9 +19,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from f1_pipeline.modeling.backtest import RaceModel
+from f1_pipeline.modeling.backtest import RaceModel, completed
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.field import RACE_KEY, normalise, race_index, softmax
+from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 
 BACK_OF_GRID = "back"
 
@@ -212,3 +213,68 @@ def _elo(frame: pl.DataFrame) -> np.ndarray:
     """Ratings with a missing one set to its race's lowest, i.e. treated like a newcomer (nobody rated → all 0)."""
     elo = pl.col("driver_elo")
     return frame.select(elo.fill_null(elo.min().over(RACE_KEY)).fill_null(0.0)).to_series().to_numpy()
+
+
+class GridPodiumRate(BaseEstimator):
+    """After qualifying, P(podium) of each driver: how often his starting slot finished in the top 3 in training.
+
+    The podium counterpart of `GridSlotRate` (the same slots, pit lane and unknown grids as "back", smoothed towards
+    the overall podium rate with `smoothing` pseudo-starts). It predicts podium membership directly rather than a win
+    distribution, so it is scored only by the podium metrics. Each race's rates are scaled to sum to min(3, field),
+    as any finishing order's do, without letting a slot exceed 1.
+    """
+
+    def __init__(self, smoothing: float = 1.0) -> None:
+        self.smoothing = smoothing
+
+    def fit(self, train: pl.DataFrame) -> Self:
+        train = _labelled(train).with_columns(podium=pl.col("finish_position").is_between(1, 3).fill_null(False))
+        self.base_rate_ = float(train["podium"].mean())
+        slots = train.group_by(slot=_grid_slot()).agg(podiums=pl.col("podium").sum(), starts=pl.len())
+        rates = (slots["podiums"] + self.smoothing * self.base_rate_) / (slots["starts"] + self.smoothing)
+        self.slot_podium_rate_ = dict(zip(slots["slot"].to_list(), rates.to_list(), strict=True))
+        return self
+
+    def predict_podium(self, frame: pl.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        rate = _grid_slot().replace_strict(self.slot_podium_rate_, default=self.base_rate_, return_dtype=pl.Float64)
+        rates = frame.select(rate).to_series().to_numpy()
+        races = race_index(frame)
+        scaled = np.empty_like(rates)
+        for race in np.unique(races):
+            members = races == race
+            scaled[members] = capped_scale(rates[members], min(3, int(members.sum())))
+        return scaled
+
+
+def capped_scale(values: np.ndarray, total: float) -> np.ndarray:
+    """Non-negative values scaled to sum to `total` with none above 1: those that would exceed 1 are set to 1 and the
+    rest rescaled to what is left, until none does."""
+    scaled = np.zeros_like(values, dtype=np.float64)
+    free = np.ones(values.size, dtype=bool)
+    while True:
+        room = total - (~free).sum()
+        weights = np.where(free, np.maximum(values, 0), 0.0)
+        if weights.sum() <= 0:
+            scaled[free] = room / max(free.sum(), 1)
+            return scaled
+        scaled = np.where(free, weights / weights.sum() * room, 1.0)
+        over = free & (scaled > 1)
+        if not over.any():
+            return scaled
+        free &= ~over
+
+
+def grid_podium_backtest(frame: pl.DataFrame, seasons: list[int], train_first_season: int) -> pl.DataFrame:
+    """season, round, driver_id and the baseline's P(podium) (`PODIUM_BASELINE`) for every completed race of
+    `seasons`, each season's rates learned from the seasons before it (walk-forward, like the models)."""
+    parts = []
+    for season in seasons:
+        test = completed(frame).filter(pl.col("season") == season)
+        train = completed(frame).filter(pl.col("season").is_between(train_first_season, season - 1))
+        if test.is_empty() or train.is_empty():
+            continue
+        rate = GridPodiumRate().fit(train).predict_podium(test)
+        parts.append(test.select(*RACE_KEY, "driver_id").with_columns(pl.Series(PODIUM_BASELINE, rate)))
+    schema = {"season": pl.Int32, "round": pl.Int32, "driver_id": pl.String, PODIUM_BASELINE: pl.Float64}
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)

@@ -20,6 +20,11 @@ from f1_pipeline.modeling.field import RACE_KEY
 PROBABILITY_FLOOR = 1e-15
 SUM_TOLERANCE = 1e-6
 METRICS = ("log_loss", "brier", "top1", "top3")
+PODIUM_METRICS = ("podium_log_loss", "podium_brier")
+"""Top-3 membership, per race: the sum over the field of each driver's binary log loss / squared error of
+P(podium) against finishing in the top 3 (classified places 1-3)."""
+PODIUM_BASELINE = "grid_podium_rate"
+"""The post-qualifying podium baseline (historical podium rate of the starting slot): a backtest column and a model."""
 
 _P = pl.col("probability")
 _WON = pl.col("won")
@@ -46,13 +51,64 @@ def race_metrics(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:
 
 def summarise(race_metrics: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """Means over races (top-1/top-3 as hit rates), per group, with the race count that says how much to trust them."""
-    aggregates = [pl.len().alias("races"), *(pl.col(name).cast(pl.Float64).mean() for name in METRICS)]
+    present = [name for name in (*METRICS, *PODIUM_METRICS) if name in race_metrics.columns]
+    aggregates = [pl.len().alias("races"), *(pl.col(name).cast(pl.Float64).mean() for name in present)]
     if not by:
         return race_metrics.select(aggregates)
     return race_metrics.group_by(by).agg(aggregates).sort(by)
 
 
-def calibration(frame: pl.DataFrame, probability: np.ndarray, bins: int = 10) -> pl.DataFrame:
+def podium_scores(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Per-race podium metrics of every model and mode of a backtest (its `podium_probability` column), plus the
+    grid podium baseline's (its `PODIUM_BASELINE` column, on post-qualifying rows) as one more post-qualifying model."""
+    parts = [
+        podium_race_metrics(group, group["podium_probability"].to_numpy()).with_columns(
+            model=pl.lit(model), mode=pl.lit(mode)
+        )
+        for (model, mode), group in predictions.group_by("model", "mode", maintain_order=True)
+    ]
+    baseline = (
+        predictions.filter(pl.col(PODIUM_BASELINE).is_not_null()).unique(
+            [*RACE_KEY, "driver_id"], keep="first", maintain_order=True
+        )
+        if PODIUM_BASELINE in predictions.columns
+        else predictions.clear()
+    )
+    if not baseline.is_empty():
+        parts.append(
+            podium_race_metrics(baseline, baseline[PODIUM_BASELINE].to_numpy()).with_columns(
+                model=pl.lit(PODIUM_BASELINE), mode=pl.lit("post_qualifying")
+            )
+        )
+    return pl.concat(parts).select("model", "mode", pl.exclude("model", "mode"))
+
+
+def podium_race_metrics(frame: pl.DataFrame, podium_probability: np.ndarray) -> pl.DataFrame:
+    """One row per race: `PODIUM_METRICS` of P(podium) against `finish_position` <= 3, sorted by race.
+
+    A race is the unit, as for the winner: every driver's binary term is summed within the race, then races are
+    averaged by `summarise`.
+    """
+    labelled = _podium_scored(frame, podium_probability)
+    p = _P.clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    on_podium = pl.col("on_podium").cast(pl.Float64)
+    return (
+        labelled.group_by(RACE_KEY)
+        .agg(
+            podium_log_loss=-(on_podium * p.log() + (1 - on_podium) * (1 - p).log()).sum(),
+            podium_brier=((_P - on_podium) ** 2).sum(),
+        )
+        .sort(RACE_KEY)
+    )
+
+
+def podium_calibration(frame: pl.DataFrame, podium_probability: np.ndarray, bins: int = 10) -> pl.DataFrame:
+    """`calibration` of P(podium) against finishing in the top 3 (observed_rate = share of drivers who did)."""
+    labelled = _podium_scored(frame, podium_probability).with_columns(won=pl.col("on_podium"))
+    return calibration(labelled, labelled["probability"].to_numpy(), bins, checked=False)
+
+
+def calibration(frame: pl.DataFrame, probability: np.ndarray, bins: int = 10, *, checked: bool = True) -> pl.DataFrame:
     """Reliability per probability bin, over drivers rather than races.
 
     Bins are equal-width on [0, 1] (bin k holds k/bins <= p < (k+1)/bins; p = 1 goes to the last bin) rather than
@@ -62,7 +118,7 @@ def calibration(frame: pl.DataFrame, probability: np.ndarray, bins: int = 10) ->
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
-    scored = _scored(frame, probability)
+    scored = _scored(frame, probability) if checked else frame.with_columns(probability=pl.Series(probability))
     return (
         scored.group_by(bin=(_P * bins).floor().cast(pl.Int32).clip(0, bins - 1))
         .agg(
@@ -98,6 +154,25 @@ def _scored(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:
     _refuse(per_race.filter(pl.col("winners") != 1), "races must have exactly one winner", "winners")
     off_total = (pl.col("total") - 1).abs() > SUM_TOLERANCE
     _refuse(per_race.filter(off_total), "probabilities must sum to 1 per race", "total")
+    return scored
+
+
+def _podium_scored(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:
+    """Race key, P(podium) and whether the driver finished in the top 3; refused unless every race is finished and
+    its P(podium) sums to min(3, field) (what any finishing-order distribution gives)."""
+    probability = np.asarray(probability, dtype=np.float64)
+    if probability.shape != (frame.height,):
+        raise ValueError(f"expected one probability per row ({frame.height}), got shape {probability.shape}")
+    if not np.all(np.isfinite(probability)) or np.any(probability < 0) or np.any(probability > 1):
+        raise ValueError("probabilities must be finite and within [0, 1]")
+    if "finish_position" not in frame.columns:
+        raise ValueError("podium metrics need `finish_position` (null for a car not classified)")
+    scored = frame.select(
+        *RACE_KEY, on_podium=pl.col("finish_position").is_between(1, 3).fill_null(False)
+    ).with_columns(probability=pl.Series(probability))
+    per_race = scored.group_by(RACE_KEY).agg(total=_P.sum(), field=pl.len())
+    off_total = (pl.col("total") - pl.min_horizontal(pl.col("field"), 3)).abs() > SUM_TOLERANCE
+    _refuse(per_race.filter(off_total), "P(podium) must sum to min(3, field) per race", "total")
     return scored
 
 

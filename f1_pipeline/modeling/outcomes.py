@@ -168,20 +168,12 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
     team has none). Rows keep their order.
     """
     key = [*by, *RACE_KEY]
-    missing = {*key, "driver_id", "constructor_id", "probability"} - set(predictions.columns)
-    if missing:
-        raise ValueError(f"predictions lack the column(s) {', '.join(sorted(missing))}")
+    _require(predictions, [*key, "driver_id", "constructor_id", "probability"])
     team = [*key, "constructor_id"]
     p = pl.col("probability")
-    strength = pl.max_horizontal(p, pl.lit(PROBABILITY_FLOOR))
-    rows = predictions.with_columns(
-        _race=pl.struct(key).rank("dense").cast(pl.Int64) - 1,
-        _slot=pl.int_range(pl.len()).over(key),
-        _points_places=pl.col("season").map_elements(points_places, return_dtype=pl.Int64),
-        _total=p.sum().over(key),
-        _strength=strength,
+    rows = _indexed(predictions, key).with_columns(
+        _points_places=pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
     )
-    _refuse_non_distributions(rows, key)
     top = _top_k_columns(rows)
     has_team = pl.col("constructor_id").is_not_null()
     teammates = pl.len().over(team) > 1
@@ -195,6 +187,37 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
         ),
         team_win_probability=pl.when(has_team).then(p.sum().over(team)),
     ).drop("_race", "_slot", "_points_places", "_total", "_strength")
+
+
+def podium_probabilities(predictions: pl.DataFrame, by: Sequence[str] = ()) -> np.ndarray:
+    """P(podium) of every row (exact, closed form): what the podium metrics score, for any model's win distribution."""
+    key = [*by, *RACE_KEY]
+    _require(predictions, [*key, "probability"])
+    strengths, races, slots = _padded(_indexed(predictions, key), "_strength")
+    if not races.size:
+        return np.zeros(0)
+    podium = np.cumsum(_first_three_places(_normalised(strengths)), axis=2)[:, :, -1]
+    return np.clip(podium, 0.0, 1.0)[races, slots]
+
+
+def _require(predictions: pl.DataFrame, columns: Sequence[str]) -> None:
+    missing = set(columns) - set(predictions.columns)
+    if missing:
+        raise ValueError(f"predictions lack the column(s) {', '.join(sorted(missing))}")
+
+
+def _indexed(predictions: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """The rows numbered by distribution (`_race`) and place within it (`_slot`), with their floored strength;
+    refused unless each distribution is one (non-negative, summing to 1)."""
+    p = pl.col("probability")
+    rows = predictions.with_columns(
+        _race=pl.struct(key).rank("dense").cast(pl.Int64) - 1,
+        _slot=pl.int_range(pl.len()).over(key),
+        _total=p.sum().over(key),
+        _strength=pl.max_horizontal(p, pl.lit(PROBABILITY_FLOOR)),
+    )
+    _refuse_non_distributions(rows, key)
+    return rows
 
 
 def _refuse_non_distributions(rows: pl.DataFrame, key: list[str]) -> None:

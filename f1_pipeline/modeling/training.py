@@ -13,11 +13,13 @@ from typing import Any
 import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
-from f1_pipeline.modeling.baselines import baselines_for
+from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
 from f1_pipeline.modeling.features import MODES, Mode
-from f1_pipeline.modeling.metrics import summarise
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summarise
 from f1_pipeline.modeling.models import ConditionalLogit
+from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
 
 CANDIDATE = "candidate"
@@ -90,7 +92,7 @@ def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seaso
     predictions = with_averages(
         walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), AVERAGES
     )
-    return pl.concat([predictions, candidate_predictions(predictions, recipes)])
+    return with_podium(pl.concat([predictions, candidate_predictions(predictions, recipes)]), frame, seasons)
 
 
 def candidate_predictions(predictions: pl.DataFrame, recipes: Mapping[Mode, Recipe]) -> pl.DataFrame:
@@ -105,13 +107,33 @@ def recipe_backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons
     def lineup(mode: Mode) -> dict[str, RaceModel]:
         return {CANDIDATE: recipes[mode].build(mode)}
 
-    return walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first)
+    return with_podium(
+        walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), frame, seasons
+    )
+
+
+def with_podium(predictions: pl.DataFrame, frame: pl.DataFrame, seasons: Seasons) -> pl.DataFrame:
+    """Each row's finishing place, its model's P(podium) (the win distribution read as a Plackett-Luce finishing
+    order) and, on post-qualifying rows, the grid podium baseline's: what the podium metrics score."""
+    key = [*RACE_KEY, "driver_id"]
+    baseline = grid_podium_backtest(frame, seasons.backtest(frame), seasons.train_first)
+    return (
+        predictions.with_columns(podium_probability=pl.Series(podium_probabilities(predictions, by=("model", "mode"))))
+        .join(frame.select(*key, "finish_position"), on=key, how="left", maintain_order="left")
+        .join(baseline, on=key, how="left", maintain_order="left")
+        .with_columns(pl.when(pl.col("mode") == "post_qualifying").then(PODIUM_BASELINE).alias(PODIUM_BASELINE))
+    )
 
 
 def summary(predictions: pl.DataFrame, by_season: bool = False) -> pl.DataFrame:
-    """Mean metrics per model and mode (and season): the backtest table."""
+    """Mean metrics per model and mode (and season): the backtest table. Podium metrics are there when the predictions
+    carry them (`with_podium`), the grid podium baseline as one more post-qualifying row with podium metrics only."""
     by = ["mode", "model", "season"] if by_season else ["mode", "model"]
-    return summarise(race_scores(predictions), by=by).sort(by if by_season else ["mode", "log_loss"])
+    scores = race_scores(predictions)
+    if "podium_probability" in predictions.columns:
+        podium = podium_scores(predictions)
+        scores = scores.join(podium, on=["model", "mode", *RACE_KEY], how="full", coalesce=True)
+    return summarise(scores, by=by).sort(by if by_season else ["mode", "log_loss"], nulls_last=True)
 
 
 def fit_final(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> dict[Mode, RaceModel]:
