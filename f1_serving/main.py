@@ -15,6 +15,7 @@ from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
 
+from f1_serving.dashboard.routes import install_dashboard
 from f1_serving.deps import reject_unknown_query
 from f1_serving.errors import install_error_handlers
 from f1_serving.middleware import BodyLimit, ServingHeaders
@@ -58,4 +59,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)])
+    install_dashboard(app)
     return app

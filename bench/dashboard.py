@@ -1,0 +1,111 @@
+"""Server time of every dashboard page, built from scratch and from the response cache.
+
+The app runs in this process on the published data and champion of the default locations (or wherever the `F1_*`
+variables point), with a throwaway users database and a rate limit too high to trip; requests go through the whole
+ASGI stack (middleware, rate limiter, routing) without sockets, so the time is the server's. "Built" clears the
+response cache before each request, so every page is rendered from the served tables; "cached" is the same page
+again. With --write, replaces the `dashboard` block of BENCHMARKS.md.
+
+    python -m bench.dashboard [--requests 30] [--write]
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from bench.report import machine, write_block
+from f1_serving.main import create_app
+from f1_serving.settings import ApiSettings
+
+TARGET_MS = 100.0
+RATE_LIMIT = 100_000_000
+
+
+def pages(client: TestClient) -> list[str]:
+    """Every page the navigation links to, and the season pages of the backtest."""
+    served = client.app.state.runtime.state.served  # type: ignore[attr-defined]
+    if served is None:
+        raise SystemExit(f"nothing is served: {client.app.state.runtime.state.problems}")  # type: ignore[attr-defined]
+    seasons = served.table("race_predictions")["season"].unique().sort().to_list()
+    paths = ["/", "/season/" + str(seasons[-1]), "/accuracy", "/ratings", "/model"]
+    if "championship_odds" in served.publication.tables:
+        paths.insert(1, "/championship")
+    return paths
+
+
+def timed(client: TestClient, path: str, clear: bool) -> float:
+    cache = client.app.state.runtime.cache  # type: ignore[attr-defined]
+    if clear:
+        cache.clear()
+    start = time.perf_counter()
+    response = client.get(path)
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code}: {response.text[:300]}")
+    return elapsed
+
+
+def measure(requests: int) -> tuple[list[tuple[str, float, float, float, int]], str]:
+    with tempfile.TemporaryDirectory() as directory:
+        settings = ApiSettings(
+            users_database_url=f"sqlite:///{Path(directory) / 'users.db'}",
+            rate_limit_per_minute=RATE_LIMIT,
+            refresh_seconds=3600,
+        )
+        with TestClient(create_app(settings)) as client:
+            served = client.app.state.runtime.state.served  # type: ignore[attr-defined]
+            rows = []
+            for path in pages(client):
+                timed(client, path, clear=True)  # warm-up: first use of the templates and polars kernels
+                built = [timed(client, path, clear=True) for _ in range(requests)]
+                cached = [timed(client, path, clear=False) for _ in range(requests)]
+                size = len(client.get(path).content)
+                rows.append((path, statistics.median(built), max(built), statistics.median(cached), size))
+            data = (
+                f"snapshot {served.publication.manifest.snapshot_id}, champion v{served.champion.version}, "
+                f"{served.table('race_predictions').height:,} walk-forward prediction rows"
+            )
+    return rows, data
+
+
+def report(rows: list[tuple[str, float, float, float, int]], data: str, requests: int) -> str:
+    lines = [
+        f"{requests} requests per page and kind, in-process through the whole ASGI stack (no sockets), on {data}.",
+        "",
+        "| page | built: median | built: max | cached: median | size |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{path}` | {built:.1f} ms | {worst:.1f} ms | {cached:.2f} ms | {size / 1024:.0f} KiB |"
+        for path, built, worst, cached, size in rows
+    ]
+    slowest = max(row[2] for row in rows)
+    verdict = "met" if slowest < TARGET_MS else "NOT met"
+    lines += [
+        "",
+        f"- slowest page built from scratch: {slowest:.1f} ms (target < {TARGET_MS:.0f} ms): {verdict}",
+        "",
+        f"Machine: {machine()}. Measured {datetime.now(UTC):%Y-%m-%d}.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--write", action="store_true", help="replace the dashboard block of BENCHMARKS.md")
+    arguments = parser.parse_args()
+    rows, data = measure(arguments.requests)
+    text = report(rows, data, arguments.requests)
+    print(text)
+    if arguments.write:
+        write_block("dashboard", text)
+
+
+if __name__ == "__main__":
+    main()

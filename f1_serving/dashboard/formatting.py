@@ -1,0 +1,46 @@
+"""How the dashboard writes numbers, dates and times for people: one place, so every page says them the same way."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MISSING = "\N{EN DASH}"
+"""What a cell shows when there is nothing to say (no prediction, no winner yet)."""
+
+
+def percent(probability: float | None) -> str:
+    """One decimal, as a fan reads odds; a chance that rounds to zero is not "0.0%" but below the first decimal."""
+    if probability is None:
+        return MISSING
+    if 0 < probability < 0.0005:
+        return "<0.1%"
+    return f"{probability:.1%}"
+
+
+def points_change(change: float | None) -> str:
+    """A change of probability in percentage points, signed, with a word for a screen reader rather than a colour."""
+    if change is None:
+        return MISSING
+    if abs(change) < 0.0005:
+        return "no change"
+    return f"{'up' if change > 0 else 'down'} {abs(change) * 100:.1f} pts"
+
+
+def day(value: date | None) -> str:
+    return MISSING if value is None else f"{value.day} {value:%B %Y}"
+
+
+def local_time(starts_at: datetime | None, timezone: str | None, scheduled: date | None = None) -> str | None:
+    """`starts_at` (UTC) on the circuit's clock, e.g. "15:00 CEST (13:00 UTC)", with the local day first when it is
+    not the `scheduled` (UTC) date, as for a Saturday-night race; None without a start or a zone."""
+    if starts_at is None or timezone is None:
+        return None
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    local = starts_at.astimezone(zone)
+    utc = starts_at.astimezone(ZoneInfo("UTC"))
+    local_day = "" if scheduled is None or local.date() == scheduled else f"{local:%a} {day(local.date())}, "
+    return f"{local_day}{local:%H:%M} {local.tzname()} ({utc:%H:%M} UTC)"

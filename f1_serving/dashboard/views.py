@@ -1,0 +1,660 @@
+"""What each dashboard page shows, computed from the served tables: plain functions of a `Served`, tested without a
+server. A page's optional parts (podium chances, title odds, weather) appear when the publication has their columns
+or tables and are left out, with a note, when it has not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+
+from f1_serving.dashboard.charts import LineChart, Series, line_chart
+from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.serving_state import Served
+
+PRE, POST = "pre_qualifying", "post_qualifying"
+MODE_LABELS = {PRE: "before qualifying", POST: "after qualifying"}
+OUTCOME_LABELS = {
+    "podium_probability": "Podium",
+    "points_probability": "Points",
+    "teammate_ahead_probability": "Beats teammate",
+}
+"""Finishing-order chances beside the win chance, shown when the predictions carry the column."""
+EXPECTED_POSITION = "expected_position"
+WEATHER_COLUMNS = ("air_temperature", "wet", "wind_speed")
+CALIBRATION_EDGES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+"""Bins of the favourite's win probability: narrow where favourites usually are, wide at the thin ends."""
+RATING_LINES = 6
+"""Lines on a rating chart: more become unreadable; the table beside it lists everyone."""
+CHAMPIONSHIP_TABLE = "championship_odds"
+
+
+class PageNotFoundError(LookupError):
+    """The page asks for something the data does not have (a season without a calendar); the message says why."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    data_through: str | None
+    """The last race with results, e.g. "Hungarian Grand Prix, 26 July 2026"."""
+    stale: bool
+    note: str | None
+    """Why the data is older than the calendar says it should be, when it is."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    share: float | None = None
+    """0-1 length of the bar drawn behind the number; None draws no bar."""
+
+
+@dataclass(frozen=True)
+class DriverRow:
+    rank: int
+    driver: str
+    team: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class RaceHeader:
+    title: str
+    season: int
+    round: int
+    circuit: str
+    date: str
+    local_start: str | None
+
+
+@dataclass(frozen=True)
+class NextRacePage:
+    race: RaceHeader | None
+    mode: str | None
+    columns: tuple[str, ...]
+    rows: tuple[DriverRow, ...]
+    favourite: str | None
+    weather: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    freshness: Freshness
+    model_version: str
+
+
+def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
+    """The last completed race, and whether races the calendar dates before `today` have no results yet."""
+    done = calendar.filter(pl.col("status") == "completed").sort("season", "round")
+    if done.is_empty():
+        return Freshness(None, False, None)
+    last = done.row(-1, named=True)
+    through = f"{last['race_name']}, {day(last['date'])}"
+    missing = calendar.filter(
+        (pl.col("status") == "scheduled") & (pl.col("date") < today) & (pl.col("date") > last["date"])
+    ).sort("date")
+    if missing.is_empty():
+        return Freshness(through, False, None)
+    latest = missing.row(-1, named=True)
+    races = "race" if missing.height == 1 else "races"
+    note = (
+        f"The calendar lists {missing.height} {races} held since then without results in the data (the latest: "
+        f"{latest['race_name']}, {day(latest['date'])}). The predictions are for the first race without results; "
+        "run the pipeline on live data to bring them up to date."
+    )
+    return Freshness(through, True, note)
+
+
+def _race_header(race: Mapping[str, object]) -> RaceHeader:
+    place = ", ".join(
+        str(part) for part in (race.get("circuit_name"), race.get("locality"), race.get("country")) if part
+    )
+    return RaceHeader(
+        title=f"{race['season']} {race['race_name']}",
+        season=int(race["season"]),  # type: ignore[arg-type]
+        round=int(race["round"]),  # type: ignore[arg-type]
+        circuit=place or "circuit not known",
+        date=day(race["date"]),  # type: ignore[arg-type]
+        local_start=local_time(race.get("starts_at"), race.get("timezone"), race.get("date")),  # type: ignore[arg-type]
+    )
+
+
+def _best_mode(rows: pl.DataFrame) -> str:
+    return POST if (rows["mode"] == POST).any() else PRE
+
+
+def next_race(served: Served, today: date) -> NextRacePage:
+    """Every entrant's win chance in the most informed mode, the change since before qualifying once qualifying is
+    in, the other finishing chances the predictions carry, and the weather when the features have it."""
+    calendar = served.table("calendar")
+    fresh = freshness(calendar, today)
+    predictions = served.next_race
+    version = served.champion.version
+    if predictions.is_empty():
+        notes = ("Every race on the calendar has results: there is no next race to predict.",)
+        return NextRacePage(None, None, (), (), None, (), notes, fresh, version)
+    mode = _best_mode(predictions)
+    shown = predictions.filter(pl.col("mode") == mode).sort("rank")
+    first = shown.row(0, named=True)
+    race = calendar.filter((pl.col("season") == first["season"]) & (pl.col("round") == first["round"]))
+    header = _race_header(race.row(0, named=True) if race.height else first)
+    outcomes = [column for column in OUTCOME_LABELS if column in shown.columns]
+    has_expected = EXPECTED_POSITION in shown.columns
+    change = mode == POST
+    if change:
+        before = predictions.filter(pl.col("mode") == PRE).select("driver_id", before="probability")
+        shown = shown.join(before, on="driver_id", how="left")
+    columns = (
+        "Win",
+        *(OUTCOME_LABELS[column] for column in outcomes),
+        *(("Expected place",) if has_expected else ()),
+        *(("Change since qualifying",) if change else ()),
+    )
+    rows = tuple(
+        DriverRow(
+            rank=row["rank"],
+            driver=row["driver_name"] or row["driver_id"],
+            team=row["constructor_name"] or "",
+            cells=(
+                Cell(percent(row["probability"]), row["probability"]),
+                *(Cell(percent(row[column]), row[column]) for column in outcomes),
+                *(
+                    (Cell(MISSING if row[EXPECTED_POSITION] is None else f"{row[EXPECTED_POSITION]:.1f}"),)
+                    if has_expected
+                    else ()
+                ),
+                *((Cell(_change(row["probability"], row["before"])),) if change else ()),
+            ),
+        )
+        for row in shown.iter_rows(named=True)
+    )
+    notes = []
+    if not change:
+        notes.append("Qualifying for this race is not in the data yet: these chances are from before qualifying.")
+    if not outcomes:
+        notes.append("Podium and points chances are not in the published predictions yet.")
+    weather = _weather(served.table("next_race_features"), first["season"], first["round"])
+    if not weather:
+        notes.append("No weather for this race is in the published data.")
+    return NextRacePage(
+        race=header,
+        mode=MODE_LABELS[mode],
+        columns=columns,
+        rows=rows,
+        favourite=f"{rows[0].driver} ({rows[0].cells[0].text})",
+        weather=weather,
+        notes=tuple(notes),
+        freshness=fresh,
+        model_version=str(first.get("model_version") or version),
+    )
+
+
+def _place(expected: float | None) -> str:
+    return MISSING if expected is None else f"{expected:.1f}"
+
+
+def _change(after: float, before: float | None) -> str:
+    return points_change(None if before is None else after - before)
+
+
+def _weather(features: pl.DataFrame, season: int, round_: int) -> tuple[tuple[str, str], ...]:
+    """The race's weather as the features carry it (one value per race); empty when no weather source filled it."""
+    race = features.filter((pl.col("season") == season) & (pl.col("round") == round_))
+    if race.is_empty() or not all(column in race.columns for column in WEATHER_COLUMNS):
+        return ()
+    values = race.row(0, named=True)
+    shown = []
+    if values["air_temperature"] is not None:
+        shown.append(("Air temperature", f"{values['air_temperature']:.0f} °C"))
+    if values["wet"] is not None:
+        shown.append(("Track", "wet" if values["wet"] else "dry"))
+    if values["wind_speed"] is not None:
+        shown.append(("Wind", f"{values['wind_speed']:.1f} m/s"))
+    return tuple(shown)
+
+
+@dataclass(frozen=True)
+class SeasonRace:
+    round: int
+    name: str
+    date: str
+    circuit: str
+    local_start: str | None
+    favourite: str | None
+    probability: str | None
+    winner: str | None
+    favourite_won: str
+    """"yes", "no", or a dash when the race has no winner or no prediction."""
+
+
+@dataclass(frozen=True)
+class SeasonPage:
+    season: int
+    mode: str
+    races: tuple[SeasonRace, ...]
+    summary: str | None
+    notes: tuple[str, ...]
+    previous: int | None
+    next: int | None
+    predicted_seasons: tuple[int, ...]
+
+
+def season(served: Served, year: int) -> SeasonPage:
+    """The season's calendar with each race's favourite (after qualifying where the grid was known), its chance, the
+    winner and whether the favourite won."""
+    calendar = served.table("calendar")
+    races = calendar.filter(pl.col("season") == year).sort("round")
+    if races.is_empty():
+        seasons = calendar["season"]
+        raise PageNotFoundError(f"there is no {year} calendar: the data covers {seasons.min()}-{seasons.max()}")
+    predictions = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed").filter(
+        pl.col("season") == year
+    )
+    favourites = (
+        predictions.filter(pl.col("rank") == 1)
+        .sort("round", pl.col("mode") == POST)
+        .group_by("round", maintain_order=True)
+        .last()
+        .select("round", "mode", favourite="driver_name", favourite_id="driver_id", probability="probability")
+    )
+    rows = races.join(favourites, on="round", how="left")
+    shown = tuple(_season_race(row) for row in rows.iter_rows(named=True))
+    decided = [race for race in shown if race.favourite_won in ("yes", "no")]
+    wins = sum(race.favourite_won == "yes" for race in decided)
+    summary = f"The favourite won {wins} of {len(decided)} predicted races." if decided else None
+    modes = set(favourites["mode"].to_list())
+    notes = []
+    if favourites.is_empty():
+        notes.append(f"There are no predictions for {year}: the walk-forward backtest covers {_span(served)}.")
+    seasons = sorted(set(calendar["season"].to_list()))
+    index = seasons.index(year)
+    return SeasonPage(
+        season=year,
+        mode=" and ".join(MODE_LABELS[mode] for mode in (POST, PRE) if mode in modes) or MISSING,
+        races=shown,
+        summary=summary,
+        notes=tuple(notes),
+        previous=seasons[index - 1] if index > 0 else None,
+        next=seasons[index + 1] if index + 1 < len(seasons) else None,
+        predicted_seasons=tuple(sorted(set(predictions_seasons(served)))),
+    )
+
+
+def latest_season(served: Served) -> int:
+    """The season of the next race, or the last on the calendar when every race has results."""
+    calendar = served.table("calendar")
+    upcoming = calendar.filter(pl.col("is_next"))
+    return int((upcoming if upcoming.height else calendar)["season"].max())  # type: ignore[arg-type]
+
+
+def predictions_seasons(served: Served) -> list[int]:
+    return served.table("race_predictions")["season"].unique().sort().to_list()
+
+
+def _span(served: Served) -> str:
+    seasons = predictions_seasons(served)
+    return f"{seasons[0]}-{seasons[-1]}" if seasons else "no season"
+
+
+def _season_race(row: Mapping[str, object]) -> SeasonRace:
+    winner_id, favourite_id = row["winner_driver_id"], row["favourite_id"]
+    won = MISSING if winner_id is None or favourite_id is None else ("yes" if winner_id == favourite_id else "no")
+    return SeasonRace(
+        round=int(row["round"]),  # type: ignore[arg-type]
+        name=str(row["race_name"]),
+        date=day(row["date"]),  # type: ignore[arg-type]
+        circuit=", ".join(str(part) for part in (row["circuit_name"], row["country"]) if part),
+        local_start=local_time(row["starts_at"], row["timezone"], row["date"]),  # type: ignore[arg-type]
+        favourite=row["favourite"] or row["favourite_id"],  # type: ignore[arg-type]
+        probability=None if row["probability"] is None else percent(row["probability"]),  # type: ignore[arg-type]
+        winner=row["winner_name"],  # type: ignore[arg-type]
+        favourite_won=won,
+    )
+
+
+@dataclass(frozen=True)
+class SeasonScore:
+    season: int
+    mode: str
+    races: int
+    favourite_won: str
+    log_loss: str
+    winner_probability: str
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    mode: str
+    bin: str
+    races: int
+    predicted: str
+    observed: str
+
+
+@dataclass(frozen=True)
+class AccuracyPage:
+    seasons: tuple[SeasonScore, ...]
+    favourite_chart: LineChart | None
+    log_loss_chart: LineChart | None
+    calibration: tuple[CalibrationBin, ...]
+    calibration_chart: LineChart | None
+    model_version: str | None
+
+
+def accuracy(served: Served) -> AccuracyPage:
+    """Per season and mode: how often the favourite won and the log loss; and calibration: the favourite's chance
+    against how often favourites with such a chance won."""
+    scored = served.table("prediction_accuracy")
+    per_season = (
+        scored.group_by("mode", "season")
+        .agg(
+            races=pl.len(),
+            favourite_won=pl.col("correct_winner").cast(pl.Float64).mean(),
+            log_loss=pl.col("log_loss").mean(),
+            winner_probability=pl.col("winner_probability").mean(),
+        )
+        .sort("season", "mode")
+    )
+    seasons = tuple(
+        SeasonScore(
+            season=row["season"],
+            mode=MODE_LABELS[row["mode"]],
+            races=row["races"],
+            favourite_won=percent(row["favourite_won"]),
+            log_loss=f"{row['log_loss']:.3f}",
+            winner_probability=percent(row["winner_probability"]),
+        )
+        for row in per_season.iter_rows(named=True)
+    )
+    bins = calibration_bins(served.table("race_predictions"))
+    version = str(scored["model_version"][0]) if scored.height else None
+    return AccuracyPage(
+        seasons=seasons,
+        favourite_chart=_season_chart(
+            per_season, "favourite_won", "How often the favourite won", "share of races", "{:.0%}", (0.0, 1.0)
+        ),
+        log_loss_chart=_season_chart(per_season, "log_loss", "Log loss of the winner (lower is better)", "log loss"),
+        calibration=tuple(
+            CalibrationBin(
+                mode=MODE_LABELS[row["mode"]],
+                bin=row["bin"],
+                races=row["races"],
+                predicted=percent(row["predicted"]),
+                observed=percent(row["observed"]),
+            )
+            for row in bins.iter_rows(named=True)
+        ),
+        calibration_chart=_calibration_chart(bins),
+        model_version=version,
+    )
+
+
+def calibration_bins(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Per mode and bin of the favourite's probability (completed races only): races, mean predicted chance and
+    the share the favourite won. A calibrated model's two numbers agree."""
+    favourites = predictions.filter((pl.col("rank") == 1) & pl.col("won").is_not_null())
+    labels = [f"{low:.0%}-{high:.0%}" for low, high in itertools.pairwise(CALIBRATION_EDGES)]
+    index = pl.sum_horizontal((pl.col("probability") >= edge).cast(pl.Int32) for edge in CALIBRATION_EDGES[1:-1])
+    return (
+        favourites.with_columns(index=index)
+        .group_by("mode", "index")
+        .agg(
+            races=pl.len(),
+            predicted=pl.col("probability").mean(),
+            observed=pl.col("won").cast(pl.Float64).mean(),
+        )
+        .sort("mode", "index")
+        .select(
+            "mode",
+            pl.col("index").replace_strict(range(len(labels)), labels).alias("bin"),
+            "races",
+            "predicted",
+            "observed",
+        )
+    )
+
+
+def _season_chart(
+    per_season: pl.DataFrame,
+    column: str,
+    title: str,
+    y_label: str,
+    y_format: str = "{:.2f}",
+    y_range: tuple[float, float] | None = None,
+) -> LineChart | None:
+    series = [
+        Series(MODE_LABELS[mode], [(row["season"], row[column]) for row in rows.iter_rows(named=True)])
+        for mode in (PRE, POST)
+        if not (rows := per_season.filter(pl.col("mode") == mode)).is_empty()
+    ]
+    if not series:
+        return None
+    described = "; ".join(
+        f"{line.name}: " + ", ".join(f"{int(x)} {y_format.format(y)}" for x, y in line.points) for line in series
+    )
+    seasons = sorted({int(x) for line in series for x, _ in line.points})
+    return line_chart(
+        title,
+        f"{title} per season, {described}.",
+        series,
+        y_label=y_label,
+        y_format=y_format,
+        x_labels={season: str(season) for season in seasons},
+        y_range=y_range,
+    )
+
+
+def _calibration_chart(bins: pl.DataFrame) -> LineChart | None:
+    series = [
+        Series(MODE_LABELS[mode], [(row["predicted"], row["observed"]) for row in rows.iter_rows(named=True)])
+        for mode in (PRE, POST)
+        if not (rows := bins.filter(pl.col("mode") == mode)).is_empty()
+    ]
+    if not series:
+        return None
+    return line_chart(
+        "Calibration of the favourite's chance",
+        "The favourite's predicted win chance (across) against how often such favourites won (up); the grey "
+        "diagonal is perfect calibration. The table below has every point.",
+        series,
+        y_label="won",
+        y_format="{:.0%}",
+        x_labels={tick / 10: f"{tick * 10}%" for tick in range(0, 11, 2)},
+        x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0),
+        diagonal=True,
+        legend_values=False,
+    )
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    name: str
+    elo: str
+    change: str
+    """Since the first race of the latest season."""
+
+
+@dataclass(frozen=True)
+class RatingsPage:
+    drivers_chart: LineChart | None
+    teams_chart: LineChart | None
+    drivers: tuple[RatingRow, ...]
+    teams: tuple[RatingRow, ...]
+    seasons: str
+
+
+def ratings(served: Served) -> RatingsPage:
+    """ELO after every race of the recent seasons, for the drivers and teams of the latest season."""
+    history = served.table("rating_history")
+    if history.is_empty():
+        return RatingsPage(None, None, (), (), "")
+    order = history.select("season", "round").unique().sort("season", "round").with_row_index("race")
+    history = history.join(order, on=["season", "round"]).with_columns(pl.col("race").cast(pl.Float64))
+    latest = history["season"].max()
+    seasons = f"{history['season'].min()}-{latest}"
+    firsts = order.group_by("season").agg(pl.col("race").min()).sort("season")
+    x_labels = {float(row["race"]): str(row["season"]) for row in firsts.iter_rows(named=True)}
+    drivers_chart, drivers = _ratings_of(history.filter(pl.col("kind") == "driver"), latest, "Driver", x_labels)
+    teams_chart, teams = _ratings_of(history.filter(pl.col("kind") == "team"), latest, "Team", x_labels)
+    return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons)
+
+
+def _ratings_of(
+    history: pl.DataFrame, latest: int, kind: str, x_labels: dict[float, str]
+) -> tuple[LineChart | None, tuple[RatingRow, ...]]:
+    current = history.filter(pl.col("season") == latest).sort("race")
+    if current.is_empty():
+        return None, ()
+    standing = current.group_by("entity_id").agg(
+        name=pl.col("name").last(), elo=pl.col("elo").last(), start=pl.col("elo").first()
+    )
+    standing = standing.sort("elo", "entity_id", descending=[True, False])
+    rows = tuple(
+        RatingRow(
+            name=row["name"] or row["entity_id"],
+            elo=f"{row['elo']:.0f}",
+            change=f"{row['elo'] - row['start']:+.0f}",
+        )
+        for row in standing.iter_rows(named=True)
+    )
+    top = standing.head(RATING_LINES)
+    series = [
+        Series(
+            row["name"] or row["entity_id"],
+            [
+                (r["race"], r["elo"])
+                for r in history.filter(pl.col("entity_id") == row["entity_id"]).iter_rows(named=True)
+            ],
+        )
+        for row in top.iter_rows(named=True)
+    ]
+    names = ", ".join(f"{line.name} {line.points[-1][1]:.0f}" for line in series)
+    chart = line_chart(
+        f"{kind} ratings after each race",
+        f"ELO rating after each race since {min(x_labels.values())} of the {len(series)} highest-rated "
+        f"{kind.lower()}s of {latest}; their latest ratings: {names}.",
+        series,
+        y_label="ELO",
+        x_labels=x_labels,
+    )
+    return chart, rows
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    name: str
+    version: str
+    alias: str
+    kinds: tuple[tuple[str, str], ...]
+    trained_at: str
+    registered_at: str
+    published_at: str
+    published_by_version: str
+    backtest_seasons: str
+    races: int
+    comparison: tuple[tuple[str, tuple[str, ...]], ...]
+    """(model or baseline, its value for each of `metrics`) per mode, rows as shown."""
+    metric_columns: tuple[str, ...]
+    other_metrics: tuple[tuple[str, str], ...]
+
+
+def model_card(served: Served) -> ModelPage:
+    """The champion as the server loaded it (its registry version and training run), and what its walk-forward
+    backtest scored beside the baselines the training run logged."""
+    champion = served.champion
+    manifest = served.publication.manifest
+    accuracy = served.table("prediction_accuracy")
+    seasons = accuracy["season"]
+    comparison, columns, rest = _comparison(champion.metrics)
+    return ModelPage(
+        name=champion.name,
+        version=champion.version,
+        alias=champion.alias,
+        kinds=tuple((MODE_LABELS.get(mode, mode), kind) for mode, kind in sorted(champion.kinds.items())),
+        trained_at=_instant(champion.trained_at),
+        registered_at=_instant(champion.registered_at),
+        published_at=_instant(manifest.published_at),
+        published_by_version=manifest.model_version,
+        backtest_seasons=f"{seasons.min()}-{seasons.max()}" if len(seasons) else "none",
+        races=accuracy.select("season", "round").n_unique(),
+        comparison=comparison,
+        metric_columns=columns,
+        other_metrics=rest,
+    )
+
+
+def _instant(value: datetime | None) -> str:
+    return MISSING if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _comparison(
+    metrics: Mapping[str, float],
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The run's metrics named `<mode>.<model>.<metric>` as one row per mode and model with a column per metric;
+    anything named otherwise is listed as it is."""
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    rest = []
+    for name, value in sorted(metrics.items()):
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] in MODE_LABELS:
+            table.setdefault((parts[0], parts[1]), {})[parts[2]] = value
+        else:
+            rest.append((name, f"{value:.4g}"))
+    columns = tuple(sorted({metric for values in table.values() for metric in values}))
+    rows = tuple(
+        (
+            f"{MODE_LABELS[mode]}: {model}",
+            tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in columns),
+        )
+        for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
+    )
+    return rows, columns, tuple(rest)
+
+
+CHAMPIONSHIP_COLUMNS = ("kind", "name", "title_probability")
+"""What the title-odds page reads of each row (besides an optional `points`): one row per driver (kind "driver")
+and per team (kind "team"), the season's standings after the last completed race."""
+
+
+@dataclass(frozen=True)
+class TitleRow:
+    name: str
+    points: str | None
+    chance: Cell
+
+
+@dataclass(frozen=True)
+class ChampionshipPage:
+    season: int | None
+    drivers: tuple[TitleRow, ...]
+    teams: tuple[TitleRow, ...]
+    notes: tuple[str, ...]
+
+
+def championship(served: Served) -> ChampionshipPage:
+    """Drivers' and constructors' title chances, most likely first."""
+    if CHAMPIONSHIP_TABLE not in served.publication.tables:
+        raise PageNotFoundError("title odds are not in the published data yet")
+    odds = served.table(CHAMPIONSHIP_TABLE)
+    missing = [column for column in CHAMPIONSHIP_COLUMNS if column not in odds.columns]
+    if missing:
+        note = f"The published title odds lack the columns {', '.join(missing)}; the page cannot show them."
+        return ChampionshipPage(None, (), (), (note,))
+    if "season" in odds.columns and odds.height:
+        odds = odds.filter(pl.col("season") == odds["season"].max())
+    season = int(odds["season"][0]) if "season" in odds.columns and odds.height else None
+
+    def rows(kind: str) -> tuple[TitleRow, ...]:
+        chosen = odds.filter(pl.col("kind") == kind).sort("title_probability", "name", descending=[True, False])
+        return tuple(
+            TitleRow(
+                name=row["name"],
+                points=None if row.get("points") is None else f"{row['points']:g}",
+                chance=Cell(percent(row["title_probability"]), row["title_probability"]),
+            )
+            for row in chosen.iter_rows(named=True)
+        )
+
+    return ChampionshipPage(season, rows("driver"), rows("team"), ())
