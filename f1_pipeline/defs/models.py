@@ -2,6 +2,7 @@
 promotion gate that moves the `champion` alias."""
 
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import cast
 
@@ -51,6 +52,8 @@ PROMOTION_SCHEMA = pl.Schema(
         "candidate_log_loss": pl.Float64,
         "champion_version": pl.String,
         "champion_log_loss": pl.Float64,
+        "candidate_podium_log_loss": pl.Float64,
+        "champion_podium_log_loss": pl.Float64,
         "promoted": pl.Boolean,
         "reason": pl.String,
     }
@@ -247,6 +250,9 @@ def champion_model(
     else:
         champion_predictions = _walk_forward_of(store, frame, recipes_of(champion), seasons)
         champion_evaluation = evaluation_of(champion_predictions, current)
+        candidate_walk_forward = _walk_forward_of(store, frame, recipes_of(candidate), seasons)
+        candidate_podium = evaluation_of(candidate_walk_forward, current).podium_log_loss
+        candidate_evaluation = replace(candidate_evaluation, podium_log_loss=candidate_podium)
         decision = decide(candidate_evaluation, champion_evaluation)
     winner = str(champion.version if champion is not None and not decision.promote else candidate.version)
     published = (
@@ -261,6 +267,8 @@ def champion_model(
         "candidate_log_loss": candidate_evaluation.log_loss,
         "champion_version": None if champion is None else str(champion.version),
         "champion_log_loss": None if champion_evaluation is None else champion_evaluation.log_loss,
+        "candidate_podium_log_loss": candidate_evaluation.podium_log_loss,
+        "champion_podium_log_loss": None if champion_evaluation is None else champion_evaluation.podium_log_loss,
         "promoted": decision.promote,
         "reason": decision.reason,
     }
@@ -318,7 +326,9 @@ def _kinds_backtest(store: Warehouse) -> pl.DataFrame:
 def _promotion_history(store: Warehouse) -> pl.DataFrame:
     """The gate's decisions so far: an audit trail of every alias move and refusal."""
     try:
-        return store.read(PROMOTIONS_TABLE).cast(PROMOTION_SCHEMA)
+        recorded = store.read(PROMOTIONS_TABLE)
+        older = [pl.lit(None, dtype).alias(name) for name, dtype in PROMOTION_SCHEMA.items() if name not in recorded]
+        return recorded.with_columns(older).select(PROMOTION_SCHEMA.names()).cast(PROMOTION_SCHEMA)
     except MissingTableError:
         return pl.DataFrame(schema=PROMOTION_SCHEMA)
 
