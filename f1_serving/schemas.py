@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from f1_serving.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
 
 Mode = Literal["pre_qualifying", "post_qualifying"]
 _PASSWORD_RULES = ((r"[a-z]", "a lower-case letter"), (r"[A-Z]", "an upper-case letter"), (r"[0-9]", "a digit"))
@@ -20,21 +23,63 @@ PASSWORD_PATTERN = r"^(?=[\s\S]*[a-z])(?=[\s\S]*[A-Z])(?=[\s\S]*[0-9])[\s\S]{8,1
 look-ahead, so the validator below enforces them with one message per missing rule."""
 
 
+def _registrable_email(value: str) -> str:
+    canonical = canonical_email(value)
+    try:
+        validate_email(canonical, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"value is not a valid email address: {error}") from error
+    return canonical
+
+
+_EMAIL_SCHEMA = {"pattern": NO_CONTROL_CHARACTERS}
+LoginEmail = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=320,
+        description="the address the account was registered with (compared in its canonical form, see below)",
+        examples=["ann@example.org"],
+        json_schema_extra=_EMAIL_SCHEMA,
+    ),
+    AfterValidator(login_email),
+]
+RegistrationEmail = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=320,
+        description=(
+            "a deliverable-looking address (no reserved domain such as .test or localhost); stored lower-cased, "
+            "NFKC-normalised, with its domain in Unicode (punycode is accepted)"
+        ),
+        examples=["ann@example.org"],
+        json_schema_extra={**_EMAIL_SCHEMA, "format": "email"},
+    ),
+    AfterValidator(_registrable_email),
+]
+
+
 class Credentials(BaseModel):
-    """Login takes any email-like string: one that could never register simply does not match (a 401)."""
+    """Login takes any email-like string: one that could never register simply does not match (a 401). Control
+    characters are refused (a 422): no address contains them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ann@example.org", "password": "Sup3rSecret"}]}
+    )
 
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=128)
+    email: LoginEmail
+    password: str = Field(min_length=1, max_length=128, description="the account's password", examples=["Sup3rSecret"])
 
 
 class Registration(BaseModel):
     """An address email-validator accepts (so not a reserved domain such as `.test` or `localhost`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ann@example.org", "password": "Sup3rSecret"}]}
+    )
 
-    email: EmailStr = Field(max_length=320)
+    email: RegistrationEmail
     password: str = Field(
         min_length=8,
         max_length=128,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from f1_pipeline.database_urls import with_psycopg2_driver
+from f1_serving.emails import canonical_email, login_email
 from f1_serving.security import dummy_verify, hash_password, verify_password
 
 
@@ -64,13 +65,8 @@ def users_engine(url: str) -> Engine:
     return engine
 
 
-def normalised_email(email: str) -> str:
-    """Emails compare case-insensitively, so `Ann@x.org` cannot register beside `ann@x.org`."""
-    return email.strip().lower()
-
-
 def create_user(session: Session, email: str, password: str) -> User:
-    user = User(email=normalised_email(email), hashed_password=hash_password(password))
+    user = User(email=canonical_email(email), hashed_password=hash_password(password))
     session.add(user)
     try:
         session.commit()
@@ -82,7 +78,7 @@ def create_user(session: Session, email: str, password: str) -> User:
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user when email and password match; an unknown email costs the same time as a wrong password."""
-    user = session.scalar(select(User).where(User.email == normalised_email(email)))
+    user = session.scalar(select(User).where(User.email == login_email(email)))
     if user is None:
         dummy_verify(password)
         return None

@@ -1,10 +1,14 @@
 """Building the API for tests: settings under a temporary directory, and a registered user's token."""
 
+import functools
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from mlflow import MlflowClient
 
 from f1_pipeline.settings import PipelineSettings
 from f1_serving.settings import ApiSettings
@@ -21,7 +25,7 @@ def api_settings(root: Path, pipeline: PipelineSettings | None = None, **overrid
             "serving_dir": pipeline.serving_dir,
         }
         if pipeline
-        else {"mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}", "serving_dir": root / "serving"}
+        else {"mlflow_tracking_uri": empty_registry(root), "serving_dir": root / "serving"}
     )
     return ApiSettings(
         **{
@@ -45,3 +49,20 @@ def register(client: TestClient, email: str | None = None, password: str = PASSW
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@functools.cache
+def _empty_registry_template() -> Path:
+    """An MLflow database with its tables created once per test process: creating them takes seconds per app."""
+    path = Path(tempfile.mkdtemp(prefix="f1-empty-registry-")) / "mlflow.db"
+    uri = f"sqlite:///{path}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+    return path
+
+
+def empty_registry(root: Path) -> str:
+    """A tracking URI of an empty registry of its own under `root`."""
+    path = root / "mlflow.db"
+    if not path.exists():
+        shutil.copyfile(_empty_registry_template(), path)
+    return f"sqlite:///{path}"
