@@ -114,7 +114,11 @@ def launch(
     """The run the daemon would launch for a sensor's request, executed here."""
     job = definitions.resolve_job_def(definitions.resolve_sensor_def(sensor).job_name)
     return job.execute_in_process(
-        instance=instance, run_config=request.run_config, tags=request.tags, raise_on_error=False
+        instance=instance,
+        run_config=request.run_config,
+        tags=request.tags,
+        partition_key=request.partition_key,
+        raise_on_error=False,
     )
 
 
@@ -193,9 +197,16 @@ def test_the_scheduled_run_reads_the_live_api_where_the_snapshot_is_the_default(
 # --- retries ----------------------------------------------------------------------------------------------------
 
 
+def test_the_daily_run_and_the_post_qualifying_run_refresh_the_weather(tmp_path: Path) -> None:
+    definitions = build_definitions(isolated_settings(tmp_path))
+    for job in ("ingest_and_clean", "post_qualifying"):
+        keys = definitions.resolve_job_def(job).asset_layer.executable_asset_keys
+        assert {dg.AssetKey("raw_weather"), dg.AssetKey("weather")} <= keys, job
+
+
 def test_ingestion_steps_carry_the_retry_policy(tmp_path: Path) -> None:
     definitions = build_definitions(isolated_settings(tmp_path))
-    for name in RAW:
+    for name in (*RAW, "raw_weather"):
         policy = definitions.resolve_assets_def(name).op.retry_policy
         assert policy == dg.RetryPolicy(
             max_retries=3, delay=30.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -357,6 +368,7 @@ def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
     add_next_race_qualifying(snapshot_copy)
     assert ingest_2026(settings, instance).success
     [request] = qualifying().run_requests
+    assert request.partition_key == "2026"  # the next race's season: its weather forecast is refreshed
     assert launch(definitions, instance, QUALIFYING, request).success
     published = read_publication(settings.serving_dir).tables["next_race"]
     assert set(published.select("season", "round", "mode").unique().rows()) == {

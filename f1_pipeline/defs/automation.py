@@ -62,10 +62,14 @@ class Watch:
     asset: dg.AssetKey
     race_of: Callable[[Metadata], Race | None]
     what: str
+    by_season: bool = False
+    """The job holds a season-partitioned asset (the weather forecast), so its run is the race's season partition."""
 
 
 RESULTS_WATCH = Watch(dg.AssetKey("race_results"), last_race_with_results, "last race with results")
-QUALIFYING_WATCH = Watch(dg.AssetKey("qualifying_results"), next_race_with_qualifying, "next race with qualifying")
+QUALIFYING_WATCH = Watch(
+    dg.AssetKey("qualifying_results"), next_race_with_qualifying, "next race with qualifying", by_season=True
+)
 
 
 def react_to_new_race(context: dg.SensorEvaluationContext, watch: Watch) -> dg.SensorResult:
@@ -97,7 +101,9 @@ def react_to_new_race(context: dg.SensorEvaluationContext, watch: Watch) -> dg.S
         return dg.SensorResult(skip_reason=f"{watch.what} is {_key(race)}; nothing after {_key(seen)}")
     if published_since(context.instance, record.storage_id):
         return dg.SensorResult(skip_reason=f"{race.key}: a later run already published serving data", cursor=race.key)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=race.key, tags={RACE_TAG: race.key})], cursor=race.key)
+    partition = str(race.season) if watch.by_season else None
+    request = dg.RunRequest(run_key=race.key, tags={RACE_TAG: race.key}, partition_key=partition)
+    return dg.SensorResult(run_requests=[request], cursor=race.key)
 
 
 def latest_materialization(instance: dg.DagsterInstance, asset: dg.AssetKey) -> dg.EventLogRecord | None:
@@ -141,7 +147,8 @@ def daily_ingestion(status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
         default_status=status,
         description=(
             "Every day at 02:00 UTC, the current season from the live API, then every clean table: the seed's "
-            "Airflow DAG. New results and qualifying then wake the race sensors."
+            "Airflow DAG, and the weather (the next race's forecast refreshed). New results and qualifying then wake "
+            "the race sensors."
         ),
     )
     def _schedule(context: dg.ScheduleEvaluationContext, ergast: ErgastResource) -> dg.RunRequest:

@@ -27,9 +27,12 @@ train_job = dg.define_asset_job(
 
 post_qualifying_job = dg.define_asset_job(
     "post_qualifying",
-    selection=dg.AssetSelection.assets("race_features", "next_race_predictions", "serving_data"),
+    selection=dg.AssetSelection.assets(
+        "raw_weather", "weather", "race_features", "next_race_predictions", "serving_data"
+    ),
     description=(
-        "The next race's features with its grid, the champion's post-qualifying probabilities and the serving data "
-        "published: what qualifying changes, without retraining."
+        "The next race's weather forecast refreshed (its season's partition), its features with its grid, the "
+        "champion's post-qualifying probabilities and the serving data published: what qualifying changes, without "
+        "retraining."
     ),
 )
