@@ -10,7 +10,7 @@ from f1_pipeline.defs.clean import CLEAN_ASSETS
 from f1_pipeline.defs.features import FEATURES_ASSETS, FEATURES_CHECKS
 from f1_pipeline.defs.jobs import ingest_and_clean_job, main_job, post_qualifying_job, train_job
 from f1_pipeline.defs.models import MODELS_ASSETS, MODELS_CHECKS
-from f1_pipeline.defs.practice import practice_assets
+from f1_pipeline.defs.practice import PRACTICE_CHECKS, practice_assets
 from f1_pipeline.defs.predictions import PREDICTIONS_ASSETS, PREDICTIONS_CHECKS
 from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
 from f1_pipeline.defs.raw import raw_assets
@@ -40,6 +40,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         ],
         asset_checks=[
             *ASSET_CHECKS,
+            *PRACTICE_CHECKS,
             *WEATHER_CHECKS,
             *RATINGS_CHECKS,
             *FEATURES_CHECKS,

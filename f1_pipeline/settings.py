@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.practice.f1db import F1DB_FILES_URL, F1DB_LISTING_URL
 from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE
 from f1_pipeline.weather.client import ARCHIVE_URL, FORECAST_URL, MAX_LOCATIONS
 from f1_pipeline.weather.source import WeatherSource
@@ -46,6 +47,10 @@ class PipelineSettings(SharedSettings):
     requests_per_hour: int = Field(default=500, ge=1)
     practice_snapshot_path: Path = BUNDLED_PRACTICE
     """The practice results read in snapshot mode (the bundled F1DB copy)."""
+    practice_listing_url: str = Field(default=F1DB_LISTING_URL, pattern=r"^https?://[^\s/]+")
+    """Live mode: where F1DB's season folders are listed (GitHub's contents API), `{url}/{season}/races`."""
+    practice_files_url: str = Field(default=F1DB_FILES_URL, pattern=r"^https?://[^\s/]+")
+    """Live mode: where F1DB's session files are read, `{url}/{season}/races/{NN-name}/free-practice-1-results.yml`."""
     warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
     optuna_storage: str | None = f"sqlite:///{REPO_ROOT / 'warehouse' / 'optuna.db'}"

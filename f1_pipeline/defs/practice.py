@@ -4,14 +4,17 @@ import warnings
 
 import dagster as dg
 
+from f1_pipeline.defs.checks import suite_check
 from f1_pipeline.defs.clean import publish
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
 from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
-from f1_pipeline.defs.raw import ingestion_retry_policy
-from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
+from f1_pipeline.defs.raw import ingestion_retry_policy, worth_retrying
+from f1_pipeline.defs.resources import ErgastResource, PracticeResource, WarehouseResource
+from f1_pipeline.ergast.errors import ErgastError
 from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.raw import PracticeBatch
 from f1_pipeline.practice.snapshot import SnapshotFileError
+from f1_pipeline.practice.suites import PRACTICE_SUITES
 
 RAW_TABLE = "raw.practice"
 
@@ -31,20 +34,27 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         retry_policy=retry_policy,
     )
     def _raw(
-        context: dg.AssetExecutionContext, practice: PracticeResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        ergast: ErgastResource,
+        practice: PracticeResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         seasons = context.partition_keys
         try:
-            batch = practice.load(seasons)
+            batch = practice.load(ergast.data_source, seasons)
         except SnapshotFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
+        except ErgastError as error:
+            if not worth_retrying(error, ergast.data_source):
+                raise dg.Failure(str(error), allow_retries=False) from error
+            raise
         warehouse.warehouse().replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(RAW_TABLE, batch.frame),
-                "source": practice.describe(),
+                "source": practice.describe(ergast.data_source),
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": len(seasons),
                 "requests_in_run": batch.requests,
@@ -89,3 +99,6 @@ def practice_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
         return [raw_practice_asset(ingestion_retry_policy(retry_backoff_seconds)), practice_results]
+
+
+PRACTICE_CHECKS = [suite_check(suite) for suite in PRACTICE_SUITES]

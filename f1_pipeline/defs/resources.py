@@ -10,12 +10,13 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from f1_pipeline.database_urls import with_psycopg2_driver
-from f1_pipeline.ergast.client import ErgastClient
+from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
 from f1_pipeline.ergast.source import DataSource, build_client
 from f1_pipeline.ergast.throttle import RateLimit, Throttle
 from f1_pipeline.modeling.training import Seasons
+from f1_pipeline.practice.f1db import F1dbClient
 from f1_pipeline.practice.raw import PracticeBatch
-from f1_pipeline.practice.snapshot import load_snapshot
+from f1_pipeline.practice.source import load_practice
 from f1_pipeline.registry.tracking import ModelRegistry, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
@@ -58,14 +59,33 @@ class ErgastResource(dg.ConfigurableResource):
 
 
 class PracticeResource(dg.ConfigurableResource):
-    """Where practice results come from: the bundled F1DB snapshot."""
+    """Where practice results come from: the bundled F1DB snapshot, or F1DB's repository when the raw layer's
+    `data_source` (F1_DATA_SOURCE) is live. One throttle paces every request of a run."""
 
     practice_snapshot_path: str
+    practice_listing_url: str
+    practice_files_url: str
+    request_attempts: int = 5
+    retry_backoff_seconds: float = 1.0
+    requests_per_second: int = 4
+    _throttle: Throttle | None = PrivateAttr(default=None)
 
-    def load(self, seasons: Sequence[str]) -> PracticeBatch:
-        return load_snapshot(Path(self.practice_snapshot_path), seasons)
+    def load(self, data_source: DataSource, seasons: Sequence[str]) -> PracticeBatch:
+        return load_practice(data_source, seasons, snapshot_path=Path(self.practice_snapshot_path), client=self.client)
 
-    def describe(self) -> str:
+    def client(self) -> F1dbClient:
+        if self._throttle is None:
+            self._throttle = Throttle((RateLimit(self.requests_per_second, 1.0),))
+        return F1dbClient(
+            self.practice_listing_url,
+            self.practice_files_url,
+            throttle=self._throttle,
+            retry=RetryPolicy(attempts=self.request_attempts, backoff_seconds=self.retry_backoff_seconds),
+        )
+
+    def describe(self, data_source: DataSource) -> str:
+        if data_source == "live":
+            return f"F1DB {self.practice_files_url}"
         return f"snapshot {self.practice_snapshot_path}"
 
 

@@ -20,17 +20,23 @@ F1DB_PREFIX = "f1db:"
 @dataclass(frozen=True)
 class ErgastIds:
     drivers: Mapping[str, str]
+    constructors_by_season: Mapping[str, str]
     constructors_by_engine: Mapping[str, str]
     constructors: Mapping[str, str]
 
     @classmethod
     def load(cls, path: Path = BUNDLED_IDS) -> ErgastIds:
         maps = json.loads(path.read_text(encoding="utf-8"))
-        return cls(maps["drivers"], maps["constructors_by_engine"], maps["constructors"])
+        keys = ("drivers", "constructors_by_season", "constructors_by_engine", "constructors")
+        return cls(*(maps[key] for key in keys))
 
     def driver(self, f1db_id: str) -> str:
         return self.drivers.get(f1db_id) or F1DB_PREFIX + f1db_id
 
-    def constructor(self, f1db_id: str, engine_id: str | None) -> str:
-        by_engine = self.constructors_by_engine.get(f"{f1db_id}|{engine_id}")
-        return by_engine or self.constructors.get(f1db_id) or F1DB_PREFIX + f1db_id
+    def constructor(self, f1db_id: str, engine_id: str | None, season: str) -> str:
+        return (
+            self.constructors_by_season.get(f"{season}|{f1db_id}|{engine_id}")
+            or self.constructors_by_engine.get(f"{f1db_id}|{engine_id}")
+            or self.constructors.get(f1db_id)
+            or F1DB_PREFIX + f1db_id
+        )

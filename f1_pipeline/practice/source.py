@@ -1,0 +1,27 @@
+"""Practice results from the configured source: the bundled snapshot (default) or F1DB's repository (live).
+
+The source follows `F1_DATA_SOURCE`, like every raw table, so that one switch (and the daily schedule, which
+ingests live) moves all of them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from f1_pipeline.ergast.ingest import run_blocking
+from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons
+from f1_pipeline.practice.raw import PracticeBatch
+from f1_pipeline.practice.snapshot import load_snapshot
+
+
+def load_practice(
+    source: DataSource, seasons: Sequence[str], *, snapshot_path: Path, client: Callable[[], F1dbClient]
+) -> PracticeBatch:
+    """`client` builds the live client only when the live source is asked for."""
+    if source == "snapshot":
+        return load_snapshot(snapshot_path, seasons)
+    if source == "live":
+        return run_blocking(fetch_seasons(client(), seasons))
+    raise ValueError(f"unknown data source {source!r}: use 'snapshot' or 'live'")

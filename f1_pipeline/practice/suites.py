@@ -1,0 +1,141 @@
+"""What good `clean.practice_results` means, as Great Expectations suites (see `f1_pipeline.quality.suites`).
+
+Keys, references and positions are blocking: features built on practice must not run on a session with a driver
+twice, a weekend that is not a race, an id that joins nothing, or a broken order. Ranges and completeness warn.
+Ids with the `f1db:` prefix (drivers who never started a race) are by design absent from `clean.drivers`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from f1_pipeline.practice.cleaning import PRACTICE_KEY, SESSIONS
+from f1_pipeline.practice.ids import F1DB_PREFIX
+from f1_pipeline.quality.suites import Lookup, Suite
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+ASSET = "practice_results"
+TABLE = "clean.practice_results"
+FASTEST_LAP_SECONDS = (40, 300)
+"""Every session's fastest lap since 1988 is 54-170 s; outside this band a time is in the wrong unit or wrong."""
+RACE_OF_ROW = "season || '-' || round as race"
+
+
+def _ergast_id(column: str) -> str:
+    """The column, null where it holds an `f1db:` id (null values are not checked against a set)."""
+    return f"case when starts_with({column}, '{F1DB_PREFIX}') then null else {column} end as {column}"
+
+
+def _keys(_: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    present = [
+        gxe.ExpectColumnValuesToNotBeNull(column=column) for column in (*PRACTICE_KEY, "position", "constructor_id")
+    ]
+    return [*present, gxe.ExpectCompoundColumnsToBeUnique(column_list=list(PRACTICE_KEY))]
+
+
+def _integrity(lookup: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="driver_id", value_set=lookup("select driver_id from clean.drivers")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="constructor_id", value_set=lookup("select constructor_id from clean.constructors")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="race", value_set=lookup("select season || '-' || round from clean.races")
+        ),
+    ]
+
+
+def _one_to_n(_: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [gxe.ExpectColumnValuesToBeInSet(column="positions_one_to_n", value_set=[True])]
+
+
+def _values(_: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="session", value_set=list(SESSIONS)),
+        gxe.ExpectColumnValuesToBeBetween(column="time_seconds", min_value=30, max_value=3600),
+        gxe.ExpectColumnValuesToBeBetween(column="laps", min_value=0, max_value=300),
+    ]
+
+
+def _fastest(_: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    low, high = FASTEST_LAP_SECONDS
+    return [gxe.ExpectColumnValuesToBeBetween(column="fastest_seconds", min_value=low, max_value=high)]
+
+
+def _covered(_: Lookup) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [gxe.ExpectColumnValuesToBeBetween(column="practice_rows", min_value=1)]
+
+
+PRACTICE_SUITES: tuple[Suite, ...] = (
+    Suite(
+        ASSET,
+        "keys",
+        "practice rows have season, round, session, driver, constructor and position; one row per driver and session",
+        f"select * from {TABLE}",
+        _keys,
+        blocking=True,
+    ),
+    Suite(
+        ASSET,
+        "integrity",
+        "practice rows reference races on the calendar and known drivers and constructors (f1db: ids aside)",
+        f"select {_ergast_id('driver_id')}, {_ergast_id('constructor_id')}, {RACE_OF_ROW} from {TABLE}",
+        _integrity,
+        blocking=True,
+        reads=("drivers", "constructors", "races"),
+    ),
+    Suite(
+        ASSET,
+        "positions",
+        "each session's positions are 1..n, once each",
+        f"""select season, round, session,
+                   max(position) = count(*) and min(position) = 1 and count(distinct position) = count(*)
+                     as positions_one_to_n
+              from {TABLE} group by all""",
+        _one_to_n,
+        blocking=True,
+    ),
+    Suite(
+        ASSET,
+        "values",
+        "known sessions; best laps of 30 s to an hour; lap counts in range",
+        f"select * from {TABLE}",
+        _values,
+        blocking=False,
+    ),
+    Suite(
+        ASSET,
+        "fastest_lap_plausible",
+        f"each session's fastest lap is {FASTEST_LAP_SECONDS[0]}-{FASTEST_LAP_SECONDS[1]} s",
+        f"select season, round, session, min(time_seconds) as fastest_seconds from {TABLE} group by all "
+        "having count(time_seconds) > 0",
+        _fastest,
+        blocking=False,
+    ),
+    Suite(
+        ASSET,
+        "completed_races_have_practice",
+        "every completed race since the first season with practice data has practice rows",
+        f"""select r.season, r.round, count(p.driver_id) as practice_rows
+              from clean.races r left join {TABLE} p using (season, round)
+             where r.status = 'completed' and r.season >= (select min(season) from {TABLE})
+             group by all""",
+        _covered,
+        blocking=False,
+        reads=("races",),
+    ),
+)
