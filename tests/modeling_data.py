@@ -17,6 +17,8 @@ from f1_pipeline.ergast.ingest import load_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling import elo
 from f1_pipeline.modeling.features import WEATHER_COLUMNS, FeatureInputs, features_for, race_features
+from f1_pipeline.practice.cleaning import practice_results
+from f1_pipeline.practice.snapshot import read_snapshot
 
 REAL_SEASONS = ("2019", "2020", "2021")
 
@@ -32,12 +34,14 @@ def real_inputs(seasons: tuple[str, ...] = REAL_SEASONS) -> FeatureInputs:
     race_results, _ = results(raw["results"], calendar, "race_results")
     sprints, _ = results(raw["sprint"], calendar, "sprint_results")
     sessions, _ = qualifying(raw["qualifying"], calendar)
+    practice, _ = practice_results(read_snapshot().filter(pl.col("season").is_in(list(seasons))), calendar)
     return FeatureInputs(
         races=calendar,
         results=race_results,
         sprints=sprints,
         qualifying=sessions,
         ratings=elo.elo_history(race_results),
+        practice=practice,
     )
 
 
@@ -52,7 +56,8 @@ def with_results(inputs: FeatureInputs, race_results: pl.DataFrame, **changes: p
 
 
 def as_next_race(inputs: FeatureInputs, season: int, rnd: int, *, keep_qualifying: bool) -> FeatureInputs:
-    """The inputs as they were before (season, rnd) was run: no results for it and later, it is the next race."""
+    """The inputs as they were before (season, rnd) was run: no results for it and later, it is the next race
+    (its practice sessions already held)."""
     later = pl.col("season") * 100 + pl.col("round") >= season * 100 + rnd
     this = (pl.col("season") == season) & (pl.col("round") == rnd)
     calendar = inputs.races.with_columns(
@@ -65,6 +70,7 @@ def as_next_race(inputs: FeatureInputs, season: int, rnd: int, *, keep_qualifyin
         races=calendar,
         sprints=inputs.sprints.filter(~later),
         qualifying=sessions,
+        practice=inputs.practice.filter(~later | this),
     )
 
 
@@ -79,8 +85,11 @@ def synthetic_frame(
     rounds_per_season: int = 10,
 ) -> pl.DataFrame:
     """Made-up feature rows with every post-qualifying column; the winner is drawn from a softmax of `driver`
-    (standardised within the race) times `strength`, every other feature is noise; weather is all null."""
+    (standardised within the race) times `strength`, every other feature is noise; weather is all null.
+    The rest of the order follows the same softmax (Plackett-Luce, by Gumbel noise), and about one car in eight
+    behind the winner is not classified (null finish position)."""
     rng = np.random.default_rng(seed)
+    order_rng = np.random.default_rng(seed + 10_000)  # its own stream: the winners stay those of `rng`
     columns = [name for name in features_for("post_qualifying") if name not in WEATHER_COLUMNS]
     rows = []
     for race in range(races):
@@ -94,6 +103,11 @@ def synthetic_frame(
         logits = strength * (signal - signal.mean()) / signal.std()
         chances = np.exp(logits - logits.max())
         winner = rng.choice(drivers, p=chances / chances.sum())
+        behind = logits + order_rng.gumbel(size=drivers)
+        behind[winner] = np.inf
+        finish = np.empty(drivers, dtype=np.int64)
+        finish[np.argsort(-behind)] = np.arange(1, drivers + 1)
+        retired = (order_rng.random(drivers) < 0.125) & (finish > 1)
         for slot in range(drivers):
             rows.append(
                 {
@@ -103,11 +117,12 @@ def synthetic_frame(
                     "constructor_id": f"t{slot // 2:02d}",
                     "is_next": False,
                     "won": slot == winner,
+                    "finish_position": None if retired[slot] else int(finish[slot]),
                     **{name: values[name][slot].item() for name in values},
                 }
             )
     frame = pl.DataFrame(rows).with_columns(
-        pl.col("season", "round", "grid", "qualifying_position").cast(pl.Int32),
+        pl.col("season", "round", "grid", "qualifying_position", "finish_position").cast(pl.Int32),
         *(pl.lit(None, pl.Float64).alias(name) for name in WEATHER_COLUMNS),
     )
     return frame

@@ -8,11 +8,13 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.features import MODES, WEATHER_COLUMNS
+from f1_pipeline.modeling.field import softmax
 from f1_pipeline.modeling.models import (
     GRID_FEATURES,
     RELATIVE_FEATURES,
     Average,
     ConditionalLogit,
+    PlackettLuce,
     TreeEnsemble,
     model_columns,
     model_matrix,
@@ -43,11 +45,15 @@ def conditional_logit(mode):
     return ConditionalLogit(mode)
 
 
+def plackett_luce(mode):
+    return PlackettLuce(mode)
+
+
 def logit_tree_blend(mode):
     return Average((ConditionalLogit(mode), rf_and_xgb(mode)))
 
 
-MODELS = [random_forest, xgboost, rf_and_xgb, seed_ensemble, conditional_logit, logit_tree_blend]
+MODELS = [random_forest, xgboost, rf_and_xgb, seed_ensemble, conditional_logit, plackett_luce, logit_tree_blend]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +76,11 @@ def assert_distribution(frame: pl.DataFrame, probability: np.ndarray) -> None:
     assert np.isfinite(probability).all()
     assert ((probability >= 0) & (probability <= 1)).all()
     np.testing.assert_allclose(race_sums(frame, probability), 1.0, atol=1e-9)
+
+
+def centred_on_race(frame: pl.DataFrame, scores: np.ndarray) -> np.ndarray:
+    scored = frame.with_columns(score=pl.Series(scores))
+    return scored.select(pl.col("score") - pl.col("score").mean().over("season", "round")).to_series().to_numpy()
 
 
 def winner_log_loss(frame: pl.DataFrame, probability: np.ndarray) -> float:
@@ -115,10 +126,11 @@ def test_a_single_car_field_is_certain_and_a_race_is_independent_of_the_others(t
     np.testing.assert_allclose(model.predict(one_race), together["p"].to_numpy(), atol=1e-12)
 
 
-def test_conditional_logit_learns_the_feature_that_drives_winning(train):
+@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda kind: kind.__name__)
+def test_linear_kinds_learn_the_feature_that_drives_winning(linear):
     big_train = synthetic_frame(seed=5, races=120, strength=2.5)
     held_out = synthetic_frame(seed=6, races=60, strength=2.5, first_season=2030)
-    model = ConditionalLogit("pre_qualifying").fit(big_train)
+    model = linear("pre_qualifying").fit(big_train)
     columns = model.columns
     weights = dict(zip(columns, model.coef_[: len(columns)], strict=True))
     assert weights["season_points"] > 0
@@ -182,3 +194,54 @@ def test_model_matrix_measures_drivers_against_their_own_field():
 def test_an_unknown_ensemble_member_is_refused(train):
     with pytest.raises(ValueError, match="unknown ensemble member"):
         TreeEnsemble("pre_qualifying", members=("lightgbm",)).fit(train)
+
+
+def test_plackett_luce_learns_from_the_whole_order_and_recalibrates_on_the_winners():
+    """With few races the winners alone say little; the classified order behind them says more."""
+    few = synthetic_frame(seed=9, races=15, strength=1.5)
+    held_out = synthetic_frame(seed=10, races=200, strength=1.5, first_season=2030)
+    order = PlackettLuce("pre_qualifying", place_decay=1.0).fit(few)
+    winners_only = ConditionalLogit("pre_qualifying").fit(few)
+    assert winner_log_loss(held_out, order.predict(held_out)) < winner_log_loss(
+        held_out, winners_only.predict(held_out)
+    )
+    assert 0.05 < order.temperature_ < 20.0
+
+
+def test_plackett_luce_ignores_where_non_classified_cars_fell(train):
+    """Only the classified order is fitted: moving a retired car's features changes the fit only through the
+    winner temperature, and dropping every retired row from the orders is what `finish_position` null means."""
+    model = PlackettLuce("pre_qualifying").fit(train)
+    retired = train.filter(pl.col("finish_position").is_null())
+    assert retired.height > 0
+    everyone_classified = train.with_columns(finish_position=pl.col("finish_position").fill_null(99))
+    other = PlackettLuce("pre_qualifying").fit(everyone_classified)
+    assert not np.allclose(model.coef_, other.coef_)
+
+
+@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda kind: kind.__name__)
+def test_linear_contributions_add_up_to_the_score_against_the_race_mean(linear, train, test):
+    model = linear("post_qualifying").fit(train)
+    contributions = model.contributions(test)
+    assert contributions.columns == ["season", "round", "driver_id", *model.columns]
+    assert contributions.select("season", "round", "driver_id").equals(test.select("season", "round", "driver_id"))
+    total = contributions.select(pl.sum_horizontal(model.columns)).to_series().to_numpy()
+    np.testing.assert_allclose(total, centred_on_race(test, model.scores(test)), atol=1e-9)
+    # the softmax of those contributions is the prediction
+    assert_distribution(test, model.predict(test))
+    np.testing.assert_allclose(model.predict(test), softmax(test, total), atol=1e-12)
+
+
+@pytest.mark.parametrize("build", [random_forest, xgboost, rf_and_xgb], ids=lambda build: build.__name__)
+def test_tree_contributions_explain_the_members_scores(build, train, test):
+    model = build("post_qualifying").fit(train)
+    contributions = model.contributions(test)
+    total = contributions.select(pl.sum_horizontal(model.columns)).to_series().to_numpy()
+    x = model_matrix(test, model.columns)
+    member_scores = [
+        estimator.predict(x, output_margin=True) if name == "xgboost" else estimator.predict_proba(x)[:, 1]
+        for name, estimator in zip(model.members, model.estimators_, strict=True)
+    ]
+    np.testing.assert_allclose(total, centred_on_race(test, np.mean(member_scores, axis=0)), atol=1e-5)
+    top = contributions.filter(season=2010, round=1).select(model.columns).to_numpy()
+    assert np.abs(top).sum() > 0

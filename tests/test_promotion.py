@@ -8,7 +8,7 @@ import pytest
 from f1_pipeline.modeling.backtest import fingerprint, race_scores
 from f1_pipeline.modeling.candidates import AVERAGES, KINDS, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.features import MODES
-from f1_pipeline.modeling.models import Average, ConditionalLogit, TreeEnsemble
+from f1_pipeline.modeling.models import Average, ConditionalLogit, PlackettLuce, TreeEnsemble
 from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of
 from f1_pipeline.modeling.training import Seasons, recipe_backtest
 from f1_pipeline.modeling.tuning import SEED_PARAMS
@@ -18,6 +18,7 @@ TUNED = {
     "random_forest": {**SEED_PARAMS["random_forest"], "max_depth": 7, "max_features": 0.5},
     "xgboost": {**SEED_PARAMS["xgboost"], "learning_rate": 0.05, "n_estimators": 125},
     "conditional_logit": {"l2": 3.25},
+    "plackett_luce": {"l2": 0.5, "place_decay": 0.4},
 }
 
 
@@ -91,6 +92,10 @@ def assert_kind(model, kind, mode, params):
         assert isinstance(model, ConditionalLogit)
         assert model.mode == mode
         assert model.l2 == params["conditional_logit"]["l2"]
+    elif kind == "plackett_luce":
+        assert isinstance(model, PlackettLuce)
+        assert model.mode == mode
+        assert (model.l2, model.place_decay) == (params[kind]["l2"], params[kind]["place_decay"])
     else:
         assert isinstance(model, TreeEnsemble)
         assert model.mode == mode

@@ -19,13 +19,13 @@ from f1_pipeline.modeling.metrics import summarise
 from f1_pipeline.modeling.models import Average
 from f1_pipeline.modeling.tuning import SEED_PARAMS, Family, TuningWindow, build_model
 
-Kind = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "logit_tree_blend"]
+Kind = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
 AVERAGES: dict[Kind, tuple[Kind, ...]] = {
     "rf_xgb_average": ("random_forest", "xgboost"),
     "logit_tree_blend": ("conditional_logit", "rf_xgb_average"),
 }
 """Kinds that average others; the backtest derives them from their members' predictions instead of refitting."""
-KINDS: tuple[Kind, ...] = ("random_forest", "xgboost", "conditional_logit", *AVERAGES)
+KINDS: tuple[Kind, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce", *AVERAGES)
 
 
 @dataclass(frozen=True)

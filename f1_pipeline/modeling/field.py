@@ -25,8 +25,13 @@ def normalise(frame: pl.DataFrame, scores: np.ndarray) -> np.ndarray:
 
 def softmax(frame: pl.DataFrame, logits: np.ndarray) -> np.ndarray:
     """exp(logit) normalised within each race, computed stably (the race's largest logit is subtracted)."""
+    return indexed_softmax(race_index(frame), logits)
+
+
+def indexed_softmax(races: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """`softmax` over rows already numbered by race (what a fitting loop calls many times)."""
     logits = np.asarray(logits, dtype=np.float64)
-    races = race_index(frame)
     peak = np.full(races.max() + 1 if races.size else 0, -np.inf)
     np.maximum.at(peak, races, logits)
-    return normalise(frame, np.exp(logits - peak[races]))
+    scores = np.exp(logits - peak[races])
+    return scores / np.bincount(races, weights=scores)[races]

@@ -4,7 +4,11 @@ Two families share one interface (`fit(train) -> self`, `predict(frame) -> proba
 - `TreeEnsemble`: the seed's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
   scores are normalised within each race;
 - `ConditionalLogit`: one linear score per driver and a softmax over the field, fitted on the likelihood of
-  the actual winner, which is the quantity the backtest measures (McFadden's conditional logit).
+  the actual winner, which is the quantity the backtest measures (McFadden's conditional logit);
+- `PlackettLuce`: the same linear score fitted on the whole classified order (rank-ordered logit), its scale then
+  recalibrated on the winners.
+
+Every kind also explains its predictions: `contributions(frame)` gives each feature's part in each driver's score.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from typing import Any, Self
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 from sklearn.ensemble import RandomForestClassifier
-from xgboost import XGBClassifier
+from xgboost import DMatrix, XGBClassifier
 
 from f1_pipeline.modeling.features import Mode, features_for
-from f1_pipeline.modeling.field import RACE_KEY, normalise, race_index, softmax
+from f1_pipeline.modeling.field import RACE_KEY, indexed_softmax, normalise, race_index, softmax
 
 SEED_RANDOM_FOREST: dict[str, Any] = {
     "n_estimators": 100,
@@ -112,6 +116,15 @@ class TreeEnsemble:
         shares = np.mean([estimator.feature_importances_ for estimator in self.estimators_], axis=0)
         return dict(zip(self.columns, shares.tolist(), strict=True))
 
+    def contributions(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Per row, each column's part in the members' mean score against the race's mean driver. XGBoost's are its
+        exact TreeSHAP values (`pred_contribs`, in log-odds); the forest's are Saabas path attributions (the change
+        in a node's win share credited to the feature split on, in probability points), exact for the forest's
+        output and cheap, where TreeSHAP for scikit-learn would need another library."""
+        x = model_matrix(frame, self.columns)
+        terms = np.mean([_tree_contributions(estimator, x) for estimator in self.estimators_], axis=0)
+        return _centred_on_race(frame, terms, self.columns)
+
     def _estimator(self, name: str, y: np.ndarray) -> RandomForestClassifier | XGBClassifier:
         if name == "random_forest":
             return RandomForestClassifier(
@@ -130,6 +143,26 @@ class TreeEnsemble:
         raise ValueError(f"unknown ensemble member {name!r}: use random_forest or xgboost")
 
 
+def _tree_contributions(estimator: RandomForestClassifier | XGBClassifier, x: np.ndarray) -> np.ndarray:
+    if isinstance(estimator, XGBClassifier):
+        return estimator.get_booster().predict(DMatrix(x, missing=np.nan), pred_contribs=True)[:, :-1]
+    return np.mean([_path_contributions(tree.tree_, tree.decision_path(x), x.shape[1]) for tree in estimator], axis=0)
+
+
+def _path_contributions(tree: Any, paths: Any, width: int) -> np.ndarray:
+    """Saabas attribution of one fitted scikit-learn tree: along each row's path, the step in the node's share of
+    the winning class is credited to the feature the parent split on; the steps add up to leaf minus root."""
+    share = tree.value[:, 0, 1] / tree.value[:, 0, :].sum(axis=1)
+    parent = np.full(tree.node_count, -1)
+    for children in (tree.children_left, tree.children_right):
+        split = children >= 0
+        parent[children[split]] = np.flatnonzero(split)
+    child = np.flatnonzero(parent >= 0)
+    steps = np.zeros((tree.node_count, width))
+    steps[child, tree.feature[parent[child]]] = share[child] - share[parent[child]]
+    return np.asarray(paths @ steps)
+
+
 def _predicting_in_one_thread(
     estimator: RandomForestClassifier | XGBClassifier,
 ) -> RandomForestClassifier | XGBClassifier:
@@ -142,43 +175,34 @@ def _predicting_in_one_thread(
 
 
 @dataclass
-class ConditionalLogit:
-    """Softmax over the field of a linear score, with an L2 penalty; missing values become 0 plus an indicator.
-
-    Fitted by L-BFGS on the mean log likelihood of each race's winner, so it optimises the backtest's log loss.
-    """
+class _LinearScore:
+    """A linear score per driver over standardised features (missing values become 0 plus an indicator); the
+    field's softmax of the score is the win distribution. Subclasses say how the weights are fitted."""
 
     mode: Mode
     l2: float = 1.0
     extended: bool = True
 
-    def fit(self, train: pl.DataFrame) -> Self:
-        raw = model_matrix(train, self.columns)
-        self.mean_, self.scale_ = _observed_moments(raw)
-        x = self._design(raw)
-        races, won = race_index(train), winners(train)
-        races_count = races.max() + 1
-
-        def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
-            logits = x @ weights
-            probability = softmax(train, logits)
-            log_likelihood = np.log(np.clip(probability[won == 1], 1e-300, None)).sum()
-            expected = np.zeros((races_count, x.shape[1]))
-            np.add.at(expected, races, probability[:, None] * x)
-            gradient = (x[won == 1].sum(axis=0) - expected.sum(axis=0)) / races_count
-            penalty = self.l2 * weights @ weights / races_count
-            return -log_likelihood / races_count + penalty, -gradient + 2 * self.l2 * weights / races_count
-
-        solution = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
-        self.coef_ = solution.x
-        return self
-
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        return softmax(frame, self._design(model_matrix(frame, self.columns)) @ self.coef_)
+        return softmax(frame, self.scores(frame))
+
+    def contributions(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Per row, each column's share of the driver's score against the race's mean driver: weight times the
+        standardised value centred on the race (a missing value's indicator folded into its column), so a row's
+        contributions add up to its score minus the race's mean score, the part that decides the softmax."""
+        width = len(self.columns)
+        design = self._design(model_matrix(frame, self.columns))
+        terms = design * self.coef_ * self.score_scale
+        folded = terms[:, :width] + terms[:, width:]
+        return _centred_on_race(frame, folded, self.columns)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return model_columns(self.mode, extended=self.extended)
+
+    @property
+    def score_scale(self) -> float:
+        return 1.0
 
     def feature_importances(self) -> dict[str, float]:
         """|weight| of each standardised feature (the missing-value indicators folded into their feature)."""
@@ -186,10 +210,135 @@ class ConditionalLogit:
         weights = np.abs(self.coef_[:width]) + np.abs(self.coef_[width:])
         return dict(zip(self.columns, (weights / weights.sum()).tolist(), strict=True))
 
+    def _standardise(self, train: pl.DataFrame) -> np.ndarray:
+        raw = model_matrix(train, self.columns)
+        self.mean_, self.scale_ = _observed_moments(raw)
+        return self._design(raw)
+
+    def scores(self, frame: pl.DataFrame) -> np.ndarray:
+        """Each driver's linear score; the softmax of a race's scores is its distribution."""
+        return self.score_scale * (self._design(model_matrix(frame, self.columns)) @ self.coef_)
+
     def _design(self, raw: np.ndarray) -> np.ndarray:
         missing = np.isnan(raw)
         standard = np.where(missing, 0.0, (raw - self.mean_) / self.scale_)
         return np.hstack([standard, missing.astype(np.float64)])
+
+
+@dataclass
+class ConditionalLogit(_LinearScore):
+    """Softmax over the field of a linear score, with an L2 penalty.
+
+    Fitted by L-BFGS on the mean log likelihood of each race's winner, so it optimises the backtest's log loss.
+    """
+
+    def fit(self, train: pl.DataFrame) -> Self:
+        x = self._standardise(train)
+        races, won = race_index(train), winners(train)
+        races_count = races.max() + 1
+
+        def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+            probability = indexed_softmax(races, x @ weights)
+            log_likelihood = np.log(np.clip(probability[won == 1], 1e-300, None)).sum()
+            gradient = (x[won == 1].sum(axis=0) - probability @ x) / races_count
+            penalty = self.l2 * weights @ weights / races_count
+            return -log_likelihood / races_count + penalty, -gradient + 2 * self.l2 * weights / races_count
+
+        solution = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+        self.coef_ = solution.x
+        return self
+
+
+@dataclass
+class PlackettLuce(_LinearScore):
+    """Rank-ordered logit: the classified order of each race as successive choices, each place a softmax of the
+    linear score over the cars not yet placed, with an L2 penalty; then one temperature refitted on the winners.
+
+    Every place carries information about strength, not only the winner's, but a finishing order fitted as a whole
+    spreads the scores too little for the win (the midfield's order is noisier than the front's). So non-classified
+    cars are left out of the orders (a retirement says little about pace), place k's choice is weighted
+    `place_decay ** (k - 1)`, and the score is multiplied by the temperature that maximises the training races'
+    winner likelihood over the whole field, the quantity the backtest measures.
+    """
+
+    place_decay: float = 0.5
+
+    def fit(self, train: pl.DataFrame) -> Self:
+        x = self._standardise(train)
+        orders = _classified_orders(train)
+        self.coef_ = _fit_rank_ordered(x, orders, self.place_decay, self.l2)
+        self.temperature_ = _winner_temperature(train, x @ self.coef_)
+        return self
+
+    @property
+    def score_scale(self) -> float:
+        return self.temperature_
+
+
+def _classified_orders(frame: pl.DataFrame) -> np.ndarray:
+    """Row numbers of each race's classified cars in finishing order, padded with -1 (races x longest order)."""
+    placed = (
+        frame.with_row_index("row")
+        .filter(pl.col("finish_position").is_not_null())
+        .sort("finish_position")
+        .group_by(*RACE_KEY, maintain_order=True)
+        .agg("row")
+        .filter(pl.col("row").list.len() >= 2)
+    )
+    padded = placed["row"].to_list()
+    longest = max((len(rows) for rows in padded), default=0)
+    orders = np.full((len(padded), longest), -1, dtype=np.int64)
+    for race, rows in enumerate(padded):
+        orders[race, : len(rows)] = rows
+    return orders
+
+
+def _fit_rank_ordered(x: np.ndarray, orders: np.ndarray, place_decay: float, l2: float) -> np.ndarray:
+    """Weights maximising the place-weighted rank-ordered log likelihood (mean per race) minus the L2 penalty."""
+    valid = orders >= 0
+    rows = np.where(valid, orders, 0)
+    place_weight = np.where(valid, place_decay ** np.arange(orders.shape[1], dtype=np.float64), 0.0)
+    features = x[rows] * valid[..., None]  # races x places x columns
+    races_count = orders.shape[0]
+    # later[k, j]: car in place j is still unplaced when place k is chosen (j >= k)
+    later = np.triu(np.ones((orders.shape[1], orders.shape[1]), dtype=bool))
+
+    def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        scores = np.where(valid, features @ weights, -np.inf)
+        remaining = np.where(later[None], scores[:, None, :], -np.inf)
+        log_denominator = np.logaddexp.reduce(remaining, axis=2)  # races x places
+        log_denominator = np.where(valid, log_denominator, 0.0)
+        chosen = np.where(valid, scores, 0.0)
+        log_likelihood = (place_weight * (chosen - log_denominator)).sum()
+        share = np.exp(remaining - log_denominator[..., None])  # P(car j takes place k)
+        chosen_share = np.einsum("rk,rkj->rj", place_weight, share)  # place-weighted times car j was "expected"
+        gradient = np.einsum("rk,rkc->c", place_weight - chosen_share, features)
+        penalty = l2 * weights @ weights
+        return (
+            (-log_likelihood + penalty) / races_count,
+            (-gradient + 2 * l2 * weights) / races_count,
+        )
+
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def _winner_temperature(frame: pl.DataFrame, scores: np.ndarray) -> float:
+    """The factor on the score that maximises the mean log likelihood of the winners over their whole fields."""
+    races, won = race_index(frame), winners(frame) == 1
+
+    def loss(temperature: float) -> float:
+        return -np.log(np.clip(indexed_softmax(races, temperature * scores)[won], 1e-300, None)).mean()
+
+    return float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def _centred_on_race(frame: pl.DataFrame, terms: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:
+    """Per-row terms minus their race's mean, one column per feature, beside the row's race and driver."""
+    races = race_index(frame)
+    sizes = np.bincount(races).astype(np.float64)
+    means = np.stack([np.bincount(races, weights=terms[:, index]) for index in range(terms.shape[1])], axis=1)
+    centred = terms - means[races] / sizes[races, None]
+    return frame.select(*RACE_KEY, "driver_id").hstack(pl.DataFrame(centred, schema=list(columns)))
 
 
 def _observed_moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +365,14 @@ class Average:
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         return np.mean([member.predict(frame) for member in self.members], axis=0)
+
+    def contributions(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The members' contributions averaged column by column (each in its member's own score units)."""
+        parts = [member.contributions(frame) for member in self.members]
+        columns = [column for column in parts[0].columns if column not in (*RACE_KEY, "driver_id")]
+        return parts[0].with_columns(
+            (pl.sum_horizontal(part[column] for part in parts) / len(parts)).alias(column) for column in columns
+        )
 
     def feature_importances(self) -> dict[str, float]:
         shares: dict[str, float] = {}

@@ -19,10 +19,10 @@ import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
 from f1_pipeline.modeling.features import Mode
-from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, TreeEnsemble
+from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, PlackettLuce, TreeEnsemble
 
-Family = Literal["random_forest", "xgboost", "conditional_logit"]
-FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit")
+Family = Literal["random_forest", "xgboost", "conditional_logit", "plackett_luce"]
+FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce")
 SEARCH_SPACE_VERSION = "2"
 """Part of the study name: change it with a search space, so old trials are not mixed with new ones."""
 
@@ -53,15 +53,24 @@ def conditional_logit_space(trial: optuna.Trial) -> dict[str, Any]:
     return {"l2": trial.suggest_float("l2", 1e-3, 100.0, log=True)}
 
 
+def plackett_luce_space(trial: optuna.Trial) -> dict[str, Any]:
+    return {
+        "l2": trial.suggest_float("l2", 1e-3, 100.0, log=True),
+        "place_decay": trial.suggest_float("place_decay", 0.2, 1.0),
+    }
+
+
 SPACES: dict[Family, Callable[[optuna.Trial], dict[str, Any]]] = {
     "random_forest": random_forest_space,
     "xgboost": xgboost_space,
     "conditional_logit": conditional_logit_space,
+    "plackett_luce": plackett_luce_space,
 }
 SEED_PARAMS: dict[Family, dict[str, Any]] = {
     "random_forest": SEED_RANDOM_FOREST,
     "xgboost": SEED_XGBOOST,
     "conditional_logit": {"l2": 1.0},
+    "plackett_luce": {"l2": 1.0, "place_decay": 0.5},
 }
 
 
@@ -69,6 +78,8 @@ def build_model(family: Family, mode: Mode, params: Mapping[str, Any], *, n_jobs
     """A model of one family with these hyper-parameters (a tree family alone, not yet averaged)."""
     if family == "conditional_logit":
         return ConditionalLogit(mode, **params)
+    if family == "plackett_luce":
+        return PlackettLuce(mode, **params)
     return TreeEnsemble(mode, members=(family,), n_jobs=n_jobs, **{family: dict(params)})
 
 
