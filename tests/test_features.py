@@ -2,6 +2,7 @@
 later race, the next race gets the right entrants, rookies start at the base rating."""
 
 import dataclasses
+from datetime import date, time
 
 import numpy as np
 import polars as pl
@@ -14,6 +15,7 @@ from f1_pipeline.modeling.features import (
     MODES,
     POST_FEATURES,
     FeatureInputs,
+    before_qualifying,
     features_for,
     race_features,
 )
@@ -166,7 +168,8 @@ def test_next_race_without_qualifying_gets_the_latest_race_entrants(inputs, feat
     latest = of_race(features, (2021, 21)).select("driver_id", "constructor_id")
     assert upcoming.select("season", "round").unique().rows() == [(2021, 22)]
     assert_frame_equal(upcoming.select("driver_id", "constructor_id"), latest)
-    assert upcoming.select(*LABELS, *POST_FEATURES).null_count().row(0) == (upcoming.height,) * 6
+    labels_and_post = (*LABELS, *POST_FEATURES)
+    assert upcoming.select(labels_and_post).null_count().row(0) == (upcoming.height,) * len(labels_and_post)
     # What was known before the race is what the same race shows once it has run.
     ran = of_race(features, (2021, 22)).join(upcoming.select("driver_id"), on="driver_id")
     assert_frame_equal(upcoming.select(PRE_FEATURES), ran.select(PRE_FEATURES))
@@ -175,9 +178,10 @@ def test_next_race_without_qualifying_gets_the_latest_race_entrants(inputs, feat
 def test_next_race_with_qualifying_gets_the_qualifying_entrants_on_their_qualifying_grid(inputs, features):
     rookie = of_race(inputs.qualifying, (2021, 22)).tail(1).with_columns(driver_id=pl.lit("rookie"))
     unbound = as_next_race(inputs, 2021, 22, keep_qualifying=True)
+    entrants_but_mazepin = of_race(unbound.qualifying, (2021, 22)).filter(pl.col("driver_id") != "mazepin")
     with_rookie = dataclasses.replace(
         unbound,
-        qualifying=pl.concat([unbound.qualifying.filter(pl.col("driver_id") != "mazepin"), rookie]),
+        qualifying=pl.concat([other_races(unbound.qualifying, (2021, 22)), entrants_but_mazepin, rookie]),
     )
     upcoming = race_features(with_rookie).filter("is_next")
     entrants = of_race(with_rookie.qualifying, (2021, 22))
@@ -242,3 +246,155 @@ def test_ratings_features_are_the_ratings_known_before_the_race(inputs, features
         opener = joined.filter(season=2020, round=1, driver_id="hamilton")
         assert opener[column].item() == pytest.approx(opener["rating_before"].item())
         np.testing.assert_allclose(joined[column].to_numpy(), joined["rating_before"].to_numpy())
+
+
+def held_after_qualifying(races: pl.DataFrame, prefix: str) -> pl.Expr:
+    """The calendar's own words, independently of the code under test: a later day, or the same day later."""
+    date, time = pl.col(f"{prefix}_date"), pl.col(f"{prefix}_time")
+    return (date > pl.col("qualifying_date")) | (
+        (date == pl.col("qualifying_date")) & (time > pl.col("qualifying_time"))
+    )
+
+
+def weekend_sessions(inputs: FeatureInputs) -> list[tuple[int, int, str, bool]]:
+    """Every (season, round, session) with practice rows or a sprint, and whether it was held after qualifying."""
+    prefixes = {"fp1": "first_practice", "fp2": "second_practice", "fp3": "third_practice", "sprint": "sprint"}
+    held = pl.concat(
+        [
+            inputs.practice.select("season", "round", "session").unique(),
+            inputs.sprints.select("season", "round", session=pl.lit("sprint")).unique(),
+        ]
+    ).join(inputs.races, on=["season", "round"])
+    late = pl.coalesce(
+        *(
+            pl.when(pl.col("session") == name).then(held_after_qualifying(inputs.races, prefix))
+            for name, prefix in prefixes.items()
+        )
+    ).fill_null(False)
+    return held.select("season", "round", "session", late=late).sort("season", "round", "session").rows()
+
+
+def test_the_calendar_orders_each_weekend_sessions():
+    races = pl.DataFrame(
+        {
+            "season": [2019, 2021, 2022, 2023, 2024, 2024],
+            "round": [1, 10, 4, 4, 5, 6],
+            "first_practice_date": [
+                None,
+                date(2021, 7, 16),
+                date(2022, 4, 22),
+                date(2023, 4, 28),
+                date(2024, 4, 19),
+                date(2024, 5, 3),
+            ],
+            "first_practice_time": [None, None, time(11, 30), time(9, 30), time(3, 30), None],
+            "second_practice_date": [None, date(2021, 7, 17), date(2022, 4, 23), None, None, None],
+            "second_practice_time": [None, None, time(10, 30), None, None, None],
+            "sprint_qualifying_date": [None, None, None, date(2023, 4, 29), date(2024, 4, 19), date(2024, 5, 3)],
+            "sprint_qualifying_time": [None, None, None, time(9, 30), time(7, 30), time(20, 30)],
+            "qualifying_date": [
+                None,
+                date(2021, 7, 16),
+                date(2022, 4, 22),
+                date(2023, 4, 28),
+                date(2024, 4, 20),
+                date(2024, 5, 3),
+            ],
+            "qualifying_time": [None, None, time(15, 0), time(13, 0), time(7, 0), time(20, 0)],
+            "sprint_date": [
+                None,
+                date(2021, 7, 17),
+                date(2022, 4, 23),
+                date(2023, 4, 29),
+                date(2024, 4, 20),
+                date(2024, 5, 4),
+            ],
+            "sprint_time": [None, None, time(14, 30), time(13, 30), time(3, 0), time(16, 0)],
+        },
+        schema_overrides={"season": pl.Int32, "round": pl.Int32},
+    )
+
+    def earlier(session: str) -> list[bool]:
+        return before_qualifying(races, session)["before_qualifying"].to_list()
+
+    assert earlier("fp1") == [True] * 6  # no date (2019), same day without times (2021), or earlier
+    assert earlier("fp2") == [True, False, False, True, True, True]  # 2021-22 sprint weekends: after Friday qualifying
+    assert earlier("sq") == [
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]  # unknown: after; 2023 shootout after; 20:30 > 20:00
+    assert earlier("sprint") == [False, False, False, False, True, False]  # only the 2024- format runs it first
+    assert earlier("fp4") == [True] * 6
+
+
+def test_practice_features_are_this_weekend_sessions_before_qualifying(inputs, features):
+    race = of_race(features, (2021, 10))  # British GP: sprint weekend, FP2 and the sprint on Saturday after qualifying
+    practice = of_race(inputs.practice, (2021, 10))
+    fp1 = practice.filter(session="fp1").with_columns(
+        gap=(pl.col("time_seconds") / pl.col("time_seconds").min() - 1) * 100
+    )
+    expected = fp1.select("driver_id", expected=pl.col("gap").clip(upper_bound=5.0))
+    joined = race.join(expected, on="driver_id")
+    assert joined.height == race.height
+    np.testing.assert_allclose(joined["practice_best_gap"], joined["expected"])
+    np.testing.assert_allclose(joined["practice_last_gap"], joined["expected"])
+    assert race["sprint_before_qualifying_position"].null_count() == race.height
+    sprint = of_race(inputs.sprints, (2021, 10)).select("driver_id", "position_order")
+    placed = race.join(sprint, on="driver_id")
+    assert (placed["sprint_position"] == placed["position_order"]).all()
+    normal = of_race(features, (2021, 9))  # three practice sessions before Saturday qualifying
+    sessions = of_race(inputs.practice, (2021, 9))["session"].unique().sort().to_list()
+    assert sessions == ["fp1", "fp2", "fp3"]
+    assert normal["practice_mean_gap"].null_count() == 0
+    assert (normal["practice_mean_gap"] >= normal["practice_best_gap"]).all()
+    assert normal["sprint_position"].null_count() == normal.height
+    assert (features.group_by("season", "round").agg(pl.col("practice_best_gap").min())["practice_best_gap"] == 0).all()
+
+
+@PROPERTY
+@given(data=st.data())
+def test_no_prediction_sees_a_session_held_after_its_prediction_time(inputs, features, data):
+    """Rewriting a weekend session moves only that race's features, and never a pre-qualifying one when the session
+    was held after qualifying (FP2 and the sprint on the 2021 sprint weekends); post-qualifying features are built just
+    before the start, after every session of the weekend."""
+    sessions = weekend_sessions(inputs)
+    late = [session for session in sessions if session[3]]
+    assert {(2021, 10, "fp2"), (2021, 10, "sprint")} <= {session[:3] for session in late}
+    season, rnd, session, after = data.draw(
+        st.sampled_from(late) if data.draw(st.booleans()) else st.sampled_from(sessions)
+    )
+    this = (pl.col("season") == season) & (pl.col("round") == rnd)
+    practice, sprints = inputs.practice, inputs.sprints
+    if session == "sprint":  # a new order, same points (the standings are another feature's business)
+        sprints = sprints.with_columns(
+            position_order=pl.when(this)
+            .then(pl.col("position_order").reverse().over("season", "round"))
+            .otherwise("position_order")
+        )
+    else:
+        chosen = this & (pl.col("session") == session)
+        shift = data.draw(st.floats(0.5, 5.0), label="seconds lost")
+        practice = practice.with_columns(
+            time_seconds=pl.when(chosen)
+            .then(pl.col("time_seconds").reverse().over("season", "round", "session") + shift)
+            .otherwise("time_seconds"),
+            position=pl.when(chosen)
+            .then(pl.col("position").reverse().over("season", "round", "session"))
+            .otherwise("position"),
+        )
+        if data.draw(st.booleans(), label="drop the session's last"):
+            practice = practice.filter(
+                ~(chosen & (pl.col("position") == pl.col("position").max().over("season", "round", "session")))
+            )
+    rebuilt = race_features(dataclasses.replace(inputs, practice=practice, sprints=sprints))
+
+    race = (season, rnd)
+    assert_frame_equal(other_races(rebuilt, race), other_races(features, race))
+    if after:
+        assert_frame_equal(of_race(rebuilt, race).select(PRE_FEATURES), of_race(features, race).select(PRE_FEATURES))
+    else:  # the test can fail: a session before qualifying does move the pre-qualifying features
+        assert not of_race(rebuilt, race).select(PRE_FEATURES).equals(of_race(features, race).select(PRE_FEATURES))

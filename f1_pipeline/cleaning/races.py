@@ -24,12 +24,28 @@ class RaceStatus(StrEnum):
 
 
 RACE_KEY = ("season", "round")
+WEEKEND_SESSIONS = {
+    "first_practice": ("first_practice",),
+    "second_practice": ("second_practice",),
+    "third_practice": ("third_practice",),
+    "sprint_qualifying": ("sprint_qualifying", "sprint_shootout"),
+    "qualifying": ("qualifying",),
+    "sprint": ("sprint",),
+}
+"""Each session's columns in the table and the schedule fields they come from (2023's shootout was its sprint
+qualifying). The features read them to know which session a weekend held before which."""
 COLUMN_DOCS = {
     "starts_at": "race start in UTC, where the API gives a time",
     "status": "scheduled / completed (has results) / cancelled (no results, a later race has)",
     "is_next": "the first scheduled race: the one to predict",
     "qualifying_date": "qualifying session date, where known",
     "sprint_date": "sprint date, where the weekend has one",
+    **{
+        f"{session}_{part}": f"{session.replace('_', ' ')} {'date' if part == 'date' else 'start (UTC)'}, where known"
+        for session in WEEKEND_SESSIONS
+        for part in ("date", "time")
+        if part == "time" or session not in ("qualifying", "sprint")
+    },
 }
 RACE_RULES = {
     "season is not an integer": rules.not_int("season") | rules.missing("season"),
@@ -50,6 +66,25 @@ RACE_FLAGS = rules.kept(
 
 def _session_date(prefix: str) -> pl.Expr:
     return rules.as_date(f"{prefix}_date")
+
+
+def _weekend_sessions(schedule: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Each session's date and UTC start time (where the schedule gives them; only from 2021 on it does)."""
+
+    def field(source: str, part: str) -> pl.Expr:
+        name = f"{source}_{part}"
+        return pl.col(name) if name in schedule.columns else pl.lit(None, pl.String)
+
+    columns = {}
+    for session, sources in WEEKEND_SESSIONS.items():
+        if session not in ("qualifying", "sprint"):
+            columns[f"{session}_date"] = pl.coalesce(
+                field(source, "date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False) for source in sources
+            )
+        columns[f"{session}_time"] = pl.coalesce(
+            field(source, "time").str.strip_chars().str.to_time("%H:%M:%SZ", strict=False) for source in sources
+        )
+    return columns
 
 
 def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -96,6 +131,7 @@ def races(raw_races: pl.DataFrame, raw_results: pl.DataFrame) -> tuple[pl.DataFr
         qualifying_date=_session_date("qualifying"),
         sprint_date=_session_date("sprint"),
         has_sprint=pl.col("sprint_date").is_not_null(),
+        **_weekend_sessions(calendar),
         status="status",
         is_next=is_next,
     )

@@ -18,12 +18,21 @@ SHARED_DRIVES_UNTIL = 1960
 
 @dg.asset(
     name="race_features",
-    deps=["elo_ratings", "races", "race_results", "sprint_results", "qualifying_results", "weather"],
+    deps=[
+        "elo_ratings",
+        "races",
+        "race_results",
+        "sprint_results",
+        "qualifying_results",
+        "practice_results",
+        "weather",
+    ],
     group_name="features",
     kinds={"duckdb", "polars"},
 )
 def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
-    """Pre-qualifying columns use nothing from the race weekend; post-qualifying ones add grid and qualifying.
+    """Pre-qualifying columns use the race weekend's sessions held before qualifying (practice, from 2024 the
+    sprint); post-qualifying ones add grid, qualifying and the sprint.
     Weather comes from the clean weather table: observed for a race that was run, the forecast for the next race;
     its columns stay null where there is none (no weather source configured)."""
     store = warehouse.warehouse()
@@ -34,6 +43,7 @@ def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource
         sprints=store.read("clean.sprint_results"),
         qualifying=store.read("clean.qualifying_results"),
         ratings=store.read("ratings.elo_history"),
+        practice=store.read("clean.practice_results"),
         weather=feature_weather(store.read("clean.weather"), races),
         **elo_configs(store),
     )

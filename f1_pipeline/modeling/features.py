@@ -4,7 +4,13 @@ Every statistic is first computed *after* each race of an entity's history, then
 as-of join on the race's place in the calendar minus one. A row therefore cannot see its own race or any
 later one, whatever the statistic: that single rule is what the no-leakage property test exercises.
 
-Pre-qualifying features use nothing from the race weekend; post-qualifying adds the grid and qualifying pace.
+The race weekend's own sessions are joined on the race itself, each only where it was held before the moment the
+mode predicts at: pre-qualifying features see the practice sessions (and, from 2024, the sprint) held before
+qualifying; post-qualifying adds the grid, qualifying pace and the weekend's sprint, all known before the start.
+Which session came first is read from the calendar's session dates and times where it has them (2021 on): FP2 of
+the 2021-22 sprint weekends and the 2023 sprint shootouts ran after qualifying, the 2024- sprint qualifying and
+sprint before it. Without a date a practice session counts as before qualifying (it always was), a sprint
+session as after it (the conservative side).
 For a completed race the grid is the real starting grid (penalties applied), for the race to come it is the
 qualifying order, the best that is known before the start.
 """
@@ -49,10 +55,22 @@ EXTRA_PRE_FEATURES = (
     "driver_qualifying_gap_5",
     "team_avg_qualifying_5",
     "team_qualifying_gap_5",
+    "driver_season_qualifying_gap",
+    "team_season_qualifying_gap",
+    "practice_best_gap",
+    "practice_mean_gap",
+    "practice_last_gap",
+    "practice_mean_position",
+    "team_practice_best_gap",
+    "sprint_before_qualifying_position",
 )
 """Added here; the backtest compares the models with and without them."""
 
-POST_FEATURES = ("grid", "pit_lane_start", "qualifying_position", "qualifying_gap_pct")
+POST_FEATURES = ("grid", "pit_lane_start", "qualifying_position", "qualifying_gap_pct", "sprint_position")
+
+PRACTICE_GAP_CAP = 5.0
+"""Percent behind a session's fastest lap beyond which a best lap says nothing more about pace (no clean run, rain,
+a problem): gaps are capped there so one such session cannot swamp a driver's mean."""
 
 WEATHER_COLUMNS = ("air_temperature", "wet", "wind_speed")
 
@@ -78,10 +96,23 @@ COLUMN_DOCS = {
     "driver_qualifying_gap_5": "mean gap to pole (percent) over the driver's last 5 qualifying sessions",
     "team_avg_qualifying_5": "mean qualifying position of the team's best car over its last 5 sessions",
     "team_qualifying_gap_5": "mean gap to pole (percent) of the team's best car over its last 5 sessions",
+    "driver_season_qualifying_gap": "mean gap to pole (percent) over the driver's qualifying sessions this season so"
+    " far; null at his first race of the season (resets with every season: a new car's pace)",
+    "team_season_qualifying_gap": "mean gap to pole (percent) of the team's best car this season so far",
+    "practice_best_gap": "this weekend: the driver's best practice lap behind the session's fastest, in percent (capped"
+    f" at {PRACTICE_GAP_CAP:g}), over the sessions held before qualifying; null without practice data",
+    "practice_mean_gap": "this weekend: the mean of those session gaps",
+    "practice_last_gap": "this weekend: the gap in the latest session before qualifying in which the driver set a time",
+    "practice_mean_position": "this weekend: mean classification in the sessions before qualifying (sprint"
+    " qualifying included)",
+    "team_practice_best_gap": "this weekend: the team's best car's best practice gap before qualifying",
+    "sprint_before_qualifying_position": "this weekend's sprint finishing order where the sprint ran before"
+    " qualifying (2024 on); null otherwise",
     "grid": "starting slot (post-qualifying); null for a pit-lane start or unknown",
     "pit_lane_start": "starts from the pit lane (post-qualifying)",
     "qualifying_position": "qualifying position (post-qualifying)",
     "qualifying_gap_pct": "best qualifying lap relative to pole, in percent (post-qualifying)",
+    "sprint_position": "this weekend's sprint finishing order (post-qualifying); null without a sprint",
     "air_temperature": "air temperature in C, where a weather source is configured",
     "wet": "1 for a wet race, where a weather source is configured",
     "wind_speed": "wind speed in m/s, where a weather source is configured",
@@ -118,6 +149,8 @@ class FeatureInputs:
     qualifying: pl.DataFrame
     ratings: pl.DataFrame
     weather: pl.DataFrame | None = None
+    practice: pl.DataFrame | None = None
+    """`clean.practice_results`: best lap per driver and session (fp1-fp4, sq); None where there is none."""
     driver_elo: EloConfig = DRIVER_ELO
     team_elo: EloConfig = TEAM_ELO
     """The configs the ratings were built with: their carry-over applies to a rating carried into a new season."""
@@ -139,7 +172,15 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
         .pipe(_attach, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
         .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "driver_id", "driver"), ["driver_id"])
         .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "constructor_id", "team"), ["constructor_id"])
+        .pipe(_attach, _season_qualifying(inputs.qualifying, calendar, "driver_id", "driver"), ["season", "driver_id"])
+        .pipe(
+            _attach,
+            _season_qualifying(inputs.qualifying, calendar, "constructor_id", "team"),
+            ["season", "constructor_id"],
+        )
         .pipe(_attach, _standings(inputs.results, inputs.sprints, calendar), ["season", "driver_id"])
+        .pipe(_with_practice, inputs.practice, inputs.races)
+        .pipe(_with_sprint, inputs.sprints, inputs.races)
         .pipe(_with_weather, inputs.weather)
         .pipe(_with_qualifying, inputs.qualifying)
     )
@@ -307,6 +348,27 @@ def _qualifying_form(qualifying: pl.DataFrame, calendar: pl.DataFrame, key: str,
     )
 
 
+def _season_qualifying(qualifying: pl.DataFrame, calendar: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
+    """Mean gap to pole over the season's sessions so far, after each one: a strength that starts afresh with
+    every season (a new car, new rules) and moves fast early on, when each session is a large share of it."""
+    sessions = (
+        _with_gap_to_pole(qualifying)
+        .join(calendar.select("season", "round", "order"), on=["season", "round"])
+        .group_by("season", "order", key)
+        .agg(gap=pl.col("qualifying_gap_pct").min())
+        .sort(key, "order")
+    )
+    return sessions.select(
+        "season",
+        "order",
+        key,
+        **{
+            f"{prefix}_season_qualifying_gap": pl.col("gap").cum_sum().over(key, "season")
+            / pl.col("gap").is_not_null().cum_sum().over(key, "season")
+        },
+    )
+
+
 def _with_gap_to_pole(qualifying: pl.DataFrame) -> pl.DataFrame:
     """Best lap relative to the session's fastest, in percent (null where no time was set)."""
     pole = pl.col("best_seconds").min().over("season", "round")
@@ -374,3 +436,89 @@ def _with_qualifying(rows: pl.DataFrame, qualifying: pl.DataFrame) -> pl.DataFra
         grid=pl.when(expected).then(pl.col("qualifying_position")).otherwise(pl.col("grid")),
         pit_lane_start=pl.when(expected).then(False).otherwise(pl.col("pit_lane_start")),
     )
+
+
+SESSION_COLUMNS = {
+    "fp1": "first_practice",
+    "fp2": "second_practice",
+    "fp3": "third_practice",
+    "sq": "sprint_qualifying",
+    "sprint": "sprint",
+}
+"""A weekend session's name in the practice and sprint tables -> its prefix among the calendar's columns."""
+DEFAULT_BEFORE_QUALIFYING = {"fp1": True, "fp2": True, "fp3": True, "fp4": True, "sq": False, "sprint": False}
+
+
+def before_qualifying(races: pl.DataFrame, session: str) -> pl.DataFrame:
+    """(season, round, before_qualifying) per race: was `session` held before qualifying? From the calendar's session
+    dates and times (UTC); on the same day without both times, a practice session counts as earlier."""
+    default = pl.lit(DEFAULT_BEFORE_QUALIFYING[session])
+    prefix = SESSION_COLUMNS.get(session)
+    columns = set(races.columns)
+    if prefix is None or not {f"{prefix}_date", "qualifying_date"} <= columns:
+        return races.select("season", "round", before_qualifying=default)
+    date, qualifying_date = pl.col(f"{prefix}_date"), pl.col("qualifying_date")
+    time = pl.col(f"{prefix}_time") if f"{prefix}_time" in columns else pl.lit(None, pl.Time)
+    qualifying_time = pl.col("qualifying_time") if "qualifying_time" in columns else pl.lit(None, pl.Time)
+    same_day = pl.when(time.is_not_null() & qualifying_time.is_not_null()).then(time < qualifying_time)
+    earlier = (
+        pl.when(date.is_null() | qualifying_date.is_null())
+        .then(default)
+        .when(date != qualifying_date)
+        .then(date < qualifying_date)
+        .otherwise(same_day.otherwise(pl.lit(session.startswith("fp"))))
+    )
+    return races.select("season", "round", before_qualifying=earlier)
+
+
+def _practice_before_qualifying(practice: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
+    """The practice rows of sessions held before their weekend's qualifying, with their gap to the session's
+    fastest and their place in the weekend's order of sessions."""
+    held = pl.concat(
+        before_qualifying(races, session).with_columns(session=pl.lit(session)) for session in DEFAULT_BEFORE_QUALIFYING
+    )
+    fastest = pl.col("time_seconds").min().over("season", "round", "session")
+    return (
+        practice.join(held, on=["season", "round", "session"], how="left")
+        .filter(pl.col("before_qualifying").fill_null(pl.col("session").str.starts_with("fp")))
+        .with_columns(gap=((pl.col("time_seconds") / fastest - 1) * 100).clip(upper_bound=PRACTICE_GAP_CAP))
+    )
+
+
+def _with_practice(rows: pl.DataFrame, practice: pl.DataFrame | None, races: pl.DataFrame) -> pl.DataFrame:
+    """This weekend's practice pace before qualifying: each driver's and his team's best gap, mean gap, the gap of
+    the latest session he set a time in, and his mean classification."""
+    names = ("practice_best_gap", "practice_mean_gap", "practice_last_gap", "practice_mean_position")
+    if practice is None:
+        return rows.with_columns(pl.lit(None, pl.Float64).alias(name) for name in (*names, "team_practice_best_gap"))
+    sessions = _practice_before_qualifying(practice, races).sort("season", "round", "session")
+    driver = sessions.group_by("season", "round", "driver_id").agg(
+        practice_best_gap=pl.col("gap").min(),
+        practice_mean_gap=pl.col("gap").mean(),
+        practice_last_gap=pl.col("gap").drop_nulls().last(),
+        practice_mean_position=pl.col("position").mean(),
+    )
+    team = sessions.group_by("season", "round", "constructor_id").agg(team_practice_best_gap=pl.col("gap").min())
+    return rows.join(driver, on=["season", "round", "driver_id"], how="left").join(
+        team, on=["season", "round", "constructor_id"], how="left"
+    )
+
+
+def _with_sprint(rows: pl.DataFrame, sprints: pl.DataFrame, races: pl.DataFrame) -> pl.DataFrame:
+    """This weekend's sprint result: always known before the race, before qualifying only where it ran first."""
+    held = before_qualifying(races, "sprint")
+    sprint = (
+        sprints.select("season", "round", "driver_id", sprint_position=pl.col("position_order").cast(pl.Float64))
+        .unique(["season", "round", "driver_id"])
+        .join(held, on=["season", "round"], how="left")
+        .select(
+            "season",
+            "round",
+            "driver_id",
+            "sprint_position",
+            sprint_before_qualifying_position=pl.when(pl.col("before_qualifying").fill_null(False)).then(
+                pl.col("sprint_position")
+            ),
+        )
+    )
+    return rows.join(sprint, on=["season", "round", "driver_id"], how="left")
