@@ -9,6 +9,7 @@ import pytest
 from f1_pipeline.modeling.outcomes import (
     expected_positions,
     finishing_outcomes,
+    outcome_problems,
     place_probabilities,
     sample_orders,
     top_k_probabilities,
@@ -123,3 +124,21 @@ def test_points_places_follow_the_season():
     both = finishing_outcomes(pl.concat([_race(2005, 1, probabilities, teams), _race(2015, 1, probabilities, teams)]))
     totals = both.group_by("season").agg(pl.col("points_probability").sum()).sort("season")
     assert totals["points_probability"].to_list() == pytest.approx([8, 10], abs=1e-8)
+
+
+def test_outcome_problems_name_the_races_that_break_a_guarantee():
+    rng = np.random.default_rng(9)
+    good = finishing_outcomes(
+        pl.concat(
+            _race(2020, rnd, list(rng.dirichlet(np.ones(10))), [f"t{i // 2}" for i in range(10)]) for rnd in (1, 2)
+        )
+    )
+    assert outcome_problems(good).is_empty()
+    broken = good.with_columns(
+        podium_probability=pl.when((pl.col("round") == 2) & (pl.col("driver_id") == "d0"))
+        .then(pl.col("probability") / 2)
+        .otherwise("podium_probability")
+    )
+    problems = outcome_problems(broken)
+    assert problems["round"].to_list() == [2]
+    assert problems["unordered"][0] == 1

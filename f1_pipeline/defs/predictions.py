@@ -2,11 +2,13 @@
 
 `next_race_predictions` runs the registered champion on the next race's features; `race_predictions` are the
 champion's walk-forward predictions of every backtested race (what it would have said before each one);
-`prediction_accuracy` scores those race by race.
+`prediction_accuracy` scores those race by race. Both prediction tables carry, beside P(win), what the win
+distribution says of the whole finishing order (`modeling/outcomes.py`), checked for consistency before serving.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -18,7 +20,9 @@ from f1_pipeline.defs.models import CHAMPION_BACKTEST_TABLE
 from f1_pipeline.defs.resources import MlflowResource, WarehouseResource
 from f1_pipeline.modeling.backtest import race_scores
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.registry.scoring import available_modes, score, with_rank
+from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_calibration, podium_scores
+from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, OUTCOME_COLUMNS, outcome_problems
+from f1_pipeline.registry.scoring import available_modes, score, with_outcomes, with_rank
 from f1_pipeline.serving_tables import with_names
 from f1_pipeline.warehouse import Warehouse
 
@@ -28,6 +32,9 @@ ACCURACY_TABLE = "predictions.prediction_accuracy"
 _PREDICTIONS = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
 COLUMN_DOCS = {
     "probability": "win probability; the field's probabilities sum to 1 per race and mode",
+    **OUTCOME_COLUMNS,
+    "top_contributions": "JSON list of the features that moved the driver's score most against the race's mean driver",
+    "finish_position": "classified place in the race (null: not classified)",
     "rank": "1 = the most likely winner",
     "mode": "pre_qualifying (nothing from the weekend) or post_qualifying (grid known)",
     "model_version": "registered version of the champion that made the prediction",
@@ -47,7 +54,7 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     if rows.is_empty():
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
     modes = available_modes(rows)
-    predicted = score(registry.load(champion.version), rows)
+    predicted = with_outcomes(score(registry.load(champion.version), rows), rows)
     table = _named(store, predicted, rows).with_columns(
         model_name=pl.lit(mlflow.registered_model_name),
         model_version=pl.lit(str(champion.version)),
@@ -61,7 +68,8 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
             "race": f"{latest['season'][0]} round {latest['round'][0]}: {latest['race_name'][0]}",
             "mode": modes[-1],
             "model_version": champion.version,
-            "favourite": f"{latest['driver_name'][0]} ({latest['probability'][0]:.1%})",
+            "favourite": f"{latest['driver_name'][0]} ({latest['probability'][0]:.1%} to win, "
+            f"{latest['podium_probability'][0]:.1%} podium)",
             "predictions": dg.MetadataValue.md(markdown_preview(latest, rows=latest.height)),
         }
     )
@@ -72,20 +80,30 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The champion's walk-forward probabilities for every backtested race and both modes."""
     store = warehouse.warehouse()
     backtest = store.read(CHAMPION_BACKTEST_TABLE)
-    table = _named(store, backtest.drop("model", "evaluation_fingerprint"), store.read(FEATURES_TABLE))
+    features = store.read(FEATURES_TABLE)
+    published = backtest.drop("model", "evaluation_fingerprint", "podium_probability", PODIUM_BASELINE, strict=False)
+    started = time.perf_counter()
+    predicted = with_outcomes(published, features)
+    seconds = time.perf_counter() - started
+    table = _named(store, predicted, features)
     store.replace_table(RACE_PREDICTIONS_TABLE, table)
     return dg.MaterializeResult(
         metadata=table_metadata(RACE_PREDICTIONS_TABLE, table, COLUMN_DOCS)
-        | {"races": table.select(*RACE_KEY).n_unique(), "model_version": backtest["model_version"][0]}
+        | {
+            "races": table.select(*RACE_KEY).n_unique(),
+            "model_version": backtest["model_version"][0],
+            "outcome_seconds": round(seconds, 2),
+        }
     )
 
 
 @dg.asset(deps=["race_predictions"], **_PREDICTIONS)
 def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per completed race and mode: Brier score, log loss, whether the favourite won, the winner in the top 3."""
+    """Per completed race and mode: Brier score, log loss, whether the favourite won, the winner in the top 3, and
+    the podium's (top-3 membership) log loss and Brier score."""
     store = warehouse.warehouse()
-    predictions = store.read(RACE_PREDICTIONS_TABLE)
-    scores = race_scores(predictions.with_columns(model=pl.col("model_version")))
+    predictions = store.read(RACE_PREDICTIONS_TABLE).with_columns(model=pl.col("model_version"))
+    scores = race_scores(predictions).join(podium_scores(predictions), on=["model", "mode", *RACE_KEY], how="left")
     table = (
         scores.rename({"model": "model_version", "top1": "correct_winner", "top3": "winner_in_top3"})
         .join(store.read("clean.races").select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
@@ -98,10 +116,19 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
         brier=pl.col("brier").mean(),
         correct_winner=pl.col("correct_winner").mean(),
         winner_in_top3=pl.col("winner_in_top3").mean(),
+        podium_log_loss=pl.col("podium_log_loss").mean(),
+        podium_brier=pl.col("podium_brier").mean(),
     )
+    calibration = pl.concat(
+        podium_calibration(group, group["podium_probability"].to_numpy()).with_columns(mode=pl.lit(mode))
+        for (mode,), group in predictions.group_by("mode", maintain_order=True)
+    ).select("mode", pl.exclude("mode"))
     return dg.MaterializeResult(
         metadata=table_metadata(ACCURACY_TABLE, table)
-        | {"by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode")))}
+        | {
+            "by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode"))),
+            "podium_calibration": dg.MetadataValue.md(markdown_preview(calibration, rows=calibration.height)),
+        }
     )
 
 
@@ -109,9 +136,11 @@ def _named(store: Warehouse, predictions: pl.DataFrame, features: pl.DataFrame) 
     """Race, driver and team names beside the ids, and each driver's rank in his race and mode; `features` are
     the rows predicted from, which say each driver's team."""
     entrants = features.select(*RACE_KEY, "driver_id", "constructor_id")
+    if "constructor_id" not in predictions.columns:
+        predictions = predictions.join(entrants, on=[*RACE_KEY, "driver_id"], how="left")
     return (
         with_names(
-            predictions.join(entrants, on=[*RACE_KEY, "driver_id"], how="left"),
+            predictions,
             drivers=store.read("clean.drivers"),
             constructors=store.read("clean.constructors"),
             races=store.read("clean.races"),
@@ -136,4 +165,34 @@ def check_next_race_predictions_sum_to_one(warehouse: WarehouseResource) -> dg.A
     )
 
 
-PREDICTIONS_CHECKS = [check_next_race_predictions_sum_to_one]
+def _consistency(table_name: str, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    table = warehouse.warehouse().read(table_name)
+    problems = outcome_problems(table, by=("mode",))
+    return dg.AssetCheckResult(
+        passed=problems.is_empty(),
+        metadata={
+            "races_checked": table.select("mode", *RACE_KEY).n_unique(),
+            "problems": dg.MetadataValue.md(markdown_preview(problems, rows=10)) if problems.height else "none",
+            "threshold": f"per race: P(win) sums to 1, P(podium) to min(3, field); per driver: P(win) <= P(podium) "
+            f"<= P(top 6) <= P(points), expected position in [1, field] (tolerance {CONSISTENCY_TOLERANCE:g})",
+        },
+    )
+
+
+@dg.asset_check(asset=next_race_predictions, blocking=True)
+def check_next_race_outcomes_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Podium, top-6 and points chances agree with the win chances before the API serves them."""
+    return _consistency(NEXT_RACE_TABLE, warehouse)
+
+
+@dg.asset_check(asset=race_predictions, blocking=True)
+def check_race_predictions_outcomes_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every backtested race's outcome probabilities agree with its win probabilities before they are published."""
+    return _consistency(RACE_PREDICTIONS_TABLE, warehouse)
+
+
+PREDICTIONS_CHECKS = [
+    check_next_race_predictions_sum_to_one,
+    check_next_race_outcomes_consistent,
+    check_race_predictions_outcomes_consistent,
+]

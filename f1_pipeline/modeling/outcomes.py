@@ -40,6 +40,8 @@ TOP6 = 6
 PODIUM = 3
 _STEP = 0.3
 """Trapezoid step in log-time: 0.5 left errors up to 3e-4 on 20-car fields of very unequal strengths, 0.3 about 2e-9."""
+CONSISTENCY_TOLERANCE = 1e-6
+"""What the checks allow: far above the computation's error (below 1e-8), far below any reported digit."""
 _EARLY = 1e-11
 _BATCH = 64
 """Races computed together: bounds the (races, nodes, cars, places) working array to a few tens of MB."""
@@ -187,6 +189,35 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
         ),
         team_win_probability=pl.when(has_team).then(p.sum().over(team)),
     ).drop("_race", "_slot", "_points_places", "_total", "_strength")
+
+
+def outcome_problems(table: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """The races (per `by` group) whose outcome columns break what any finishing order guarantees: P(win) summing to
+    1, P(podium) to min(3, field), P(win) <= P(podium) <= P(top 6) <= P(points) for every driver and an expected
+    place within [1, field]. One row per offending race with what is wrong; empty when all is well."""
+    key = [*by, *RACE_KEY]
+    tolerance = CONSISTENCY_TOLERANCE
+    p, podium, top6, points = (
+        pl.col(name) for name in ("probability", "podium_probability", "top6_probability", "points_probability")
+    )
+    per_race = table.group_by(key).agg(
+        field=pl.len(),
+        win_total=p.sum(),
+        podium_total=podium.sum(),
+        unordered=((p > podium + tolerance) | (podium > top6 + tolerance) | (top6 > points + tolerance)).sum(),
+        outside=(~pl.col("expected_position").is_between(1 - tolerance, pl.len() + tolerance)).sum(),
+        missing=pl.any_horizontal(
+            podium.is_null(), top6.is_null(), points.is_null(), pl.col("expected_position").is_null()
+        ).sum(),
+    )
+    wrong = (
+        ((pl.col("win_total") - 1).abs() > tolerance)
+        | ((pl.col("podium_total") - pl.min_horizontal("field", 3)).abs() > tolerance)
+        | (pl.col("unordered") > 0)
+        | (pl.col("outside") > 0)
+        | (pl.col("missing") > 0)
+    )
+    return per_race.filter(wrong).sort(key)
 
 
 def podium_probabilities(predictions: pl.DataFrame, by: Sequence[str] = ()) -> np.ndarray:

@@ -8,6 +8,7 @@ from mlflow.pyfunc import PyFuncModel
 
 from f1_pipeline.modeling.features import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.outcomes import finishing_outcomes
 from f1_pipeline.registry.tracking import model_input
 
 
@@ -21,6 +22,14 @@ def score(model: PyFuncModel, rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(
         pl.from_pandas(model.predict(model_input(rows), params={"mode": mode})) for mode in available_modes(rows)
     ).cast({"season": pl.Int32, "round": pl.Int32})
+
+
+def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The scored predictions with each driver's team (from the rows scored) and what the win distribution says of
+    the whole finishing order: podium, top 6, points, expected place, teammate, the team's win."""
+    key = [*RACE_KEY, "driver_id"]
+    teams = rows.select(*key, "constructor_id").unique(key)
+    return finishing_outcomes(predictions.join(teams, on=key, how="left", maintain_order="left"), by=("mode",))
 
 
 def with_rank(predictions: pl.DataFrame) -> pl.DataFrame:
