@@ -277,6 +277,7 @@ def test_compose_settings_parse_and_point_at_the_services(monkeypatch: pytest.Mo
     services = _compose()["services"]
     pipeline, _ = _settings_from(monkeypatch, _f1_environment(services["code-location"]["environment"]))
     assert pipeline.data_source == "live"
+    assert pipeline.weather_source == "open-meteo"
     assert pipeline.dagster_executor == "multiprocess"
     assert pipeline.mlflow_tracking_uri == "http://mlflow:5000"
     assert pipeline.mlflow_artifact_location.startswith("mlflow-artifacts:/")
@@ -461,6 +462,14 @@ def test_k8s_manifests_are_coherent() -> None:
     for autoscaler in (doc for doc in documents if doc["kind"] == "HorizontalPodAutoscaler"):
         assert ("Deployment", autoscaler["spec"]["scaleTargetRef"]["name"]) in names
         assert autoscaler["spec"]["minReplicas"] >= 2
+
+
+def test_k8s_pipeline_settings_are_production_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _k8s("ConfigMap", "f1-predict-config")["data"].items():
+        monkeypatch.setenv(name, value)
+    pipeline = PipelineSettings()
+    assert (pipeline.data_source, pipeline.weather_source) == ("live", "open-meteo")
+    assert pipeline.automation_default_status == "running"
 
 
 def test_k8s_api_replicas_share_state_and_read_serving_data_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
