@@ -46,6 +46,10 @@ _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 _SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 
+Schema = Mapping[str, "pl.DataType | type[pl.DataType]"]
+"""Columns a table must hold and their types; a table may hold more (readers ignore what they do not use)."""
+
+
 class PublicationError(Exception):
     """Nothing is published, or what is published cannot be read; the message names the file."""
 
@@ -112,19 +116,43 @@ def current_snapshot(directory: Path) -> str | None:
     return _checked_id(snapshot_id, path)
 
 
-def read_publication(directory: Path, snapshot_id: str | None = None) -> Publication:
-    """Every table of one snapshot, the current one by default. A current snapshot pruned between resolving
-    `CURRENT` and reading its files (a publication switched meanwhile) is retried once on the new `CURRENT`."""
+def read_publication(
+    directory: Path, snapshot_id: str | None = None, schemas: Mapping[str, Schema] | None = None
+) -> Publication:
+    """Every table of one snapshot, the current one by default, each checked against its schema in `schemas` when
+    given (a table without one is refused). A current snapshot pruned between resolving `CURRENT` and reading its
+    files (a publication switched meanwhile) is retried once on the new `CURRENT`."""
     if snapshot_id is not None:
-        return _read_snapshot(directory, _checked_id(snapshot_id, directory / SNAPSHOTS))
+        return _read_snapshot(directory, _checked_id(snapshot_id, directory / SNAPSHOTS), schemas)
     resolved = _require_current(directory)
     try:
-        return _read_snapshot(directory, resolved)
+        return _read_snapshot(directory, resolved, schemas)
     except _SnapshotGoneError:
         switched = _require_current(directory)
         if switched == resolved:
             raise
-        return _read_snapshot(directory, switched)
+        return _read_snapshot(directory, switched, schemas)
+
+
+def schema_problems(frame: pl.DataFrame, schema: Schema) -> list[str]:
+    """What `frame` lacks of `schema`: missing columns, and columns of another kind of type. Kinds, not exact
+    types: an Int32 where Int64 is declared, or a Datetime in another unit, reads the same to every consumer."""
+    problems = []
+    for column, declared in schema.items():
+        actual = frame.schema.get(column)
+        if actual is None:
+            problems.append(f"column {column!r} is missing")
+        elif _type_kind(actual) != _type_kind(declared):
+            problems.append(f"column {column!r} is {actual}, declared {declared}")
+    return problems
+
+
+def _type_kind(dtype: pl.DataType | type[pl.DataType]) -> str:
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float():
+        return "float"
+    return dtype.base_type().__name__
 
 
 def _content_hash(tables: Mapping[str, pl.DataFrame], *, model_name: str, model_version: str) -> str:
@@ -265,13 +293,15 @@ def _load_manifest(snapshot: Path) -> tuple[Manifest, str]:
     return manifest, digest
 
 
-def _read_snapshot(directory: Path, snapshot_id: str) -> Publication:
+def _read_snapshot(directory: Path, snapshot_id: str, schemas: Mapping[str, Schema] | None) -> Publication:
     snapshot = _snapshot_dir(directory, snapshot_id)
     manifest = _load_manifest(snapshot)[0]
-    return Publication(manifest=manifest, tables={name: _read_table(snapshot, name, manifest) for name in TABLES})
+    return Publication(
+        manifest=manifest, tables={name: _read_table(snapshot, name, manifest, schemas) for name in TABLES}
+    )
 
 
-def _read_table(snapshot: Path, name: str, manifest: Manifest) -> pl.DataFrame:
+def _read_table(snapshot: Path, name: str, manifest: Manifest, schemas: Mapping[str, Schema] | None) -> pl.DataFrame:
     path = snapshot / f"{name}.parquet"
     try:
         frame = pl.read_parquet(path)
@@ -283,6 +313,11 @@ def _read_table(snapshot: Path, name: str, manifest: Manifest) -> pl.DataFrame:
         raise PublicationError(f"the table {path} is unreadable: {error}") from error
     if frame.height != manifest.rows[name]:
         raise PublicationError(f"the table {path} has {frame.height} rows, its manifest says {manifest.rows[name]}")
+    if schemas is None:
+        return frame
+    problems = ["no schema is declared for it"] if name not in schemas else schema_problems(frame, schemas[name])
+    if problems:
+        raise PublicationError(f"the table {path} does not match its declared schema: {'; '.join(problems)}")
     return frame
 
 

@@ -13,6 +13,7 @@ import polars.selectors as cs
 from tzfpy import get_tz
 
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.publication import Schema
 
 WINNER = 1
 PODIUM = 3
@@ -35,6 +36,88 @@ COLUMN_DOCS = {
     "elo_rank": "1 = highest rating in the season; ties broken by id",
     "points_rank": "1 = most points in the season; ties broken by wins, then by id",
 }
+
+
+_RACE = {"season": pl.Int32, "round": pl.Int32, "race_name": pl.String, "date": pl.Date}
+_NAMES = {
+    "driver_id": pl.String,
+    "driver_name": pl.String,
+    "driver_code": pl.String,
+    "constructor_id": pl.String,
+    "constructor_name": pl.String,
+}
+_PREDICTION = {
+    **_RACE,
+    **_NAMES,
+    "circuit_id": pl.String,
+    "mode": pl.String,
+    "probability": pl.Float64,
+    "rank": pl.UInt32,
+    "model_version": pl.String,
+}
+_RANKING = {"races": pl.Int32, "wins": pl.Int32, "podiums": pl.Int32, "points": pl.Float64, "elo": pl.Float64}
+SCHEMAS: dict[str, Schema] = {
+    "calendar": {
+        **_RACE,
+        "starts_at": pl.Datetime("us", "UTC"),
+        "circuit_id": pl.String,
+        "circuit_name": pl.String,
+        "locality": pl.String,
+        "country": pl.String,
+        "timezone": pl.String,
+        "qualifying_date": pl.Date,
+        "sprint_date": pl.Date,
+        "has_sprint": pl.Boolean,
+        "status": pl.String,
+        "is_next": pl.Boolean,
+        "winner_driver_id": pl.String,
+        "winner_name": pl.String,
+    },
+    "results": {
+        **_RACE,
+        **_NAMES,
+        "grid": pl.Int32,
+        "finish_position": pl.Int32,
+        "position_order": pl.Int32,
+        "position_text": pl.String,
+        "points": pl.Float64,
+        "laps": pl.Int32,
+        "status": pl.String,
+    },
+    "next_race": {**_PREDICTION, "model_name": pl.String},
+    "next_race_features": {"season": pl.Int32, "round": pl.Int32, "driver_id": pl.String},
+    "race_predictions": {**_PREDICTION, "won": pl.Boolean, "finish_position": pl.Int32},
+    "prediction_accuracy": {
+        **_RACE,
+        "mode": pl.String,
+        "model_version": pl.String,
+        "log_loss": pl.Float64,
+        "brier": pl.Float64,
+        "correct_winner": pl.Boolean,
+        "winner_in_top3": pl.Boolean,
+        "winner_probability": pl.Float64,
+        "field_size": pl.Int32,
+    },
+    "driver_rankings": {
+        "season": pl.Int32,
+        **{column: dtype for column, dtype in _NAMES.items() if column != "constructor_id"},
+        **_RANKING,
+        "elo_rank": pl.Int32,
+        "points_rank": pl.Int32,
+    },
+    "team_rankings": {
+        "season": pl.Int32,
+        "constructor_id": pl.String,
+        "constructor_name": pl.String,
+        **_RANKING,
+        "elo_rank": pl.Int32,
+        "points_rank": pl.Int32,
+    },
+    "rating_history": {**_RACE, "kind": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
+}
+"""Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
+does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
+only on the declared ones, so a column a reader starts to use is declared here first."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mlflow.pyfunc import PyFuncModel
+from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
 
 from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, recipes_of
 
@@ -49,3 +51,15 @@ def load_champion(registry: ModelRegistry, version: str) -> Champion:
         kinds={mode: recipe.kind for mode, recipe in recipes_of(registered).items()},
         model=registry.load(version),
     )
+
+
+def reconnect(registry: ModelRegistry) -> None:
+    """Close the registry's pooled database connections, so the next look-up opens the database afresh.
+
+    MLflow keeps one SQLAlchemy engine per database URI for the whole process (class-level maps of its stores, whose
+    instances it caches too). A pooled SQLite connection stays on the file it opened: a database restored by `mv` (a
+    new file) would never be seen through it. Disposing the engine keeps it usable: it connects again on demand."""
+    for store in (TrackingStore, RegistryStore):
+        engine = store._engine_map.get(registry.tracking_uri)
+        if engine is not None:
+            engine.dispose()

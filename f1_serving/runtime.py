@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from f1_pipeline.registry.tracking import registry_for
 from f1_serving.rate_limit import RateLimiter, rate_limiter
 from f1_serving.response_cache import ResponseCache
-from f1_serving.serving_state import ServingState
+from f1_serving.serving_state import REFRESH_DEGRADED, ServingState
 from f1_serving.settings import ApiSettings
 from f1_serving.users import UserCache, users_engine
 
@@ -54,8 +54,9 @@ class Runtime:
             await asyncio.sleep(self.settings.refresh_seconds)
             try:
                 await self.refresh()
-            except Exception:  # the loop must outlive any one failure; the state already kept the last good data
+            except Exception as error:  # the loop must outlive any one failure; the last good data stays served
                 LOGGER.exception("refreshing the served data failed")
+                self.state.report(REFRESH_DEGRADED, error)
 
     def degraded(self) -> list[str]:
         return sorted({*self.state.degraded, *([self.limiter_degraded] if self.limiter_degraded else [])})

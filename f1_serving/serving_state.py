@@ -2,8 +2,11 @@
 
 `refresh` (run every few seconds in a worker thread) looks at the publication pointer and the `champion` alias;
 when either moved it loads the new one and swaps in a new `Served` in one assignment, so a request sees either the
-old or the new data, never a mix. When the registry or the publication cannot be read, the last good data stays in
-service and `degraded` says what is wrong. Each process holds its own copy: nothing here is shared state.
+old or the new data, never a mix. A snapshot is served only once every table matches its declared schema
+(`serving_tables.SCHEMAS`). Whatever fails (the publication, the registry, scoring the next race with a new
+champion), the last good data stays in service, `degraded` names the failed sources, `problems` holds the details
+(for logs and operators) and `refreshed_at` keeps the time of the last refresh that succeeded. Each process holds
+its own copy: nothing here is shared state.
 """
 
 from __future__ import annotations
@@ -18,11 +21,21 @@ import polars as pl
 from f1_pipeline.publication import Publication, PublicationError, current_snapshot, read_publication
 from f1_pipeline.registry.scoring import score, with_rank
 from f1_pipeline.registry.tracking import ModelRegistry
-from f1_serving.champion import Champion, champion_version, load_champion
+from f1_pipeline.serving_tables import SCHEMAS
+from f1_serving.champion import Champion, champion_version, load_champion, reconnect
 
 LOGGER = logging.getLogger(__name__)
 REGISTRY_DEGRADED = "registry-unavailable"
 PUBLICATION_DEGRADED = "publication-unavailable"
+SCORING_DEGRADED = "scoring-failed"
+REFRESH_DEGRADED = "refresh-failed"
+SUMMARIES = {
+    REGISTRY_DEGRADED: "the model registry cannot be read or names no usable champion",
+    PUBLICATION_DEGRADED: "the published serving data is missing, unreadable or does not match its schema",
+    SCORING_DEGRADED: "the champion could not score the published next-race features",
+    REFRESH_DEGRADED: "refreshing the served data failed unexpectedly",
+}
+"""What each degraded source means, without paths, SQL or addresses: what anonymous callers are told."""
 _NAMES = ("driver_id", "driver_name", "driver_code", "constructor_id", "constructor_name")
 _RACE = ("season", "round", "race_name", "date", "circuit_id")
 
@@ -81,17 +94,32 @@ class ServingState:
 
     def refresh(self) -> bool:
         """Load whatever moved; True when what is served changed."""
+        self.problems.pop(REFRESH_DEGRADED, None)
         publication = self._fresh_publication()
         champion = self._fresh_champion()
-        self.refreshed_at = datetime.now(UTC)
-        if publication is None or champion is None:
-            return False
+        changed = publication is not None and champion is not None and self._serve(publication, champion)
+        if not self.problems:
+            self.refreshed_at = datetime.now(UTC)
+        return changed
+
+    def report(self, name: str, error: Exception) -> None:
+        """Record a failed source (logged once per distinct message); the last good data stays served."""
+        if self.problems.get(name) != str(error):
+            LOGGER.warning("%s: %s", name, error)
+        self.problems[name] = str(error)
+
+    def _serve(self, publication: Publication, champion: Champion) -> bool:
         current = self.served
         if current is not None and current.publication is publication and current.champion is champion:
             return False
-        served = Served(publication, champion, next_race_of(publication, champion))
-        self.served = served
-        LOGGER.info("serving %s", served.version)
+        try:
+            next_race = next_race_of(publication, champion)
+        except Exception as error:  # a champion whose inputs the published features lack keeps the last good data
+            self.report(SCORING_DEGRADED, error)
+            return False
+        self.problems.pop(SCORING_DEGRADED, None)
+        self.served = Served(publication, champion, next_race)
+        LOGGER.info("serving %s", self.served.version)
         return True
 
     def _fresh_publication(self) -> Publication | None:
@@ -100,9 +128,9 @@ class ServingState:
             if snapshot is None:
                 raise PublicationError(f"nothing is published in {self._serving_dir} yet: run the pipeline")
             if self._publication is None or self._publication.manifest.snapshot_id != snapshot:
-                self._publication = read_publication(self._serving_dir, snapshot)
+                self._publication = read_publication(self._serving_dir, snapshot, schemas=SCHEMAS)
         except (PublicationError, OSError) as error:
-            self._problem(PUBLICATION_DEGRADED, error)
+            self.report(PUBLICATION_DEGRADED, error)
         else:
             self.problems.pop(PUBLICATION_DEGRADED, None)
         return self._publication
@@ -115,12 +143,8 @@ class ServingState:
             if self._champion is None or self._champion.version != version:
                 self._champion = load_champion(self._registry, version)
         except Exception as error:  # any registry failure (network, database, missing artifact) keeps the last good
-            self._problem(REGISTRY_DEGRADED, error)
+            self.report(REGISTRY_DEGRADED, error)
+            reconnect(self._registry)
         else:
             self.problems.pop(REGISTRY_DEGRADED, None)
         return self._champion
-
-    def _problem(self, name: str, error: Exception) -> None:
-        if self.problems.get(name) != str(error):
-            LOGGER.warning("%s: %s", name, error)
-        self.problems[name] = str(error)
