@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import dagster as dg
 import httpx
+import numpy as np
 import polars as pl
 import pytest
 from pydantic import ValidationError
@@ -17,8 +18,11 @@ from f1_pipeline.defs.weather import read_weather
 from f1_pipeline.ergast.client import SCHEDULE, ErgastClient
 from f1_pipeline.ergast.ingest import load_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
+from f1_pipeline.modeling.candidates import Recipe
 from f1_pipeline.modeling.features import WEATHER_COLUMNS, race_features
+from f1_pipeline.modeling.training import Seasons, backtest, recipe_backtest
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.weather.ablation import WITHOUT_WEATHER, blank_weather, weather_ablation
 from f1_pipeline.weather.client import OpenMeteoClient
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.tables import WET_THRESHOLD_MM, csv_weather, feature_weather, race_weather
@@ -222,3 +226,27 @@ def test_the_weather_source_is_offline_by_default_and_a_file_goes_with_the_csv_s
     with pytest.raises(ValidationError, match="F1_WEATHER_SOURCE=csv and F1_WEATHER_PATH go together"):
         PipelineSettings(weather_path=tmp_path / "weather.csv")
     assert PipelineSettings(weather_source="csv", weather_path=tmp_path / "weather.csv").weather_source == "csv"
+
+
+def test_with_weather_the_backtest_scores_the_candidates_kind_without_it_on_the_same_races():
+    plain = real_features()
+    assert weather_ablation(plain, Recipe("conditional_logit"), "pre_qualifying") == {}  # no weather: no twin
+    race = pl.col("season") * 100 + pl.col("round")
+    frame = plain.with_columns(
+        air_temperature=(race % 17 + 10).cast(pl.Float64),
+        wet=(race % 5 == 0).cast(pl.Float64),
+        wind_speed=(race % 7).cast(pl.Float64),
+    )
+    # A forest: a race's weather is the same for its whole field, so a softmax of a linear score cancels it out.
+    recipes = {"pre_qualifying": Recipe("random_forest")}
+    predictions = backtest(frame, recipes, Seasons(2019, 2020, 2021))
+
+    def rows(model: str) -> pl.DataFrame:
+        return predictions.filter(model=model).select("season", "round", "driver_id").sort(pl.all())
+
+    assert rows(WITHOUT_WEATHER).height > 0 and rows(WITHOUT_WEATHER).equals(rows("candidate"))
+    without = recipe_backtest(blank_weather(frame), recipes, Seasons(2019, 2020, 2021))
+    twin = predictions.filter(model=WITHOUT_WEATHER).sort("season", "round", "driver_id")
+    assert twin["probability"].to_numpy() == pytest.approx(without.sort("season", "round", "driver_id")["probability"])
+    with_weather = predictions.filter(model="candidate").sort("season", "round", "driver_id")
+    assert not np.allclose(with_weather["probability"].to_numpy(), twin["probability"].to_numpy())

@@ -21,6 +21,7 @@ from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summari
 from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
+from f1_pipeline.weather.ablation import weather_ablation
 
 CANDIDATE = "candidate"
 """The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
@@ -83,11 +84,17 @@ def tune_recipes(
 
 
 def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> pl.DataFrame:
-    """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races."""
+    """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races; with
+    weather in the features, also the candidate's kind without it."""
 
     def lineup(mode: Mode) -> dict[str, RaceModel]:
         ablation = ConditionalLogit(mode, extended=False, **recipes[mode].params["conditional_logit"])
-        return {**base_lineup(recipes[mode].params)(mode), SEED_FEATURES: ablation, **baselines_for(mode)}
+        return {
+            **base_lineup(recipes[mode].params)(mode),
+            SEED_FEATURES: ablation,
+            **weather_ablation(frame, recipes[mode], mode),
+            **baselines_for(mode),
+        }
 
     predictions = with_averages(
         walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), AVERAGES
