@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from f1_pipeline.defs.automation import schedules, sensors
+from f1_pipeline.defs.championship import CHAMPIONSHIP_ASSETS, CHAMPIONSHIP_CHECKS
 from f1_pipeline.defs.checks import ASSET_CHECKS
 from f1_pipeline.defs.clean import CLEAN_ASSETS
 from f1_pipeline.defs.features import FEATURES_ASSETS, FEATURES_CHECKS
@@ -36,6 +37,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
             *FEATURES_ASSETS,
             *MODELS_ASSETS,
             *PREDICTIONS_ASSETS,
+            *CHAMPIONSHIP_ASSETS,
             *SERVING_ASSETS,
         ],
         asset_checks=[
@@ -46,6 +48,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
             *FEATURES_CHECKS,
             *MODELS_CHECKS,
             *PREDICTIONS_CHECKS,
+            *CHAMPIONSHIP_CHECKS,
             *SERVING_CHECKS,
         ],
         jobs=[main_job, ingest_and_clean_job, train_job, post_qualifying_job],

@@ -23,8 +23,8 @@ CLEAN = {
     "practice_results",
     "weather",
 }
-MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model"}
-PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy"}
+MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model", "championship_backtest"}
+PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy", "championship_odds"}
 
 
 def test_definitions_load_and_validate(tmp_path):
@@ -66,6 +66,9 @@ def test_blocking_checks_guard_downstream(tmp_path):
     assert checks["check_elo_ratings_finite"].blocking
     assert checks["check_champion_model_alias_resolves"].blocking
     assert checks["check_next_race_predictions_sum_to_one"].blocking
+    assert checks["check_next_race_outcomes_consistent"].blocking
+    assert checks["check_race_predictions_outcomes_consistent"].blocking
+    assert checks["check_championship_odds_sum_to_one"].blocking
     assert checks["check_serving_data_readable"].blocking
     assert not checks["check_model_backtest_candidate_beats_baselines"].blocking
 

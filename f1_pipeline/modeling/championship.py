@@ -68,8 +68,8 @@ def standings(
 
 
 def remaining_rounds(races: pl.DataFrame, season: int, after_round: int) -> list[Round]:
-    """The rounds of `season` after `after_round`, with their sprints, from the calendar."""
-    calendar = races.filter(pl.col("season") == season).sort("round")
+    """The rounds of `season` after `after_round`, with their sprints, from the calendar (cancelled races left out)."""
+    calendar = races.filter((pl.col("season") == season) & (pl.col("status") != "cancelled")).sort("round")
     final = int(calendar["round"].max())
     return [
         Round(int(row["round"]), bool(row["has_sprint"]), int(row["round"]) == final)

@@ -1,0 +1,191 @@
+"""Championship odds for the current season, and how such odds did on past seasons.
+
+`championship_odds` simulates the rest of the season from the standings after the last completed race and the
+champion's pre-qualifying win probabilities for the next race; `championship_backtest` gives the same odds as they
+could have been given after rounds 5, 10 and 15 of every finished backtest season, from the champion's walk-forward
+predictions, and scores them on who won against two baselines (`modeling/championship.py`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import polars as pl
+
+from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.predictions import NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
+from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
+from f1_pipeline.modeling.championship import (
+    ENTITIES,
+    EVALUATION_ROUNDS,
+    SIMULATIONS,
+    remaining_rounds,
+    simulate,
+    standings,
+    title_backtest,
+)
+from f1_pipeline.warehouse import Warehouse
+
+ODDS_TABLE = "predictions.championship_odds"
+CHAMPIONSHIP_BACKTEST_TABLE = "models.championship_backtest"
+STRENGTHS_MODE = "pre_qualifying"
+"""The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
+COLUMN_DOCS = {
+    "after_round": "the last completed round the standings include",
+    "entity": "driver or constructor: which championship",
+    "points_now": "points after `after_round` (races and sprints, as recorded)",
+    "title_probability": "share of simulated seasons this entity ends on top (ties: most wins, then chance)",
+    "expected_points": "mean final points over the simulated seasons",
+}
+BACKTEST_DOCS = {
+    "after_round": "the standings' round: odds given after it, before the next race",
+    "champion": "who won that title at the end of the season",
+    "model_probability": "the simulation's P(title) of the actual champion",
+    "leader_probability": "baseline: the leader gets the rate at which leaders after this round won in earlier seasons",
+    "proportional_probability": "baseline: P(title) proportional to points now",
+}
+
+
+@dg.asset(
+    deps=["next_race_predictions", "race_results", "sprint_results", "races", "drivers", "constructors"],
+    group_name="predictions",
+    kinds={"duckdb", "polars"},
+)
+def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Drivers' and constructors' title probabilities and expected final points: the standings after the last completed
+    race plus a simulation of every remaining round and sprint of the season from the champion's next-race odds."""
+    store = warehouse.warehouse()
+    strengths = store.read(NEXT_RACE_TABLE).filter(pl.col("mode") == STRENGTHS_MODE)
+    if strengths.is_empty():
+        raise dg.Failure(f"{NEXT_RACE_TABLE} has no {STRENGTHS_MODE} predictions: materialize next_race_predictions")
+    season, next_round = int(strengths["season"][0]), int(strengths["round"][0])
+    results, sprints = store.read("clean.race_results"), store.read("clean.sprint_results")
+    after = int(results.filter(pl.col("season") == season)["round"].max() or 0)
+    now = {entity: standings(results, sprints, season, after, entity) for entity in ENTITIES}
+    rounds = remaining_rounds(store.read("clean.races"), season, after)
+    started = time.perf_counter()
+    odds = simulate(season, now, strengths.select("driver_id", "constructor_id", "probability"), rounds)
+    seconds = time.perf_counter() - started
+    table = _named(store, odds).select(
+        pl.lit(season, pl.Int32).alias("season"),
+        pl.lit(after, pl.Int32).alias("after_round"),
+        "entity",
+        "id",
+        "name",
+        "points_now",
+        "title_probability",
+        "expected_points",
+    )
+    store.replace_table(ODDS_TABLE, table)
+    leaders = table.group_by("entity", maintain_order=True).head(5)
+    return dg.MaterializeResult(
+        metadata=table_metadata(ODDS_TABLE, table, COLUMN_DOCS)
+        | {
+            "season": season,
+            "standings_after_round": after,
+            "strengths_from": f"{season} round {next_round} ({STRENGTHS_MODE})",
+            "rounds_simulated": len(rounds),
+            "sprints_simulated": sum(r.has_sprint for r in rounds),
+            "simulations": SIMULATIONS,
+            "simulation_seconds": round(seconds, 2),
+            "favourites": dg.MetadataValue.md(markdown_preview(leaders, rows=10)),
+        }
+    )
+
+
+@dg.asset(
+    deps=["race_predictions", "race_results", "sprint_results", "races"],
+    group_name="models",
+    kinds={"duckdb", "polars"},
+)
+def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+    """Title odds after rounds 5, 10 and 15 of every finished backtest season, from what was known then (standings,
+    the champion's walk-forward pre-qualifying odds for the next race), scored by the log loss of the actual champion
+    against the "leader wins" and points-proportional baselines."""
+    store = warehouse.warehouse()
+    predictions = store.read(RACE_PREDICTIONS_TABLE).filter(pl.col("mode") == STRENGTHS_MODE)
+    races = store.read("clean.races")
+    results, sprints = store.read("clean.race_results"), store.read("clean.sprint_results")
+    seasons = _finished_seasons(races, predictions)
+    started = time.perf_counter()
+    table = title_backtest(
+        results, sprints, races, predictions, seasons, history_first_season=modeling.train_first_season
+    )
+    seconds = time.perf_counter() - started
+    store.replace_table(CHAMPIONSHIP_BACKTEST_TABLE, table)
+    summary = championship_summary(table)
+    return dg.MaterializeResult(
+        metadata=table_metadata(CHAMPIONSHIP_BACKTEST_TABLE, table, BACKTEST_DOCS)
+        | {
+            "seasons": f"{min(seasons)}-{max(seasons)}" if seasons else "none finished",
+            "after_rounds": str(list(EVALUATION_ROUNDS)),
+            "simulations": SIMULATIONS,
+            "seconds": round(seconds, 1),
+            "log_loss": dg.MetadataValue.md(markdown_preview(summary, rows=summary.height)),
+        }
+    )
+
+
+def championship_summary(table: pl.DataFrame) -> pl.DataFrame:
+    """Mean log loss of the actual champion per championship and round, and overall, for the model and baselines."""
+    losses = [pl.col(f"{name}_log_loss").mean() for name in ("model", "leader", "proportional")]
+    per_round = table.group_by("entity", "after_round").agg(pl.len().alias("seasons"), *losses)
+    overall = table.group_by("entity").agg(pl.len().alias("seasons"), *losses).with_columns(after_round=pl.lit(None))
+    return pl.concat([per_round, overall], how="diagonal_relaxed").sort("entity", "after_round", nulls_last=True)
+
+
+def _finished_seasons(races: pl.DataFrame, predictions: pl.DataFrame) -> list[int]:
+    """Seasons the champion predicted whose every scheduled race has been run."""
+    unfinished = races.filter(pl.col("status") == "scheduled")["season"].unique().to_list()
+    return sorted(set(predictions["season"].unique().to_list()) - set(unfinished))
+
+
+def _named(store: Warehouse, odds: pl.DataFrame) -> pl.DataFrame:
+    drivers = store.read("clean.drivers").select(id="driver_id", driver="full_name")
+    teams = store.read("clean.constructors").select(id="constructor_id", team="name")
+    return (
+        odds.join(drivers, on="id", how="left")
+        .join(teams, on="id", how="left")
+        .with_columns(name=pl.when(pl.col("entity") == "driver").then("driver").otherwise("team"))
+    )
+
+
+CHAMPIONSHIP_ASSETS = [championship_odds, championship_backtest]
+
+
+def _sums_to_one(table_name: str, column: str, by: list[str], warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    table = warehouse.warehouse().read(table_name)
+    totals = table.group_by(by).agg(total=pl.col(column).sum())
+    worst = float((totals["total"] - 1).abs().max()) if totals.height else 0.0
+    return dg.AssetCheckResult(
+        passed=totals.height > 0 and worst < 1e-9,
+        metadata={"actual": worst, "threshold": f"|sum of {column} - 1| < 1e-9 per {', '.join(by)}"},
+    )
+
+
+@dg.asset_check(asset=championship_odds, blocking=True)
+def check_championship_odds_sum_to_one(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Each championship's title probabilities are a distribution: exactly one champion per simulated season."""
+    return _sums_to_one(ODDS_TABLE, "title_probability", ["entity"], warehouse)
+
+
+@dg.asset_check(asset=championship_backtest)
+def check_championship_backtest_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Title odds worth publishing beat both baselines' log loss over the evaluated seasons: warn otherwise."""
+    summary = championship_summary(warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST_TABLE))
+    overall = summary.filter(pl.col("after_round").is_null())
+    beats = overall.select(
+        (pl.col("model_log_loss") < pl.min_horizontal("leader_log_loss", "proportional_log_loss")).all()
+    ).item()
+    return dg.AssetCheckResult(
+        passed=bool(beats) and overall.height > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "actual": dg.MetadataValue.md(markdown_preview(overall)),
+            "threshold": "model log loss below both baselines' in each championship",
+        },
+    )
+
+
+CHAMPIONSHIP_CHECKS = [check_championship_odds_sum_to_one, check_championship_backtest_beats_baselines]
