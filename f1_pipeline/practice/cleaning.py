@@ -89,7 +89,9 @@ def practice_results(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFra
         published=pl.col("position").str.strip_chars().cast(pl.Int32, strict=False),
         driver_id="driver_id",
         constructor_id="constructor_id",
-        time_seconds=pl.coalesce(pl.col("time_seconds").str.strip_chars().cast(pl.Float64), clock_seconds("time")),
+        time_seconds=pl.coalesce(
+            pl.col("time_seconds").str.strip_chars().cast(pl.Float64), clock_seconds("time")
+        ).round(3),
         laps=pl.col("laps").str.strip_chars().cast(pl.Int32),
     )
     ordered = typed.sort(*SESSION_KEY, "published", "driver_id", nulls_last=True)

@@ -57,6 +57,7 @@ _RACE_FOLDER = re.compile(r"^(?P<round>\d{1,2})-[a-z0-9-]+$")
 _SEASON_FOLDER = re.compile(r"^\d{4}$")
 _REQUIRED = ("position", "driverId", "constructorId")
 DEFAULT_RETRY = RetryPolicy()
+_YAML_NULLS = ("", "~", "null", "Null", "NULL")
 
 
 class _RetryableStatusError(Exception):
@@ -284,9 +285,11 @@ def session_rows(
 
 
 def _scalar(url: str, number: int, key: str, value: Any) -> str | None:
+    """The value's text; None for YAML's spellings of null (F1DB leaves the value blank)."""
     if not isinstance(value, str):
         raise MalformedPageError(url, f"result {number}: {key} is not a single value")
-    return value.strip() or None
+    text = value.strip()
+    return None if text in _YAML_NULLS else text
 
 
 def raw_frame(rows: Sequence[Mapping[str, str | None]]) -> pl.DataFrame:
