@@ -17,6 +17,7 @@ from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.predictions import NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling.championship import (
+    BACKTEST_SIMULATIONS,
     ENTITIES,
     EVALUATION_ROUNDS,
     SIMULATIONS,
@@ -120,7 +121,7 @@ def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResour
         | {
             "seasons": f"{min(seasons)}-{max(seasons)}" if seasons else "none finished",
             "after_rounds": str(list(EVALUATION_ROUNDS)),
-            "simulations": SIMULATIONS,
+            "simulations": BACKTEST_SIMULATIONS,
             "seconds": round(seconds, 1),
             "log_loss": dg.MetadataValue.md(markdown_preview(summary, rows=summary.height)),
         }
