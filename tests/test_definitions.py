@@ -63,6 +63,8 @@ def test_blocking_checks_guard_downstream(tmp_path):
     assert checks["check_raw_results_keys"].blocking
     assert checks["check_race_results_integrity"].blocking
     assert not checks["check_race_results_values"].blocking
+    assert checks["check_practice_results_integrity"].blocking
+    assert not checks["check_practice_results_values"].blocking
     assert checks["check_elo_ratings_finite"].blocking
     assert checks["check_champion_model_alias_resolves"].blocking
     assert checks["check_next_race_predictions_sum_to_one"].blocking
