@@ -1,0 +1,242 @@
+"""`f1-predict`: thin wiring from commands to the pipeline, the registry and the servers; what is printed is built in
+`views`, what is run in `workspace_run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from f1_pipeline.cli import servers, sources, views
+from f1_pipeline.cli.progress import RunProgress
+from f1_pipeline.modeling.features import Mode
+from f1_pipeline.settings import REPO_ROOT, PipelineSettings
+from f1_pipeline.warehouse import MissingTableError
+
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+DAGSTER_HOME = REPO_ROOT / "dagster_home"
+HOST = "127.0.0.1"
+DAGSTER_PORT, MLFLOW_PORT, API_PORT = 3000, 5000, 8000
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+app = typer.Typer(
+    help="F1 race-winner predictions: run the pipeline, read its predictions, open the UIs and the API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+registry_app = typer.Typer(help="The MLflow registry's versions and its `champion` alias.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+console = Console()
+
+
+def main() -> None:
+    app()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _dagster_home() -> dict[str, str]:
+    """The instance in `dagster_home/` unless DAGSTER_HOME names another, for this process and the ones it starts."""
+    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
+    return dict(os.environ)
+
+
+@app.command()
+def run(
+    seasons: Annotated[
+        str, typer.Option(help="FIRST...LAST season (or one season); every season to this year by default.")
+    ] = f"1950...{datetime.now(UTC).year}",
+    job: Annotated[
+        str, typer.Option(help="The Dagster job: main, or ingest_and_clean, train, post_qualifying.")
+    ] = "main",
+    verbose: Annotated[bool, typer.Option(help="Also print Dagster's event log, step by step.")] = False,
+) -> None:
+    """Run the pipeline over the seasons given: a line per stage, then a summary of what it produced.
+
+    The run belongs to the workspace's code location, so the Dagster UI lists it under its job and on the Overview
+    timeline; Dagster's own event log stays in the UI (or here with --verbose)."""
+    # Imported here, not at the top: the other commands answer without loading Dagster.
+    import dagster as dg
+
+    from f1_pipeline.cli import workspace_run
+    from f1_pipeline.defs.partitions import season_partitions
+
+    try:
+        first, last = views.parse_seasons(seasons)
+    except ValueError as error:
+        raise _fail(str(error), 2) from error
+    known = season_partitions.get_partition_keys()
+    if str(first) not in known or str(last) not in known:
+        raise _fail(f"seasons run from {known[0]} to {known[-1]}; got {first}-{last}", 2)
+    _dagster_home()
+    tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
+    with dg.DagsterInstance.get() as instance:
+        try:
+            origin = workspace_run.code_location_origin(WORKSPACE)
+            recon_job, dagster_run = workspace_run.create_run(instance, origin, job, tags, quiet=not verbose)
+        except (FileNotFoundError, ValueError) as error:
+            raise _fail(str(error), 2) from error
+        progress = RunProgress(workspace_run.step_stages(recon_job.get_definition()))
+        console.print(
+            f"run {dagster_run.run_id} of {job}, seasons {first}-{last} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for event in workspace_run.execute(recon_job, dagster_run, instance):
+            line = _progress_line(progress, event)
+            if line:
+                console.print(line, highlight=False, soft_wrap=True)
+        finished = instance.get_run_by_id(dagster_run.run_id)
+    succeeded = finished is not None and finished.status == dg.DagsterRunStatus.SUCCESS
+    summary = _summary(dagster_run.run_id, job, succeeded, progress, (first, last))
+    console.print(views.summary_view(summary, _links()), soft_wrap=True)
+    if not succeeded:
+        raise typer.Exit(1)
+
+
+def _progress_line(progress: RunProgress, event: object) -> str | None:
+    import dagster as dg
+
+    if not isinstance(event, dg.DagsterEvent) or event.step_key is None:
+        return None
+    if event.event_type == dg.DagsterEventType.STEP_START:
+        return progress.step_started(event.step_key)
+    if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+        return progress.step_ended(event.step_key, succeeded=True)
+    if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+        line = progress.step_ended(event.step_key, succeeded=False)
+        error = event.step_failure_data.error if event.step_failure_data else None
+        return f"{line}\n{error.message.strip()}" if line and error else line
+    return None
+
+
+def _summary(
+    run_id: str, job: str, succeeded: bool, progress: RunProgress, seasons: tuple[int, int]
+) -> views.RunSummary:
+    settings = PipelineSettings()
+    races = sources.optional_table(settings, "clean.races")
+    next_race = sources.optional_table(settings, sources.PUBLISHED["next_race"])
+    return views.RunSummary(
+        run_id=run_id,
+        job=job,
+        succeeded=succeeded,
+        seconds=progress.elapsed(),
+        seasons=seasons,
+        failed_stages=progress.failed(),
+        unfinished_stages=progress.unfinished(),
+        races=None if races is None else views.completed_races(races),
+        champion_version=sources.champion_version(settings),
+        next_race=None if next_race is None else views.next_race_of(next_race),
+    )
+
+
+def _links() -> views.Links:
+    return views.Links(
+        dagster=f"http://{HOST}:{DAGSTER_PORT}", mlflow=f"http://{HOST}:{MLFLOW_PORT}", api=f"http://{HOST}:{API_PORT}"
+    )
+
+
+@app.command()
+def predict(
+    race: Annotated[
+        str, typer.Option(help="`next`, or SEASON/ROUND of a race the champion was backtested on.")
+    ] = "next",
+    mode: Annotated[
+        Mode | None, typer.Option(help="pre_qualifying or post_qualifying; the latest the race has by default.")
+    ] = None,
+) -> None:
+    """The champion's win chance for every driver of a race, most likely first."""
+    try:
+        chosen = views.parse_race(race)
+        source = sources.predictions(PipelineSettings(), "next_race" if chosen is None else "race_predictions")
+        rows = views.one_race(source.frame, chosen)
+        shown = views.choose_mode(rows, mode)
+    except ValueError as error:
+        raise _fail(str(error), 2) from error
+    except LookupError as error:  # MissingTableError included
+        raise _fail(str(error)) from error
+    console.print(views.predictions_table(rows, shown))
+    console.print(f"from the {source.where}", style="dim", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def championship() -> None:
+    """The championship odds table, once the pipeline has materialized it."""
+    settings = PipelineSettings()
+    try:
+        odds = sources.warehouse_table(settings, sources.CHAMPIONSHIP_TABLE)
+    except MissingTableError as error:
+        raise _fail(
+            f"the championship odds have not been materialized ({error}); run `f1-predict run` with a pipeline "
+            "that has the championship_odds asset"
+        ) from error
+    console.print(views.frame_table(odds, "Championship odds"))
+
+
+def _start(argv: list[str]) -> None:
+    """Run a server in the foreground until it stops (Ctrl-C reaches it too); exit with its code."""
+    console.print(" ".join(argv[2:]), style="dim", highlight=False, soft_wrap=True)
+    raise typer.Exit(subprocess.call(argv, cwd=REPO_ROOT, env=_dagster_home()))
+
+
+@app.command(context_settings=PASS_THROUGH)
+def serve(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = API_PORT,
+) -> None:
+    """The REST API and the dashboard (uvicorn on the app factory); further options go to uvicorn."""
+    _start(servers.api(host, port, context.args))
+
+
+@app.command(context_settings=PASS_THROUGH)
+def ui(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DAGSTER_PORT,
+) -> None:
+    """The Dagster UI and daemon (`dagster dev`) on the workspace; further options go to `dagster dev`."""
+    _start(servers.dagster(WORKSPACE, host, port, context.args))
+
+
+@app.command()
+def mlflow(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = MLFLOW_PORT,
+) -> None:
+    """The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI)."""
+    _start(servers.mlflow(PipelineSettings().mlflow_tracking_uri, host, port))
+
+
+@registry_app.command("show")
+def registry_show() -> None:
+    """Every registered version, its aliases and evaluation (JSON)."""
+    from f1_pipeline.registry import cli
+    from f1_pipeline.registry.tracking import registry_for
+
+    raise typer.Exit(cli.show(registry_for(PipelineSettings())))
+
+
+@registry_app.command("promote")
+def registry_promote(version: str) -> None:
+    """Move `champion` to VERSION only if it beats the champion on the same evaluation (the gate)."""
+    from f1_pipeline.registry import cli
+    from f1_pipeline.registry.tracking import registry_for
+
+    raise typer.Exit(cli.promote(registry_for(PipelineSettings()), version))
+
+
+@registry_app.command("rollback")
+def registry_rollback(version: str) -> None:
+    """Move `champion` to VERSION without the gate: how a bad champion is undone."""
+    from f1_pipeline.registry import cli
+    from f1_pipeline.registry.tracking import registry_for
+
+    raise typer.Exit(cli.rollback(registry_for(PipelineSettings()), version))

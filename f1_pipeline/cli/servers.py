@@ -1,0 +1,35 @@
+"""The command lines of the servers `f1-predict` starts, each run by this environment's Python (`python -m ...`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+APP_FACTORY = "f1_serving.main:create_app"
+
+
+def api(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
+    """uvicorn on the API's app factory; `extra` are uvicorn's own options (workers, log level, ...)."""
+    return [sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", host, "--port", str(port), *extra]
+
+
+def dagster(workspace: Path, host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
+    """`dagster dev`: the webserver and the daemon (schedules, sensors, the run queue) on the workspace."""
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port), *extra]
+
+
+def mlflow(tracking_uri: str, host: str, port: int) -> list[str]:
+    """The MLflow UI over the tracking store (and registry) the pipeline writes."""
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        tracking_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]

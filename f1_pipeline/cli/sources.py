@@ -1,0 +1,53 @@
+"""Where the command reads what it prints: the published serving data (what the API serves), else the warehouse.
+
+Reads only; a warehouse that does not exist yet is reported, never created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from f1_pipeline.publication import PublicationError, read_publication
+from f1_pipeline.registry.tracking import registry_for
+from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.warehouse import MissingTableError, Warehouse
+
+PUBLISHED = {"next_race": "predictions.next_race", "race_predictions": "predictions.race_predictions"}
+"""Published serving table and the warehouse table it is published from."""
+CHAMPIONSHIP_TABLE = "predictions.championship_odds"
+
+
+@dataclass(frozen=True)
+class Source:
+    frame: pl.DataFrame
+    where: str
+
+
+def warehouse_table(settings: PipelineSettings, table: str) -> pl.DataFrame:
+    if not settings.warehouse_path.exists():
+        raise MissingTableError(f"no warehouse at {settings.warehouse_path}: run `f1-predict run` first")
+    return Warehouse(settings.warehouse_path, read_only=True).read(table)
+
+
+def predictions(settings: PipelineSettings, name: str) -> Source:
+    """`next_race` or `race_predictions`: from the current publication, else from the warehouse."""
+    try:
+        publication = read_publication(settings.serving_dir)
+    except PublicationError:
+        return Source(warehouse_table(settings, PUBLISHED[name]), f"warehouse {settings.warehouse_path}")
+    return Source(publication.tables[name], f"published snapshot {publication.manifest.snapshot_id}")
+
+
+def optional_table(settings: PipelineSettings, table: str) -> pl.DataFrame | None:
+    """A warehouse table, or None when it (or the warehouse) has not been materialized."""
+    try:
+        return warehouse_table(settings, table)
+    except MissingTableError:
+        return None
+
+
+def champion_version(settings: PipelineSettings) -> str | None:
+    champion = registry_for(settings).champion()
+    return None if champion is None else str(champion.version)
