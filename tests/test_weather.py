@@ -5,6 +5,7 @@ and a user's CSV, joined to its races or refused with a clear error."""
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 import dagster as dg
 import httpx
@@ -13,9 +14,10 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from f1_pipeline.cleaning.races import races as clean_races
 from f1_pipeline.cleaning.reference import circuits as clean_circuits
 from f1_pipeline.defs.weather import read_weather
-from f1_pipeline.ergast.client import SCHEDULE, ErgastClient
+from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.ingest import load_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling.candidates import Recipe
@@ -24,9 +26,10 @@ from f1_pipeline.modeling.training import Seasons, backtest, recipe_backtest
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.weather.ablation import WITHOUT_WEATHER, blank_weather, weather_ablation
 from f1_pipeline.weather.client import OpenMeteoClient
+from f1_pipeline.weather.cost import cost
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.tables import WET_THRESHOLD_MM, csv_weather, feature_weather, race_weather
-from f1_pipeline.weather.windows import ARCHIVE_DELAY_DAYS, plan, race_windows
+from f1_pipeline.weather.windows import ARCHIVE_DELAY_DAYS, locations, plan, race_windows
 from tests.fake_open_meteo import FakeOpenMeteo
 from tests.modeling_data import as_next_race, real_features, real_inputs
 
@@ -250,3 +253,28 @@ def test_with_weather_the_backtest_scores_the_candidates_kind_without_it_on_the_
     assert twin["probability"].to_numpy() == pytest.approx(without.sort("season", "round", "driver_id")["probability"])
     with_weather = predictions.filter(model="candidate").sort("season", "round", "driver_id")
     assert not np.allclose(with_weather["probability"].to_numpy(), twin["probability"].to_numpy())
+
+
+def cost_row(what: str, asked: pl.DataFrame, batch_size: int) -> str:
+    spent = cost([locations(asked.filter(ask=kind)) for kind in ("observed", "forecast")], batch_size)
+    calls = f"{spent.calls:g}"
+    return f"| {what} | {asked.height} | {spent.requests} | {calls} | {spent.throttled_seconds:g} s |"
+
+
+def test_the_documented_backfill_cost_is_what_the_client_sends_over_the_bundled_calendar():
+    seasons = [str(season) for season in range(1950, 2027)]
+    snapshot = ErgastClient(transport=SnapshotTransport())
+    schedule, results = (load_seasons(snapshot, endpoint, seasons).frame for endpoint in (SCHEDULE, RESULTS))
+    calendar, _ = clean_races(schedule, results)
+    windows = race_windows(calendar, clean_circuits(schedule)[0])
+    full = plan(windows, list(range(1950, 2027)), date(2026, 11, 28)).filter(pl.col("ask") == "observed")
+    season = plan(windows, [2026], date(2026, 8, 20)).filter(pl.col("ask").is_not_null())
+    rows = [
+        cost_row("Full backfill 1950-2026, `F1_WEATHER_BATCH_SIZE=100` (default)", full, 100),
+        cost_row("Full backfill 1950-2026, `F1_WEATHER_BATCH_SIZE=1000`", full, 1000),
+        cost_row("One season, 2026 three days before round 12 (daily refresh)", season, 100),
+    ]
+    documented = (Path(__file__).parent.parent / "docs" / "weather.md").read_text()
+    for row in rows:
+        assert row in documented, row
+    assert full.height == windows.filter(pl.col("status") == "completed").height  # every race that was run

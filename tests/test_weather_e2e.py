@@ -91,6 +91,8 @@ def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features
     assert statuses.count(503) and statuses.count(429)  # the failures happened, and were retried
     archive = [params for path, params, status in app.requests if path == "/v1/archive" and status == 200]
     assert len(archive) == math.ceil(35 / 10)  # 10 races per request
+    fetched = ingested.asset_materializations_for_node("raw_weather")[0].metadata
+    assert (fetched["calls"].value, fetched["requests"].value) == (36, 5)  # 35 archive races in 4, 1 forecast
 
     rows = store.read(FEATURES_TABLE)
     upcoming = rows.filter(pl.col("is_next"))

@@ -14,6 +14,7 @@ from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
 from f1_pipeline.defs.raw import ingestion_retry_policy
 from f1_pipeline.defs.resources import WarehouseResource, WeatherResource
 from f1_pipeline.modeling.features import WEATHER_COLUMNS
+from f1_pipeline.weather.client import call_weight
 from f1_pipeline.weather.errors import WeatherError, WeatherHTTPError, WeatherRateLimitedError
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON
@@ -25,7 +26,7 @@ from f1_pipeline.weather.tables import (
     empty_weather,
     race_weather,
 )
-from f1_pipeline.weather.windows import FORECAST, OBSERVED, plan, race_windows
+from f1_pipeline.weather.windows import FORECAST, OBSERVED, locations, plan, race_windows
 
 RAW_TABLE = "raw.weather"
 CLEAN_TABLE = "clean.weather"
@@ -102,6 +103,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": season_coverage(seasons),
                 "requests": len(batch.urls),
+                "calls": call_weight(locations(planned.filter(pl.col("ask").is_not_null()))),
                 "races_observed": planned.filter(pl.col("ask") == OBSERVED).height,
                 "races_forecast": planned.filter(pl.col("ask") == FORECAST).height,
                 "races_skipped": skipped.height,

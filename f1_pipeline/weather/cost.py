@@ -20,9 +20,10 @@ class Cost:
     """How long the throttle spreads the calls over: zero while every window has room."""
 
 
-def cost(locations: Sequence[Location], batch_size: int, limits: Sequence[RateLimit] = FREE_API_LIMITS) -> Cost:
-    """The cost of asking for `locations` in batches of `batch_size`, as the client sends them."""
-    batches = [locations[i : i + batch_size] for i in range(0, len(locations), batch_size)]
+def cost(groups: Sequence[Sequence[Location]], batch_size: int, limits: Sequence[RateLimit] = FREE_API_LIMITS) -> Cost:
+    """The cost of asking for each group of locations (the archive's, the forecast's) in batches of `batch_size`,
+    as the client sends them."""
+    batches = [group[i : i + batch_size] for group in groups for i in range(0, len(group), batch_size)]
     weights = [math.ceil(call_weight(batch)) for batch in batches]
     return Cost(
         requests=len(batches),
