@@ -26,6 +26,7 @@ from f1_pipeline.practice.cleaning import practice_results
 from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons, session_rows
 from f1_pipeline.practice.ids import ErgastIds
 from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, read_snapshot
+from f1_pipeline.practice.source import load_practice
 from f1_pipeline.warehouse import Warehouse
 from tests.fake_f1db import FakeF1db, folder, snapshot_seasons
 from tests.fake_jolpica import serving
@@ -258,3 +259,18 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
     metadata = result.asset_materializations_for_node("raw_practice")[-1].metadata
     assert metadata["source"].value == f"F1DB {root}/raw/seasons"
     assert metadata["requests_in_run"].value == 1 + 24 * 5
+
+
+def test_the_data_source_setting_chooses_the_snapshot_or_f1db(season_2024, snapshot_2024):
+    def no_client():
+        raise AssertionError("the snapshot source must not build a live client")
+
+    snapshot = load_practice("snapshot", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=no_client)
+    assert cleaned(snapshot.frame).equals(snapshot_2024) and snapshot.requests == 0
+    app = FakeF1db(season_2024)
+    live = load_practice(
+        "live", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=lambda: client(httpx.ASGITransport(app=app))
+    )
+    assert cleaned(live.frame).equals(snapshot_2024) and live.requests == len(app.requests) == 1 + 24 * 5
+    with pytest.raises(ValueError, match="unknown data source 'ftp'"):
+        load_practice("ftp", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=no_client)
