@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from f1_pipeline.publication import Manifest, Publication
+from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
 from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change
+from f1_serving.serving_state import Served
 
 CALENDAR = pl.DataFrame(
     {
@@ -91,3 +94,91 @@ def test_calibration_bins_compare_the_favourites_chance_with_how_often_it_won():
     bins = views.calibration_bins(predictions)
     assert bins.select("bin", "races", "observed").rows() == [("20%-30%", 2, 0.5), ("60%-70%", 1, 1.0)]
     assert bins["predicted"][0] == pytest.approx(0.265)
+
+
+def _served(next_race: pl.DataFrame, extra: dict[str, pl.DataFrame] | None = None) -> Served:
+    """A `Served` of hand-made tables: the parts of a publication the next-race and title pages read."""
+    calendar = pl.DataFrame(
+        {
+            "season": [2030, 2030],
+            "round": [1, 2],
+            "race_name": ["One GP", "Two GP"],
+            "date": [date(2030, 3, 1), date(2030, 3, 8)],
+            "starts_at": [datetime(2030, 3, 1, 14, tzinfo=UTC), datetime(2030, 3, 8, 4, tzinfo=UTC)],
+            "circuit_name": ["Alpha Ring", "Beta Park"],
+            "locality": ["Alphaville", None],
+            "country": ["Hungary", "USA"],
+            "timezone": ["Europe/Budapest", "America/Los_Angeles"],
+            "status": ["completed", "scheduled"],
+            "is_next": [False, True],
+        }
+    )
+    features = pl.DataFrame(
+        {"season": [2030], "round": [2], "air_temperature": [21.4], "wet": [True], "wind_speed": [3.25]}
+    )
+    tables = {"calendar": calendar, "next_race_features": features, **(extra or {})}
+    manifest = Manifest("20300308T000000Z-00000000", datetime(2030, 3, 8, tzinfo=UTC), "m", "7", {})
+    champion = Champion("m", "7", "champion", "run", datetime(2030, 3, 1, tzinfo=UTC), None, {}, {}, None)  # type: ignore[arg-type]
+    return Served(Publication(manifest, tables), champion, next_race)
+
+
+def _predictions(**columns: list) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "season": [2030] * 4,
+            "round": [2] * 4,
+            "mode": ["pre_qualifying", "pre_qualifying", "post_qualifying", "post_qualifying"],
+            "driver_id": ["a", "b", "b", "a"],
+            "driver_name": ["Ann A", "Bob B", "Bob B", "Ann A"],
+            "constructor_name": ["X", "Y", "Y", "X"],
+            "probability": [0.7, 0.3, 0.6, 0.4],
+            "rank": [1, 2, 1, 2],
+            "model_version": ["7"] * 4,
+            **columns,
+        }
+    )
+
+
+def test_after_qualifying_the_next_race_shows_the_change_and_the_published_podium_chances():
+    page = views.next_race(_served(_predictions(podium_probability=[0.9, 0.8, 0.95, 0.85])), date(2030, 3, 2))
+    assert page.mode == "after qualifying"
+    assert page.columns == ("Win", "Podium", "Change since qualifying")
+    assert [(row.driver, [cell.text for cell in row.cells]) for row in page.rows] == [
+        ("Bob B", ["60.0%", "95.0%", "up 30.0 pts"]),
+        ("Ann A", ["40.0%", "85.0%", "down 30.0 pts"]),
+    ]
+    assert page.rows[0].cells[1].share == 0.95
+    assert page.weather == (("Air temperature", "21 °C"), ("Track", "wet"), ("Wind", "3.2 m/s"))
+    assert page.race is not None and page.race.local_start == "Thu 7 March 2030, 20:00 PST (04:00 UTC)"
+    assert page.notes == ()
+
+
+def test_before_qualifying_and_without_podium_columns_the_page_says_so():
+    pre = _predictions().filter(pl.col("mode") == "pre_qualifying")
+    page = views.next_race(_served(pre), date(2030, 3, 2))
+    assert page.mode == "before qualifying" and page.columns == ("Win",)
+    assert [row.driver for row in page.rows] == ["Ann A", "Bob B"]
+    assert any("Podium and points chances are not in the published predictions" in note for note in page.notes)
+
+
+def test_title_odds_appear_once_published():
+    odds = pl.DataFrame(
+        {
+            "season": [2030] * 4,
+            "kind": ["driver", "driver", "team", "team"],
+            "name": ["Bob B", "Ann A", "X", "Y"],
+            "points": [43.0, 25.0, 50.0, 18.0],
+            "title_probability": [0.25, 0.75, 0.9, 0.1],
+        }
+    )
+    page = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds}))
+    assert page.season == 2030
+    assert [(row.name, row.points, row.chance.text) for row in page.drivers] == [
+        ("Ann A", "25", "75.0%"),
+        ("Bob B", "43", "25.0%"),
+    ]
+    assert [row.name for row in page.teams] == ["X", "Y"]
+    with pytest.raises(views.PageNotFoundError, match="not in the published data"):
+        views.championship(_served(_predictions()))
+    partial = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds.drop("title_probability")}))
+    assert partial.drivers == () and "title_probability" in partial.notes[0]
