@@ -6,7 +6,6 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
 # Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
 SEASONS ?= 1950...$(shell date -u +%Y)
-RANGE_TAGS = {"dagster/asset_partition_range_start": "$(firstword $(subst ..., ,$(SEASONS)))", "dagster/asset_partition_range_end": "$(lastword $(subst ..., ,$(SEASONS)))"}
 
 .PHONY: quickstart setup run dev serve mlflow test test-fast lint bench clean
 
@@ -20,21 +19,24 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job as a run of the workspace's code location (listed under the job in the Dagster UI), a line per stage.
 run: setup
-	$(BIN)/dagster job execute -m f1_pipeline.definitions -j main --tags '$(RANGE_TAGS)'
+	$(BIN)/f1-predict run --seasons $(SEASONS)
 
+# The Dagster UI and daemon at http://127.0.0.1:3000.
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/f1-predict ui
 
-# The REST API on the champion and the data the pipeline published (settings: F1_* variables, see the README).
+# The REST API and the dashboard on the champion and the data the pipeline published (settings: F1_* variables, see
+# the README); uvicorn runs with --no-proxy-headers (see f1_pipeline/cli/servers.py), further uvicorn options follow.
 HOST ?= 127.0.0.1
 PORT ?= 8000
 serve: setup
-	$(BIN)/uvicorn --factory f1_serving.main:create_app --host $(HOST) --port $(PORT)
+	$(BIN)/f1-predict serve --host $(HOST) --port $(PORT)
 
 # The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI, SQLite under mlruns/ by default).
 mlflow: setup
-	$(BIN)/mlflow ui --backend-store-uri "$${F1_MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db}" --port 5000
+	$(BIN)/f1-predict mlflow
 
 test: setup
 	$(BIN)/pytest

@@ -12,17 +12,30 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from f1_serving.client_address import client_address
 from f1_serving.errors import ApiError
+from f1_serving.middleware import tighter, too_many
 from f1_serving.runtime import Runtime
 from f1_serving.security import InvalidTokenError, token_subject
 from f1_serving.serving_state import Served
 from f1_serving.settings import ApiSettings
 from f1_serving.users import User
 
-_BEARER = HTTPBearer(auto_error=False, description="the access token from /api/v1/auth/register or /login")
+TOKEN_URL = "/api/v1/auth/token"
+_TOKEN = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description=(
+        "An access token from POST /api/v1/auth/register, /login or /token, sent as `Authorization: Bearer <token>`. "
+        "On the docs page, Authorize logs in with your email (as the username) and password."
+    ),
+)
+"""The security scheme every protected operation declares, so the OpenAPI document (and the docs page) knows to send
+the token; it only reads the header (a missing or bad token is answered by the route's own 401)."""
+TokenDep = Annotated[str | None, Depends(_TOKEN)]
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
@@ -72,18 +85,16 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def current_user(
-    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
-) -> User:
+async def current_user(runtime: RuntimeDep, token: TokenDep) -> User:
     """The account a valid, unexpired token names, if it still exists; one generic 401 for every other case."""
-    return await _caller(runtime, credentials)
+    return await _caller(runtime, token)
 
 
-async def _caller(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> User:
-    if credentials is None:
+async def _caller(runtime: Runtime, token: str | None) -> User:
+    if not token:
         raise ApiError(401, "not_authenticated", "send an access token: Authorization: Bearer <token>", _UNAUTHORIZED)
     try:
-        user_id = uuid.UUID(token_subject(credentials.credentials, runtime.settings.secret_key.get_secret_value()))
+        user_id = uuid.UUID(token_subject(token, runtime.settings.secret_key.get_secret_value()))
     except (InvalidTokenError, ValueError) as error:
         raise ApiError(401, "invalid_token", "the access token is invalid or expired", _UNAUTHORIZED) from error
     user = await runtime.users.get(user_id)
@@ -95,30 +106,30 @@ async def _caller(runtime: Runtime, credentials: HTTPAuthorizationCredentials | 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-async def _limit(request: Request, runtime: Runtime, key: str) -> None:
-    status = await runtime.limiter.hit(key)
+async def _limit(request: Request, runtime: Runtime, key: str, limit: int) -> None:
+    status = await runtime.limiter.hit(key, limit)
     runtime.limiter_degraded = status.degraded
-    request.state.rate_limit = status
+    request.state.rate_limit = tighter(getattr(request.state, "rate_limit", None), status)
     if not status.allowed:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"more than {status.limit} requests in a minute; retry in {status.reset_seconds} s",
-            {"Retry-After": str(status.reset_seconds)},
-        )
+        raise too_many(status)
 
 
-async def limit_by_user(request: Request) -> None:
+async def limit_by_user(request: Request, token: TokenDep) -> None:
     """The caller and its budget in one dependency rather than a tree of four: FastAPI spends about 10 us solving each
-    dependency of each request, as much as the rest of a cached answer."""
+    dependency of each request, as much as the rest of a cached answer. (Every request, with or without a valid
+    token, has already been counted against its address's budget by the `RequestGuard` middleware.)"""
     runtime: Runtime = request.app.state.runtime
-    user = await _caller(runtime, await _BEARER(request))
-    await _limit(request, runtime, f"user:{user.id}")
+    user = await _caller(runtime, token)
+    await _limit(request, runtime, f"user:{user.id}", runtime.settings.rate_limit_per_minute)
 
 
 async def limit_by_client(request: Request, runtime: RuntimeDep) -> None:
-    """Before login there is no user: the budget belongs to the client address (it also slows password guessing)."""
-    await _limit(request, runtime, f"client:{request.client.host if request.client else 'unknown'}")
+    """Before login there is no user: registration and login have a budget per client address (the user budget,
+    tighter than the address's budget over all requests), which slows password guessing."""
+    address = getattr(request.state, "client_address", None) or client_address(
+        request.scope, runtime.settings.trusted_proxies
+    )
+    await _limit(request, runtime, f"client:{address}", runtime.settings.rate_limit_per_minute)
 
 
 async def get_served(runtime: RuntimeDep) -> Served:

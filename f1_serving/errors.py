@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 LOGGER = logging.getLogger(__name__)
-_CODES = {
+CODES = {
     400: "bad_request",
     401: "not_authenticated",
     403: "forbidden",
@@ -27,6 +28,7 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+    431: "headers_too_large",
     503: "not_ready",
 }
 
@@ -53,7 +55,7 @@ def envelope(status_code: int, error_code: str, error: str, headers: Mapping[str
 
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI entries for a route's error statuses, so clients and fuzzers know the envelope's shape."""
-    return {code: {"model": ErrorResponse, "description": _CODES.get(code, "error")} for code in status_codes}
+    return {code: {"model": ErrorResponse, "description": CODES.get(code, "error")} for code in status_codes}
 
 
 def _validation_message(error: RequestValidationError) -> str:
@@ -69,15 +71,32 @@ async def _api_error(_: Request, error: Exception) -> JSONResponse:
     return envelope(error.status_code, error.error_code, error.error, error.headers)
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    code = _CODES.get(error.status_code, f"http_{error.status_code}")
-    return envelope(error.status_code, code, str(error.detail), error.headers)
+    code = CODES.get(error.status_code, f"http_{error.status_code}")
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return envelope(error.status_code, code, str(error.detail), headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path: Starlette's 405 lists only the first route's, so
+    `/users/me` (one route for GET, another for DELETE) would not admit it takes DELETE."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return envelope(422, _CODES[422], _validation_message(error))
+    return envelope(422, CODES[422], _validation_message(error))
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

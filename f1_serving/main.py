@@ -17,8 +17,10 @@ from fastapi import Depends, FastAPI
 
 from f1_serving.dashboard.routes import install_dashboard
 from f1_serving.deps import reject_unknown_query
+from f1_serving.docs import install_docs
 from f1_serving.errors import install_error_handlers
-from f1_serving.middleware import BodyLimit, ServingHeaders
+from f1_serving.exposure import uses_development_secret, warn_at_start
+from f1_serving.middleware import BodyLimit, RequestGuard, ServingHeaders
 from f1_serving.routes import API_ROUTERS
 from f1_serving.runtime import Runtime
 from f1_serving.settings import ApiSettings
@@ -31,6 +33,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_at_start(settings)
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
         await runtime.refresh()
@@ -51,12 +54,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Win probabilities of the champion model for every Formula 1 race, with analytics and exports.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # a slash redirect would build its Location from the client's Host header
     )
     install_error_handlers(app)
-    app.add_middleware(ServingHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        development_secret=uses_development_secret(settings),
+    )
+    app.add_middleware(ServingHeaders)
+    install_docs(app, API_PREFIX)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_dashboard(app)

@@ -1,8 +1,12 @@
-"""Plain ASGI middleware (no per-request task or body copy, unlike Starlette's BaseHTTPMiddleware).
+"""Plain ASGI middleware (no per-request task or body copy, unlike Starlette's BaseHTTPMiddleware), outermost first:
 
-`BodyLimit` refuses oversized request bodies before any route reads them; `ServingHeaders` adds the rate-limit
-headers a route's dependency recorded and, when the server is serving older data because a source failed,
-`X-Serving-Degraded` naming the failed sources.
+- `ServingHeaders` adds the security headers to every response, `Cache-Control: no-store` to API answers that set
+  no caching of their own, the rate-limit headers of the tightest budget the request was counted against and, when
+  the server is serving older data because a source failed, `X-Serving-Degraded` naming the failed sources;
+- `RequestGuard` refuses oversized headers (431), resolves the client's address (`client_address`) and counts every
+  request against that address's budget (429), whatever the path and whether or not a token comes with it; it also
+  warns once when the development secret is in use on a non-loopback address;
+- `BodyLimit` refuses oversized request bodies before any route reads them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,79 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from f1_serving.errors import ErrorResponse
+from f1_serving.client_address import client_address
+from f1_serving.errors import CODES, ErrorResponse
+from f1_serving.exposure import is_exposed, warn_exposed
+from f1_serving.rate_limit import RateLimitStatus
 
 DEGRADED_HEADER = "X-Serving-Degraded"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+"""Only this server's own files run: scripts from its static folders (the dashboard's, the API docs' vendored
+Swagger UI and ReDoc, whose inline start-up script a docs page allows by its hash). Inline styles are allowed for
+the charts' SVG attributes and ReDoc's generated styles; no page may be framed by another site."""
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+)
+API_PATH = "/api/"
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, max_header_bytes: int, max_headers: int, development_secret: bool) -> None:
+        self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self._unwarned = development_secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._unwarned and is_exposed(scope):
+            self._unwarned = False
+            warn_exposed(scope)
+        headers = scope["headers"]
+        size = sum(len(name) + len(value) for name, value in headers)
+        if len(headers) > self.max_headers or size > self.max_header_bytes:
+            detail = f"send at most {self.max_headers} headers and {self.max_header_bytes} bytes of them"
+            await send_error(send, HTTPException(431, detail))
+            return
+        runtime = getattr(scope["app"].state, "runtime", None)
+        if runtime is not None:
+            address = client_address(scope, runtime.settings.trusted_proxies)
+            state = scope.setdefault("state", {})
+            state["client_address"] = address
+            status = await runtime.limiter.hit(f"address:{address}", runtime.settings.client_rate_limit_per_minute)
+            runtime.limiter_degraded = status.degraded
+            state["rate_limit"] = status
+            if not status.allowed:
+                await send_error(send, too_many(status), _rate_limit_headers(status))
+                return
+        await self.app(scope, receive, send)
+
+
+def too_many(status: RateLimitStatus) -> HTTPException:
+    return HTTPException(
+        429,
+        f"more than {status.limit} requests in a minute; retry in {status.reset_seconds} s",
+        {"Retry-After": str(status.reset_seconds)},
+    )
+
+
+def tighter(current: RateLimitStatus | None, new: RateLimitStatus) -> RateLimitStatus:
+    """The budget a client should watch: a refusal first, else the one with fewer requests left."""
+    if current is None or (not new.allowed and current.allowed):
+        return new
+    if not current.allowed and new.allowed:
+        return current
+    return new if new.remaining < current.remaining else current
 
 
 class BodyLimit:
@@ -32,7 +106,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_error(send, self._too_large())
+            await send_error(send, self._too_large())
             return
         received = 0
 
@@ -47,10 +121,16 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _send_error(send: Send, error: HTTPException) -> None:
-    envelope = ErrorResponse(error=error.detail, error_code="payload_too_large")
+async def send_error(send: Send, error: HTTPException, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """The error envelope, sent from middleware (outside FastAPI's exception handlers)."""
+    envelope = ErrorResponse(error=error.detail, error_code=CODES[error.status_code])
     body = json.dumps(envelope.model_dump()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()),
+        *(extra or []),
+    ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -66,23 +146,32 @@ class ServingHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *_headers(scope)]
+                message["headers"] = _headers(scope, list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
 
-def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
-    headers = []
+def _headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    headers += SECURITY_HEADERS
+    if b"content-security-policy" not in present:
+        headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+    if b"cache-control" not in present and scope["path"].startswith(API_PATH):
+        headers.append((b"cache-control", b"no-store"))
     status = scope.get("state", {}).get("rate_limit")
-    if status is not None:
-        headers += [
-            (b"x-ratelimit-limit", str(status.limit).encode()),
-            (b"x-ratelimit-remaining", str(status.remaining).encode()),
-            (b"x-ratelimit-reset", str(status.reset_seconds).encode()),
-        ]
+    if status is not None and b"x-ratelimit-limit" not in present:
+        headers += _rate_limit_headers(status)
     runtime = getattr(scope["app"].state, "runtime", None)
     degraded = runtime.degraded() if runtime is not None else []
     if degraded:
         headers.append((DEGRADED_HEADER.lower().encode(), ", ".join(degraded).encode()))
     return headers
+
+
+def _rate_limit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"x-ratelimit-limit", str(status.limit).encode()),
+        (b"x-ratelimit-remaining", str(status.remaining).encode()),
+        (b"x-ratelimit-reset", str(status.reset_seconds).encode()),
+    ]

@@ -1,4 +1,5 @@
-"""Requests per minute per user (or per client address before login), in fixed one-minute windows.
+"""Requests per minute per key (a user, a client address), in fixed one-minute windows; each hit names its key's
+budget, so one limiter counts every kind of key.
 
 In-process by default; with a Redis URL every server process counts in the same Redis keys, so replicas share one
 budget. When Redis fails, counting falls back to this process (the budget is then per replica) and the status says
@@ -32,7 +33,7 @@ class RateLimitStatus:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str) -> RateLimitStatus: ...
+    async def hit(self, key: str, limit: int) -> RateLimitStatus: ...
 
     async def aclose(self) -> None: ...
 
@@ -45,23 +46,22 @@ def _status(limit: int, count: int, now: float, degraded: str | None = None) -> 
 class InProcessRateLimiter:
     """Counts of the current window only: a new window starts from an empty table, so memory stays bounded."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
-        self.limit = limit
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._window = -1
         self._counts: dict[str, int] = {}
 
-    def count(self, key: str, degraded: str | None = None) -> RateLimitStatus:
+    def count(self, key: str, limit: int, degraded: str | None = None) -> RateLimitStatus:
         now = self._clock()
         window = int(now // WINDOW_SECONDS)
         if window != self._window:
             self._window, self._counts = window, {}
         count = self._counts.get(key, 0) + 1
         self._counts[key] = count
-        return _status(self.limit, count, now, degraded)
+        return _status(limit, count, now, degraded)
 
-    async def hit(self, key: str) -> RateLimitStatus:
-        return self.count(key)
+    async def hit(self, key: str, limit: int) -> RateLimitStatus:
+        return self.count(key, limit)
 
     async def aclose(self) -> None:
         return None
@@ -70,20 +70,17 @@ class InProcessRateLimiter:
 class RedisRateLimiter:
     """INCR of `<prefix>:<key>:<window>` with a TTL past the window, in one transaction."""
 
-    def __init__(
-        self, url: str, limit: int, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time
-    ) -> None:
-        self.limit = limit
+    def __init__(self, url: str, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time) -> None:
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._prefix = prefix
         self._clock = clock
-        self._fallback = InProcessRateLimiter(limit, clock)
+        self._fallback = InProcessRateLimiter(clock)
         self._retry_at = 0.0
 
-    async def hit(self, key: str) -> RateLimitStatus:
+    async def hit(self, key: str, limit: int) -> RateLimitStatus:
         now = self._clock()
         if now < self._retry_at:
-            return self._fallback.count(key, REDIS_DEGRADED)
+            return self._fallback.count(key, limit, REDIS_DEGRADED)
         window_key = f"{self._prefix}:{key}:{int(now // WINDOW_SECONDS)}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -91,12 +88,12 @@ class RedisRateLimiter:
         except (RedisError, OSError) as error:
             LOGGER.warning("Redis failed (%s); counting in this process for %ss", error, REDIS_RETRY_SECONDS)
             self._retry_at = now + REDIS_RETRY_SECONDS
-            return self._fallback.count(key, REDIS_DEGRADED)
-        return _status(self.limit, int(count), now)
+            return self._fallback.count(key, limit, REDIS_DEGRADED)
+        return _status(limit, int(count), now)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
 
-def rate_limiter(limit: int, redis_url: str | None) -> RateLimiter:
-    return RedisRateLimiter(redis_url, limit) if redis_url else InProcessRateLimiter(limit)
+def rate_limiter(redis_url: str | None) -> RateLimiter:
+    return RedisRateLimiter(redis_url) if redis_url else InProcessRateLimiter()

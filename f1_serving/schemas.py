@@ -72,6 +72,15 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=128, description="the account's password", examples=["Sup3rSecret"])
 
 
+class PasswordGrant(BaseModel):
+    """The OAuth2 password grant's form fields; `username` is the account's email."""
+
+    grant_type: Literal["password"] | None = Field(None, description="`password` when sent (OAuth2 clients send it)")
+    username: LoginEmail
+    password: str = Field(min_length=1, max_length=128, description="the account's password", examples=["Sup3rSecret"])
+    scope: str = Field("", max_length=200, description="ignored: a token grants everything its account may do")
+
+
 class Registration(BaseModel):
     """An address email-validator accepts (so not a reserved domain such as `.test` or `localhost`)."""
 

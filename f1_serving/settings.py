@@ -6,9 +6,11 @@ points both at the same place. Nothing here opens a file or a connection.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from f1_pipeline.settings import REPO_ROOT, SharedSettings
 
@@ -23,12 +25,29 @@ class ApiSettings(SharedSettings):
     users_database_url: str = f"sqlite:///{REPO_ROOT / 'warehouse' / 'users.db'}"
     redis_url: str | None = None
     rate_limit_per_minute: int = Field(default=100, ge=1)
+    """Requests per minute per user, and per client address on registration and login."""
+    client_rate_limit_per_minute: int = Field(default=600, ge=1)
+    """Requests per minute per client address over every request (any path, with or without a token)."""
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    """Comma-separated addresses or networks of the reverse proxies in front of the API: only a request from one of
+    them has its client address taken from `X-Forwarded-For`. Empty: the connection's address is the client."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_headers: int = Field(default=100, ge=10)
+    operator_token: SecretStr | None = None
+    """Sent as `X-Operator-Token`, it lets `/health/ready` show the details of a failure (paths, errors)."""
     refresh_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=256)
     response_cache_entries: int = Field(default=512, ge=1)
     user_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a replica trusts that a token's account still exists (an account deleted through another replica
     is refused after at most this long; through this one, at once). 0 looks the account up on every request."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _secret_fit_for_production(self) -> Self:

@@ -72,18 +72,18 @@ def test_login_attempts_are_limited_per_client_address(tmp_path):
 
 async def test_a_new_window_starts_a_new_budget():
     now = [600.0]
-    limiter = InProcessRateLimiter(2, clock=lambda: now[0])
-    assert [(await limiter.hit("u")).allowed for _ in range(3)] == [True, True, False]
+    limiter = InProcessRateLimiter(clock=lambda: now[0])
+    assert [(await limiter.hit("u", 2)).allowed for _ in range(3)] == [True, True, False]
     now[0] = 660.0
-    status = await limiter.hit("u")
+    status = await limiter.hit("u", 2)
     assert status.allowed and status.remaining == 1 and status.reset_seconds == 60
 
 
 async def test_redis_limiter_counts_in_redis_and_expires_its_keys(redis_url):
     prefix = f"f1:test:{uuid.uuid4().hex}"
-    limiter = RedisRateLimiter(redis_url, 2, prefix=prefix, clock=lambda: 1200.0)
+    limiter = RedisRateLimiter(redis_url, prefix=prefix, clock=lambda: 1200.0)
     try:
-        assert [(await limiter.hit("u")).remaining for _ in range(3)] == [1, 0, 0]
+        assert [(await limiter.hit("u", 2)).remaining for _ in range(3)] == [1, 0, 0]
         ttl = await limiter._redis.ttl(f"{prefix}:u:20")
         assert 0 < ttl <= 61
     finally:

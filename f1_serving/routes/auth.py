@@ -1,14 +1,17 @@
-"""Register and log in; both answer with an access token."""
+"""Register and log in; each answers with an access token. `/token` is the same login as an OAuth2 password grant
+(form fields, the email as `username`), the flow the docs page's Authorize button speaks."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form
+from sqlalchemy.orm import Session
 
 from f1_serving.deps import SessionDep, SettingsDep, limit_by_client
 from f1_serving.errors import ApiError, error_responses
-from f1_serving.schemas import Credentials, Registration, Token, UserPublic
+from f1_serving.schemas import Credentials, PasswordGrant, Registration, Token, UserPublic
 from f1_serving.security import create_access_token
 from f1_serving.settings import ApiSettings
 from f1_serving.users import EmailTakenError, User, authenticate, create_user
@@ -40,7 +43,18 @@ def register(body: Registration, session: SessionDep, settings: SettingsDep) -> 
 @router.post("/login", responses=error_responses(400, 401, 413, 422, 429))
 def login(body: Credentials, session: SessionDep, settings: SettingsDep) -> Token:
     """One answer for an unknown email and a wrong password, so the endpoint does not reveal who has an account."""
-    user = authenticate(session, body.email, body.password)
+    return _token(_authenticated(session, body.email, body.password), settings)
+
+
+@router.post("/token", responses=error_responses(400, 401, 413, 422, 429))
+def token(form: Annotated[PasswordGrant, Form()], session: SessionDep, settings: SettingsDep) -> Token:
+    """OAuth2 password grant (`application/x-www-form-urlencoded`): the same check and token as `/login`, for the
+    docs page's Authorize and for OAuth2 clients."""
+    return _token(_authenticated(session, form.username, form.password), settings)
+
+
+def _authenticated(session: Session, email: str, password: str) -> User:
+    user = authenticate(session, email, password)
     if user is None:
-        raise ApiError(401, "invalid_credentials", "incorrect email or password")
-    return _token(user, settings)
+        raise ApiError(401, "invalid_credentials", "incorrect email or password", {"WWW-Authenticate": "Bearer"})
+    return user

@@ -1,12 +1,21 @@
-"""Liveness (the process answers) and readiness (it has a champion and published data to serve)."""
+"""Liveness (the process answers) and readiness (it has a champion and published data to serve).
+
+Both answer without a login, so readiness tells anonymous callers what is wrong only in general terms
+(`serving_state.SUMMARIES`); the details (file paths, database errors, addresses) go to the log and to operators
+who send `X-Operator-Token` with the value of `F1_OPERATOR_TOKEN`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from f1_serving.deps import RuntimeDep
 from f1_serving.schemas import Health, Readiness
+from f1_serving.serving_state import SUMMARIES
+from f1_serving.settings import ApiSettings
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -17,9 +26,20 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "not ready"}})
-async def ready(runtime: RuntimeDep) -> JSONResponse:
+async def ready(
+    runtime: RuntimeDep,
+    operator_token: Annotated[
+        str | None,
+        Header(
+            alias="X-Operator-Token",
+            max_length=512,
+            description="F1_OPERATOR_TOKEN's value: `problems` then holds each failure's full message",
+        ),
+    ] = None,
+) -> JSONResponse:
     """200 once a champion and a publication are loaded (even if a source has failed since: see `degraded`)."""
     state = runtime.state
+    detailed = _is_operator(runtime.settings, operator_token)
     served = state.served
     body = Readiness(
         ready=served is not None,
@@ -27,6 +47,11 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         snapshot_id=served.publication.manifest.snapshot_id if served else None,
         refreshed_at=state.refreshed_at,
         degraded=runtime.degraded(),
-        problems=dict(state.problems),
+        problems={name: error if detailed else SUMMARIES[name] for name, error in state.problems.items()},
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if served else 503)
+
+
+def _is_operator(settings: ApiSettings, token: str | None) -> bool:
+    expected = settings.operator_token
+    return bool(token and expected) and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
