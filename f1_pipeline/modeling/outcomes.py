@@ -229,7 +229,10 @@ def podium_probabilities(predictions: pl.DataFrame, by: Sequence[str] = ()) -> n
     strengths, races, slots = _padded(_indexed(predictions, key), "_strength")
     if not races.size:
         return np.zeros(0)
-    podium = np.cumsum(_first_three_places(_normalised(strengths)), axis=2)[:, :, -1]
+    w = _normalised(strengths)
+    podium = np.concatenate(
+        [_first_three_places(w[start : start + 16 * _BATCH]).sum(axis=2) for start in range(0, len(w), 16 * _BATCH)]
+    )
     return np.clip(podium, 0.0, 1.0)[races, slots]
 
 
