@@ -165,7 +165,7 @@ def test_the_summary_says_what_was_produced_and_where_to_look():
 def test_servers_run_with_this_python_and_pass_options_through(tmp_path):
     assert servers.api("0.0.0.0", 8080, ["--workers", "2"]) == [
         sys.executable, "-m", "uvicorn", "--factory", "f1_serving.main:create_app", "--host", "0.0.0.0", "--port",
-        "8080", "--workers", "2",
+        "8080", "--no-proxy-headers", "--workers", "2",
     ]  # fmt: skip
     assert servers.dagster(tmp_path / "workspace.yaml", "127.0.0.1", 3000)[2:5] == ["dagster", "dev", "-w"]
     assert servers.mlflow("sqlite:///m.db", "127.0.0.1", 5000)[2:6] == [

@@ -173,10 +173,7 @@ def championship() -> None:
     try:
         odds = sources.warehouse_table(settings, sources.CHAMPIONSHIP_TABLE)
     except MissingTableError as error:
-        raise _fail(
-            f"the championship odds have not been materialized ({error}); run `f1-predict run` with a pipeline "
-            "that has the championship_odds asset"
-        ) from error
+        raise _fail(f"the championship odds have not been materialized yet: {error}") from error
     console.print(views.frame_table(odds, "Championship odds"))
 
 

@@ -10,8 +10,14 @@ APP_FACTORY = "f1_serving.main:create_app"
 
 
 def api(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
-    """uvicorn on the API's app factory; `extra` are uvicorn's own options (workers, log level, ...)."""
-    return [sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", host, "--port", str(port), *extra]
+    """uvicorn on the API's app factory; `extra` are uvicorn's own options (workers, log level, ...).
+
+    --no-proxy-headers: uvicorn would otherwise believe X-Forwarded-For from any local process; the API reads it
+    itself, only from the proxies F1_TRUSTED_PROXIES names."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY, "--host", host, "--port", str(port),
+        "--no-proxy-headers", *extra,
+    ]  # fmt: skip
 
 
 def dagster(workspace: Path, host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
