@@ -1,5 +1,5 @@
-"""The dashboard's view models: on hand-made tables where a rule is easiest to see, and on the real publication of the
-session's materialized graph (seasons 2012-2026) checked against the published tables and the JSON API's answers."""
+"""The dashboard's view models, formatting and chart geometry on hand-made tables, where each rule is easiest to see
+(tests/test_dashboard_e2e.py runs the same views on a real publication)."""
 
 from datetime import UTC, date, datetime
 
@@ -11,6 +11,7 @@ from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
 from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change
+from f1_serving.dashboard.routes import templates
 from f1_serving.serving_state import Served
 
 CALENDAR = pl.DataFrame(
@@ -165,20 +166,51 @@ def test_title_odds_appear_once_published():
     odds = pl.DataFrame(
         {
             "season": [2030] * 4,
-            "kind": ["driver", "driver", "team", "team"],
+            "after_round": [1] * 4,
+            "entity": ["driver", "driver", "constructor", "constructor"],
+            "id": ["b", "a", "x", "y"],
             "name": ["Bob B", "Ann A", "X", "Y"],
-            "points": [43.0, 25.0, 50.0, 18.0],
+            "points_now": [43.0, 25.0, 50.0, 18.0],
             "title_probability": [0.25, 0.75, 0.9, 0.1],
+            "expected_points": [300.2, 350.7, 600.0, 200.0],
         }
     )
     page = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds}))
-    assert page.season == 2030
-    assert [(row.name, row.points, row.chance.text) for row in page.drivers] == [
-        ("Ann A", "25", "75.0%"),
-        ("Bob B", "43", "25.0%"),
+    assert page.heading == "2030 championship odds after round 1"
+    assert [(row.name, row.points, row.expected, row.chance.text) for row in page.drivers] == [
+        ("Ann A", "25", "351", "75.0%"),
+        ("Bob B", "43", "300", "25.0%"),
     ]
-    assert [row.name for row in page.teams] == ["X", "Y"]
+    assert [row.name for row in page.constructors] == ["X", "Y"]
     with pytest.raises(views.PageNotFoundError, match="not in the published data"):
         views.championship(_served(_predictions()))
     partial = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds.drop("title_probability")}))
     assert partial.drivers == () and "title_probability" in partial.notes[0]
+
+
+def test_the_optional_parts_render_as_bars():
+    odds = pl.DataFrame(
+        {
+            "season": [2030],
+            "after_round": [1],
+            "entity": ["driver"],
+            "name": ["Ann <A>"],
+            "points_now": [25.0],
+            "title_probability": [1.0],
+        }
+    )
+    served = _served(_predictions(podium_probability=[0.9, 0.8, 0.95, 0.85]), {views.CHAMPIONSHIP_TABLE: odds})
+    nav, footer = [("/", "Next race")], {"snapshot": "s", "model": "m v7"}
+    title = (
+        templates()
+        .get_template("championship.html")
+        .render(page=views.championship(served), nav=nav, footer=footer, current="/championship")
+    )
+    assert "Ann &lt;A&gt;" in title and 'class="bar-fill" width="100.00"' in title and "Expected" not in title
+    race = (
+        templates()
+        .get_template("next_race.html")
+        .render(page=views.next_race(served, date(2030, 3, 2)), nav=nav, footer=footer, current="/")
+    )
+    assert race.count('class="bar-fill"') == 4  # win and podium for each of the two drivers
+    assert "up 30.0 pts" in race and "Air temperature" in race

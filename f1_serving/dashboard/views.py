@@ -613,48 +613,57 @@ def _comparison(
     return rows, columns, tuple(rest)
 
 
-CHAMPIONSHIP_COLUMNS = ("kind", "name", "title_probability")
-"""What the title-odds page reads of each row (besides an optional `points`): one row per driver (kind "driver")
-and per team (kind "team"), the season's standings after the last completed race."""
+CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability")
+"""What the title-odds page reads of the published `championship_odds` (besides an optional `expected_points`): one
+row per driver (entity "driver") and per constructor (entity "constructor") of the season, with the standings after
+its last completed round."""
 
 
 @dataclass(frozen=True)
 class TitleRow:
     name: str
-    points: str | None
+    points: str
+    expected: str | None
     chance: Cell
 
 
 @dataclass(frozen=True)
 class ChampionshipPage:
-    season: int | None
+    heading: str
     drivers: tuple[TitleRow, ...]
-    teams: tuple[TitleRow, ...]
+    constructors: tuple[TitleRow, ...]
     notes: tuple[str, ...]
 
 
 def championship(served: Served) -> ChampionshipPage:
-    """Drivers' and constructors' title chances, most likely first."""
+    """Drivers' and constructors' title chances, most likely first, beside their points now."""
     if CHAMPIONSHIP_TABLE not in served.publication.tables:
         raise PageNotFoundError("title odds are not in the published data yet")
     odds = served.table(CHAMPIONSHIP_TABLE)
     missing = [column for column in CHAMPIONSHIP_COLUMNS if column not in odds.columns]
-    if missing:
-        note = f"The published title odds lack the columns {', '.join(missing)}; the page cannot show them."
-        return ChampionshipPage(None, (), (), (note,))
-    if "season" in odds.columns and odds.height:
-        odds = odds.filter(pl.col("season") == odds["season"].max())
-    season = int(odds["season"][0]) if "season" in odds.columns and odds.height else None
+    if missing or odds.is_empty():
+        why = f"lack the columns {', '.join(missing)}" if missing else "are empty"
+        return ChampionshipPage("Championship odds", (), (), (f"The published title odds {why}.",))
+    first = odds.row(0, named=True)
+    has_expected = "expected_points" in odds.columns
 
-    def rows(kind: str) -> tuple[TitleRow, ...]:
-        chosen = odds.filter(pl.col("kind") == kind).sort("title_probability", "name", descending=[True, False])
+    def rows(entity: str) -> tuple[TitleRow, ...]:
+        chosen = odds.filter(pl.col("entity") == entity).sort(
+            "title_probability", "points_now", "name", descending=[True, True, False]
+        )
         return tuple(
             TitleRow(
-                name=row["name"],
-                points=None if row.get("points") is None else f"{row['points']:g}",
+                name=row["name"] or row.get("id") or "",
+                points=f"{row['points_now']:g}",
+                expected=f"{row['expected_points']:.0f}" if has_expected else None,
                 chance=Cell(percent(row["title_probability"]), row["title_probability"]),
             )
             for row in chosen.iter_rows(named=True)
         )
 
-    return ChampionshipPage(season, rows("driver"), rows("team"), ())
+    return ChampionshipPage(
+        heading=f"{first['season']} championship odds after round {first['after_round']}",
+        drivers=rows("driver"),
+        constructors=rows("constructor"),
+        notes=(),
+    )
