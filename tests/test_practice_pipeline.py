@@ -1,5 +1,5 @@
 """Practice through the real code location: `ingest_and_clean` on a couple of seasons writes `clean.practice_results`
-as the snapshot says, and its blocking checks stop data that references no known driver."""
+as the snapshot says, and its blocking checks stop data that references a driver no source knows."""
 
 import gzip
 
@@ -74,6 +74,15 @@ def test_an_unknown_driver_fails_the_blocking_check_and_a_bad_time_is_quarantine
     outcomes = check_outcomes(result)
     assert outcomes["check_practice_results_integrity"] is False
     assert outcomes["check_practice_results_keys"] is True
+    integrity = next(
+        evaluation
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.check_name == "check_practice_results_integrity"
+    )
+    assert integrity.metadata["unexpected_rows"].value == 1
+    details = integrity.metadata["details"].value
+    assert "ghost_driver" in details
+    assert "tsunoda" not in details  # in 2026 practice, in no 2026 result loaded: a real id all the same
     store = warehouse_of(settings)
     assert store.read("clean.practice_results").filter(driver_id="ghost_driver").height == 1
     quarantined = store.query("select row_key, reason from quality.quarantine where source_table = 'practice_results'")

@@ -30,6 +30,14 @@ class ErgastIds:
         keys = ("drivers", "constructors_by_season", "constructors_by_engine", "constructors")
         return cls(*(maps[key] for key in keys))
 
+    def ergast_drivers(self) -> set[str]:
+        """Every Ergast driver id the map knows: drivers who started a race, whichever seasons are loaded."""
+        return set(self.drivers.values())
+
+    def ergast_constructors(self) -> set[str]:
+        maps = (self.constructors_by_season, self.constructors_by_engine, self.constructors)
+        return {ergast_id for mapping in maps for ergast_id in mapping.values()}
+
     def driver(self, f1db_id: str) -> str:
         return self.drivers.get(f1db_id) or F1DB_PREFIX + f1db_id
 
