@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from f1_pipeline.cli import servers, views
 from f1_pipeline.cli.app import app
-from f1_pipeline.cli.progress import RunProgress, duration, stage_of
+from f1_pipeline.cli.progress import RunProgress, stage_of
+from f1_pipeline.eta import Countdown, duration
 from f1_pipeline.warehouse import Warehouse
 
 runner = CliRunner()
@@ -35,6 +36,17 @@ def test_tuning_and_backtest_are_stages_of_their_own():
 @pytest.mark.parametrize(("seconds", "text"), [(4.4, "4 s"), (65, "1 min 05 s"), (3725, "1 h 02 min")])
 def test_durations_read_at_a_glance(seconds, text):
     assert duration(seconds) == text
+
+
+def test_a_countdown_estimates_what_remains_at_the_pace_so_far():
+    clock = Clock()
+    countdown = Countdown(4, clock=clock)
+    clock.now = 30
+    assert countdown.tick() == "1/4, about 1 min 30 s left"
+    clock.now = 40
+    assert countdown.tick() == "2/4, about 40 s left"
+    countdown.tick()
+    assert countdown.tick() == "4/4"
 
 
 def test_a_line_when_a_stage_starts_and_when_its_last_step_ends():

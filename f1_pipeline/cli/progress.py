@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from f1_pipeline.eta import duration
+
 STAGES = ("raw", "clean", "ratings", "features", "tuning", "backtest", "models", "predictions", "serving")
 """The stages in the order the pipeline runs them: asset groups, with the models group split in three."""
 _MODEL_STAGES = {"model_tuning": "tuning", "model_backtest": "backtest"}
@@ -23,18 +25,6 @@ def stage_of(asset_name: str, group: str) -> str:
 def ordered_stages(stages: set[str]) -> list[str]:
     """Known stages in pipeline order, then any other group (one added later) by name."""
     return [stage for stage in STAGES if stage in stages] + sorted(stages - set(STAGES))
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`, `1 h 02 min`: what a person reads at a glance."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 @dataclass

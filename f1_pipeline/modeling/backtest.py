@@ -13,6 +13,7 @@ from typing import Protocol, Self
 import numpy as np
 import polars as pl
 
+from f1_pipeline.eta import Countdown, Report
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import race_metrics
@@ -52,9 +53,17 @@ def walk_forward(
     modes: Iterable[Mode],
     seasons: Iterable[int],
     train_first_season: int,
+    progress: Report | None = None,
 ) -> pl.DataFrame:
-    """One row per (model, mode, race, driver) with the probability each model gave before the race."""
-    folds = [predict_seasons(frame, lineup, modes, train_first_season, [season]) for season in seasons]
+    """One row per (model, mode, race, driver) with the probability each model gave before the race; `progress`
+    hears of each season done, with an estimate of the time the rest will take."""
+    seasons = list(seasons)
+    countdown = Countdown(len(seasons))
+    folds = []
+    for season in seasons:
+        folds.append(predict_seasons(frame, lineup, modes, train_first_season, [season]))
+        if progress is not None:
+            progress(f"walk-forward season {season} done ({countdown.tick()})")
     return pl.concat(folds)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from f1_pipeline.eta import Countdown, Report
 from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
 from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
@@ -55,14 +56,25 @@ class Tuning:
 
 
 def tune_recipes(
-    frame: pl.DataFrame, seasons: Seasons, *, trials: int, storage: str | None, modes: Sequence[Mode] = MODES
+    frame: pl.DataFrame,
+    seasons: Seasons,
+    *,
+    trials: int,
+    storage: str | None,
+    modes: Sequence[Mode] = MODES,
+    progress: Report | None = None,
 ) -> Tuning:
-    """Optuna per family and mode, then per mode the kind that does best on the validation seasons."""
+    """Optuna per family and mode, then per mode the kind that does best on the validation seasons. `progress`
+    hears of each trial and each study done, with an estimate of the time the other studies will take."""
     recipes, studies, kinds = {}, [], []
+    countdown = Countdown(len(modes) * len(FAMILIES))
     for mode in modes:
-        results = [
-            tune(frame, family, mode, window=seasons.window, trials=trials, storage=storage) for family in FAMILIES
-        ]
+        results = []
+        for family in FAMILIES:
+            result = tune(frame, family, mode, window=seasons.window, trials=trials, storage=storage, progress=progress)
+            results.append(result)
+            if progress is not None:
+                progress(f"study {family} {mode} done, {result.trials} trials ({countdown.tick()} studies)")
         params: dict[Family, Mapping[str, Any]] = {result.family: result.params for result in results}
         chosen, scores = choose_recipes(frame, seasons.window, params, [mode])
         recipes |= chosen
@@ -83,7 +95,9 @@ def tune_recipes(
     return Tuning(recipes=recipes, studies=pl.DataFrame(studies), kinds=pl.concat(kinds))
 
 
-def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> pl.DataFrame:
+def backtest(
+    frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons, progress: Report | None = None
+) -> pl.DataFrame:
     """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races; with
     weather in the features, also the candidate's kind without it."""
 
@@ -97,7 +111,7 @@ def backtest(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seaso
         }
 
     predictions = with_averages(
-        walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first), AVERAGES
+        walk_forward(frame, lineup, list(recipes), seasons.backtest(frame), seasons.train_first, progress), AVERAGES
     )
     return with_podium(pl.concat([predictions, candidate_predictions(predictions, recipes)]), frame, seasons)
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import optuna
 import polars as pl
 
+from f1_pipeline.eta import Report, duration
 from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, PlackettLuce, TreeEnsemble
@@ -140,8 +141,10 @@ def tune(
     trials: int,
     storage: str | None,
     seed: int = 42,
+    progress: Report | None = None,
 ) -> TuningResult:
-    """Run trials until the study holds `trials` finished ones (at least 1: the seed's); return the best found."""
+    """Run trials until the study holds `trials` finished ones (at least 1: the seed's); return the best found.
+    `progress` hears of each finished trial."""
     if trials < 1:
         raise ValueError("tuning needs at least one trial, the seed's parameters")
     seasons = f"{window.first_season}-{window.validation_first}-{window.validation_last}"
@@ -161,12 +164,20 @@ def tune(
     def objective(trial: optuna.Trial) -> float:
         return validation_log_loss(build_model(family, mode, SPACES[family](trial)), mode, frame, window)
 
+    def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if progress is not None and trial.state == COMPLETE:
+            took = duration(trial.duration.total_seconds()) if trial.duration else "?"
+            progress(
+                f"{family} {mode}: trial {trial.number + 1} of {trials} in {took}, validation log loss "
+                f"{trial.value:.4f} (best {study.best_value:.4f})"
+            )
+
     started = time.perf_counter()
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     if len(finished) < trials:
-        study.optimize(objective, n_trials=trials - len(finished))
+        study.optimize(objective, n_trials=trials - len(finished), callbacks=[report])
     while (seed_trial := _seed_trial(study, seed, (COMPLETE,))) is None:
-        study.optimize(objective, n_trials=1)  # the waiting seed runs first
+        study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting seed runs first
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     return TuningResult(
         family=family,
