@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.ensemble import RandomForestClassifier
+from threadpoolctl import threadpool_limits
 from xgboost import DMatrix, XGBClassifier
 
 from f1_pipeline.modeling.features import Mode, features_for
@@ -183,6 +184,17 @@ class _LinearScore:
     l2: float = 1.0
     extended: bool = True
 
+    def fit(self, train: pl.DataFrame) -> Self:
+        """Standardise, then fit the weights in one BLAS thread: L-BFGS makes hundreds of tiny BLAS calls, and
+        OpenBLAS's thread pool spinning on a busy 2-core machine made a fit 10-20 times slower (measured 0.7 s
+        against 10-17 s for 1980-2013)."""
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit(train, self._standardise(train))
+        return self
+
+    def _fit(self, train: pl.DataFrame, x: np.ndarray) -> None:
+        raise NotImplementedError
+
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         return softmax(frame, self.scores(frame))
 
@@ -232,8 +244,7 @@ class ConditionalLogit(_LinearScore):
     Fitted by L-BFGS on the mean log likelihood of each race's winner, so it optimises the backtest's log loss.
     """
 
-    def fit(self, train: pl.DataFrame) -> Self:
-        x = self._standardise(train)
+    def _fit(self, train: pl.DataFrame, x: np.ndarray) -> None:
         races, won = race_index(train), winners(train)
         races_count = races.max() + 1
 
@@ -246,7 +257,6 @@ class ConditionalLogit(_LinearScore):
 
         solution = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
         self.coef_ = solution.x
-        return self
 
 
 @dataclass
@@ -263,12 +273,9 @@ class PlackettLuce(_LinearScore):
 
     place_decay: float = 0.5
 
-    def fit(self, train: pl.DataFrame) -> Self:
-        x = self._standardise(train)
-        orders = _classified_orders(train)
-        self.coef_ = _fit_rank_ordered(x, orders, self.place_decay, self.l2)
+    def _fit(self, train: pl.DataFrame, x: np.ndarray) -> None:
+        self.coef_ = _fit_rank_ordered(x, _classified_orders(train), self.place_decay, self.l2)
         self.temperature_ = _winner_temperature(train, x @ self.coef_)
-        return self
 
     @property
     def score_scale(self) -> float:
@@ -300,19 +307,18 @@ def _fit_rank_ordered(x: np.ndarray, orders: np.ndarray, place_decay: float, l2:
     place_weight = np.where(valid, place_decay ** np.arange(orders.shape[1], dtype=np.float64), 0.0)
     features = x[rows] * valid[..., None]  # races x places x columns
     races_count = orders.shape[0]
-    # later[k, j]: car in place j is still unplaced when place k is chosen (j >= k)
-    later = np.triu(np.ones((orders.shape[1], orders.shape[1]), dtype=bool))
 
     def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
-        scores = np.where(valid, features @ weights, -np.inf)
-        remaining = np.where(later[None], scores[:, None, :], -np.inf)
-        log_denominator = np.logaddexp.reduce(remaining, axis=2)  # races x places
-        log_denominator = np.where(valid, log_denominator, 0.0)
-        chosen = np.where(valid, scores, 0.0)
-        log_likelihood = (place_weight * (chosen - log_denominator)).sum()
-        share = np.exp(remaining - log_denominator[..., None])  # P(car j takes place k)
-        chosen_share = np.einsum("rk,rkj->rj", place_weight, share)  # place-weighted times car j was "expected"
-        gradient = np.einsum("rk,rkc->c", place_weight - chosen_share, features)
+        # the field's exp(score) from its best car, so the sums of what remains at each place cannot overflow
+        scores = features @ weights
+        top = np.where(valid, scores, -np.inf).max(axis=1, keepdims=True)
+        strength = np.where(valid, np.exp(scores - top), 0.0)
+        remaining = np.cumsum(strength[:, ::-1], axis=1)[:, ::-1]  # sum over the cars placed k-th or later
+        remaining = np.where(valid, np.maximum(remaining, 1e-300), 1.0)
+        log_likelihood = (place_weight * (scores - top - np.log(remaining))).sum()
+        # d/dw log(remaining at place k) = sum over j >= k of (strength_j / remaining_k) x_j
+        expected = strength * np.cumsum(place_weight / remaining, axis=1)
+        gradient = np.einsum("rk,rkc->c", place_weight - expected, features)
         penalty = l2 * weights @ weights
         return (
             (-log_likelihood + penalty) / races_count,
