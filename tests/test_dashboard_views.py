@@ -1,7 +1,10 @@
 """The dashboard's view models, formatting and chart geometry on hand-made tables, where each rule is easiest to see
 (tests/test_dashboard_e2e.py runs the same views on a real publication)."""
 
+import fnmatch
+import tomllib
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -214,3 +217,18 @@ def test_the_optional_parts_render_as_bars():
     )
     assert race.count('class="bar-fill"') == 4  # win and podium for each of the two drivers
     assert "up 30.0 pts" in race and "Air temperature" in race
+
+
+def test_the_templates_and_the_stylesheet_ship_with_the_package():
+    """`pip install .` (not editable) carries only what [tool.setuptools.package-data] names."""
+    root = Path(views.__file__).parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["f1_serving"]
+    package = root / "f1_serving"
+    files = [
+        path.relative_to(package).as_posix()
+        for folder in ("templates", "static")
+        for path in (package / "dashboard" / folder).rglob("*")
+        if path.is_file()
+    ]
+    assert len(files) >= 9
+    assert [path for path in files if not any(fnmatch.fnmatch(path, glob) for glob in globs)] == []
