@@ -237,7 +237,30 @@ def test_championship_says_when_it_has_not_been_materialized(warehouse_env):
     assert "championship odds have not been materialized" in result.output
 
 
-def test_championship_prints_the_table_once_there(warehouse_env):
+def test_championship_prints_one_table_per_title_likeliest_first(warehouse_env):
+    odds = pl.DataFrame(
+        {
+            "season": [2026] * 4,
+            "after_round": [11] * 4,
+            "entity": ["driver", "driver", "constructor", "constructor"],
+            "id": ["piastri", "norris", "mclaren", "mercedes"],
+            "name": ["Oscar Piastri", "Lando Norris", "McLaren", "Mercedes"],
+            "points_now": [200.0, 210.5, 410.5, 300.0],
+            "title_probability": [0.4, 0.6, 0.9, 0.1],
+            "expected_points": [380.04, 395.96, 776.0, 500.0],
+        }
+    )
+    warehouse_env.replace_table("predictions.championship_odds", odds)
+    result = runner.invoke(app, ["championship"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Drivers' championship 2026, after round 11" in result.output
+    assert "Constructors' championship 2026, after round 11" in result.output
+    norris = next(line for line in result.output.splitlines() if "Lando Norris" in line)
+    assert "210.5" in norris and "60.0%" in norris and "396.0" in norris
+    assert result.output.index("Lando Norris") < result.output.index("Oscar Piastri")
+
+
+def test_championship_odds_of_another_shape_are_shown_as_they_are(warehouse_env):
     warehouse_env.replace_table(
         "predictions.championship_odds", pl.DataFrame({"driver_name": ["Lando Norris"], "title_probability": [0.6]})
     )

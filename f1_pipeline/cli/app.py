@@ -174,7 +174,8 @@ def championship() -> None:
         odds = sources.warehouse_table(settings, sources.CHAMPIONSHIP_TABLE)
     except MissingTableError as error:
         raise _fail(f"the championship odds have not been materialized yet: {error}") from error
-    console.print(views.frame_table(odds, "Championship odds"))
+    for table in views.championship_tables(odds):
+        console.print(table)
 
 
 def _start(argv: list[str]) -> None:

@@ -94,6 +94,38 @@ def predictions_table(rows: pl.DataFrame, mode: str) -> Table:
     return table
 
 
+CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability", "expected_points")
+CHAMPIONSHIPS = {"driver": "Drivers' championship", "constructor": "Constructors' championship"}
+
+
+def championship_tables(odds: pl.DataFrame) -> list[Table]:
+    """One table per championship (drivers', constructors'), the likeliest champion first; any other shape of the
+    odds table is shown as it is."""
+    if not set(CHAMPIONSHIP_COLUMNS) <= set(odds.columns):
+        return [frame_table(odds, "Championship odds")]
+    tables = []
+    for (entity,), rows in odds.group_by("entity", maintain_order=True):
+        first = rows.row(0, named=True)
+        title = f"{CHAMPIONSHIPS.get(str(entity), str(entity))} {first['season']}, after round {first['after_round']}"
+        table = Table(title=title, min_width=len(title))
+        table.add_column("#", justify="right")
+        table.add_column("Name")
+        for numbers in ("Points now", "Title chance", "Expected points"):
+            table.add_column(numbers, justify="right")
+        ranked = rows.sort(["title_probability", "expected_points"], descending=True)
+        for place, row in enumerate(ranked.iter_rows(named=True), start=1):
+            points = "" if row["points_now"] is None else f"{row['points_now']:g}"
+            table.add_row(
+                str(place),
+                row["name"] or "",
+                points,
+                percent(row["title_probability"]),
+                f"{row['expected_points']:.1f}",
+            )
+        tables.append(table)
+    return tables
+
+
 def frame_table(frame: pl.DataFrame, title: str) -> Table:
     """Any table: probabilities as percentages, other decimals to three places."""
     table = Table(title=title)
