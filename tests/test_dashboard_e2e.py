@@ -117,9 +117,9 @@ def test_the_model_card_is_the_served_champion(served):
     assert (page.name, page.version) == (served.champion.name, served.champion.version)
     assert page.backtest_seasons == "2025-2026"
     assert page.races == served.table("prediction_accuracy").select("season", "round").n_unique()
-    assert "log_loss" in page.metric_columns
-    kinds = {kind for _, kind in page.kinds}
-    assert any(name.endswith(f": {kind}") for name, _ in page.comparison for kind in kinds)
+    assert "Log loss" in page.metric_columns
+    marked = [name for name, _ in page.comparison if name.endswith(" (champion)")]
+    assert sorted(marked) == sorted(f"{mode}: {kind} (champion)" for mode, kind in page.kinds)
 
 
 @pytest.fixture(scope="module")

@@ -567,7 +567,7 @@ def model_card(served: Served) -> ModelPage:
     manifest = served.publication.manifest
     accuracy = served.table("prediction_accuracy")
     seasons = accuracy["season"]
-    comparison, columns, rest = _comparison(champion.metrics)
+    comparison, columns, rest = _comparison(champion.metrics, champion.kinds)
     return ModelPage(
         name=champion.name,
         version=champion.version,
@@ -589,11 +589,14 @@ def _instant(value: datetime | None) -> str:
     return MISSING if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
+METRIC_LABELS = {"log_loss": "Log loss", "brier": "Brier", "top1": "Favourite won", "top3": "Winner in top 3"}
+
+
 def _comparison(
-    metrics: Mapping[str, float],
+    metrics: Mapping[str, float], kinds: Mapping[str, str]
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """The run's metrics named `<mode>.<model>.<metric>` as one row per mode and model with a column per metric;
-    anything named otherwise is listed as it is."""
+    """The run's metrics named `<mode>.<model>.<metric>` as one row per mode and model with a column per metric (the
+    champion's kind of each mode marked); anything named otherwise is listed as it is."""
     table: dict[tuple[str, str], dict[str, float]] = {}
     rest = []
     for name, value in sorted(metrics.items()):
@@ -602,15 +605,15 @@ def _comparison(
             table.setdefault((parts[0], parts[1]), {})[parts[2]] = value
         else:
             rest.append((name, f"{value:.4g}"))
-    columns = tuple(sorted({metric for values in table.values() for metric in values}))
+    metric_names = sorted({metric for values in table.values() for metric in values})
     rows = tuple(
         (
-            f"{MODE_LABELS[mode]}: {model}",
-            tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in columns),
+            f"{MODE_LABELS[mode]}: {model}{' (champion)' if kinds.get(mode) == model else ''}",
+            tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in metric_names),
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
     )
-    return rows, columns, tuple(rest)
+    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest)
 
 
 CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability")
