@@ -28,7 +28,7 @@ from f1_pipeline.weather.ablation import WITHOUT_WEATHER, blank_weather, weather
 from f1_pipeline.weather.client import OpenMeteoClient
 from f1_pipeline.weather.cost import cost
 from f1_pipeline.weather.load import load_planned
-from f1_pipeline.weather.tables import WET_THRESHOLD_MM, csv_weather, feature_weather, race_weather
+from f1_pipeline.weather.tables import WET_THRESHOLD_MM, csv_weather, empty_weather, feature_weather, race_weather
 from f1_pipeline.weather.windows import ARCHIVE_DELAY_DAYS, locations, plan, race_windows
 from tests.fake_open_meteo import FakeOpenMeteo
 from tests.modeling_data import as_next_race, real_features, real_inputs
@@ -278,3 +278,10 @@ def test_the_documented_backfill_cost_is_what_the_client_sends_over_the_bundled_
     for row in rows:
         assert row in documented, row
     assert full.height == windows.filter(pl.col("status") == "completed").height  # every race that was run
+
+
+def test_without_a_weather_source_the_features_are_those_of_no_weather():
+    inputs = real_inputs()
+    offline = race_features(replace(inputs, weather=feature_weather(empty_weather(), inputs.races)))
+    assert offline.equals(real_features())
+    assert offline.select(WEATHER_COLUMNS).null_count().row(0) == (offline.height,) * 3

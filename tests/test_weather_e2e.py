@@ -101,3 +101,56 @@ def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features
     assert joined.height == rows.filter(~pl.col("is_next")).height
     assert (joined["air_temperature"] == joined["air_temperature_table"]).all()
     assert (joined["kind"] == "observed").all()
+
+
+class CutOnce(FakeOpenMeteo):
+    """Answers its first request with a body cut short, as a dropped connection through a proxy would."""
+
+    def _answer(self, path: str, params: dict[str, list[str]], number: int):
+        answer = super()._answer(path, params, number)
+        if number == 1:
+            return type(answer)(200, text=answer.text[:-40], headers={"content-type": "application/json"})
+        return answer
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [str(event.step_failure_data.error) for event in result.all_events if event.is_step_failure]
+
+
+def test_a_malformed_answer_fails_the_step_naming_the_url_and_its_retry_loads_the_season(settings_for, monkeypatch):
+    monkeypatch.setattr(weather_defs, "utc_today", lambda: TODAY)
+    app = CutOnce(archive_until=TODAY - timedelta(days=5))
+    with serving(app) as root:
+        settings = settings_for(
+            weather_source="open-meteo",
+            open_meteo_archive_url=f"{root}/v1/archive",
+            open_meteo_forecast_url=f"{root}/v1/forecast",
+            retry_backoff_seconds=0.01,
+        )
+        result = run_job(settings, "2025", "2025")
+    assert result.success
+    [retry] = [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retry.step_key == "raw_weather"
+    assert warehouse_of(settings).read("clean.weather").height == 24
+
+
+def test_a_server_that_keeps_failing_ends_the_run_with_the_url(settings_for, monkeypatch):
+    monkeypatch.setattr(weather_defs, "utc_today", lambda: TODAY)
+    app = FakeOpenMeteo(fail_every=1)
+    with serving(app) as root:
+        settings = settings_for(
+            weather_source="open-meteo",
+            open_meteo_archive_url=f"{root}/v1/archive",
+            open_meteo_forecast_url=f"{root}/v1/forecast",
+            retry_backoff_seconds=0.01,
+            request_attempts=2,
+        )
+        result = run_job(settings, "2025", "2025")
+    assert not result.success
+    assert any(
+        "WeatherHTTPError" in message
+        and "HTTP 503 after 2 attempt(s)" in message
+        and "/v1/archive?latitude=" in message
+        for message in step_failures(result)
+    )
+    assert warehouse_of(settings).read("clean.races").height == 24  # the other assets of the run are kept
