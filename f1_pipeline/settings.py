@@ -45,6 +45,8 @@ class PipelineSettings(SharedSettings):
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
     requests_per_second: int = Field(default=4, ge=1)
     requests_per_hour: int = Field(default=500, ge=1)
+    practice_source: DataSource = "snapshot"
+    """Practice results: `snapshot` (the bundled F1DB copy) or `live` (F1DB's repository, for new weekends)."""
     practice_snapshot_path: Path = BUNDLED_PRACTICE
     """The practice results read in snapshot mode (the bundled F1DB copy)."""
     practice_listing_url: str = Field(default=F1DB_LISTING_URL, pattern=r"^https?://[^\s/]+")

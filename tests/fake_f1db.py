@@ -5,8 +5,8 @@ a live fetch through this server must give back exactly the snapshot's rows. Use
 hand to try the live practice source offline:
 
     python -m tests.fake_f1db --port 8766 --seasons 2024 2025 --fail-every 10
-    F1_DATA_SOURCE=live F1_PRACTICE_LISTING_URL=http://127.0.0.1:8766/api/seasons \
-        F1_PRACTICE_FILES_URL=http://127.0.0.1:8766/raw/seasons ...
+    F1_PRACTICE_SOURCE=live F1_PRACTICE_LISTING_URL=http://127.0.0.1:8766/api/seasons \
+        F1_PRACTICE_FILES_URL=http://127.0.0.1:8766/raw/seasons make run SEASONS=2024...2025
 """
 
 import argparse

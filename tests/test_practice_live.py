@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from f1_pipeline.defs.practice import practice_assets
-from f1_pipeline.defs.resources import ErgastResource, PracticeResource, WarehouseResource
+from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
 from f1_pipeline.ergast.client import RetryPolicy
 from f1_pipeline.ergast.errors import (
     ErgastHTTPError,
@@ -21,7 +21,6 @@ from f1_pipeline.ergast.errors import (
     ErgastUnavailableError,
     MalformedPageError,
 )
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.practice.cleaning import practice_results
 from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons, session_rows
 from f1_pipeline.practice.ids import ErgastIds
@@ -242,8 +241,8 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
     with serving(app) as url:
         root = url.removesuffix("/ergast/f1")
         resources = {
-            "ergast": ErgastResource(data_source="live", ergast_base_url=url, snapshot_dir=str(BUNDLED_SNAPSHOT)),
             "practice": PracticeResource(
+                practice_source="live",
                 practice_snapshot_path=str(BUNDLED_PRACTICE),
                 practice_listing_url=f"{root}/api/seasons",
                 practice_files_url=f"{root}/raw/seasons",
@@ -261,7 +260,7 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
     assert metadata["requests_in_run"].value == 1 + 24 * 5
 
 
-def test_the_data_source_setting_chooses_the_snapshot_or_f1db(season_2024, snapshot_2024):
+def test_the_practice_source_setting_chooses_the_snapshot_or_f1db(season_2024, snapshot_2024):
     def no_client():
         raise AssertionError("the snapshot source must not build a live client")
 

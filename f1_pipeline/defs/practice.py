@@ -9,7 +9,7 @@ from f1_pipeline.defs.clean import publish
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
 from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
 from f1_pipeline.defs.raw import ingestion_retry_policy, worth_retrying
-from f1_pipeline.defs.resources import ErgastResource, PracticeResource, WarehouseResource
+from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
 from f1_pipeline.ergast.errors import ErgastError
 from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.raw import PracticeBatch
@@ -34,18 +34,15 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         retry_policy=retry_policy,
     )
     def _raw(
-        context: dg.AssetExecutionContext,
-        ergast: ErgastResource,
-        practice: PracticeResource,
-        warehouse: WarehouseResource,
+        context: dg.AssetExecutionContext, practice: PracticeResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         seasons = context.partition_keys
         try:
-            batch = practice.load(ergast.data_source, seasons)
+            batch = practice.load(seasons)
         except SnapshotFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
         except ErgastError as error:
-            if not worth_retrying(error, ergast.data_source):
+            if not worth_retrying(error, practice.practice_source):
                 raise dg.Failure(str(error), allow_retries=False) from error
             raise
         warehouse.warehouse().replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
@@ -54,7 +51,7 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 **table_metadata(RAW_TABLE, batch.frame),
-                "source": practice.describe(ergast.data_source),
+                "source": practice.describe(),
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": len(seasons),
                 "requests_in_run": batch.requests,

@@ -59,9 +59,11 @@ class ErgastResource(dg.ConfigurableResource):
 
 
 class PracticeResource(dg.ConfigurableResource):
-    """Where practice results come from: the bundled F1DB snapshot, or F1DB's repository when the raw layer's
-    `data_source` (F1_DATA_SOURCE) is live. One throttle paces every request of a run."""
+    """Where practice results come from: `snapshot` (the bundled F1DB copy) or `live` (F1DB's repository). A
+    setting of its own, as weather has: the Ergast source going live does not send practice to the network. One
+    throttle paces every request of a run."""
 
+    practice_source: DataSource = "snapshot"
     practice_snapshot_path: str
     practice_listing_url: str
     practice_files_url: str
@@ -70,8 +72,9 @@ class PracticeResource(dg.ConfigurableResource):
     requests_per_second: int = 4
     _throttle: Throttle | None = PrivateAttr(default=None)
 
-    def load(self, data_source: DataSource, seasons: Sequence[str]) -> PracticeBatch:
-        return load_practice(data_source, seasons, snapshot_path=Path(self.practice_snapshot_path), client=self.client)
+    def load(self, seasons: Sequence[str]) -> PracticeBatch:
+        snapshot = Path(self.practice_snapshot_path)
+        return load_practice(self.practice_source, seasons, snapshot_path=snapshot, client=self.client)
 
     def client(self) -> F1dbClient:
         if self._throttle is None:
@@ -83,8 +86,8 @@ class PracticeResource(dg.ConfigurableResource):
             retry=RetryPolicy(attempts=self.request_attempts, backoff_seconds=self.retry_backoff_seconds),
         )
 
-    def describe(self, data_source: DataSource) -> str:
-        if data_source == "live":
+    def describe(self) -> str:
+        if self.practice_source == "live":
             return f"F1DB {self.practice_files_url}"
         return f"snapshot {self.practice_snapshot_path}"
 

@@ -1,7 +1,8 @@
-"""Practice results from the configured source: the bundled snapshot (default) or F1DB's repository (live).
+"""Practice results from the configured source (`F1_PRACTICE_SOURCE`): the bundled snapshot (default) or F1DB's
+repository (live).
 
-The source follows `F1_DATA_SOURCE`, like every raw table, so that one switch (and the daily schedule, which
-ingests live) moves all of them together.
+A setting of its own rather than `F1_DATA_SOURCE`: the two sources are different services, and the Ergast API going
+live (the daily schedule does it for every run) must not send practice to GitHub unless asked to.
 """
 
 from __future__ import annotations
