@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from f1_serving.field_docs import Documented
 
 LOGGER = logging.getLogger(__name__)
 CODES = {
@@ -33,7 +34,7 @@ CODES = {
 }
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Documented):
     error: str
     error_code: str
 
@@ -53,9 +54,29 @@ def envelope(status_code: int, error_code: str, error: str, headers: Mapping[str
     )
 
 
+_MEANINGS = {
+    400: "the request could not be read",
+    401: "no access token, or one that is invalid, expired or names a deleted account",
+    404: "nothing there; `error` says why (race_not_found, season_not_found, predictions_not_available, ...)",
+    409: "an account with this email already exists",
+    413: "the body is larger than F1_MAX_BODY_BYTES",
+    422: "invalid parameters or body (an unknown query parameter included); `error` names the field and the rule",
+    429: "over a rate limit (per address, or per user); retry after `Retry-After` seconds",
+    431: "more header bytes than F1_MAX_HEADER_BYTES, or more headers than F1_MAX_HEADERS",
+    503: "no champion and published data to serve yet (or any more); retry after `Retry-After` seconds",
+}
+
+
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI entries for a route's error statuses, so clients and fuzzers know the envelope's shape."""
-    return {code: {"model": ErrorResponse, "description": CODES.get(code, "error")} for code in status_codes}
+    return {
+        code: {"model": ErrorResponse, "description": f"{CODES.get(code, 'error')}: {_MEANINGS[code]}"}
+        for code in status_codes
+    }
+
+
+COMMON_ERRORS = error_responses(413, 422, 429, 431)
+"""What any operation may answer: an oversized body or headers, an unknown query parameter, the address budget."""
 
 
 def _validation_message(error: RequestValidationError) -> str:

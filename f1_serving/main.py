@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI
 from f1_serving.dashboard.routes import install_dashboard
 from f1_serving.deps import reject_unknown_query
 from f1_serving.docs import install_docs
-from f1_serving.errors import install_error_handlers
+from f1_serving.errors import COMMON_ERRORS, install_error_handlers
 from f1_serving.exposure import uses_development_secret, warn_at_start
 from f1_serving.middleware import BodyLimit, RequestGuard, ServingHeaders
 from f1_serving.routes import API_ROUTERS
@@ -69,6 +69,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(ServingHeaders)
     install_docs(app, API_PREFIX)
     for router in API_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)])
+        app.include_router(
+            router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)], responses=COMMON_ERRORS
+        )
     install_dashboard(app)
     return app

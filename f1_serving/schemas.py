@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from f1_serving.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
+from f1_serving.field_docs import Documented
 
 Mode = Literal["pre_qualifying", "post_qualifying"]
 _PASSWORD_RULES = ((r"[a-z]", "a lower-case letter"), (r"[A-Z]", "an upper-case letter"), (r"[0-9]", "a digit"))
@@ -75,10 +76,14 @@ class Credentials(BaseModel):
 class PasswordGrant(BaseModel):
     """The OAuth2 password grant's form fields; `username` is the account's email."""
 
-    grant_type: Literal["password"] | None = Field(None, description="`password` when sent (OAuth2 clients send it)")
+    grant_type: Literal["password"] | None = Field(
+        None, description="`password` when sent (OAuth2 clients send it)", examples=["password"]
+    )
     username: LoginEmail
     password: str = Field(min_length=1, max_length=128, description="the account's password", examples=["Sup3rSecret"])
-    scope: str = Field("", max_length=200, description="ignored: a token grants everything its account may do")
+    scope: str = Field(
+        "", max_length=200, description="ignored: a token grants everything its account may do", examples=[""]
+    )
 
 
 class Registration(BaseModel):
@@ -93,6 +98,7 @@ class Registration(BaseModel):
         min_length=8,
         max_length=128,
         description="8+ characters with an upper-case letter, a lower-case one and a digit",
+        examples=["Sup3rSecret"],
         json_schema_extra={"pattern": PASSWORD_PATTERN},
     )
 
@@ -105,20 +111,20 @@ class Registration(BaseModel):
         return password
 
 
-class UserPublic(BaseModel):
+class UserPublic(Documented):
     id: uuid.UUID
     email: str
     created_at: datetime
 
 
-class Token(BaseModel):
+class Token(Documented):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     user: UserPublic
 
 
-class DriverPrediction(BaseModel):
+class DriverPrediction(Documented):
     rank: int
     driver_id: str
     driver_name: str | None
@@ -126,11 +132,11 @@ class DriverPrediction(BaseModel):
     constructor_id: str | None
     constructor_name: str | None
     probability: float = Field(ge=0, le=1)
-    won: bool | None = Field(None, description="whether the driver won; null before the race")
+    won: bool | None = None
     finish_position: int | None = None
 
 
-class RacePredictions(BaseModel):
+class RacePredictions(Documented):
     season: int
     round: int
     race_name: str | None
@@ -140,11 +146,11 @@ class RacePredictions(BaseModel):
     model_name: str
     model_version: str
     snapshot_id: str
-    walk_forward: bool = Field(description="true: made by a model trained only on races before this one")
+    walk_forward: bool
     predictions: list[DriverPrediction]
 
 
-class Race(BaseModel):
+class Race(Documented):
     season: int
     round: int
     race_name: str
@@ -157,18 +163,18 @@ class Race(BaseModel):
     qualifying_date: date | None
     sprint_date: date | None
     has_sprint: bool
-    status: str
+    status: str = Field(description="the race's state in the schedule", examples=["completed"])
     is_next: bool
     winner_driver_id: str | None
     winner_name: str | None
 
 
-class Calendar(BaseModel):
+class Calendar(Documented):
     season: int
-    races: list[Race]
+    races: list[Race] = Field(description="every race of the season, in round order")
 
 
-class RaceAccuracy(BaseModel):
+class RaceAccuracy(Documented):
     season: int
     round: int
     race_name: str | None
@@ -181,16 +187,16 @@ class RaceAccuracy(BaseModel):
     field_size: int
 
 
-class SeasonAccuracy(BaseModel):
+class SeasonAccuracy(Documented):
     season: int
-    races: int
+    races: int = Field(description="races scored in the season", examples=[24])
     log_loss: float
     brier: float
     correct_winner_rate: float
     winner_in_top3_rate: float
 
 
-class AccuracySummary(BaseModel):
+class AccuracySummary(Documented):
     mode: Mode
     model_version: str
     seasons: list[SeasonAccuracy]
@@ -202,13 +208,13 @@ class SeasonAccuracyDetail(SeasonAccuracy):
     race_breakdown: list[RaceAccuracy]
 
 
-class DriverRanking(BaseModel):
+class DriverRanking(Documented):
     season: int
     driver_id: str
     driver_name: str | None
     driver_code: str | None
     constructor_name: str | None
-    races: int
+    races: int = Field(description="races entered in the season", examples=[24])
     wins: int
     podiums: int
     points: float
@@ -217,11 +223,11 @@ class DriverRanking(BaseModel):
     points_rank: int
 
 
-class TeamRanking(BaseModel):
+class TeamRanking(Documented):
     season: int
     constructor_id: str
     constructor_name: str | None
-    races: int
+    races: int = Field(description="races entered in the season", examples=[24])
     wins: int
     podiums: int
     points: float
@@ -230,19 +236,19 @@ class TeamRanking(BaseModel):
     points_rank: int
 
 
-class DriverRankings(BaseModel):
+class DriverRankings(Documented):
     season: int
     sort: str
     drivers: list[DriverRanking]
 
 
-class TeamRankings(BaseModel):
+class TeamRankings(Documented):
     season: int
     sort: str
     teams: list[TeamRanking]
 
 
-class PredictionExportRow(BaseModel):
+class PredictionExportRow(Documented):
     season: int
     round: int
     race_name: str | None
@@ -256,7 +262,7 @@ class PredictionExportRow(BaseModel):
     model_version: str
 
 
-class ResultExportRow(BaseModel):
+class ResultExportRow(Documented):
     season: int
     round: int
     race_name: str | None
@@ -268,28 +274,28 @@ class ResultExportRow(BaseModel):
     position_text: str | None
     points: float | None
     laps: int | None
-    status: str | None
+    status: str | None = Field(description="how the car finished: Finished, +1 Lap, Engine, ...", examples=["Finished"])
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(Documented):
     name: str
     version: str
     alias: str
     run_id: str
     trained_at: datetime | None
     registered_at: datetime
-    kinds: dict[str, str] = Field(description="model family per prediction mode")
+    kinds: dict[str, str]
     metrics: dict[str, float]
-    predictions_snapshot: str = Field(description="publication snapshot the API serves")
-    published_by_version: str = Field(description="champion version whose predictions the pipeline published")
+    predictions_snapshot: str
+    published_by_version: str
     degraded: list[str]
 
 
-class Health(BaseModel):
-    status: Literal["ok"]
+class Health(Documented):
+    status: Literal["ok"] = Field(description="always ok: the process answers")
 
 
-class Readiness(BaseModel):
+class Readiness(Documented):
     ready: bool
     model_version: str | None
     snapshot_id: str | None

@@ -13,10 +13,17 @@ from f1_serving.queries import RankingSort
 from f1_serving.schemas import AccuracySummary, DriverRankings, Mode, SeasonAccuracyDetail, TeamRankings
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[Depends(limit_by_user)])
-ModeQuery = Annotated[Mode, Query(description="which predictions to score")]
-SeasonQuery = Annotated[int | None, Query(ge=1950, le=2100, description="default: the latest season")]
-SortQuery = Annotated[RankingSort, Query()]
-LimitQuery = Annotated[int, Query(ge=1, le=200)]
+ModeQuery = Annotated[
+    Mode,
+    Query(description="which predictions to score: pre_qualifying or post_qualifying", examples=["post_qualifying"]),
+]
+SeasonQuery = Annotated[
+    int | None, Query(ge=1950, le=2100, description="the season; default: the latest season", examples=[2025])
+]
+SortQuery = Annotated[
+    RankingSort, Query(description="order by season points, end-of-season ELO or wins", examples=["points"])
+]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="how many rows at most", examples=[10])]
 _ERRORS = error_responses(401, 404, 422, 429, 503)
 
 
@@ -28,7 +35,9 @@ async def accuracy(served: ServedDep, mode: ModeQuery = "post_qualifying") -> Ac
 
 @router.get("/accuracy/{season}", responses=_ERRORS)
 async def season_accuracy(
-    served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100)], mode: ModeQuery = "post_qualifying"
+    served: ServedDep,
+    season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],
+    mode: ModeQuery = "post_qualifying",
 ) -> SeasonAccuracyDetail:
     """The season's summary and every race's scores."""
     return queries.season_accuracy(served, season, mode)
@@ -38,6 +47,7 @@ async def season_accuracy(
 async def driver_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> DriverRankings:
+    """Every driver of the season with his wins, podiums, points and end-of-season ELO, in the order asked for."""
     return queries.driver_rankings(served, season, sort, limit)
 
 
@@ -45,4 +55,5 @@ async def driver_rankings(
 async def team_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> TeamRankings:
+    """Every team of the season with its wins, podiums, points and end-of-season ELO, in the order asked for."""
     return queries.team_rankings(served, season, sort, limit)

@@ -13,8 +13,10 @@ from f1_serving.exports import CSV_RESPONSE, ExportFormat, export_response
 from f1_serving.schemas import PredictionExportRow, ResultExportRow
 
 router = APIRouter(prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)])
-SeasonQuery = Annotated[int | None, Query(ge=1950, le=2100, description="default: every season")]
-FormatQuery = Annotated[ExportFormat, Query(alias="format")]
+SeasonQuery = Annotated[
+    int | None, Query(ge=1950, le=2100, description="only this season; default: every season", examples=[2025])
+]
+FormatQuery = Annotated[ExportFormat, Query(alias="format", description="csv or json", examples=["csv"])]
 _RESPONSES = CSV_RESPONSE | error_responses(401, 422, 429, 503)
 
 
@@ -36,5 +38,6 @@ async def predictions(served: ServedDep, season: SeasonQuery = None, file_format
 
 @router.get("/results", response_model=list[ResultExportRow], responses=_RESPONSES)
 async def results(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
+    """Every car's result in every race (or one season's), in finishing order, as a download."""
     rows = _season(served.table("results"), season).sort("season", "round", "position_order")
     return export_response(rows, ResultExportRow, _name("results", season), file_format)

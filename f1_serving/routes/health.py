@@ -22,6 +22,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 @router.get("")
 async def health() -> Health:
+    """Liveness: 200 whenever the process answers."""
     return Health(status="ok")
 
 
@@ -33,6 +34,7 @@ async def ready(
         Header(
             alias="X-Operator-Token",
             max_length=512,
+            examples=["the-operator-token"],
             description="F1_OPERATOR_TOKEN's value: `problems` then holds each failure's full message",
         ),
     ] = None,

@@ -14,14 +14,20 @@ from f1_serving.schemas import Mode, RacePredictions
 
 router = APIRouter(prefix="/predictions", tags=["predictions"], dependencies=[Depends(limit_by_user)])
 ModeQuery = Annotated[
-    Mode | None, Query(description="pre_qualifying or post_qualifying; default: the most informed one available")
+    Mode | None,
+    Query(
+        description="pre_qualifying or post_qualifying; default: the most informed one available",
+        examples=["pre_qualifying"],
+    ),
 ]
-Season = Annotated[int, Path(ge=1950, le=2100)]
-Round = Annotated[int, Path(ge=1, le=40)]
+Season = Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])]
+Round = Annotated[int, Path(ge=1, le=40, description="the round within the season", examples=[1])]
 
 
 @router.get("/next-race", response_model=RacePredictions, responses=error_responses(401, 404, 422, 429, 503))
 async def next_race(runtime: RuntimeDep, served: ServedDep, mode: ModeQuery = None) -> Response:
+    """Every entrant of the next race with the champion's win probability, most likely winner first (they sum to
+    1). Post-qualifying predictions exist once qualifying is in; before that, asking for them is a 404."""
     return cached_json(runtime.cache, (served.version, "next-race", mode), lambda: queries.next_race(served, mode))
 
 
@@ -31,5 +37,7 @@ async def next_race(runtime: RuntimeDep, served: ServedDep, mode: ModeQuery = No
 async def race(
     runtime: RuntimeDep, served: ServedDep, season: Season, round: Round, mode: ModeQuery = None
 ) -> Response:
+    """A race the walk-forward backtest covers, predicted by a model trained only on the races before it, with who
+    won; the next race answers as `/next-race` does."""
     key = (served.version, "race", season, round, mode)
     return cached_json(runtime.cache, key, lambda: queries.race(served, season, round, mode))

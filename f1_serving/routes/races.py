@@ -15,5 +15,8 @@ router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_
 
 
 @router.get("/{season}", responses=error_responses(401, 404, 422, 429, 503))
-async def calendar(served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100)]) -> Calendar:
+async def calendar(
+    served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])]
+) -> Calendar:
+    """The season's races: date, start time, circuit, status, the winner once run, and the next race flagged."""
     return queries.calendar(served, season)

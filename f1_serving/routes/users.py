@@ -14,6 +14,7 @@ router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(limit_
 
 @router.get("/me", responses=error_responses(401, 429))
 def me(user: CurrentUser) -> UserPublic:
+    """The account the token belongs to."""
     return UserPublic.model_validate(user, from_attributes=True)
 
 

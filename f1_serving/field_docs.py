@@ -1,0 +1,115 @@
+"""What every response field means, with an example, in one place: response models take their field descriptions
+and examples from here by field name (`Documented`), so a field that several answers share (season, driver_id,
+probability) is described once and the same way everywhere. A new field gets its line here; a test fails for any
+field of the OpenAPI document without a description or an example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+FIELD_DOCS: dict[str, tuple[str, Any]] = {
+    # accounts and tokens
+    "id": ("the account's id (random, never reused)", "0b9f3c1e-5d2a-4c8e-9f6a-2e7d1c3b4a5f"),
+    "email": ("the account's email in its canonical form (lower case, NFKC, domain in Unicode)", "ann@example.org"),
+    "created_at": ("when the account was created (UTC)", "2026-11-28T10:00:00Z"),
+    "access_token": ("the token to send as `Authorization: Bearer <token>`", "eyJhbGciOiJIUzI1NiIs..."),
+    "token_type": ("always `bearer`", "bearer"),
+    "expires_at": ("when the token stops working (UTC)", "2026-11-29T10:00:00Z"),
+    "user": ("the account the token belongs to", None),
+    # races
+    "season": ("championship year", 2025),
+    "round": ("the race's round in its season, from 1", 12),
+    "race_name": ("the Grand Prix's name", "British Grand Prix"),
+    "date": ("race day (local date at the circuit)", "2025-07-06"),
+    "starts_at": ("race start in UTC; null when the schedule gives no time", "2025-07-06T14:00:00Z"),
+    "circuit_id": ("the circuit's Ergast id", "silverstone"),
+    "circuit_name": ("the circuit's name", "Silverstone Circuit"),
+    "locality": ("the town or city of the circuit", "Silverstone"),
+    "country": ("the circuit's country", "UK"),
+    "qualifying_date": ("qualifying day; null when unknown", "2025-07-05"),
+    "sprint_date": ("sprint day; null without a sprint", "2025-05-03"),
+    "has_sprint": ("whether the weekend has a sprint race", False),
+    "is_next": ("the first race without results: the one the next-race predictions are for", False),
+    "winner_driver_id": ("the winner's driver id; null until the race has a winner", "norris"),
+    "winner_name": ("the winner's name; null until the race has a winner", "Lando Norris"),
+    # drivers, teams, results
+    "driver_id": ("the driver's Ergast id", "max_verstappen"),
+    "driver_name": ("the driver's full name", "Max Verstappen"),
+    "driver_code": ("the driver's three-letter code; null for early drivers", "VER"),
+    "constructor_id": ("the team's Ergast id", "red_bull"),
+    "constructor_name": ("the team's name", "Red Bull"),
+    "grid": ("starting position (0: pit lane)", 3),
+    "finish_position": ("classified position; null when not classified (or the race is not run yet)", 1),
+    "position_text": ("the position as published: a number, or R (retired), D (disqualified), ...", "1"),
+    "laps": ("laps completed", 52),
+    "won": ("whether the driver won the race; null before the race", True),
+    # predictions
+    "rank": ("1 = the most likely winner of the race", 1),
+    "probability": ("the champion model's probability that the driver wins, from 0 to 1", 0.3125),
+    "mode": ("pre_qualifying (before the grid is known) or post_qualifying (with the grid)", "post_qualifying"),
+    "model_name": ("the registered model's name", "f1-race-winner"),
+    "model_version": ("the registered version that made the predictions", "7"),
+    "snapshot_id": ("the publication snapshot the answer was read from", "20261128T110631Z-b2ef0f55"),
+    "walk_forward": ("true: made by a model trained only on races before this one", True),
+    "predictions": ("every entrant, most likely winner first", None),
+    # accuracy
+    "log_loss": ("mean negative log of the probability given to the winner (lower is better)", 1.52),
+    "brier": ("mean Brier score of the win probabilities over the field (lower is better)", 0.041),
+    "correct_winner": ("whether the favourite won", True),
+    "winner_in_top3": ("whether the winner was among the three favourites", True),
+    "winner_probability": ("the probability the model gave the actual winner", 0.41),
+    "field_size": ("drivers in the race", 20),
+    "correct_winner_rate": ("share of races the favourite won", 0.55),
+    "winner_in_top3_rate": ("share of races whose winner was among the three favourites", 0.85),
+    "seasons": ("one entry per season, oldest first", None),
+    "race_breakdown": ("every scored race of the season, in round order", None),
+    # rankings
+    "wins": ("races won in the season", 4),
+    "podiums": ("top-3 finishes in the season (a team counts each of its cars)", 9),
+    "points": ("points scored in the season, race plus sprint", 250.5),
+    "elo": ("ELO rating after the season's last race; null without a rating", 1612.4),
+    "elo_rank": ("1 = highest rating in the season; null without a rating", 1),
+    "points_rank": ("1 = most points in the season; ties broken by wins, then by id", 1),
+    "sort": ("the order asked for: points, elo or wins", "points"),
+    "drivers": ("the drivers, in the order asked for", None),
+    "teams": ("the teams, in the order asked for", None),
+    # the model
+    "name": ("the registered model's name", "f1-race-winner"),
+    "version": ("the champion's registered version", "7"),
+    "alias": ("the registry alias resolved: always champion", "champion"),
+    "run_id": ("the MLflow run that trained the version", "a9e0a7def4cf4e788848b97d06143244"),
+    "trained_at": ("when its training run started (UTC)", "2026-11-28T09:00:00Z"),
+    "registered_at": ("when the version was registered (UTC)", "2026-11-28T09:05:00Z"),
+    "kinds": ("model family per prediction mode", {"pre_qualifying": "xgboost", "post_qualifying": "xgboost"}),
+    "metrics": ("the training run's metrics (backtest log loss, Brier, ...)", {"evaluation_log_loss": 1.49}),
+    "predictions_snapshot": ("the publication snapshot the API serves", "20261128T110631Z-b2ef0f55"),
+    "published_by_version": ("the champion version whose predictions the pipeline published", "7"),
+    "degraded": ("sources that failed at the last refresh while older data is served; empty when all is well", []),
+    # health
+    "ready": ("true once a champion and published data are loaded", True),
+    "refreshed_at": ("the last refresh that succeeded (UTC); a failed refresh leaves it", "2026-11-28T11:00:00Z"),
+    "problems": (
+        "per failed source, what is wrong (in general terms; operators get the details)",
+        {"registry-unavailable": "the model registry cannot be read or names no usable champion"},
+    ),
+    # errors
+    "error": ("what went wrong, for a person", "the access token is invalid or expired"),
+    "error_code": ("what went wrong, for a program", "invalid_token"),
+}
+
+
+def _describe(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    for name, field in schema.get("properties", {}).items():
+        description, example = FIELD_DOCS.get(name, (None, None))
+        if description is not None:
+            field.setdefault("description", description)
+        if example is not None and "$ref" not in field:
+            field.setdefault("examples", [example])
+
+
+class Documented(BaseModel):
+    """A response model whose fields take their descriptions and examples from `FIELD_DOCS`."""
+
+    model_config = ConfigDict(json_schema_extra=_describe)

@@ -1,0 +1,84 @@
+"""The OpenAPI document is complete: every protected operation declares its security (so the docs page sends the
+token), the OAuth2 password flow the docs page logs in with, every status the server can send, and a description
+and an example for every operation, parameter and field."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from f1_serving.main import create_app
+from f1_serving.schemas import Registration
+from tests.api_support import PASSWORD, api_settings, bearer, new_email, register
+
+PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/token", "/api/v1/health", "/api/v1/health/ready"}
+SERVES_DATA = ("/api/v1/predictions", "/api/v1/races", "/api/v1/analytics", "/api/v1/export", "/api/v1/model")
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory):
+    return create_app(api_settings(tmp_path_factory.mktemp("openapi"))).openapi()
+
+
+def _operations(document):
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_every_protected_operation_declares_the_oauth2_scheme_and_its_401(document):
+    scheme = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    protected = [(path, method, op) for path, method, op in _operations(document) if path not in PUBLIC]
+    assert len(protected) >= 12
+    for path, method, operation in protected:
+        assert operation.get("security") == [{"OAuth2PasswordBearer": []}], f"{method} {path}"
+        assert "401" in operation["responses"], f"{method} {path}"
+    for path, method, operation in _operations(document):
+        if path in PUBLIC:
+            assert "security" not in operation, f"{method} {path} needs no token"
+
+
+def test_every_status_the_server_can_send_is_documented(document):
+    for path, method, operation in _operations(document):
+        statuses = set(operation["responses"])
+        assert {"413", "422", "429", "431"} <= statuses, f"{method} {path}: {sorted(statuses)}"
+        if path.startswith(SERVES_DATA):
+            assert "503" in statuses, f"{method} {path}"
+    token = document["paths"]["/api/v1/auth/token"]["post"]
+    assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+    assert "401" in token["responses"]
+
+
+def test_every_operation_parameter_and_field_is_described_with_an_example(document):
+    for path, method, operation in _operations(document):
+        assert operation.get("description"), f"{method} {path} has no description"
+        for parameter in operation.get("parameters", []):
+            where = f"{method} {path} {parameter['name']}"
+            assert parameter.get("description"), where
+            assert parameter.get("examples") or parameter["schema"].get("examples"), where
+    for name, schema in document["components"]["schemas"].items():
+        if name in {"HTTPValidationError", "ValidationError"} or name.startswith("Body_"):
+            continue
+        for field, spec in schema.get("properties", {}).items():
+            assert spec.get("description"), f"{name}.{field} has no description"
+            if "$ref" not in spec and spec.get("type") != "array" and "additionalProperties" not in spec:
+                assert spec.get("examples") or spec.get("enum") or spec.get("const"), f"{name}.{field} no example"
+
+
+def test_the_register_example_is_a_valid_registration(document):
+    [example] = document["components"]["schemas"]["Registration"]["examples"]
+    assert Registration.model_validate(example).email == "ann@example.org"
+
+
+def test_the_password_grant_logs_in_like_login(tmp_path):
+    with TestClient(create_app(api_settings(tmp_path))) as client:
+        email = new_email()
+        register(client, email)
+        form = {"grant_type": "password", "username": email.upper(), "password": PASSWORD}
+        granted = client.post("/api/v1/auth/token", data=form)
+        assert granted.status_code == 200 and granted.json()["token_type"] == "bearer"
+        me = client.get("/api/v1/users/me", headers=bearer(granted.json()["access_token"]))
+        assert me.json()["email"] == email
+        wrong = client.post("/api/v1/auth/token", data={**form, "password": "Wr0ngPassword"})
+        assert wrong.status_code == 401 and wrong.json()["error_code"] == "invalid_credentials"
+        hostile = client.post("/api/v1/auth/token", data={**form, "username": "a\x00@example.org"})
+        assert hostile.status_code == 422
