@@ -39,23 +39,29 @@ def pages(client: TestClient) -> list[str]:
     return paths
 
 
-def timed(client: TestClient, path: str, clear: bool) -> float:
+def timed(client: TestClient, path: str, clear: bool) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one request. The CPU time (every thread of this process: the client's and the
+    app's) is what the server spent; on a busy machine the wall time also holds waits for a core."""
     cache = client.app.state.runtime.cache  # type: ignore[attr-defined]
     if clear:
         cache.clear()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     response = client.get(path)
-    elapsed = (time.perf_counter() - start) * 1000
+    elapsed, spent = (time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}: {response.text[:300]}")
-    return elapsed
+    return elapsed, spent
 
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-def measure(requests: int) -> tuple[list[tuple[str, float, float, float, int]], str]:
+Row = tuple[str, float, float, float, float, float, int]
+"""page, built: wall median, wall p95, CPU median, CPU p95; cached: wall median; size in bytes."""
+
+
+def measure(requests: int) -> tuple[list[Row], str]:
     with tempfile.TemporaryDirectory() as directory:
         settings = ApiSettings(
             users_database_url=f"sqlite:///{Path(directory) / 'users.db'}",
@@ -68,9 +74,20 @@ def measure(requests: int) -> tuple[list[tuple[str, float, float, float, int]], 
             for path in pages(client):
                 timed(client, path, clear=True)  # warm-up: first use of the templates and polars kernels
                 built = [timed(client, path, clear=True) for _ in range(requests)]
-                cached = [timed(client, path, clear=False) for _ in range(requests)]
+                cached = [timed(client, path, clear=False)[0] for _ in range(requests)]
                 size = len(client.get(path).content)
-                rows.append((path, statistics.median(built), p95(built), statistics.median(cached), size))
+                wall, cpu = [run[0] for run in built], [run[1] for run in built]
+                rows.append(
+                    (
+                        path,
+                        statistics.median(wall),
+                        p95(wall),
+                        statistics.median(cpu),
+                        p95(cpu),
+                        statistics.median(cached),
+                        size,
+                    )
+                )
             data = (
                 f"snapshot {served.publication.manifest.snapshot_id}, champion v{served.champion.version}, "
                 f"{served.table('race_predictions').height:,} walk-forward prediction rows"
@@ -78,23 +95,27 @@ def measure(requests: int) -> tuple[list[tuple[str, float, float, float, int]], 
     return rows, data
 
 
-def report(rows: list[tuple[str, float, float, float, int]], data: str, requests: int) -> str:
+def report(rows: list[Row], data: str, requests: int) -> str:
     lines = [
         f"{requests} requests per page and kind, in-process through the whole ASGI stack (no sockets), on {data}.",
         "",
-        "| page | built: median | built: p95 | cached: median | size |",
-        "|---|---|---|---|---|",
+        "| page | built: median | built: p95 | built: CPU median | built: CPU p95 | cached: median | size |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| `{path}` | {built:.1f} ms | {slow:.1f} ms | {cached:.2f} ms | {size / 1024:.0f} KiB |"
-        for path, built, slow, cached, size in rows
+        f"| `{path}` | {wall:.1f} ms | {slow:.1f} ms | {cpu:.1f} ms | {cpu_slow:.1f} ms | {cached:.2f} ms "
+        f"| {size / 1024:.0f} KiB |"
+        for path, wall, slow, cpu, cpu_slow, cached, size in rows
     ]
-    slowest = max(row[2] for row in rows)
-    verdict = "met" if slowest < TARGET_MS else "NOT met"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    lines.append("")
+    for label, column in (("wall", 2), ("CPU", 4)):
+        slowest = max(row[column] for row in rows)
+        verdict = "met" if slowest < TARGET_MS else "NOT met"
+        lines.append(
+            f"- slowest page built from scratch, {label} p95: {slowest:.1f} ms (target < {TARGET_MS:.0f} ms): {verdict}"
+        )
     lines += [
-        "",
-        f"- slowest page built from scratch, p95: {slowest:.1f} ms (target < {TARGET_MS:.0f} ms): {verdict}",
         "",
         f"Machine: {machine()}; load average {load} at the end of the run. Measured {datetime.now(UTC):%Y-%m-%d}.",
     ]
