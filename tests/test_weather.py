@@ -23,8 +23,8 @@ from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling.candidates import Recipe
 from f1_pipeline.modeling.features import WEATHER_COLUMNS, race_features
 from f1_pipeline.modeling.training import Seasons, backtest, recipe_backtest
+from f1_pipeline.modeling.weather_ablation import WITHOUT_WEATHER, blank_weather, weather_ablation
 from f1_pipeline.settings import PipelineSettings
-from f1_pipeline.weather.ablation import WITHOUT_WEATHER, blank_weather, weather_ablation
 from f1_pipeline.weather.client import OpenMeteoClient
 from f1_pipeline.weather.cost import cost
 from f1_pipeline.weather.load import load_planned

@@ -22,7 +22,7 @@ from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summari
 from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
-from f1_pipeline.weather.ablation import weather_ablation
+from f1_pipeline.modeling.weather_ablation import weather_ablation
 
 CANDIDATE = "candidate"
 """The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
