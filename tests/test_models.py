@@ -245,3 +245,13 @@ def test_tree_contributions_explain_the_members_scores(build, train, test):
     np.testing.assert_allclose(total, centred_on_race(test, np.mean(member_scores, axis=0)), atol=1e-5)
     top = contributions.filter(season=2010, round=1).select(model.columns).to_numpy()
     assert np.abs(top).sum() > 0
+
+
+def test_an_average_explains_itself_by_its_members_mean(train, test):
+    blend = logit_tree_blend("post_qualifying").fit(train)
+    mean = np.mean(
+        [member.contributions(test).select(blend.members[0].columns).to_numpy() for member in blend.members], axis=0
+    )
+    explained = blend.contributions(test)
+    assert explained.columns == ["season", "round", "driver_id", *blend.members[0].columns]
+    np.testing.assert_allclose(explained.select(blend.members[0].columns).to_numpy(), mean, atol=1e-12)
