@@ -146,7 +146,9 @@ OPTUNA_TRIAL_RUNNING = KillPoint(
     "an Optuna trial started (model_tuning)", "optuna.db", "select count(*) from trials where state = 'RUNNING'"
 )
 MLFLOW_RUN_STARTED = KillPoint(
-    "candidate_model's MLflow run started, nothing registered yet", "mlflow.db", "select count(*) from runs"
+    "candidate_model's MLflow run started, nothing registered yet",
+    "mlflow.db",
+    "select count(*) from tags where key = 'role' and value = 'training'",
 )
 CHAMPION_ALIAS_SET = KillPoint(
     "champion_model moved the champion alias", "mlflow.db", "select count(*) from registered_model_aliases"
@@ -246,7 +248,9 @@ def mlflow_client(settings: PipelineSettings) -> MlflowClient:
 
 
 def all_runs(client: MlflowClient) -> list[Any]:
-    return client.search_runs([experiment.experiment_id for experiment in client.search_experiments()])
+    """Every training's parent run (the tuning runs and the nested runs are not what a kill is about)."""
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return client.search_runs(experiments, "tags.role = 'training'")
 
 
 def registered_versions(client: MlflowClient, settings: PipelineSettings) -> list[Any]:

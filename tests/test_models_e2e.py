@@ -48,7 +48,7 @@ def test_registry_holds_the_champion_with_its_metrics(trained):
     assert str(champion.version) == "1"
     run = client.get_run(champion.run_id)
     assert run.data.metrics["evaluation_log_loss"] == pytest.approx(float(champion.tags["evaluation_log_loss"]))
-    assert {"post_qualifying.candidate.log_loss", "post_qualifying.elo_grid_logistic.top1"} <= set(run.data.metrics)
+    assert {"post_qualifying.log_loss", "pre_qualifying.top1"} <= set(run.data.metrics)
     assert run.data.tags["data_fingerprint"] == champion.tags["evaluation_fingerprint"]
     artifacts = {item.path for item in client.list_artifacts(champion.run_id, "figures")}
     assert "figures/calibration.png" in artifacts

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import dagster as dg
+import optuna
 import polars as pl
 from matplotlib.figure import Figure
 from sqlalchemy.engine import make_url
@@ -16,7 +17,6 @@ from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
 from f1_pipeline.modeling.backtest import completed, fingerprint
-from f1_pipeline.modeling.baselines import BASELINES
 from f1_pipeline.modeling.candidates import KINDS, Kind, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.metrics import calibration
@@ -31,10 +31,12 @@ from f1_pipeline.modeling.training import (
     summary,
     tune_recipes,
 )
+from f1_pipeline.registry import comparison
 from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from, recipes_of
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
+RACES_TABLE = "clean.races"
 RECIPES_TABLE = "models.recipes"
 STUDIES_TABLE = "models.tuning_studies"
 KIND_VALIDATION_TABLE = "models.kind_validation"
@@ -58,15 +60,21 @@ PROMOTION_SCHEMA = pl.Schema(
         "reason": pl.String,
     }
 )
-BASELINE_NAMES = sorted({name for lineup in BASELINES.values() for name in lineup})
+BASELINE_NAMES = sorted(comparison.BASELINE_NAMES)
 
 
-@dg.asset(deps=["race_features"], kinds={"optuna", "duckdb"}, **_MODELS)
-def model_tuning(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
-    """Optuna studies per family and mode on the validation seasons, then the best kind per mode."""
+@dg.asset(deps=["race_features"], kinds={"optuna", "duckdb", "mlflow"}, **_MODELS)
+def model_tuning(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
+    """Optuna studies per family and mode on the validation seasons, then the best kind per mode; the studies and
+    their trials are logged to MLflow as a tuning run with nested runs."""
     store = warehouse.warehouse()
     frame = store.read(FEATURES_TABLE)
-    tuning = tune_recipes(frame, modeling.seasons(), trials=modeling.tuning_trials, storage=modeling.storage_url())
+    storage = modeling.storage_url()
+    tuning = tune_recipes(
+        frame, modeling.seasons(), trials=modeling.tuning_trials, storage=storage, progress=context.log.info
+    )
     recipes = pl.DataFrame(
         {"mode": mode, "kind": recipe.kind, "recipe": recipes_to_json({mode: recipe})}
         for mode, recipe in tuning.recipes.items()
@@ -75,10 +83,16 @@ def model_tuning(warehouse: WarehouseResource, modeling: ModelingResource) -> dg
         writes.replace_table(RECIPES_TABLE, recipes)
         writes.replace_table(STUDIES_TABLE, tuning.studies)
         writes.replace_table(KIND_VALIDATION_TABLE, tuning.kinds)
+    tuning_run = mlflow.registry().log_tuning(
+        comparison.tuning_name(datetime.now(UTC).date(), tuning.studies.height),
+        comparison.tuning_key(tuning.studies),
+        comparison.study_runs(tuning.studies, tuning.recipes, _finished_trials(tuning.studies, storage)),
+    )
     window = modeling.seasons().window
     return dg.MaterializeResult(
         metadata={
             **{f"kind_{mode}": recipe.kind for mode, recipe in tuning.recipes.items()},
+            "mlflow_tuning_run_id": tuning_run,
             "trials_per_study": modeling.tuning_trials,
             "optuna_storage": _redacted(modeling.optuna_storage),
             "training_seasons": f"{window.first_season}-{window.validation_first - 1}",
@@ -89,13 +103,27 @@ def model_tuning(warehouse: WarehouseResource, modeling: ModelingResource) -> dg
     )
 
 
+def _finished_trials(studies: pl.DataFrame, storage: str | None) -> dict[str, list[optuna.trial.FrozenTrial]]:
+    """Each study's finished trials, read back from the Optuna storage (none when studies live only in memory)."""
+    if storage is None:
+        return {}
+    return {
+        name: optuna.load_study(study_name=name, storage=storage).get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+        )
+        for name in studies["study_name"]
+    }
+
+
 @dg.asset(deps=["model_tuning"], kinds={"scikitlearn", "xgboost", "duckdb"}, **_MODELS)
-def model_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+def model_backtest(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource
+) -> dg.MaterializeResult:
     """Walk-forward by season (train on the seasons before S, predict every race of S) for every kind, the chosen
     candidate and the baselines, both modes, on the same races."""
     store = warehouse.warehouse()
     frame = store.read(FEATURES_TABLE)
-    predictions = backtest(frame, _recipes(store), modeling.seasons())
+    predictions = backtest(frame, _recipes(store), modeling.seasons(), progress=context.log.info)
     overall, by_season = summary(predictions), summary(predictions, by_season=True)
     with store.transaction() as writes:
         writes.replace_table(BACKTEST_TABLE, predictions)
@@ -120,7 +148,7 @@ def backtest_figures(predictions: pl.DataFrame, by_season: pl.DataFrame) -> dict
     """Calibration of the candidate and the strongest baselines; top-1 by season."""
     shown = [CANDIDATE, "elo_grid_logistic", "elo_only"]
     curves = {
-        f"{model} ({mode})": calibration(group, group["probability"].to_numpy())
+        (model, mode): calibration(group, group["probability"].to_numpy())
         for (model, mode), group in predictions.filter(pl.col("model").is_in(shown)).group_by("model", "mode")
     }
     return {
@@ -158,8 +186,9 @@ def candidate_model(
     if version is not None:
         registration = f"reused version {version.version} (same evaluation and recipes)"
     else:
-        comparison = pl.concat([chosen, kinds])
-        version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, comparison))
+        through = comparison.data_through(frame, store.read(RACES_TABLE))
+        predictions = pl.concat([chosen, kinds])
+        version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, predictions, through))
         registration = f"registered version {version.version}"
     context.log.info(registration)
     return dg.MaterializeResult(
@@ -194,10 +223,11 @@ def _candidate(
     recipes: dict[Mode, Recipe],
     seasons: Seasons,
     evaluation: Evaluation,
-    comparison: pl.DataFrame,
+    predictions: pl.DataFrame,
+    through: str,
 ) -> Candidate:
-    """The final fit and everything its run logs: only built when no registered version holds it already."""
-    overall, by_season = summary(comparison), summary(comparison, by_season=True)
+    """The final fit and everything its runs log: only built when no registered version holds it already."""
+    overall, by_season = summary(predictions), summary(predictions, by_season=True)
     models = fit_final(frame, recipes, seasons)
     importances = {
         f"feature_importance_{mode}": plots.feature_importance_figure(
@@ -210,11 +240,15 @@ def _candidate(
         recipes=recipes,
         evaluation=evaluation,
         input_example=frame.filter(pl.col("is_next")) if frame["is_next"].any() else frame.tail(20),
+        name=comparison.training_name(datetime.now(UTC).date(), through),
+        description=comparison.training_description(through, evaluation, overall, recipes),
         params=_params(recipes, seasons),
-        metrics=_metrics(overall),
+        metrics=comparison.candidate_metrics(overall),
         tables={"backtest_summary": overall, "backtest_by_season": by_season},
-        figures={**backtest_figures(comparison, by_season), **importances},
-        tags={"dagster_run_id": context.run.run_id, "git_sha": _git_sha()},
+        figures={**backtest_figures(predictions, by_season), **importances},
+        tags={"dagster_run_id": context.run.run_id, "git_sha": _git_sha(), "data_through": through},
+        version_tags={"data_through": through},
+        runs=comparison.comparison_runs(overall, by_season, recipes),
     )
 
 
@@ -351,24 +385,13 @@ def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
 
 
 def _params(recipes: dict[Mode, Recipe], seasons: Seasons) -> dict[str, object]:
-    params: dict[str, object] = {
+    """The parent run's params: the season split and each mode's kind (its hyper-parameters are on the kind's nested
+    run and in `recipes.json`)."""
+    return {
         "train_first_season": seasons.train_first,
         "validation_first_season": seasons.validation_first,
         "backtest_first_season": seasons.backtest_first,
-    }
-    for mode, recipe in recipes.items():
-        params[f"{mode}.kind"] = recipe.kind
-        for family, values in recipe.params.items():
-            params |= {f"{mode}.{family}.{name}": value for name, value in values.items()}
-    return params
-
-
-def _metrics(overall: pl.DataFrame) -> dict[str, float]:
-    """Backtest metrics of the candidate and every baseline, named `<mode>.<model>.<metric>`."""
-    return {
-        f"{row['mode']}.{row['model']}.{metric}": float(row[metric])
-        for row in overall.iter_rows(named=True)
-        for metric in ("log_loss", "brier", "top1", "top3")
+        **{f"{mode}.kind": recipe.kind for mode, recipe in recipes.items()},
     }
 
 

@@ -3,6 +3,13 @@
 The tracking URI is always set explicitly (MLflow's own default is a file in whatever directory it runs from).
 Every new candidate is registered; only the promotion gate, or a deliberate rollback, moves the alias.
 
+A training is one parent run (the registered model, its recipes and evaluation as JSON artifacts, its figures)
+with one nested run per model and mode (see `comparison`); a tuning is one parent run with a nested run per Optuna
+study and one per trial. A version's tags stay short, so the registry's tag table stays readable: the evaluation's
+fields and the recipes one hyper-parameter per tag, which is also what the promotion gate reads back (a version is
+self-contained: no tracking server is needed to know how to rebuild it). Versions registered before this layout
+hold the recipes as one JSON tag; they are still read.
+
 Crash safety: a version is created with its tags in one registry transaction, as the last act of its run, so a
 version either exists complete or not at all. A candidate is a deterministic function of its data and recipes, so
 re-materializing the newest version's candidate (after a killed run, or on unchanged data) reuses that version
@@ -13,17 +20,18 @@ on the same data is never another live attempt's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from importlib.metadata import version as package_version
-from typing import Any, Protocol
+from typing import Any, Protocol, get_type_hints
 
 import mlflow
 import pandas as pd
 import polars as pl
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelStatus, RunStatus
+from mlflow.entities import LoggedModelStatus, Metric, Param, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -41,6 +49,38 @@ CHAMPION = "champion"
 INPUT_KEY = (*RACE_KEY, "driver_id", "constructor_id")
 REQUIREMENTS = ("numpy", "pandas", "polars", "pyarrow", "scikit-learn", "scipy", "xgboost-cpu", "mlflow")
 """Pinned into the logged model; the model's code is this project's `f1_pipeline` package, installed beside it."""
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+"""MLflow 3 opens an experiment without this tag on its GenAI (traces) view; with it, on runs, charts and models."""
+ROLE = "role"
+"""Run tag: `training` and `tuning` for parent runs; `kind`, `baseline`, `ablation`, `study`, `trial` nested."""
+FINGERPRINT = "data_fingerprint"
+TUNING_KEY = "tuning_key"
+NOTE = "mlflow.note.content"
+"""The tag MLflow's UI shows as a run's description (Markdown)."""
+PARENT = "mlflow.parentRunId"
+RECIPE_PREFIX = "recipe"
+LEGACY_RECIPES = "recipes"
+"""The one JSON tag that held the recipes before they were split into one tag per hyper-parameter."""
+MODEL_DESCRIPTION = """Winner probabilities for every entrant of a Formula 1 race, from the race's feature rows.
+
+Two modes, chosen with the `mode` inference param: `pre_qualifying` (before the grid is known) and `post_qualifying`
+(the default). Each version is one training: its description says the data it was trained through and its
+walk-forward backtest against the baselines; its tags hold the promotion evaluation and the recipe (kind and
+hyper-parameters per mode). The `champion` alias is the version the promotion gate chose (or a rollback set): the
+one the predictions and the API use."""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A nested run: a model in one mode, an Optuna study or a trial. Its own children nest below it."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    steps: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    """Metric histories: name -> step -> value."""
+    children: Sequence[ChildRun] = ()
 
 
 @dataclass(frozen=True)
@@ -51,11 +91,19 @@ class Candidate:
     recipes: Mapping[Mode, Recipe]
     evaluation: Evaluation
     input_example: pl.DataFrame
+    name: str | None = None
+    """The parent run's name (MLflow makes one up when None)."""
+    description: str = ""
+    """Markdown for the parent run and the registered version."""
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
     tables: Mapping[str, pl.DataFrame] = field(default_factory=dict)
     figures: Mapping[str, Figure] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    version_tags: Mapping[str, str] = field(default_factory=dict)
+    """Short tags for the version beyond the evaluation and recipes (e.g. the data it was trained through)."""
+    runs: Sequence[ChildRun] = ()
+    """Nested runs: one per model and mode of the backtest."""
 
 
 def model_input(frame: pl.DataFrame) -> pd.DataFrame:
@@ -80,14 +128,20 @@ class ModelRegistry:
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def experiment_id(self) -> str:
+        """The experiment, created (or, when an older version of this code created it, tagged) as a classic model
+        training experiment, so MLflow's UI opens it on its runs rather than on GenAI traces."""
         client = self.client()
+        key, kind = EXPERIMENT_KIND
         existing = client.get_experiment_by_name(self.experiment)
-        if existing is not None:
-            return existing.experiment_id
-        return client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+        if existing is None:
+            return client.create_experiment(self.experiment, self.artifact_location, tags={key: kind})
+        if existing.tags.get(key) != kind:
+            client.set_experiment_tag(existing.experiment_id, key, kind)
+        return existing.experiment_id
 
     def log_candidate(self, candidate: Candidate) -> ModelVersion:
-        """One MLflow run: params, metrics, tables, figures and the pyfunc model, registered as a new version."""
+        """One parent run (params, metrics, recipes and evaluation, tables, figures, the pyfunc model) with its nested
+        comparison runs, registered as a new version with its description, tags and model in one transaction."""
         self._point_mlflow_here()
         example = model_input(candidate.input_example)
         model = RaceWinnerModel(candidate.models)
@@ -95,14 +149,19 @@ class ModelRegistry:
         signature = infer_signature(example, model.predict(None, example, params), params=params)
         fingerprint = candidate.evaluation.fingerprint
         self._close_interrupted_runs(fingerprint, completed_run_id=None)
-        run_tags = {**candidate.tags, "data_fingerprint": fingerprint}
-        with mlflow.start_run(experiment_id=self.experiment_id(), tags=run_tags) as run:
-            mlflow.log_params({**candidate.params, "recipes": recipes_to_json(candidate.recipes)})
+        client, experiment_id = self.client(), self.experiment_id()
+        run_tags = {**candidate.tags, FINGERPRINT: fingerprint, ROLE: "training", NOTE: candidate.description}
+        with mlflow.start_run(experiment_id=experiment_id, run_name=candidate.name, tags=run_tags) as run:
+            mlflow.log_params(candidate.params)
             mlflow.log_metrics({**candidate.metrics, "evaluation_log_loss": candidate.evaluation.log_loss})
+            mlflow.log_dict(json.loads(recipes_to_json(candidate.recipes)), "recipes.json")
+            mlflow.log_dict(asdict(candidate.evaluation), "evaluation.json")
             for name, table in candidate.tables.items():
                 mlflow.log_table(table.to_pandas(), artifact_file=f"tables/{name}.json")
             for name, figure in candidate.figures.items():
                 mlflow.log_figure(figure, f"figures/{name}.png")
+            for child in candidate.runs:
+                _log_child(client, experiment_id, run.info.run_id, child, {FINGERPRINT: fingerprint})
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=model,
@@ -110,9 +169,56 @@ class ModelRegistry:
                 input_example=(example, params),
                 pip_requirements=[f"{package}=={package_version(package)}" for package in REQUIREMENTS],
             )
-            version_tags = {**_candidate_tags(candidate.evaluation, candidate.recipes), "run_id": run.info.run_id}
-            registered = mlflow.register_model(info.model_uri, self.model_name, tags=version_tags)
+            self._ensure_registered_model()
+            version_tags = {
+                **candidate.version_tags,
+                **_candidate_tags(candidate.evaluation, candidate.recipes),
+                "run_id": run.info.run_id,
+            }
+            registered = client.create_model_version(
+                self.model_name,
+                info.model_uri,
+                run_id=run.info.run_id,
+                tags=version_tags,
+                description=candidate.description or None,
+                model_id=info.model_id,
+            )
         return self.version(str(registered.version))
+
+    def _ensure_registered_model(self) -> None:
+        """The registered model exists and says what it is (also when an older version of this code created it)."""
+        client = self.client()
+        try:
+            client.create_registered_model(self.model_name, description=MODEL_DESCRIPTION)
+        except MlflowException as error:
+            if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+                raise
+            if client.get_registered_model(self.model_name).description != MODEL_DESCRIPTION:
+                client.update_registered_model(self.model_name, description=MODEL_DESCRIPTION)
+
+    def log_tuning(self, name: str, key: str, studies: Sequence[ChildRun]) -> str:
+        """One tuning parent run holding a nested run per study, each holding its trials; returns its run id.
+
+        A finished tuning run with the same key (same studies, same trial counts) already says all this one would,
+        so it is returned instead; tuning runs a killed process left RUNNING are closed as KILLED."""
+        client, experiment_id = self.client(), self.experiment_id()
+        logged = client.search_runs([experiment_id], f"tags.{TUNING_KEY} = '{key}'")
+        for run in logged:
+            if run.info.status == RunStatus.to_string(RunStatus.RUNNING):
+                client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+        finished = [
+            run
+            for run in logged
+            if run.data.tags.get(ROLE) == "tuning" and run.info.status == RunStatus.to_string(RunStatus.FINISHED)
+        ]
+        if finished:
+            return finished[0].info.run_id
+        tags = {TUNING_KEY: key}
+        parent = client.create_run(experiment_id, tags={**tags, ROLE: "tuning"}, run_name=name)
+        for study in studies:
+            _log_child(client, experiment_id, parent.info.run_id, study, tags)
+        client.set_terminated(parent.info.run_id)
+        return parent.info.run_id
 
     def registered_candidate(self, evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> ModelVersion | None:
         """The newest version when it was registered from this evaluation and these recipes, else None.
@@ -128,15 +234,16 @@ class ModelRegistry:
 
     def _close_interrupted_runs(self, fingerprint: str, completed_run_id: str | None) -> None:
         """Runs on this data still RUNNING belong to attempts that were killed: the one that registered its version
-        (its last act) completed, the others did not, and their pending logged models never will."""
+        (its last act, after its nested runs) completed, the others did not, and their pending logged models never
+        will."""
         client = self.client()
         experiment_id = self.experiment_id()
         interrupted = client.search_runs(
-            [experiment_id], f"tags.data_fingerprint = '{fingerprint}' and attributes.status = 'RUNNING'"
+            [experiment_id], f"tags.{FINGERPRINT} = '{fingerprint}' and attributes.status = 'RUNNING'"
         )
         for run in interrupted:
             run_id = run.info.run_id
-            if run_id == completed_run_id:
+            if completed_run_id is not None and completed_run_id in (run_id, run.data.tags.get(PARENT)):
                 client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
                 continue
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
@@ -192,38 +299,96 @@ def registry_for(settings: RegistrySettings) -> ModelRegistry:
     )
 
 
+def _log_child(
+    client: MlflowClient, experiment_id: str, parent_id: str, child: ChildRun, inherited: Mapping[str, str]
+) -> None:
+    """A finished nested run in three writes (create, one batch, terminate): a tuning has hundreds of them."""
+    run = client.create_run(experiment_id, tags={**inherited, **child.tags, PARENT: parent_id}, run_name=child.name)
+    run_id = run.info.run_id
+    at = run.info.start_time
+    client.log_batch(
+        run_id,
+        metrics=[
+            *(Metric(name, value, at, 0) for name, value in child.metrics.items()),
+            *(Metric(name, value, at, step) for name, steps in child.steps.items() for step, value in steps.items()),
+        ],
+        params=[Param(name, str(value)) for name, value in child.params.items()],
+    )
+    for grandchild in child.children:
+        _log_child(client, experiment_id, run_id, grandchild, inherited)
+    client.set_terminated(run_id)
+
+
 def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:
-    """The version tags the gate reads back (`evaluation_from`, `recipes_of`) and that identify a candidate."""
-    return {
-        "evaluation_log_loss": repr(evaluation.log_loss),
-        "evaluation_races": str(evaluation.races),
-        "evaluation_fingerprint": evaluation.fingerprint,
-        "recipes": recipes_to_json(recipes),
-    }
+    """The version tags the gate reads back (`evaluation_from`, `recipes_of`) and that identify a candidate: every
+    field of the evaluation as `evaluation_<field>` (none for a field without a value), and per mode
+    `recipe.<mode>.kind` and one tag per hyper-parameter, `recipe.<mode>.<family>.<name>` (its JSON value)."""
+    values = {item.name: getattr(evaluation, item.name) for item in fields(Evaluation)}
+    tags = {f"evaluation_{name}": _tag_value(value) for name, value in values.items() if value is not None}
+    for mode, recipe in json.loads(recipes_to_json(recipes)).items():
+        tags[f"{RECIPE_PREFIX}.{mode}.kind"] = recipe["kind"]
+        for family, hyper in recipe["params"].items():
+            tags |= {f"{RECIPE_PREFIX}.{mode}.{family}.{name}": json.dumps(value) for name, value in hyper.items()}
+    return tags
+
+
+def _tag_value(value: object) -> str:
+    """`repr` keeps every digit of a float; strings and integers as they are."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def evaluation_from(version: ModelVersion) -> Evaluation:
-    """The evaluation a version was registered with (its tags)."""
-    return Evaluation(
-        log_loss=float(version.tags["evaluation_log_loss"]),
-        races=int(version.tags["evaluation_races"]),
-        fingerprint=version.tags["evaluation_fingerprint"],
-    )
+    """The evaluation a version was registered with (its `evaluation_<field>` tags; a field a version predates
+    takes its default)."""
+    types = get_type_hints(Evaluation)
+    values: dict[str, Any] = {}
+    for item in fields(Evaluation):
+        text = version.tags.get(f"evaluation_{item.name}")
+        if text is not None:
+            values[item.name] = _parsed(text, types[item.name])
+    try:
+        return Evaluation(**values)
+    except TypeError as error:
+        raise LookupError(f"version {version.version} has no complete evaluation in its tags: {error}") from error
+
+
+def _parsed(text: str, annotation: Any) -> Any:
+    """A tag's text as the evaluation field's type (`float`, `int`, `str`, or one of them or None)."""
+    kinds = [kind for kind in getattr(annotation, "__args__", (annotation,)) if kind is not type(None)]
+    return kinds[0](text)
 
 
 def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
-    return recipes_from_json(version.tags["recipes"])
+    """How to rebuild each mode's model of a version, from its tags (the single JSON tag of older versions)."""
+    if LEGACY_RECIPES in version.tags:
+        return recipes_from_json(version.tags[LEGACY_RECIPES])
+    recipes: dict[str, dict[str, Any]] = {}
+    for key, value in version.tags.items():
+        prefix, *path = key.split(".")
+        if prefix != RECIPE_PREFIX:
+            continue
+        if len(path) == 2 and path[1] == "kind":
+            recipes.setdefault(path[0], {"params": {}})["kind"] = value
+        elif len(path) == 3:
+            params = recipes.setdefault(path[0], {"params": {}})["params"]
+            params.setdefault(path[1], {})[path[2]] = json.loads(value)
+    if not recipes:
+        raise LookupError(f"version {version.version} has no recipe tags")
+    return recipes_from_json(json.dumps(recipes))
 
 
 def describe(version: ModelVersion) -> dict[str, Any]:
     """What the UI and the CLI show of a version."""
+    try:
+        kinds = {mode: recipe.kind for mode, recipe in recipes_of(version).items()}
+    except LookupError:
+        kinds = {}
     return {
         "version": str(version.version),
         "aliases": list(version.aliases),
         "run_id": version.run_id,
+        "data_through": version.tags.get("data_through"),
         "evaluation_log_loss": float(version.tags.get("evaluation_log_loss", "nan")),
-        "kinds": {mode: recipe.kind for mode, recipe in recipes_of(version).items()}
-        if "recipes" in version.tags
-        else {},
+        "kinds": kinds,
         "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
     }
