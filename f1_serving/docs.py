@@ -2,6 +2,9 @@
 their JavaScript and CSS from the `fastapi-offline` package's copies (Swagger UI: Apache-2.0; ReDoc: MIT) under
 `/docs-assets`, never from a CDN.
 
+ReDoc's bundle names one file outside the server, Redocly's logo in its "API docs by Redocly" footer; the bundle is
+served with that address pointed at the local favicon, so the page requests nothing from the network.
+
 Each page's inline start-up script is allowed by its SHA-256 in the page's content-security policy, so the policy
 keeps refusing any other inline script. Swagger UI's Authorize logs in with the OAuth2 password flow against
 `/api/v1/auth/token` (email as the username) and sends the token with every "Try it out".
@@ -18,7 +21,7 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from f1_serving.middleware import CONTENT_SECURITY_POLICY
@@ -26,6 +29,7 @@ from f1_serving.middleware import CONTENT_SECURITY_POLICY
 ASSETS = "/docs-assets"
 _ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+_REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
 def install_docs(app: FastAPI, prefix: str) -> None:
@@ -53,13 +57,20 @@ def install_docs(app: FastAPI, prefix: str) -> None:
         )
     )
     redirect = _with_script_hashes(get_swagger_ui_oauth2_redirect_html())
+    redoc_bundle = (_ASSET_DIR / "redoc.standalone.js").read_text(encoding="utf-8")
+    app.add_api_route(
+        f"{ASSETS}/redoc.standalone.js",
+        _page(Response(redoc_bundle.replace(_REDOC_LOGO, f"{ASSETS}/favicon.png"), media_type="text/javascript")),
+        methods=["GET"],
+        include_in_schema=False,
+    )
     app.mount(ASSETS, StaticFiles(directory=_ASSET_DIR), name="docs-assets")
     for path, page in ((f"{prefix}/docs", swagger), (f"{prefix}/redoc", redoc), (redirect_url, redirect)):
         app.add_api_route(path, _page(page), methods=["GET"], include_in_schema=False)
 
 
-def _page(page: HTMLResponse) -> Callable[[Request], Awaitable[HTMLResponse]]:
-    async def endpoint(_: Request) -> HTMLResponse:
+def _page(page: Response) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(_: Request) -> Response:
         return page
 
     return endpoint
