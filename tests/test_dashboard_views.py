@@ -144,12 +144,13 @@ def _predictions(**columns: list) -> pl.DataFrame:
 
 
 def test_after_qualifying_the_next_race_shows_the_change_and_the_published_podium_chances():
-    page = views.next_race(_served(_predictions(podium_probability=[0.9, 0.8, 0.95, 0.85])), date(2030, 3, 2))
+    outcomes = _predictions(podium_probability=[0.9, 0.8, 0.95, 0.85], expected_position=[1.3, 1.7, 1.4, 1.6])
+    page = views.next_race(_served(outcomes), date(2030, 3, 2))
     assert page.mode == "after qualifying"
-    assert page.columns == ("Win", "Podium", "Change since qualifying")
+    assert page.columns == ("Win", "Podium", "Expected place", "Change since qualifying")
     assert [(row.driver, [cell.text for cell in row.cells]) for row in page.rows] == [
-        ("Bob B", ["60.0%", "95.0%", "up 30.0 pts"]),
-        ("Ann A", ["40.0%", "85.0%", "down 30.0 pts"]),
+        ("Bob B", ["60.0%", "95.0%", "1.4", "up 30.0 pts"]),
+        ("Ann A", ["40.0%", "85.0%", "1.6", "down 30.0 pts"]),
     ]
     assert page.rows[0].cells[1].share == 0.95
     assert page.weather == (("Air temperature", "21 °C"), ("Track", "wet"), ("Wind", "3.2 m/s"))

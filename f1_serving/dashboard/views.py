@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 
@@ -106,17 +107,17 @@ def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
     return Freshness(through, True, note)
 
 
-def _race_header(race: Mapping[str, object]) -> RaceHeader:
+def _race_header(race: Mapping[str, Any]) -> RaceHeader:
     place = ", ".join(
         str(part) for part in (race.get("circuit_name"), race.get("locality"), race.get("country")) if part
     )
     return RaceHeader(
         title=f"{race['season']} {race['race_name']}",
-        season=int(race["season"]),  # type: ignore[arg-type]
-        round=int(race["round"]),  # type: ignore[arg-type]
+        season=int(race["season"]),
+        round=int(race["round"]),
         circuit=place or "circuit not known",
-        date=day(race["date"]),  # type: ignore[arg-type]
-        local_start=local_time(race.get("starts_at"), race.get("timezone"), race.get("date")),  # type: ignore[arg-type]
+        date=day(race["date"]),
+        local_start=local_time(race.get("starts_at"), race.get("timezone"), race.get("date")),
     )
 
 
@@ -159,11 +160,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
             cells=(
                 Cell(percent(row["probability"]), row["probability"]),
                 *(Cell(percent(row[column]), row[column]) for column in outcomes),
-                *(
-                    (Cell(MISSING if row[EXPECTED_POSITION] is None else f"{row[EXPECTED_POSITION]:.1f}"),)
-                    if has_expected
-                    else ()
-                ),
+                *((Cell(_place(row[EXPECTED_POSITION])),) if has_expected else ()),
                 *((Cell(_change(row["probability"], row["before"])),) if change else ()),
             ),
         )
@@ -285,7 +282,7 @@ def latest_season(served: Served) -> int:
     """The season of the next race, or the last on the calendar when every race has results."""
     calendar = served.table("calendar")
     upcoming = calendar.filter(pl.col("is_next"))
-    return int((upcoming if upcoming.height else calendar)["season"].max())  # type: ignore[arg-type]
+    return int((upcoming if upcoming.height else calendar)["season"].max())
 
 
 def predictions_seasons(served: Served) -> list[int]:
@@ -297,18 +294,18 @@ def _span(served: Served) -> str:
     return f"{seasons[0]}-{seasons[-1]}" if seasons else "no season"
 
 
-def _season_race(row: Mapping[str, object]) -> SeasonRace:
+def _season_race(row: Mapping[str, Any]) -> SeasonRace:
     winner_id, favourite_id = row["winner_driver_id"], row["favourite_id"]
     won = MISSING if winner_id is None or favourite_id is None else ("yes" if winner_id == favourite_id else "no")
     return SeasonRace(
-        round=int(row["round"]),  # type: ignore[arg-type]
+        round=int(row["round"]),
         name=str(row["race_name"]),
-        date=day(row["date"]),  # type: ignore[arg-type]
+        date=day(row["date"]),
         circuit=", ".join(str(part) for part in (row["circuit_name"], row["country"]) if part),
-        local_start=local_time(row["starts_at"], row["timezone"], row["date"]),  # type: ignore[arg-type]
-        favourite=row["favourite"] or row["favourite_id"],  # type: ignore[arg-type]
-        probability=None if row["probability"] is None else percent(row["probability"]),  # type: ignore[arg-type]
-        winner=row["winner_name"],  # type: ignore[arg-type]
+        local_start=local_time(row["starts_at"], row["timezone"], row["date"]),
+        favourite=row["favourite"] or row["favourite_id"],
+        probability=None if row["probability"] is None else percent(row["probability"]),
+        winner=row["winner_name"],
         favourite_won=won,
     )
 
