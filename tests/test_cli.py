@@ -305,3 +305,20 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
     assert run.tags_for_storage()[".dagster/repository"] == "__repository__@f1_predict"
     assert run.remote_job_origin.location_name == "f1_predict"
     assert run.tags["dagster/asset_partition_range_start"] == "2025"
+
+
+@pytest.mark.parametrize(
+    ("job", "stages"),
+    [
+        ("main", {"raw", "clean", "ratings", "features", "tuning", "backtest", "models", "predictions", "serving"}),
+        ("train", {"ratings", "features", "tuning", "backtest", "models", "predictions", "serving"}),
+    ],
+)
+def test_every_step_of_a_job_belongs_to_a_stage_and_upstream_assets_are_not_steps(job, stages, settings_for):
+    from f1_pipeline.cli.workspace_run import step_stages
+    from f1_pipeline.definitions import build_definitions
+
+    found = step_stages(build_definitions(settings_for()).resolve_job_def(job))
+    assert stages <= set(found.values())
+    assert found["model_tuning"] == "tuning" and found["model_backtest"] == "backtest"
+    assert ("races" in found) == (job == "main")  # the train job reads the clean tables, it does not build them

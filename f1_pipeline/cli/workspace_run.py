@@ -80,6 +80,8 @@ def step_stages(job: dg.JobDefinition) -> dict[str, str]:
     graph = job.asset_layer.asset_graph
     stages: dict[str, str] = {}
     for assets in graph.assets_defs:
+        if not assets.is_executable:
+            continue  # an upstream asset outside the job's selection: no step of this run
         keys = list(assets.keys) or [check.asset_key for check in assets.check_keys]
         if keys:
             owner = keys[0]
