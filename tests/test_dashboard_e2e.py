@@ -44,7 +44,7 @@ def test_next_race_shows_every_entrant_with_the_published_chance(served):
     assert page.race.title == f"2026 {upcoming['race_name']}" == "2026 Dutch Grand Prix"
     assert page.race.circuit == "Circuit Park Zandvoort, Zandvoort, Netherlands"
     assert page.race.local_start == "15:00 CEST (13:00 UTC)"
-    assert page.mode == "before qualifying" and page.columns == ("Win",)
+    assert page.mode == "before qualifying" and page.columns[0] == "Win"
     assert [(row.rank, row.driver, row.cells[0].text) for row in page.rows] == [
         (row["rank"], row["driver_name"], percent(row["probability"])) for row in published.iter_rows(named=True)
     ]

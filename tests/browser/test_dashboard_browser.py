@@ -171,8 +171,9 @@ def test_next_race_shows_the_apis_chances(browser, server, api):
             for index in range(rows.count())
         ]
         assert shown == [(row["driver_name"], percent(row["probability"])) for row in body["predictions"]]
-        bars = page.locator("table.chances .bar-fill")
-        widths = [float(bars.nth(index).get_attribute("width")) for index in range(bars.count())]
+        widths = [
+            float(rows.nth(index).locator(".bar-fill").first.get_attribute("width")) for index in range(rows.count())
+        ]
         assert widths == pytest.approx([row["probability"] * 100 for row in body["predictions"]], abs=0.01)
         assert "Data through Hungarian Grand Prix, 26 July 2026." in page.locator(".freshness").inner_text()
         assert visit.problems == []
