@@ -144,7 +144,13 @@ def test_the_code_location_holds_the_schedule_and_sensors(tmp_path: Path) -> Non
     assert targets == {RETRAINING: "train", QUALIFYING: "post_qualifying"}
     assert {sensor.name for sensor in definitions.sensors} == {RETRAINING, QUALIFYING, ALERT}
     selected = definitions.resolve_job_def("post_qualifying").asset_layer.selected_asset_keys
-    assert {key.to_user_string() for key in selected} == {"race_features", "next_race_predictions", "serving_data"}
+    assert {key.to_user_string() for key in selected} == {
+        "raw_weather",
+        "weather",
+        "race_features",
+        "next_race_predictions",
+        "serving_data",
+    }
 
 
 def test_automation_is_off_on_a_laptop_and_on_where_the_deployment_says_so(tmp_path: Path) -> None:
