@@ -159,9 +159,10 @@ def sample_orders(strengths: np.ndarray, samples: int, rng: np.random.Generator)
     """Finishing orders drawn with the Gumbel-max trick, shape (samples, cars): entry [s, r] is the car in place r+1.
 
     Adding independent standard Gumbel noise to the log strengths and sorting draws an exact Plackett-Luce order.
+    Strengths are one field (cars,) or one per sample (samples, cars).
     """
     scores = np.log(np.clip(np.asarray(strengths, dtype=np.float64), PROBABILITY_FLOOR, None))
-    noisy = scores + rng.gumbel(size=(samples, scores.size))
+    noisy = scores + rng.gumbel(size=(samples, scores.shape[-1]))
     return np.argsort(-noisy, axis=1)
 
 
