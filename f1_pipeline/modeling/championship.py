@@ -1,8 +1,9 @@
 """Championship odds: the standings now, plus a simulation of the season's remaining rounds.
 
 Standings are summed from the points the results record (races and sprints), so they are the official ones,
-penalties and half points included. The remaining rounds are simulated from one set of strengths, the win
-probabilities of the next race (the champion's pre-qualifying distribution): every remaining Grand Prix and sprint
+penalties and half points included. The remaining rounds are simulated from the win probabilities of the next
+race (the champion's pre-qualifying distribution), each simulated season first moving every team's strength by its
+own log-normal factor (`STRENGTH_SPREAD`), since cars develop and form turns: every remaining Grand Prix and sprint
 draws a whole finishing order from them as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
 sorted), and pays the season's points (`points.py`): the fastest-lap point of 2019-2024 goes to a car of the top ten
 picked by a second, independent draw from the same strengths; 2014's final race pays double. Every car is
