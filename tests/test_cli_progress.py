@@ -31,6 +31,6 @@ def test_each_trial_is_reported_with_its_score_and_the_best_so_far(frame, tmp_pa
 def test_each_backtest_season_is_reported_with_an_estimate_of_the_rest(frame):
     lines: list[str] = []
     walk_forward(frame, baselines_for, ["pre_qualifying"], [2001, 2002, 2003], 2000, progress=lines.append)
-    assert lines[0].startswith("walk-forward season 2001 done (1/3, about ")
-    assert lines[1].startswith("walk-forward season 2002 done (2/3, about ")
-    assert lines[2] == "walk-forward season 2003 done (3/3)"
+    assert lines[0].startswith("walk-forward season 2001 done; seasons 1/3, about ")
+    assert lines[1].startswith("walk-forward season 2002 done; seasons 2/3, about ")
+    assert lines[2] == "walk-forward season 2003 done; seasons 3/3"

@@ -63,7 +63,7 @@ def walk_forward(
     for season in seasons:
         folds.append(predict_seasons(frame, lineup, modes, train_first_season, [season]))
         if progress is not None:
-            progress(f"walk-forward season {season} done ({countdown.tick()})")
+            progress(f"walk-forward season {season} done; seasons {countdown.tick()}")
     return pl.concat(folds)
 
 

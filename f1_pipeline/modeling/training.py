@@ -74,7 +74,7 @@ def tune_recipes(
             result = tune(frame, family, mode, window=seasons.window, trials=trials, storage=storage, progress=progress)
             results.append(result)
             if progress is not None:
-                progress(f"study {family} {mode} done, {result.trials} trials ({countdown.tick()} studies)")
+                progress(f"study {family} {mode} done with {result.trials} trials; studies {countdown.tick()}")
         params: dict[Family, Mapping[str, Any]] = {result.family: result.params for result in results}
         chosen, scores = choose_recipes(frame, seasons.window, params, [mode])
         recipes |= chosen
