@@ -32,8 +32,8 @@ ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
 ENTITY_COLUMN: dict[Entity, str] = {"driver": "driver_id", "constructor": "constructor_id"}
 SIMULATIONS = 100_000
 """Seasons simulated for the published odds. Measured on 2021 after round 10 (12 rounds, 2 sprints left): four seeds
-differed by at most 0.0033 in any title probability (20,000 simulations: 0.0083), so whole percentages are stable;
-35-47 s per run on the 2-core machine while about 18 other processes shared it."""
+differed by at most 0.0030 in any title probability (0.0033 with strengths held fixed; 20,000 simulations: 0.0083),
+so whole percentages are stable; 27-34 s per run on the 2-core machine while about 18 other processes shared it."""
 BACKTEST_SIMULATIONS = 20_000
 """Per evaluated cutoff: the backtest averages log losses over many cutoffs, so 20,000 simulations suffice."""
 SEED = 2026
