@@ -33,6 +33,7 @@ TABLES: tuple[str, ...] = (
     "driver_rankings",
     "team_rankings",
     "rating_history",
+    "championship_odds",
 )
 VOLATILE_COLUMNS = ("predicted_at",)
 """Columns that change on every run without the content changing; the content hash ignores them, so re-running

@@ -13,6 +13,7 @@ import polars.selectors as cs
 from tzfpy import get_tz
 
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
 from f1_pipeline.publication import Schema
 
 WINNER = 1
@@ -35,6 +36,13 @@ COLUMN_DOCS = {
     "elo": "rating after the last race of the season",
     "elo_rank": "1 = highest rating in the season; ties broken by id",
     "points_rank": "1 = most points in the season; ties broken by wins, then by id",
+    **OUTCOME_COLUMNS,
+    "top_contributions": "JSON list of {feature, contribution}: the features that moved the driver's score most",
+    "after_round": "the last completed round the title standings include",
+    "entity": "driver or constructor: which championship",
+    "points_now": "championship points after `after_round`",
+    "title_probability": "share of simulated seasons the driver or team ends on top",
+    "expected_points": "mean final points over the simulated seasons",
 }
 
 
@@ -54,6 +62,7 @@ _PREDICTION = {
     "probability": pl.Float64,
     "rank": pl.UInt32,
     "model_version": pl.String,
+    **dict.fromkeys(OUTCOME_COLUMNS, pl.Float64),
 }
 _RANKING = {"races": pl.Int32, "wins": pl.Int32, "podiums": pl.Int32, "points": pl.Float64, "elo": pl.Float64}
 SCHEMAS: dict[str, Schema] = {
@@ -84,7 +93,7 @@ SCHEMAS: dict[str, Schema] = {
         "laps": pl.Int32,
         "status": pl.String,
     },
-    "next_race": {**_PREDICTION, "model_name": pl.String},
+    "next_race": {**_PREDICTION, "model_name": pl.String, "top_contributions": pl.String},
     "next_race_features": {"season": pl.Int32, "round": pl.Int32, "driver_id": pl.String},
     "race_predictions": {**_PREDICTION, "won": pl.Boolean, "finish_position": pl.Int32},
     "prediction_accuracy": {
@@ -114,6 +123,16 @@ SCHEMAS: dict[str, Schema] = {
         "points_rank": pl.Int32,
     },
     "rating_history": {**_RACE, "kind": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
+    "championship_odds": {
+        "season": pl.Int32,
+        "after_round": pl.Int32,
+        "entity": pl.String,
+        "id": pl.String,
+        "name": pl.String,
+        "points_now": pl.Float64,
+        "title_probability": pl.Float64,
+        "expected_points": pl.Float64,
+    },
 }
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
 does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
@@ -135,6 +154,7 @@ class WarehouseTables:
     next_race: pl.DataFrame
     race_predictions: pl.DataFrame
     prediction_accuracy: pl.DataFrame
+    championship_odds: pl.DataFrame
 
 
 def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
@@ -160,6 +180,7 @@ def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
         "rating_history": rating_history(
             warehouse.elo_history, warehouse.drivers, warehouse.constructors, warehouse.races
         ),
+        "championship_odds": championship_odds(warehouse.championship_odds),
     }
     return {name: in_utc(frame) for name, frame in tables.items()}
 
@@ -278,6 +299,13 @@ def race_predictions(predictions: pl.DataFrame, race_results: pl.DataFrame) -> p
 
 def prediction_accuracy(accuracy: pl.DataFrame) -> pl.DataFrame:
     return accuracy.sort("mode", *RACE_KEY)
+
+
+def championship_odds(odds: pl.DataFrame) -> pl.DataFrame:
+    """The current season's title odds, drivers' then constructors', most likely champion first."""
+    return odds.sort(
+        pl.col("entity") != "driver", "title_probability", "points_now", "id", descending=[False, True, True, False]
+    )
 
 
 _RANKING_STATS = ("races", "wins", "podiums", "points", "elo", "elo_rank", "points_rank")

@@ -8,8 +8,10 @@ import pytest
 
 from f1_pipeline.publication import TABLES, current_snapshot, read_publication
 from f1_pipeline.serving_tables import (
+    SCHEMAS,
     WarehouseTables,
     calendar,
+    championship_odds,
     driver_rankings,
     next_race_features,
     race_predictions,
@@ -18,6 +20,7 @@ from f1_pipeline.serving_tables import (
     team_rankings,
     with_names,
 )
+from tests.conftest import warehouse_of
 
 # Season 2030: round 1 and 2 run, round 3 next. Drivers a and b drive for x; c drives for y, then z.
 RACES = pl.DataFrame(
@@ -194,6 +197,32 @@ def test_rankings_rank_within_each_season():
     assert table.filter(season=2031)["elo_rank"].to_list() == [None] * 3  # no ratings that season: unranked
 
 
+ODDS = pl.DataFrame(
+    {
+        "season": [2030] * 4,
+        "after_round": [2] * 4,
+        "entity": ["constructor", "driver", "constructor", "driver"],
+        "id": ["x", "c", "y", "a"],
+        "name": ["Xteam", "Cee", "Yteam", "Ay"],
+        "points_now": [40.0, 18.0, 18.0, 33.0],
+        "title_probability": [0.8, 0.3, 0.2, 0.7],
+        "expected_points": [90.0, 40.0, 50.0, 70.0],
+    },
+    schema_overrides={"season": pl.Int32, "after_round": pl.Int32},
+)
+
+
+def test_championship_odds_list_drivers_then_constructors_most_likely_first():
+    table = championship_odds(ODDS)
+    assert table.select("entity", "id").rows() == [
+        ("driver", "a"),
+        ("driver", "c"),
+        ("constructor", "x"),
+        ("constructor", "y"),
+    ]
+    assert set(SCHEMAS["championship_odds"]) <= set(table.columns)
+
+
 def test_serving_tables_builds_every_published_table_in_utc():
     features = pl.DataFrame(
         {"season": [2030, 2030], "round": [2, 3], "driver_id": ["a", "a"], "is_next": [False, True]}
@@ -214,6 +243,7 @@ def test_serving_tables_builds_every_published_table_in_utc():
             next_race=next_race,
             race_predictions=next_race.drop("predicted_at").with_columns(driver_id=pl.lit("a")),
             prediction_accuracy=pl.DataFrame({"mode": ["pre_qualifying"], "season": [2030], "round": [2]}),
+            championship_odds=ODDS,
         )
     )
     assert tuple(tables) == TABLES
@@ -250,6 +280,28 @@ class TestPublishedByTheWholeGraph:
             ("max_verstappen", "Max Verstappen", "Yas Marina Circuit")
         ]
         assert published.tables["calendar"].filter("is_next").select("season", "round").rows() == [(2026, 12)]
+
+    def test_the_title_odds_of_the_current_season_are_published_as_the_pipeline_computed_them(self, trained, published):
+        settings, _ = trained
+        odds = published.tables["championship_odds"]
+        assert odds["season"].unique().to_list() == [2026]
+        assert odds.group_by("entity").agg(pl.col("title_probability").sum()).sort("entity").rows() == [
+            ("constructor", pytest.approx(1.0)),
+            ("driver", pytest.approx(1.0)),
+        ]
+        computed = warehouse_of(settings).read("predictions.championship_odds")
+        assert odds.sort("entity", "id").equals(computed.sort("entity", "id"))
+
+    def test_published_predictions_carry_the_finishing_order_outcomes(self, published):
+        for name in ("next_race", "race_predictions"):
+            table = published.tables[name]
+            assert table["podium_probability"].null_count() == 0
+            sums = table.group_by("mode", "season", "round").agg(
+                win=pl.col("probability").sum(), podium=pl.col("podium_probability").sum()
+            )
+            assert sums["win"].to_list() == pytest.approx([1.0] * sums.height)
+            assert sums["podium"].to_list() == pytest.approx([3.0] * sums.height)
+        assert published.tables["next_race"]["top_contributions"].null_count() == 0
 
     def test_2023_rankings_put_verstappen_first_with_19_wins(self, published):
         season = published.tables["driver_rankings"].filter(season=2023).sort("points_rank")

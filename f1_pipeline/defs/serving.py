@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from f1_pipeline.defs.championship import ODDS_TABLE
 from f1_pipeline.defs.features import FEATURES_TABLE
 from f1_pipeline.defs.predictions import ACCURACY_TABLE, NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
 from f1_pipeline.defs.ratings import HISTORY_TABLE
@@ -25,6 +26,7 @@ SOURCES = {
     "next_race": NEXT_RACE_TABLE,
     "race_predictions": RACE_PREDICTIONS_TABLE,
     "prediction_accuracy": ACCURACY_TABLE,
+    "championship_odds": ODDS_TABLE,
 }
 """Each `WarehouseTables` field and the warehouse table it is read from."""
 
@@ -34,6 +36,7 @@ SOURCES = {
         "next_race_predictions",
         "race_predictions",
         "prediction_accuracy",
+        "championship_odds",
         "elo_ratings",
         "race_features",
         "races",
@@ -47,8 +50,9 @@ SOURCES = {
     kinds={"parquet", "polars"},
 )
 def serving_data(warehouse: WarehouseResource, serving: ServingResource) -> dg.MaterializeResult:
-    """Calendar, results, predictions, accuracy and rankings as one Parquet snapshot that the API switches to
-    atomically; the same content as the current snapshot publishes nothing new."""
+    """Calendar, results, predictions (with finishing-order outcomes), accuracy, rankings and title odds as one
+    Parquet snapshot that the API switches to atomically; the same content as the current snapshot publishes nothing
+    new."""
     tables = serving_tables(read_sources(warehouse.warehouse()))
     model_name, model_version = champion_of(tables["next_race"])
     directory = serving.directory()
