@@ -10,13 +10,14 @@ import time
 import httpx
 import pytest
 
-from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient, RetryPolicy, parse_retry_after
+from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.errors import (
     ErgastHTTPError,
     ErgastRateLimitedError,
     ErgastUnavailableError,
     MalformedPageError,
 )
+from f1_pipeline.http_source.client import RetryPolicy, parse_retry_after
 
 BASE = "https://ergast.test/ergast/f1"
 RESULTS_URL = f"{BASE}/2021/results.json"

@@ -14,13 +14,13 @@ import pytest
 
 from f1_pipeline.defs.practice import practice_assets
 from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
-from f1_pipeline.ergast.client import RetryPolicy
 from f1_pipeline.ergast.errors import (
     ErgastHTTPError,
     ErgastRateLimitedError,
     ErgastUnavailableError,
     MalformedPageError,
 )
+from f1_pipeline.http_source.client import RetryPolicy
 from f1_pipeline.practice.cleaning import practice_results
 from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons, session_rows
 from f1_pipeline.practice.ids import ErgastIds

@@ -8,11 +8,12 @@ import httpx
 import polars as pl
 import pytest
 
-from f1_pipeline.ergast.client import JOLPICA_BASE_URL, RESULTS, SCHEDULE, ErgastClient, RetryPolicy
+from f1_pipeline.ergast.client import JOLPICA_BASE_URL, RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.errors import ErgastHTTPError, MalformedPageError
 from f1_pipeline.ergast.flatten import RACE_COLUMNS, RESULT_COLUMNS, flatten
 from f1_pipeline.ergast.ingest import fetch_seasons
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT, SnapshotTransport
+from f1_pipeline.http_source.client import RetryPolicy
 
 CONTEXT = ["season", "round", "race_name", "date", "circuit_id"]
 

@@ -5,8 +5,9 @@ import asyncio
 import httpx
 import pytest
 
-from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
-from f1_pipeline.ergast.throttle import RateLimit, Throttle
+from f1_pipeline.ergast.client import ErgastClient
+from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.http_source.throttle import RateLimit, Throttle
 
 EPSILON = 1e-9
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from f1_pipeline.ergast.client import RetryPolicy
-from f1_pipeline.ergast.throttle import RateLimit, Throttle
+from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.http_source.throttle import RateLimit, Throttle
 from f1_pipeline.weather.client import HOURLY_VARIABLES, Location, OpenMeteoClient, call_weight
 from f1_pipeline.weather.errors import (
     MalformedWeatherError,

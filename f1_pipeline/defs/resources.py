@@ -10,9 +10,10 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from f1_pipeline.database_urls import with_psycopg2_driver
-from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
+from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.source import DataSource, build_client
-from f1_pipeline.ergast.throttle import RateLimit, Throttle
+from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.http_source.throttle import RateLimit, Throttle
 from f1_pipeline.modeling.training import Seasons
 from f1_pipeline.practice.f1db import F1dbClient
 from f1_pipeline.practice.raw import PracticeBatch

@@ -8,23 +8,15 @@ Every page is validated, and a short read is an error rather than a silently sma
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from f1_pipeline.ergast.errors import (
-    ErgastHTTPError,
-    ErgastRateLimitedError,
-    ErgastUnavailableError,
-    MalformedPageError,
-)
-from f1_pipeline.ergast.throttle import Throttle
+from f1_pipeline.ergast.errors import ERGAST_ERRORS, MalformedPageError
+from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy
+from f1_pipeline.http_source.throttle import Throttle
 
 JOLPICA_BASE_URL = "https://api.jolpi.ca/ergast/f1"
 MAX_PAGE_SIZE = 100
@@ -48,20 +40,6 @@ DRIVER_STANDINGS = Endpoint("driverStandings", "StandingsTable", "StandingsLists
 CONSTRUCTOR_STANDINGS = Endpoint("constructorStandings", "StandingsTable", "StandingsLists", "ConstructorStandings")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff for 429, 5xx and transport failures; `Retry-After` wins when the server sends it."""
-
-    attempts: int = 5
-    backoff_seconds: float = 1.0
-    max_wait_seconds: float = 120.0
-
-    def wait(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_wait_seconds)
-        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_wait_seconds)
-
-
 @dataclass
 class Fetched:
     """One operation's merged pages: the API's list (races or standings lists) with every row in place."""
@@ -80,28 +58,6 @@ class Fetched:
         return sum(len(item[self.endpoint.rows]) for item in self.items)
 
 
-class _RetryableStatusError(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # the asctime form carries no zone; HTTP dates are always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
 class ErgastClient:
     """The seed's operations over one `httpx.AsyncClient`; use as `async with ErgastClient(...) as api`."""
 
@@ -111,33 +67,29 @@ class ErgastClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         throttle: Throttle | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         page_size: int = MAX_PAGE_SIZE,
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
-        self._transport = transport
-        self._throttle = throttle
-        self._retry = retry
         self._page_size = page_size
-        self._timeout = timeout_seconds
-        self._sleep = sleep
-        self._http: httpx.AsyncClient | None = None
+        self._source = HttpSource(
+            "ErgastClient",
+            ERGAST_ERRORS,
+            transport=transport,
+            throttle=throttle,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+        )
 
     async def __aenter__(self) -> ErgastClient:
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=self._transport,
-            timeout=self._timeout,
-            headers={"User-Agent": "f1-predict (+https://github.com/f1-predict)"},
-        )
+        await self._source.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._source.__aexit__(*exc_info)
 
     async def schedule(self, season: int | str) -> Fetched:
         return await self.fetch(SCHEDULE, season)
@@ -185,58 +137,12 @@ class ErgastClient:
         return fetched
 
     async def _page(self, path: str, offset: int) -> tuple[str, dict[str, Any]]:
-        response = await self._get(path, {"limit": self._page_size, "offset": offset})
+        response = await self._source.get(self.base_url + path, {"limit": self._page_size, "offset": offset})
         url = str(response.request.url)
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise MalformedPageError(url, f"page is not JSON: {error}") from error
+        body = self._source.json(url, response, "page")
         if not isinstance(body, dict) or not isinstance(body.get("MRData"), dict):
             raise MalformedPageError(url, "page has no MRData object")
         return url, body["MRData"]
-
-    async def _get(self, path: str, params: dict[str, int]) -> httpx.Response:
-        if self._http is None:
-            raise RuntimeError("ErgastClient must be used as 'async with ErgastClient(...) as client'")
-        url = str(httpx.URL(self.base_url + path, params=params))
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type((_RetryableStatusError, httpx.TimeoutException, httpx.TransportError)),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    if self._throttle is not None:
-                        await self._throttle.acquire()
-                    response = await self._http.get(path, params=params)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        self._refuse_long_waits(url, response)
-                        raise _RetryableStatusError(response)
-        except _RetryableStatusError as failure:
-            raise ErgastHTTPError(url, failure.response.status_code, self._retry.attempts) from failure
-        except (httpx.TimeoutException, httpx.TransportError) as failure:
-            raise ErgastUnavailableError(
-                url, f"{type(failure).__name__} after {self._retry.attempts} attempt(s): {failure}"
-            ) from failure
-        if response.is_error:
-            raise ErgastHTTPError(url, response.status_code, 1)
-        return response
-
-    def _refuse_long_waits(self, url: str, response: httpx.Response) -> None:
-        """A `Retry-After` beyond the policy's longest wait (an exhausted hourly budget) ends the fetch now."""
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if retry_after is not None and retry_after > self._retry.max_wait_seconds:
-            raise ErgastRateLimitedError(url, response.status_code, retry_after)
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        retry_after = None
-        if isinstance(failure, _RetryableStatusError):
-            retry_after = parse_retry_after(failure.response.headers.get("Retry-After"))
-        return self._retry.wait(state.attempt_number, retry_after)
 
 
 def _paging(url: str, mr_data: dict[str, Any]) -> tuple[int, int]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from f1_pipeline.ergast.client import ErgastClient, RetryPolicy
+from f1_pipeline.ergast.client import ErgastClient
 from f1_pipeline.ergast.snapshot import SnapshotTransport
-from f1_pipeline.ergast.throttle import Throttle
+from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.http_source.throttle import Throttle
 
 DataSource = Literal["snapshot", "live"]
 

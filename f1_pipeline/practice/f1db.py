@@ -13,7 +13,7 @@ Why F1DB's repository files rather than OpenF1 or F1DB's release archives:
 
 A season is one listing of its race folders (GitHub's contents API, `{listing_url}/{season}/races`) and one
 YAML file per session (`{files_url}/{season}/races/{NN-name}/free-practice-1-results.yml`, ...). A session not
-held, or not yet published, answers 404 and has no rows. Requests follow the Ergast client's conventions: a
+held, or not yet published, answers 404 and has no rows. Requests go through the shared HTTP source: a
 shared throttle, retries of 429, 5xx and timeouts with exponential backoff or the server's `Retry-After` (GitHub's
 rate-limit headers count as one), and typed errors that name the URL.
 """
@@ -30,17 +30,11 @@ from typing import Any
 import httpx
 import polars as pl
 import yaml
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from f1_pipeline.cleaning.timing import clock_seconds
-from f1_pipeline.ergast.client import RetryPolicy, parse_retry_after
-from f1_pipeline.ergast.errors import (
-    ErgastHTTPError,
-    ErgastRateLimitedError,
-    ErgastUnavailableError,
-    MalformedPageError,
-)
-from f1_pipeline.ergast.throttle import Throttle
+from f1_pipeline.ergast.errors import ERGAST_ERRORS, ErgastHTTPError, MalformedPageError
+from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy, parse_retry_after
+from f1_pipeline.http_source.throttle import Throttle
 from f1_pipeline.practice.ids import ErgastIds
 from f1_pipeline.practice.raw import RAW_COLUMNS, RAW_SCHEMA, PracticeBatch, SeasonFetch
 
@@ -56,14 +50,7 @@ SESSION_FILES = {
 _RACE_FOLDER = re.compile(r"^(?P<round>\d{1,2})-[a-z0-9-]+$")
 _SEASON_FOLDER = re.compile(r"^\d{4}$")
 _REQUIRED = ("position", "driverId", "constructorId")
-DEFAULT_RETRY = RetryPolicy()
 _YAML_NULLS = ("", "~", "null", "Null", "NULL")
-
-
-class _RetryableStatusError(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
 
 
 @dataclass(frozen=True)
@@ -108,26 +95,25 @@ class F1dbClient:
         self.listing_url = listing_url.rstrip("/")
         self.files_url = files_url.rstrip("/")
         self._ids = ids or ErgastIds.load()
-        self._transport = transport
-        self._throttle = throttle
-        self._retry = retry
-        self._timeout = timeout_seconds
-        self._sleep = sleep
-        self._http: httpx.AsyncClient | None = None
+        self._source = HttpSource(
+            "F1dbClient",
+            ERGAST_ERRORS,
+            transport=transport,
+            throttle=throttle,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+            follow_redirects=True,
+            retryable=_retryable,
+            server_wait=server_wait,
+        )
 
     async def __aenter__(self) -> F1dbClient:
-        self._http = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=self._timeout,
-            follow_redirects=True,
-            headers={"User-Agent": "f1-predict (+https://github.com/f1-predict)"},
-        )
+        await self._source.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._source.__aexit__(*exc_info)
 
     async def season(self, season: str) -> tuple[pl.DataFrame, SeasonFetch]:
         """Every practice and sprint-qualifying row of `season` in the raw layout, and where it came from."""
@@ -176,12 +162,7 @@ class F1dbClient:
 
     async def _json(self, url: str) -> Any:
         response = await self._get(url)
-        if response is None:
-            return None
-        try:
-            return response.json()
-        except ValueError as error:
-            raise MalformedPageError(url, f"the listing is not JSON: {error}") from error
+        return None if response is None else self._source.json(url, response, "the listing")
 
     async def _text(self, url: str) -> str | None:
         response = await self._get(url)
@@ -189,46 +170,12 @@ class F1dbClient:
 
     async def _get(self, url: str) -> httpx.Response | None:
         """The answer after the retries it deserves; None for a 404 (a session or season not there)."""
-        if self._http is None:
-            raise RuntimeError("F1dbClient must be used as 'async with F1dbClient(...) as client'")
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type((_RetryableStatusError, httpx.TimeoutException, httpx.TransportError)),
-            sleep=self._sleep,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    if self._throttle is not None:
-                        await self._throttle.acquire()
-                    response = await self._http.get(url)
-                    if _retryable(response):
-                        self._refuse_long_waits(url, response)
-                        raise _RetryableStatusError(response)
-        except _RetryableStatusError as failure:
-            raise ErgastHTTPError(url, failure.response.status_code, self._retry.attempts) from failure
-        except (httpx.TimeoutException, httpx.TransportError) as failure:
-            raise ErgastUnavailableError(
-                url, f"{type(failure).__name__} after {self._retry.attempts} attempt(s): {failure}"
-            ) from failure
-        if response.status_code == 404:
-            return None
-        if response.is_error:
-            raise ErgastHTTPError(url, response.status_code, 1)
-        return response
-
-    def _refuse_long_waits(self, url: str, response: httpx.Response) -> None:
-        """A wait beyond the policy's longest (GitHub's hourly budget spent) ends the fetch now."""
-        wait = server_wait(response)
-        if wait is not None and wait > self._retry.max_wait_seconds:
-            raise ErgastRateLimitedError(url, response.status_code, wait)
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        wait = server_wait(failure.response) if isinstance(failure, _RetryableStatusError) else None
-        return self._retry.wait(state.attempt_number, wait)
+            return await self._source.get(url)
+        except ErgastHTTPError as error:
+            if error.status_code == 404:
+                return None
+            raise
 
 
 def _entries(url: str, body: Any) -> list[Mapping[str, Any]]:

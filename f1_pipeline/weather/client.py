@@ -17,16 +17,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from f1_pipeline.ergast.client import RetryPolicy, parse_retry_after
-from f1_pipeline.ergast.throttle import RateLimit, Throttle
-from f1_pipeline.weather.errors import (
-    MalformedWeatherError,
-    WeatherHTTPError,
-    WeatherRateLimitedError,
-    WeatherUnavailableError,
-)
+from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy
+from f1_pipeline.http_source.throttle import RateLimit, Throttle
+from f1_pipeline.weather.errors import WEATHER_ERRORS, MalformedWeatherError
 
 ARCHIVE_URL = "https://archive-api.open-meteo.com/v1/archive"
 FORECAST_URL = "https://api.open-meteo.com/v1/forecast"
@@ -35,7 +29,6 @@ MAX_LOCATIONS = 100
 """Locations per request: Open-Meteo accepts up to 1,000, but 100 keep the URL near 5 KB, below common proxy limits."""
 FREE_API_LIMITS = (RateLimit(600, 60.0), RateLimit(5_000, 3_600.0), RateLimit(10_000, 86_400.0))
 """The published limits of the free non-commercial API, in calls per minute, hour and day."""
-DEFAULT_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -78,12 +71,6 @@ def call_weight(locations: Sequence[Location], variables: int = len(HOURLY_VARIA
     )
 
 
-class _RetryableStatusError(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
 class OpenMeteoClient:
     """The archive and forecast operations over one `httpx.AsyncClient`; use as `async with OpenMeteoClient(...)`."""
 
@@ -101,26 +88,24 @@ class OpenMeteoClient:
     ) -> None:
         self.archive_url = archive_url
         self.forecast_url = forecast_url
-        self._transport = transport
-        self._throttle = throttle
-        self._retry = retry
         self._batch_size = batch_size
-        self._timeout = timeout_seconds
-        self._sleep = sleep
-        self._http: httpx.AsyncClient | None = None
+        self._source = HttpSource(
+            "OpenMeteoClient",
+            WEATHER_ERRORS,
+            transport=transport,
+            throttle=throttle,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+            error_detail=_reason,
+        )
 
     async def __aenter__(self) -> OpenMeteoClient:
-        self._http = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=self._timeout,
-            headers={"User-Agent": "f1-predict (+https://github.com/f1-predict)"},
-        )
+        await self._source.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._source.__aexit__(*exc_info)
 
     async def archive(self, locations: Sequence[Location]) -> list[Answer]:
         """Observed history (reanalysis), from 1940 to about five days ago."""
@@ -145,63 +130,9 @@ class OpenMeteoClient:
             "timezone": "UTC",
             "wind_speed_unit": "ms",
         }
-        response = await self._get(base_url, params, math.ceil(call_weight(batch)))
+        response = await self._source.get(base_url, params, weight=math.ceil(call_weight(batch)))
         url = str(response.request.url)
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise MalformedWeatherError(url, f"answer is not JSON: {error}") from error
-        return Answer(url=url, series=parse_answer(url, body, batch))
-
-    async def _get(self, base_url: str, params: dict[str, str], weight: int) -> httpx.Response:
-        if self._http is None:
-            raise RuntimeError("OpenMeteoClient must be used as 'async with OpenMeteoClient(...) as client'")
-        url = str(httpx.URL(base_url, params=params))
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry.attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type((_RetryableStatusError, httpx.TimeoutException, httpx.TransportError)),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._charge(weight)
-                    response = await self._http.get(base_url, params=params)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        self._refuse_long_waits(url, response)
-                        raise _RetryableStatusError(response)
-        except _RetryableStatusError as failure:
-            raise WeatherHTTPError(
-                url, failure.response.status_code, self._retry.attempts, _reason(failure.response)
-            ) from failure
-        except (httpx.TimeoutException, httpx.TransportError) as failure:
-            raise WeatherUnavailableError(
-                url, f"{type(failure).__name__} after {self._retry.attempts} attempt(s): {failure}"
-            ) from failure
-        if response.is_error:
-            raise WeatherHTTPError(url, response.status_code, 1, _reason(response))
-        return response
-
-    async def _charge(self, weight: int) -> None:
-        """Take `weight` calls from the throttle's windows, as the server will count them."""
-        if self._throttle is not None:
-            for _ in range(weight):
-                await self._throttle.acquire()
-
-    def _refuse_long_waits(self, url: str, response: httpx.Response) -> None:
-        """A `Retry-After` beyond the policy's longest wait (a spent hourly or daily budget) ends the fetch now."""
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if retry_after is not None and retry_after > self._retry.max_wait_seconds:
-            raise WeatherRateLimitedError(url, response.status_code, retry_after)
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        retry_after = None
-        if isinstance(failure, _RetryableStatusError):
-            retry_after = parse_retry_after(failure.response.headers.get("Retry-After"))
-        return self._retry.wait(state.attempt_number, retry_after)
+        return Answer(url=url, series=parse_answer(url, self._source.json(url, response, "answer"), batch))
 
 
 def _reason(response: httpx.Response) -> str | None:

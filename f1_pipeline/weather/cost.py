@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from f1_pipeline.ergast.throttle import RateLimit, Throttle
+from f1_pipeline.http_source.throttle import RateLimit, Throttle
 from f1_pipeline.weather.client import FREE_API_LIMITS, Location, call_weight
 
 

@@ -1,39 +1,35 @@
-"""Typed errors that name the URL, so a failed weather fetch says which request to look at."""
+"""The Open-Meteo source's errors: the shared kinds, marked as weather's so its asset catches only its own failures."""
 
 from __future__ import annotations
 
+from f1_pipeline.http_source.errors import (
+    MalformedAnswerError,
+    SourceError,
+    SourceErrors,
+    SourceHTTPError,
+    SourceRateLimitedError,
+    SourceUnavailableError,
+)
 
-class WeatherError(Exception):
+
+class WeatherError(SourceError):
     """Base class of everything the Open-Meteo client raises on purpose."""
 
-    def __init__(self, url: str, message: str) -> None:
-        super().__init__(f"{message} ({url})")
-        self.url = url
 
-
-class WeatherHTTPError(WeatherError):
+class WeatherHTTPError(SourceHTTPError, WeatherError):
     """The server answered with an error status, after the retries it deserved; `detail` is its `reason`."""
 
-    def __init__(self, url: str, status_code: int, attempts: int, detail: str | None = None) -> None:
-        super().__init__(
-            url, f"HTTP {status_code}: {detail}" if detail else f"HTTP {status_code} after {attempts} attempt(s)"
-        )
-        self.status_code = status_code
-        self.attempts = attempts
 
-
-class WeatherRateLimitedError(WeatherHTTPError):
+class WeatherRateLimitedError(SourceRateLimitedError, WeatherHTTPError):
     """The server asks to wait longer than the retry policy allows (an hourly or daily budget is spent)."""
 
-    def __init__(self, url: str, status_code: int, retry_after: float) -> None:
-        detail = f"the server asks to wait {retry_after:.0f} s, longer than the retry policy allows; try again later"
-        super().__init__(url, status_code, attempts=1, detail=detail)
-        self.retry_after = retry_after
 
-
-class WeatherUnavailableError(WeatherError):
+class WeatherUnavailableError(SourceUnavailableError, WeatherError):
     """The server could not be reached (timeouts, refused connections) after the last attempt."""
 
 
-class MalformedWeatherError(WeatherError):
+class MalformedWeatherError(MalformedAnswerError, WeatherError):
     """An answer that is not Open-Meteo's JSON layout: not JSON, wrong number of locations, ragged hourly arrays."""
+
+
+WEATHER_ERRORS = SourceErrors(WeatherHTTPError, WeatherRateLimitedError, WeatherUnavailableError, MalformedWeatherError)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from f1_pipeline.ergast.client import RetryPolicy
-from f1_pipeline.ergast.throttle import Throttle
+from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.http_source.throttle import Throttle
 from f1_pipeline.weather.client import OpenMeteoClient
 
 WeatherSource = Literal["none", "open-meteo", "csv"]
