@@ -113,7 +113,7 @@ def accuracy_by_season_figure(summary_by_season: pl.DataFrame, metric: str = "to
     modes = summary_by_season["mode"].unique().sort().to_list() if "mode" in summary_by_season.columns else []
     modes.sort(key=lambda mode: list(MODE_LABELS).index(mode) if mode in MODE_LABELS else len(MODE_LABELS))
     panels = max(len(modes), 1)
-    figure = Figure(figsize=(6.0 * panels, 5.0), layout="constrained")
+    figure = Figure(figsize=(4.8 * panels, 4.8), layout="constrained")  # two panels fit the Dagster UI dialog
     axes = figure.subplots(1, panels, sharey=True, squeeze=False)[0]
     for axis, mode in zip(axes, modes or [None], strict=True):
         rows = summary_by_season if mode is None else summary_by_season.filter(pl.col("mode") == mode)
