@@ -20,7 +20,7 @@ from f1_serving.errors import ApiError
 from f1_serving.middleware import tighter, too_many
 from f1_serving.runtime import Runtime
 from f1_serving.security import InvalidTokenError, token_subject
-from f1_serving.serving_state import Served
+from f1_serving.serving_state import SUMMARIES, Served
 from f1_serving.settings import ApiSettings
 from f1_serving.users import User
 
@@ -135,7 +135,7 @@ async def limit_by_client(request: Request, runtime: RuntimeDep) -> None:
 async def get_served(runtime: RuntimeDep) -> Served:
     served = runtime.state.served
     if served is None:
-        problems = "; ".join(runtime.state.problems.values()) or "loading"
+        problems = "; ".join(SUMMARIES[name] for name in sorted(runtime.state.problems)) or "loading"
         raise ApiError(503, "not_ready", f"no model and data to serve yet: {problems}", {"Retry-After": "10"})
     return served
 

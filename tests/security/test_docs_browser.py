@@ -118,3 +118,13 @@ def test_redoc_renders_offline(server, page, shots):
     page.get_by_text("/predictions/next-race").first.wait_for()
     page.screenshot(path=shots / "h5_redoc.png", full_page=False)
     assert watch.problems == []
+
+
+def test_the_real_server_refuses_huge_headers(server):
+    """uvicorn with httptools sets no header limit of its own: the app's guard answers 431 on the real socket."""
+    with httpx.Client(base_url=f"{server}/api/v1", timeout=60) as client:
+        huge = client.get("/users/me", headers={"Authorization": "Bearer " + "A" * (8 * 1024 * 1024)})
+        assert huge.status_code == 431 and huge.json()["error_code"] == "headers_too_large"
+        many = client.get("/health", headers=[(f"x-probe-{i}", "1") for i in range(10_000)])
+        assert many.status_code == 431
+        assert client.get("/health").status_code == 200

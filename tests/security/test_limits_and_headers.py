@@ -9,6 +9,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from f1_pipeline.cli import servers
+from f1_pipeline.settings import REPO_ROOT
 from f1_serving.client_address import client_address
 from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
@@ -150,6 +152,9 @@ def test_readiness_tells_anonymous_callers_what_is_wrong_without_internal_detail
     assert str(runtime.settings.serving_dir) in operator["problems"]["publication-unavailable"]
     wrong = client.get(f"{API}/health/ready", headers={"X-Operator-Token": "guess"}).json()
     assert wrong["problems"] == anonymous["problems"]
+    not_ready = client.get(f"{API}/races/2025", headers=bearer(register(client)))
+    assert not_ready.status_code == 503 and not_ready.json()["error_code"] == "not_ready"
+    assert str(runtime.settings.serving_dir) not in not_ready.text and "sqlite" not in not_ready.text
 
 
 def test_the_development_secret_is_flagged_at_start_and_loudly_on_a_non_loopback_address(tmp_path, caplog):
@@ -177,3 +182,9 @@ def test_registration_email_example_is_valid(client):
     example = document["components"]["schemas"]["Registration"]["examples"][0]
     example["email"] = new_email()
     assert client.post(f"{API}/auth/register", json=example).status_code == 201
+
+
+def test_make_serve_does_not_let_uvicorn_believe_forwarded_headers():
+    """`make serve` runs `f1-predict serve`, whose uvicorn command line must not trust X-Forwarded-For itself."""
+    assert "f1-predict serve" in (REPO_ROOT / "Makefile").read_text().split("\nserve:")[1].split("\n\n")[0]
+    assert "--no-proxy-headers" in servers.api("127.0.0.1", 8000)
