@@ -110,6 +110,14 @@ def predictions(season=2026, round_=14, modes=("pre_qualifying", "post_qualifyin
     return pl.DataFrame(rows, schema_overrides={"season": pl.Int32, "round": pl.Int32})
 
 
+@pytest.mark.parametrize(
+    ("probability", "text"),
+    [(0.61234, "61.2%"), (0.0, "0.0%"), (0.0003, "<0.1%"), (0.9997, ">99.9%"), (1.0, "100.0%"), (None, "")],
+)
+def test_percentages_never_round_a_real_chance_to_nil_or_certain(probability, text):
+    assert views.percent(probability) == text
+
+
 def test_the_latest_mode_is_shown_unless_one_is_asked_for():
     assert views.choose_mode(predictions(), None) == "post_qualifying"
     assert views.choose_mode(predictions(modes=("pre_qualifying",)), None) == "pre_qualifying"

@@ -169,13 +169,13 @@ def predict(
 @app.command()
 def championship() -> None:
     """The championship odds table, once the pipeline has materialized it."""
-    settings = PipelineSettings()
     try:
-        odds = sources.warehouse_table(settings, sources.CHAMPIONSHIP_TABLE)
+        odds = sources.predictions(PipelineSettings(), "championship_odds")
     except MissingTableError as error:
         raise _fail(f"the championship odds have not been materialized yet: {error}") from error
-    for table in views.championship_tables(odds):
+    for table in views.championship_tables(odds.frame):
         console.print(table)
+    console.print(f"from the {odds.where}", style="dim", highlight=False, soft_wrap=True)
 
 
 def _start(argv: list[str]) -> None:

@@ -14,9 +14,12 @@ from f1_pipeline.registry.tracking import registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
-PUBLISHED = {"next_race": "predictions.next_race", "race_predictions": "predictions.race_predictions"}
+PUBLISHED = {
+    "next_race": "predictions.next_race",
+    "race_predictions": "predictions.race_predictions",
+    "championship_odds": "predictions.championship_odds",
+}
 """Published serving table and the warehouse table it is published from."""
-CHAMPIONSHIP_TABLE = "predictions.championship_odds"
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,13 @@ def warehouse_table(settings: PipelineSettings, table: str) -> pl.DataFrame:
 
 
 def predictions(settings: PipelineSettings, name: str) -> Source:
-    """`next_race` or `race_predictions`: from the current publication, else from the warehouse."""
+    """A table of `PUBLISHED`: from the current publication, else (nothing published yet, or a snapshot from before
+    the table was published) from the warehouse."""
     try:
         publication = read_publication(settings.serving_dir)
     except PublicationError:
+        publication = None
+    if publication is None or name not in publication.tables:
         return Source(warehouse_table(settings, PUBLISHED[name]), f"warehouse {settings.warehouse_path}")
     return Source(publication.tables[name], f"published snapshot {publication.manifest.snapshot_id}")
 

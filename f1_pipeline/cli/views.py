@@ -68,7 +68,14 @@ def choose_mode(rows: pl.DataFrame, mode: str | None) -> str:
 
 
 def percent(probability: float | None) -> str:
-    return "" if probability is None else f"{probability:.1%}"
+    """One decimal; a chance that is neither nil nor certain never reads as 0.0% or 100.0%."""
+    if probability is None:
+        return ""
+    if 0 < probability < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= probability < 1:
+        return ">99.9%"
+    return f"{probability:.1%}"
 
 
 def predictions_table(rows: pl.DataFrame, mode: str) -> Table:
