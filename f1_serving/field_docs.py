@@ -54,6 +54,58 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "snapshot_id": ("the publication snapshot the answer was read from", "20261128T110631Z-b2ef0f55"),
     "walk_forward": ("true: made by a model trained only on races before this one", True),
     "predictions": ("every entrant, most likely winner first", None),
+    "win_pct": ("`probability` as a percentage, rounded to one decimal", 31.3),
+    "podium_probability": ("probability that the driver finishes in the top 3, from 0 to 1", 0.6712),
+    "podium_pct": ("`podium_probability` as a percentage, rounded to one decimal", 67.1),
+    "top6_probability": ("probability that the driver finishes in the top 6, from 0 to 1", 0.8841),
+    "top6_pct": ("`top6_probability` as a percentage, rounded to one decimal", 88.4),
+    "points_probability": (
+        "probability that the driver finishes in a points-paying place of that season (top 10 since 2010)",
+        0.9502,
+    ),
+    "points_pct": ("`points_probability` as a percentage, rounded to one decimal", 95.0),
+    "expected_position": ("expected finishing place (1 = winner), every car ranked", 3.2),
+    "teammate_ahead_probability": (
+        "probability that the driver finishes ahead of every teammate; null without a teammate",
+        0.64,
+    ),
+    "teammate_ahead_pct": ("`teammate_ahead_probability` as a percentage, one decimal; null without a teammate", 64.0),
+    "team_win_probability": ("probability that one of the driver's team's cars wins: the constructors' P(win)", 0.52),
+    "team_win_pct": ("`team_win_probability` as a percentage, rounded to one decimal", 52.0),
+    "top_contributions": (
+        "the features that moved the driver's score most against the race's average driver, largest first "
+        "(positive: raised his chance); null when the model cannot say",
+        [{"feature": "elo_driver", "contribution": 0.4123}, {"feature": "grid", "contribution": -0.2051}],
+    ),
+    "feature": ("a model input (feature) name", "elo_driver"),
+    "contribution": (
+        "the feature's part in the driver's score against the race's average driver, in the model's score units "
+        "(log-odds for the linear kinds and XGBoost); positive raised his chance",
+        0.4123,
+    ),
+    # freshness and venue
+    "data_through": (
+        "the last race with results in the data; null when none has any",
+        {"season": 2026, "round": 13, "race_name": "Hungarian Grand Prix", "date": "2026-07-26"},
+    ),
+    "stale": ("true when the calendar lists races held before today that have no results in the data", True),
+    "stale_reason": (
+        "why the data is older than the calendar says it should be; null when it is not",
+        "the calendar lists 9 races held after the Hungarian Grand Prix (2026-07-26) without results, the latest "
+        "the Brazilian Grand Prix (2026-11-08)",
+    ),
+    "timezone": ("the circuit's IANA time zone; null when its coordinates are unknown", "Europe/London"),
+    "local_starts_at": (
+        "race start in the circuit's local time, with its UTC offset; null without a time",
+        "2025-07-06T15:00:00+01:00",
+    ),
+    # championship
+    "after_round": ("the last completed round the standings include", 14),
+    "entity": ("driver or constructor: which championship", "driver"),
+    "points_now": ("championship points after `after_round` (races and sprints)", 296.0),
+    "title_probability": ("share of simulated seasons the driver or team ends as champion, from 0 to 1", 0.613),
+    "title_pct": ("`title_probability` as a percentage, rounded to one decimal", 61.3),
+    "expected_points": ("mean final points over the simulated rest of the season", 402.5),
     # accuracy
     "log_loss": ("mean negative log of the probability given to the winner (lower is better)", 1.52),
     "brier": ("mean Brier score of the win probabilities over the field (lower is better)", 0.041),

@@ -6,7 +6,11 @@ without a server. A question the data cannot answer raises `ApiError` with a 404
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -14,10 +18,14 @@ from f1_serving.errors import ApiError
 from f1_serving.schemas import (
     AccuracySummary,
     Calendar,
+    ChampionshipOdds,
+    DataThrough,
     DriverPrediction,
     DriverRanking,
     DriverRankings,
+    Freshness,
     Mode,
+    NextRacePredictions,
     Race,
     RaceAccuracy,
     RacePredictions,
@@ -25,28 +33,92 @@ from f1_serving.schemas import (
     SeasonAccuracyDetail,
     TeamRanking,
     TeamRankings,
+    TitleOdds,
+    UpcomingDriverPrediction,
+    UpcomingRace,
 )
 from f1_serving.serving_state import Served
 
 RankingSort = Literal["points", "elo", "wins"]
 _RANK_COLUMNS = {"points": "points_rank", "elo": "elo_rank"}
+PERCENTAGES = {
+    "probability": "win_pct",
+    "podium_probability": "podium_pct",
+    "top6_probability": "top6_pct",
+    "points_probability": "points_pct",
+    "teammate_ahead_probability": "teammate_ahead_pct",
+    "team_win_probability": "team_win_pct",
+}
+"""Each published probability and the field that gives it as a percentage for people."""
 
 
-def _race_predictions(served: Served, rows: pl.DataFrame, mode: Mode, walk_forward: bool) -> RacePredictions:
+def percentage(probability: float | None) -> float | None:
+    """A probability as a percentage with one decimal (0.3421 -> 34.2): what a person reads."""
+    return None if probability is None else round(100 * probability, 1)
+
+
+def _with_percentages(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {pct: percentage(row.get(column)) for column, pct in PERCENTAGES.items()}
+
+
+def _contributions(row: dict[str, Any]) -> dict[str, Any]:
+    """The published JSON text of the top contributions as the list it holds (None when the model could not say)."""
+    text = row.get("top_contributions")
+    return row | {"top_contributions": None if text is None else json.loads(text)}
+
+
+def _local(starts_at: datetime | None, timezone: str | None) -> datetime | None:
+    if starts_at is None or timezone is None:
+        return None
+    try:
+        return starts_at.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _venue(served: Served, season: int, round_: int) -> dict[str, Any]:
+    """The race's calendar entry: circuit name and place, time zone, and the start in UTC and in local time."""
+    rows = served.table("calendar").filter((pl.col("season") == season) & (pl.col("round") == round_))
+    if rows.is_empty():
+        return {}
+    race = rows.row(0, named=True)
+    return race | {"local_starts_at": _local(race["starts_at"], race["timezone"])}
+
+
+def _race_header(served: Served, rows: pl.DataFrame, mode: Mode) -> dict[str, Any]:
     first = rows.row(0, named=True)
-    return RacePredictions(
-        season=first["season"],
-        round=first["round"],
-        race_name=first["race_name"],
-        date=first["date"],
-        circuit_id=first["circuit_id"],
-        mode=mode,
-        model_name=first.get("model_name") or served.champion.name,
-        model_version=str(first["model_version"]),
-        snapshot_id=served.publication.manifest.snapshot_id,
-        walk_forward=walk_forward,
-        predictions=[DriverPrediction.model_validate(row) for row in rows.sort("rank").iter_rows(named=True)],
+    return {
+        **first,
+        **_venue(served, first["season"], first["round"]),
+        "mode": mode,
+        "model_name": first.get("model_name") or served.champion.name,
+        "model_version": str(first["model_version"]),
+        "snapshot_id": served.publication.manifest.snapshot_id,
+        "walk_forward": True,
+    }
+
+
+def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
+    """The last race with results, and whether races the calendar dates before `today` still have none: the data
+    is then older than it should be, and the "next race" may already have been run."""
+    done = calendar.filter(pl.col("status") == "completed").sort("season", "round")
+    if done.is_empty():
+        return Freshness(data_through=None, stale=False, stale_reason=None)
+    last = done.row(-1, named=True)
+    through = DataThrough.model_validate(last)
+    missing = calendar.filter(
+        (pl.col("status") == "scheduled") & (pl.col("date") < today) & (pl.col("date") > last["date"])
+    ).sort("date")
+    if missing.is_empty():
+        return Freshness(data_through=through, stale=False, stale_reason=None)
+    latest = missing.row(-1, named=True)
+    races = "race" if missing.height == 1 else "races"
+    reason = (
+        f"the calendar lists {missing.height} {races} held after the {last['race_name']} ({last['date']}) "
+        f"without results in the data, the latest the {latest['race_name']} ({latest['date']}); the predictions "
+        "are for the first race without results"
     )
+    return Freshness(data_through=through, stale=True, stale_reason=reason)
 
 
 def _best_mode(rows: pl.DataFrame, mode: Mode | None) -> Mode:
@@ -56,7 +128,7 @@ def _best_mode(rows: pl.DataFrame, mode: Mode | None) -> Mode:
     return "post_qualifying" if (rows["mode"] == "post_qualifying").any() else "pre_qualifying"
 
 
-def next_race(served: Served, mode: Mode | None) -> RacePredictions:
+def next_race(served: Served, mode: Mode | None, today: date) -> NextRacePredictions:
     rows = served.next_race
     if rows.is_empty():
         raise ApiError(404, "no_next_race", "every scheduled race has results: there is no next race to predict")
@@ -68,15 +140,22 @@ def next_race(served: Served, mode: Mode | None) -> RacePredictions:
             "predictions_not_available",
             f"{chosen} predictions for the next race need its qualifying results, which are not in yet",
         )
-    return _race_predictions(served, picked, chosen, walk_forward=True)
+    rows = picked.sort("rank").iter_rows(named=True)
+    return NextRacePredictions(
+        **_race_header(served, picked, chosen),
+        **dict(freshness(served.table("calendar"), today)),
+        predictions=[UpcomingDriverPrediction.model_validate(_contributions(_with_percentages(row))) for row in rows],
+    )
 
 
-def race(served: Served, season: int, round_: int, mode: Mode | None) -> RacePredictions:
+def race(
+    served: Served, season: int, round_: int, mode: Mode | None, today: date
+) -> RacePredictions | NextRacePredictions:
     """A past race: the champion's walk-forward prediction; the next race: its current prediction."""
     _known_race(served, season, round_)
     upcoming = served.next_race.filter((pl.col("season") == season) & (pl.col("round") == round_))
     if not upcoming.is_empty():
-        return next_race(served, mode)
+        return next_race(served, mode, today)
     rows = served.table("race_predictions").filter((pl.col("season") == season) & (pl.col("round") == round_))
     if rows.is_empty():
         seasons = served.table("race_predictions")["season"]
@@ -87,7 +166,13 @@ def race(served: Served, season: int, round_: int, mode: Mode | None) -> RacePre
             f"no walk-forward predictions for {season} round {round_}: the backtest covers seasons {window}",
         )
     chosen = _best_mode(rows, mode)
-    return _race_predictions(served, rows.filter(pl.col("mode") == chosen), chosen, walk_forward=True)
+    picked = rows.filter(pl.col("mode") == chosen)
+    return RacePredictions(
+        **_race_header(served, picked, chosen),
+        predictions=[
+            DriverPrediction.model_validate(_with_percentages(row)) for row in picked.sort("rank").iter_rows(named=True)
+        ],
+    )
 
 
 def _known_race(served: Served, season: int, round_: int) -> None:
@@ -96,11 +181,47 @@ def _known_race(served: Served, season: int, round_: int) -> None:
         raise ApiError(404, "race_not_found", f"there is no round {round_} in the {season} calendar")
 
 
-def calendar(served: Served, season: int) -> Calendar:
-    races = served.table("calendar").filter(pl.col("season") == season).sort("round")
+def calendar(served: Served, season: int, today: date) -> Calendar:
+    """The season's races; one without results carries no winner fields."""
+    every = served.table("calendar")
+    races = every.filter(pl.col("season") == season).sort("round")
     if races.is_empty():
         raise ApiError(404, "season_not_found", f"no calendar for {season}: {_season_span(served, 'calendar')}")
-    return Calendar(season=season, races=[Race.model_validate(row) for row in races.iter_rows(named=True)])
+    return Calendar(
+        season=season,
+        **dict(freshness(every, today)),
+        races=[_calendar_race(row) for row in races.iter_rows(named=True)],
+    )
+
+
+def _calendar_race(row: Mapping[str, Any]) -> Race | UpcomingRace:
+    entry = {**row, "local_starts_at": _local(row["starts_at"], row["timezone"])}
+    return Race.model_validate(entry) if row["status"] == "completed" else UpcomingRace.model_validate(entry)
+
+
+def championship(served: Served) -> ChampionshipOdds:
+    """The current season's title odds as the pipeline simulated them, each championship most likely first."""
+    odds = served.table("championship_odds")
+    if odds.is_empty():
+        raise ApiError(404, "championship_not_available", "no title odds are published: the season has no next race")
+    first = odds.row(0, named=True)
+
+    def entries(entity: str) -> list[TitleOdds]:
+        rows = odds.filter(pl.col("entity") == entity).sort(
+            "title_probability", "points_now", "id", descending=[True, True, False]
+        )
+        return [
+            TitleOdds.model_validate(row | {"rank": rank, "title_pct": percentage(row["title_probability"])})
+            for rank, row in enumerate(rows.iter_rows(named=True), start=1)
+        ]
+
+    return ChampionshipOdds(
+        season=first["season"],
+        after_round=first["after_round"],
+        snapshot_id=served.publication.manifest.snapshot_id,
+        drivers=entries("driver"),
+        constructors=entries("constructor"),
+    )
 
 
 def _season_span(served: Served, table: str) -> str:

@@ -124,7 +124,14 @@ class Token(Documented):
     user: UserPublic
 
 
-class DriverPrediction(Documented):
+class FeatureContribution(Documented):
+    feature: str
+    contribution: float
+
+
+class DriverChances(Documented):
+    """One entrant's chances, each probability also as a percentage with one decimal."""
+
     rank: int
     driver_id: str
     driver_name: str | None
@@ -132,46 +139,115 @@ class DriverPrediction(Documented):
     constructor_id: str | None
     constructor_name: str | None
     probability: float = Field(ge=0, le=1)
-    won: bool | None = None
-    finish_position: int | None = None
+    win_pct: float = Field(ge=0, le=100)
+    podium_probability: float = Field(ge=0, le=1)
+    podium_pct: float = Field(ge=0, le=100)
+    top6_probability: float = Field(ge=0, le=1)
+    top6_pct: float = Field(ge=0, le=100)
+    points_probability: float = Field(ge=0, le=1)
+    points_pct: float = Field(ge=0, le=100)
+    expected_position: float = Field(ge=1)
+    teammate_ahead_probability: float | None = Field(ge=0, le=1)
+    teammate_ahead_pct: float | None = Field(ge=0, le=100)
+    team_win_probability: float = Field(ge=0, le=1)
+    team_win_pct: float = Field(ge=0, le=100)
 
 
-class RacePredictions(Documented):
+class UpcomingDriverPrediction(DriverChances):
+    """An entrant of a race not yet run: no result fields (`won`, `finish_position`) at all."""
+
+    top_contributions: list[FeatureContribution] | None
+
+
+class DriverPrediction(DriverChances):
+    """An entrant of a race already run, with what happened."""
+
+    won: bool | None
+    finish_position: int | None
+
+
+class DataThrough(Documented):
+    season: int
+    round: int
+    race_name: str
+    date: date
+
+
+class Freshness(Documented):
+    data_through: DataThrough | None
+    stale: bool
+    stale_reason: str | None
+
+
+class RaceVenue(Documented):
     season: int
     round: int
     race_name: str | None
     date: date | None
     circuit_id: str | None
+    circuit_name: str | None
+    locality: str | None
+    country: str | None
+    timezone: str | None
+    starts_at: datetime | None
+    local_starts_at: datetime | None
+
+
+class _PredictedRace(RaceVenue):
     mode: Mode
     model_name: str
     model_version: str
     snapshot_id: str
     walk_forward: bool
+
+
+class RacePredictions(_PredictedRace):
+    """A race already run: the champion's walk-forward prediction beside the result."""
+
     predictions: list[DriverPrediction]
 
 
-class Race(Documented):
+class NextRacePredictions(Freshness, _PredictedRace):
+    """The next race: its predictions, why (the top contributions), and how fresh the data behind them is."""
+
+    predictions: list[UpcomingDriverPrediction]
+
+
+class _RaceBase(Documented):
     season: int
     round: int
     race_name: str
     date: date | None
     starts_at: datetime | None
+    local_starts_at: datetime | None
     circuit_id: str | None
     circuit_name: str | None
     locality: str | None
     country: str | None
+    timezone: str | None
     qualifying_date: date | None
     sprint_date: date | None
     has_sprint: bool
     status: str = Field(description="the race's state in the schedule", examples=["completed"])
     is_next: bool
+
+
+class UpcomingRace(_RaceBase):
+    """A race without results yet: no winner fields at all."""
+
+
+class Race(_RaceBase):
+    """A race with results."""
+
     winner_driver_id: str | None
     winner_name: str | None
 
 
-class Calendar(Documented):
+class Calendar(Freshness):
     season: int
-    races: list[Race] = Field(description="every race of the season, in round order")
+    races: list[Race | UpcomingRace] = Field(
+        description="every race of the season, in round order; a race without results has no winner fields"
+    )
 
 
 class RaceAccuracy(Documented):
@@ -257,9 +333,45 @@ class PredictionExportRow(Documented):
     driver_name: str | None
     constructor_name: str | None
     probability: float
+    podium_probability: float
+    top6_probability: float
+    points_probability: float
+    expected_position: float
+    teammate_ahead_probability: float | None
+    team_win_probability: float
     rank: int
     won: bool | None
+    finish_position: int | None
     model_version: str
+
+
+class TitleOdds(Documented):
+    rank: int = Field(description="1 = the most likely champion", examples=[1])
+    id: str = Field(description="the driver's or the team's Ergast id", examples=["norris"])
+    name: str | None = Field(description="the driver's or the team's name", examples=["Lando Norris"])
+    points_now: float
+    title_probability: float = Field(ge=0, le=1)
+    title_pct: float = Field(ge=0, le=100)
+    expected_points: float
+
+
+class ChampionshipOdds(Documented):
+    season: int
+    after_round: int
+    snapshot_id: str
+    drivers: list[TitleOdds] = Field(description="the drivers' championship, most likely champion first")
+    constructors: list[TitleOdds] = Field(description="the constructors' championship, most likely champion first")
+
+
+class ChampionshipExportRow(Documented):
+    season: int
+    after_round: int
+    entity: Literal["driver", "constructor"]
+    id: str = Field(description="the driver's or the team's Ergast id", examples=["norris"])
+    name: str | None = Field(description="the driver's or the team's name", examples=["Lando Norris"])
+    points_now: float
+    title_probability: float
+    expected_points: float
 
 
 class ResultExportRow(Documented):

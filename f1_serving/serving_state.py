@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from f1_pipeline.publication import Publication, PublicationError, current_snapshot, read_publication
-from f1_pipeline.registry.scoring import score, with_rank
+from f1_pipeline.registry.scoring import score, with_outcomes, with_rank
 from f1_pipeline.registry.tracking import ModelRegistry
 from f1_pipeline.serving_tables import SCHEMAS
 from f1_serving.champion import Champion, champion_version, load_champion, reconnect
@@ -36,7 +36,8 @@ SUMMARIES = {
     REFRESH_DEGRADED: "refreshing the served data failed unexpectedly",
 }
 """What each degraded source means, without paths, SQL or addresses: what anonymous callers are told."""
-_NAMES = ("driver_id", "driver_name", "driver_code", "constructor_id", "constructor_name")
+_NAMES = ("driver_id", "driver_name", "driver_code", "constructor_name")
+"""Names beside a re-scored driver; his team's id comes from the features scored."""
 _RACE = ("season", "round", "race_name", "date", "circuit_id")
 
 
@@ -58,15 +59,19 @@ class Served:
 
 def next_race_of(publication: Publication, champion: Champion) -> pl.DataFrame:
     """Published predictions are the champion's when its version made them; after a promotion or rollback that the
-    pipeline has not yet published, the champion scores the published next-race features here."""
+    pipeline has not yet published, the champion scores the published next-race features here, with the same
+    finishing-order outcomes and contributions the pipeline derives (`with_outcomes`)."""
     published = publication.tables["next_race"]
     if publication.manifest.model_version == champion.version:
         return published
     features = publication.tables["next_race_features"]
     names = published.select(*_NAMES).unique("driver_id")
     race = publication.tables["calendar"].select(*_RACE)
+    scored = score(champion.model, features)
+    if "top_contributions" not in scored.columns:  # a model registered before models explained themselves
+        scored = scored.with_columns(top_contributions=pl.lit(None, pl.String))
     return with_rank(
-        score(champion.model, features)
+        with_outcomes(scored, features)
         .join(names, on="driver_id", how="left")
         .join(race, on=["season", "round"], how="left")
         .with_columns(

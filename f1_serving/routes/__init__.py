@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from f1_serving.routes import analytics, auth, exports, health, model, predictions, races, users
+from f1_serving.routes import analytics, auth, championship, exports, health, model, predictions, races, users
 
 API_ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (predictions, races, analytics, exports, model, auth, users, health)
+    module.router for module in (predictions, races, championship, analytics, exports, model, auth, users, health)
 )

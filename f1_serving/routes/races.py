@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -18,5 +19,6 @@ router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_
 async def calendar(
     served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])]
 ) -> Calendar:
-    """The season's races: date, start time, circuit, status, the winner once run, and the next race flagged."""
-    return queries.calendar(served, season)
+    """The season's races: date, start time (UTC and local), circuit, status, the winner once run (a race without
+    results has no winner fields), the next race flagged, and how fresh the data is."""
+    return queries.calendar(served, season, datetime.now(UTC).date())
