@@ -23,7 +23,7 @@ from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.modeling.training import CANDIDATE, SEED_FEATURES
-from f1_pipeline.registry.tracking import ChildRun
+from f1_pipeline.registry.tracking import ROLE, ChildRun
 
 SUMMARY_KEYS = ("mode", "model", "season", "races")
 """Columns of a backtest summary that are not scores (the race count is a param of a run, not a metric)."""
@@ -96,7 +96,7 @@ def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Map
                 metrics={name: float(row[name]) for name in metrics if row[name] is not None},
                 tags={
                     "mode": mode,
-                    "role": role_of(model),
+                    ROLE: role_of(model),
                     "candidate": "yes" if mode in recipes and recipes[mode].kind == model else "no",
                 },
                 steps={
@@ -178,7 +178,7 @@ def study_runs(
                     "seed_validation_log_loss": study["seed_validation_log_loss"],
                     "trials": float(study["trials"]),
                 },
-                tags={"mode": mode, "role": "study"},
+                tags={"mode": mode, ROLE: "study"},
                 children=[_trial_run(family, mode, trial) for trial in trials.get(study["study_name"], ())],
             )
         )
@@ -190,5 +190,5 @@ def _trial_run(family: str, mode: str, trial: optuna.trial.FrozenTrial) -> Child
         name=f"trial {trial.number} · {family} · {mode}",
         params={"family": family, "mode": mode, "trial": trial.number, **trial.params},
         metrics={} if trial.value is None else {"validation_log_loss": float(trial.value)},
-        tags={"mode": mode, "role": "trial"},
+        tags={"mode": mode, ROLE: "trial"},
     )

@@ -50,7 +50,8 @@ INPUT_KEY = (*RACE_KEY, "driver_id", "constructor_id")
 REQUIREMENTS = ("numpy", "pandas", "polars", "pyarrow", "scikit-learn", "scipy", "xgboost-cpu", "mlflow")
 """Pinned into the logged model; the model's code is this project's `f1_pipeline` package, installed beside it."""
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
-"""MLflow 3 opens an experiment without this tag on its GenAI (traces) view; with it, on runs, charts and models."""
+"""MLflow's marker of a classic model-training experiment (not a GenAI one). MLflow 3.17's UI itself picks its view
+from its GenAI / Model training switch (`?workflowType=machine_learning`), not from this tag: see docs/mlflow.md."""
 ROLE = "role"
 """Run tag: `training` and `tuning` for parent runs; `kind`, `baseline`, `ablation`, `study`, `trial` nested."""
 FINGERPRINT = "data_fingerprint"
@@ -128,8 +129,8 @@ class ModelRegistry:
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def experiment_id(self) -> str:
-        """The experiment, created (or, when an older version of this code created it, tagged) as a classic model
-        training experiment, so MLflow's UI opens it on its runs rather than on GenAI traces."""
+        """The experiment, created (or, when an older version of this code created it, tagged) as a classic
+        model-training experiment."""
         client = self.client()
         key, kind = EXPERIMENT_KIND
         existing = client.get_experiment_by_name(self.experiment)
