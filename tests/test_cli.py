@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import re
+import shutil
 import sys
 
 import polars as pl
@@ -13,6 +14,7 @@ from f1_pipeline.cli import servers, views
 from f1_pipeline.cli.app import app
 from f1_pipeline.cli.progress import RunProgress, stage_of
 from f1_pipeline.eta import Countdown, duration
+from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.warehouse import Warehouse
 
 runner = CliRunner()
@@ -300,6 +302,7 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", tmp_path / "dagster_home")  # the project's instance
     monkeypatch.setenv("F1_WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("F1_SERVING_DIR", str(tmp_path / "serving"))
     monkeypatch.setenv("F1_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
