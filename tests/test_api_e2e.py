@@ -134,7 +134,7 @@ def test_the_calendar_has_every_race_with_its_winner(client, headers):
     abu_dhabi = body["races"][-1]
     assert abu_dhabi["race_name"] == "Abu Dhabi Grand Prix" and abu_dhabi["winner_driver_id"] == "max_verstappen"
     next_race = [race for race in _get(client, headers, "/races/2026").json()["races"] if race["is_next"]]
-    assert len(next_race) == 1 and next_race[0]["winner_driver_id"] is None
+    assert len(next_race) == 1 and "winner_driver_id" not in next_race[0], "no winner field before the race is run"
 
 
 def test_accuracy_by_season_and_its_race_breakdown_match_the_scores(client, headers, published):
@@ -237,6 +237,15 @@ def test_a_new_champion_is_served_without_a_restart(own_copy):
     assert {row["driver_id"]: row["probability"] for row in body["predictions"]} == pytest.approx(
         {row["driver_id"]: row["probability"] for row in before["predictions"]}
     ), "the same model files under a new version score the published features the same"
+    by_driver = {row["driver_id"]: row for row in before["predictions"]}
+    for row in body["predictions"]:
+        for column in ("podium_probability", "top6_probability", "points_probability", "expected_position"):
+            assert row[column] == pytest.approx(by_driver[row["driver_id"]][column]), column
+        assert row["win_pct"] == round(100 * row["probability"], 1)
+        assert [part["feature"] for part in row["top_contributions"]] == [
+            part["feature"] for part in by_driver[row["driver_id"]]["top_contributions"]
+        ], "re-scored by the new champion, the same contributions"
+    assert sum(row["podium_probability"] for row in body["predictions"]) == pytest.approx(3.0)
 
 
 def test_a_new_publication_is_served_and_the_cache_forgets_the_old_one(own_copy):
