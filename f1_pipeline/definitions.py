@@ -16,6 +16,7 @@ from f1_pipeline.defs.predictions import PREDICTIONS_ASSETS, PREDICTIONS_CHECKS
 from f1_pipeline.defs.ratings import RATINGS_ASSETS, RATINGS_CHECKS
 from f1_pipeline.defs.raw import raw_assets
 from f1_pipeline.defs.resources import resources_from
+from f1_pipeline.defs.run_liveness import dead_run_monitor
 from f1_pipeline.defs.serving import SERVING_ASSETS, SERVING_CHECKS
 from f1_pipeline.defs.weather import WEATHER_CHECKS, weather_assets
 from f1_pipeline.settings import PipelineSettings
@@ -53,7 +54,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         ],
         jobs=[main_job, ingest_and_clean_job, train_job, post_qualifying_job],
         schedules=schedules(settings),
-        sensors=sensors(settings),
+        sensors=[*sensors(settings), dead_run_monitor],
         resources=resources_from(settings),
         executor=executor,
     )

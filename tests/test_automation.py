@@ -142,7 +142,7 @@ def test_the_code_location_holds_the_schedule_and_sensors(tmp_path: Path) -> Non
     assert [schedule.name for schedule in definitions.schedules] == ["daily_ingestion"]
     targets = {name: definitions.resolve_sensor_def(name).job_name for name in (RETRAINING, QUALIFYING)}
     assert targets == {RETRAINING: "train", QUALIFYING: "post_qualifying"}
-    assert {sensor.name for sensor in definitions.sensors} == {RETRAINING, QUALIFYING, ALERT}
+    assert {sensor.name for sensor in definitions.sensors} == {RETRAINING, QUALIFYING, ALERT, "dead_run_monitor"}
     selected = definitions.resolve_job_def("post_qualifying").asset_layer.selected_asset_keys
     assert {key.to_user_string() for key in selected} == {
         "raw_weather",

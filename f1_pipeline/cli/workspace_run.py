@@ -24,6 +24,7 @@ from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from f1_pipeline.cli.progress import stage_of
+from f1_pipeline.run_liveness import HOST_TAG, this_host
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run config keeping Dagster's console to warnings and errors: the command prints a line per stage instead, and
@@ -50,7 +51,8 @@ def create_run(
     quiet: bool = True,
 ) -> tuple[ReconstructableJob, dg.DagsterRun]:
     """The job loaded from the location's code, and a new run of it that names the workspace's location as its
-    origin (the label `<repository>@<location>` is what the UI groups runs under a job by)."""
+    origin (the label `<repository>@<location>` is what the UI groups runs under a job by), and this machine as its
+    host: the run is executed here, so the `dead_run_monitor` sensor may judge its process on any storage."""
     in_process = InProcessCodeLocationOrigin(origin.loadable_target_origin, location_name=origin.location_name)
     with in_process.create_location(instance) as location:
         (repository,) = location.get_repositories().values()
@@ -62,7 +64,7 @@ def create_run(
     job = recon_job_from_origin(job_code_origin)
     run = instance.create_run_for_job(
         job.get_definition(),
-        tags=dict(tags),
+        tags={**tags, HOST_TAG: this_host()},
         run_config=QUIET if quiet else {},
         remote_job_origin=RemoteJobOrigin(RemoteRepositoryOrigin(origin, repository_name), job_name),
         job_code_origin=job_code_origin,
