@@ -1,16 +1,18 @@
 """Practice: `raw.practice` per season from the practice source, and the typed `clean.practice_results`."""
 
-import warnings
-
 import dagster as dg
 
 from f1_pipeline.defs.checks import suite_check
 from f1_pipeline.defs.clean import publish
-from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
-from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
-from f1_pipeline.defs.raw import ingestion_retry_policy, worth_retrying
+from f1_pipeline.defs.metadata import table_metadata
+from f1_pipeline.defs.partitions import SINGLE_RUN
+from f1_pipeline.defs.raw import (
+    ingestion_retry_policy,
+    partition_metadata,
+    raw_layer_asset,
+    retried_only_if_recoverable,
+)
 from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
-from f1_pipeline.ergast.errors import ErgastError
 from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.raw import PracticeBatch
 from f1_pipeline.practice.snapshot import SnapshotFileError
@@ -20,31 +22,24 @@ RAW_TABLE = "raw.practice"
 
 
 def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="raw_practice",
-        group_name="raw",
+    @raw_layer_asset(
+        "raw_practice",
+        RAW_TABLE,
+        retry_policy,
         description=(
             "Free-practice and sprint-qualifying results (F1DB), one row per driver and session: each driver's best "
             "lap, position and laps as published, ids mapped to Ergast's. Seasons before 1988 have none."
         ),
-        partitions_def=season_partitions,
-        backfill_policy=SINGLE_RUN,
-        kinds={"duckdb", "polars"},
-        metadata={"warehouse_table": RAW_TABLE},
-        retry_policy=retry_policy,
     )
     def _raw(
         context: dg.AssetExecutionContext, practice: PracticeResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         seasons = context.partition_keys
         try:
-            batch = practice.load(seasons)
+            with retried_only_if_recoverable(practice.practice_source):
+                batch = practice.load(seasons)
         except SnapshotFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
-        except ErgastError as error:
-            if not worth_retrying(error, practice.practice_source):
-                raise dg.Failure(str(error), allow_retries=False) from error
-            raise
         warehouse.warehouse().replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
@@ -67,15 +62,10 @@ def season_metadata(batch: PracticeBatch) -> dict[str, dict[str, object]]:
     metadata = {}
     for fetched in batch.fetched:
         rows = batch.season(fetched.season)
-        metadata[fetched.season] = {
-            "dagster/row_count": rows.height,
-            "season_coverage": season_coverage([fetched.season]),
-            "rows": rows.height,
-            "sessions": rows.select("round", "session").unique().height,
-            "requests": fetched.requests,
-            "url": dg.MetadataValue.url(fetched.url),
-            "preview": dg.MetadataValue.md(markdown_preview(rows)),
-        }
+        sessions = rows.select("round", "session").unique().height
+        metadata[fetched.season] = partition_metadata(
+            fetched.season, rows, fetched.url, sessions=sessions, requests=fetched.requests
+        )
     return metadata
 
 
@@ -93,9 +83,7 @@ def practice_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 def practice_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     """Built from settings, like the other raw assets: the step retries' delay follows the client's backoff."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-        return [raw_practice_asset(ingestion_retry_policy(retry_backoff_seconds)), practice_results]
+    return [raw_practice_asset(ingestion_retry_policy(retry_backoff_seconds)), practice_results]
 
 
 PRACTICE_CHECKS = [suite_check(suite) for suite in PRACTICE_SUITES]

@@ -1,16 +1,20 @@
 """Raw layer: the API's rows per season, flattened but untouched, in `raw.<endpoint>` tables."""
 
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
 from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
 from f1_pipeline.defs.resources import ErgastResource, WarehouseResource
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint
-from f1_pipeline.ergast.errors import ErgastError, ErgastHTTPError, ErgastRateLimitedError
 from f1_pipeline.ergast.ingest import RawBatch, load_seasons
 from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.http_source.errors import SourceError, SourceHTTPError, SourceRateLimitedError
 
 STEP_RETRIES = 3
 STEP_RETRY_DELAY = 30
@@ -29,40 +33,69 @@ def ingestion_retry_policy(retry_backoff_seconds: float) -> dg.RetryPolicy:
     )
 
 
-def worth_retrying(error: ErgastError, data_source: DataSource) -> bool:
+def worth_retrying(error: SourceError, data_source: DataSource = "live") -> bool:
     """Whether the source may answer differently in a few minutes: a live API after an outage, a 5xx, a timeout or
     a proxy's error page may; snapshot files, a refused request (4xx) or a server asking to wait longer than the
     policy (its hourly budget is spent) will not, so retrying them would only delay the failure and its alert."""
-    if data_source == "snapshot" or isinstance(error, ErgastRateLimitedError):
+    if data_source == "snapshot" or isinstance(error, SourceRateLimitedError):
         return False
-    if isinstance(error, ErgastHTTPError):
+    if isinstance(error, SourceHTTPError):
         return error.status_code in (408, 429) or error.status_code >= 500
     return True
+
+
+@contextmanager
+def retried_only_if_recoverable(data_source: DataSource = "live") -> Iterator[None]:
+    """A source's failure fails the step for good unless a step retry may see another answer."""
+    try:
+        yield
+    except SourceError as error:
+        if not worth_retrying(error, data_source):
+            raise dg.Failure(str(error), allow_retries=False) from error
+        raise
+
+
+def raw_layer_asset(
+    name: str, table: str, retry_policy: dg.RetryPolicy, **options: Any
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """A raw asset: one warehouse table written per season partition, a backfill in one run, step retries."""
+    with warnings.catch_warnings():
+        # Built at load time, where `partitions`' module-level filter may no longer apply (pytest resets filters).
+        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+        return dg.asset(
+            name=name,
+            group_name="raw",
+            partitions_def=season_partitions,
+            backfill_policy=SINGLE_RUN,
+            kinds={"duckdb", "polars"},
+            metadata={"warehouse_table": table},
+            retry_policy=retry_policy,
+            **options,
+        )
+
+
+def partition_metadata(season: str, rows: pl.DataFrame, url: str, **counts: int) -> dict[str, object]:
+    """What a season partition shows in the UI: its own rows, what fetching them took, where from, a preview."""
+    return {
+        "dagster/row_count": rows.height,
+        "season_coverage": season_coverage([season]),
+        "rows": rows.height,
+        **counts,
+        "url": dg.MetadataValue.url(url),
+        "preview": dg.MetadataValue.md(markdown_preview(rows)),
+    }
 
 
 def raw_asset(name: str, endpoint: Endpoint, description: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     table = f"raw.{name.removeprefix('raw_')}"
 
-    @dg.asset(
-        name=name,
-        group_name="raw",
-        description=description,
-        partitions_def=season_partitions,
-        backfill_policy=SINGLE_RUN,
-        kinds={"duckdb", "polars"},
-        metadata={"warehouse_table": table},
-        retry_policy=retry_policy,
-    )
+    @raw_layer_asset(name, table, retry_policy, description=description)
     def _raw(
         context: dg.AssetExecutionContext, ergast: ErgastResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         seasons = context.partition_keys
-        try:
+        with retried_only_if_recoverable(ergast.data_source):
             batch = load_seasons(ergast.client(), endpoint, seasons)
-        except ErgastError as error:
-            if not worth_retrying(error, ergast.data_source):
-                raise dg.Failure(str(error), allow_retries=False) from error
-            raise
         warehouse.warehouse().replace_partitions(table, batch.frame, "season", seasons)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
@@ -86,14 +119,7 @@ def season_metadata(batch: RawBatch) -> dict[str, dict[str, object]]:
     metadata = {}
     for fetched in batch.fetched:
         rows = batch.season(fetched.season)
-        metadata[fetched.season] = {
-            "dagster/row_count": rows.height,
-            "season_coverage": season_coverage([fetched.season]),
-            "rows": rows.height,
-            "pages": fetched.pages,
-            "url": dg.MetadataValue.url(fetched.url),
-            "preview": dg.MetadataValue.md(markdown_preview(rows)),
-        }
+        metadata[fetched.season] = partition_metadata(fetched.season, rows, fetched.url, pages=fetched.pages)
     return metadata
 
 
@@ -108,7 +134,4 @@ RAW_TABLES = (
 def raw_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     """Built from settings, because the step retries' delay follows the client's backoff."""
     policy = ingestion_retry_policy(retry_backoff_seconds)
-    with warnings.catch_warnings():
-        # Built at load time, where `partitions`' module-level filter may no longer apply (pytest resets filters).
-        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-        return [raw_asset(name, endpoint, description, policy) for name, endpoint, description in RAW_TABLES]
+    return [raw_asset(name, endpoint, description, policy) for name, endpoint, description in RAW_TABLES]

@@ -1,7 +1,6 @@
 """Weather layer: Open-Meteo's hourly rows around each race (`raw.weather`, per season) and one row per race
 (`clean.weather`), or a user's CSV; nothing at all with the offline default, which the metadata says."""
 
-import warnings
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,12 +9,10 @@ import polars as pl
 
 from f1_pipeline.defs.clean import publish, race_label
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
-from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
-from f1_pipeline.defs.raw import ingestion_retry_policy
+from f1_pipeline.defs.raw import ingestion_retry_policy, raw_layer_asset, retried_only_if_recoverable
 from f1_pipeline.defs.resources import WarehouseResource, WeatherResource
 from f1_pipeline.modeling.features import WEATHER_COLUMNS
 from f1_pipeline.weather.client import call_weight
-from f1_pipeline.weather.errors import WeatherError, WeatherHTTPError, WeatherRateLimitedError
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON
 from f1_pipeline.weather.tables import (
@@ -44,27 +41,8 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-def worth_retrying(error: WeatherError) -> bool:
-    """Whether Open-Meteo may answer differently in a few minutes: after an outage, a 5xx, a 429 or a malformed
-    (cut) answer it may; a refused request (4xx) or a spent daily budget will not."""
-    if isinstance(error, WeatherRateLimitedError):
-        return False
-    if isinstance(error, WeatherHTTPError):
-        return error.status_code in (408, 429) or error.status_code >= 500
-    return True
-
-
 def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="raw_weather",
-        group_name="raw",
-        deps=["races", "circuits"],
-        partitions_def=season_partitions,
-        backfill_policy=SINGLE_RUN,
-        kinds={"duckdb", "polars"},
-        metadata={"warehouse_table": RAW_TABLE},
-        retry_policy=retry_policy,
-    )
+    @raw_layer_asset("raw_weather", RAW_TABLE, retry_policy, deps=["races", "circuits"])
     def raw_weather(
         context: dg.AssetExecutionContext, weather: WeatherResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -80,12 +58,8 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
             )
         windows = race_windows(store.read("clean.races"), store.read("clean.circuits"))
         planned = plan(windows, [int(season) for season in seasons], utc_today())
-        try:
+        with retried_only_if_recoverable():
             batch = load_planned(weather.client(), planned)
-        except WeatherError as error:
-            if not worth_retrying(error):
-                raise dg.Failure(str(error), allow_retries=False) from error
-            raise
         store.replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
         skipped = planned.filter(pl.col("ask").is_null())
         for season in seasons:
@@ -119,9 +93,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
 
 def weather_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     """Built from settings, because the fetch step retries like the other raw assets."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-        return [raw_weather_asset(ingestion_retry_policy(retry_backoff_seconds)), weather_table]
+    return [raw_weather_asset(ingestion_retry_policy(retry_backoff_seconds)), weather_table]
 
 
 @dg.asset(name="weather", deps=["raw_weather", "races"], group_name="clean", kinds={"duckdb", "polars"})
@@ -193,14 +165,7 @@ def check_weather_races_have_coordinates(weather: WeatherResource, warehouse: Wa
     windows = race_windows(store.read("clean.races"), store.read("clean.circuits"))
     wanted = (pl.col("status") == "completed") | pl.col("is_next")
     unlocated = windows.filter(wanted & (pl.col("latitude").is_null() | pl.col("longitude").is_null()))
-    return dg.AssetCheckResult(
-        passed=unlocated.is_empty(),
-        metadata={
-            "actual": unlocated.height,
-            "threshold": 0,
-            "races": dg.MetadataValue.md(markdown_preview(unlocated.select("season", "round", "circuit_id"), rows=25)),
-        },
-    )
+    return races_check(unlocated, ["season", "round", "circuit_id"])
 
 
 @dg.asset_check(asset=weather_table)
@@ -208,14 +173,7 @@ def check_weather_hours_complete(warehouse: WarehouseResource) -> dg.AssetCheckR
     """Every hour of each race window was served; a gap leaves that hour out of the means and sums."""
     table = warehouse.warehouse().read(CLEAN_TABLE)
     gaps = table.filter(pl.col("missing_hours") > 0)
-    return dg.AssetCheckResult(
-        passed=gaps.is_empty(),
-        metadata={
-            "actual": gaps.height,
-            "threshold": 0,
-            "races": dg.MetadataValue.md(markdown_preview(gaps.select("season", "round", "missing_hours"), rows=25)),
-        },
-    )
+    return races_check(gaps, ["season", "round", "missing_hours"])
 
 
 @dg.asset_check(asset=weather_table)
@@ -223,12 +181,17 @@ def check_weather_values_plausible(warehouse: WarehouseResource) -> dg.AssetChec
     """Values outside what any race has seen mean a broken answer, not weather."""
     table = warehouse.warehouse().read(CLEAN_TABLE)
     outside = table.filter(pl.any_horizontal(~pl.col(name).is_between(*bounds) for name, bounds in PLAUSIBLE.items()))
+    return races_check(outside, ["season", "round", *PLAUSIBLE], threshold=f"0 races outside {PLAUSIBLE}")
+
+
+def races_check(failing: pl.DataFrame, columns: list[str], threshold: int | str = 0) -> dg.AssetCheckResult:
+    """Passes when no race fails; otherwise counts them and shows the first 25 with the columns that say why."""
     return dg.AssetCheckResult(
-        passed=outside.is_empty(),
+        passed=failing.is_empty(),
         metadata={
-            "actual": outside.height,
-            "threshold": f"0 races outside {PLAUSIBLE}",
-            "races": dg.MetadataValue.md(markdown_preview(outside.select("season", "round", *PLAUSIBLE), rows=25)),
+            "actual": failing.height,
+            "threshold": threshold,
+            "races": dg.MetadataValue.md(markdown_preview(failing.select(*columns), rows=25)),
         },
     )
 
