@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -89,7 +90,7 @@ def run(
             highlight=False,
             soft_wrap=True,
         )
-        for event in workspace_run.execute(recon_job, dagster_run, instance):
+        for event in _interruptible(workspace_run.execute(recon_job, dagster_run, instance)):
             line = _progress_line(progress, event)
             if line:
                 console.print(line, highlight=False, soft_wrap=True)
@@ -99,6 +100,21 @@ def run(
     console.print(views.summary_view(summary, _links()), soft_wrap=True)
     if not succeeded:
         raise typer.Exit(1)
+
+
+def _interruptible(events: Generator[Any, None, None]) -> Iterator[Any]:
+    """The run's events; Ctrl-C stops the run at the next event and records it as failed ("interrupted"). Dagster's
+    in-process executor only notes an interrupt, so without this the run would go on to its end."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+    from dagster._utils.interrupts import pop_captured_interrupt
+
+    event = next(events, None)
+    while event is not None:
+        yield event
+        try:
+            event = events.throw(DagsterExecutionInterruptedError()) if pop_captured_interrupt() else next(events, None)
+        except StopIteration:
+            return
 
 
 def _progress_line(progress: RunProgress, event: object) -> str | None:
