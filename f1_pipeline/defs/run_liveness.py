@@ -37,8 +37,10 @@ def dead_run_monitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     failed = []
     for record in instance.get_run_records(filters=RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         reason = why_dead(run_process(instance, record), here, untagged_runs_are_local, local_process)
-        if reason is not None:
-            instance.report_run_failed(record.dagster_run, message=f"Run failed: {reason}.")
-            context.log.warning(f"run {record.dagster_run.run_id} marked failed: {reason}")
-            failed.append(record.dagster_run.run_id)
+        # Read again once the process is known gone: it may have finished the run after the listing, then exited.
+        run = instance.get_run_by_id(record.dagster_run.run_id) if reason is not None else None
+        if run is not None and run.status == dg.DagsterRunStatus.STARTED:
+            instance.report_run_failed(run, message=f"Run failed: {reason}.")
+            context.log.warning(f"run {run.run_id} marked failed: {reason}")
+            failed.append(run.run_id)
     return dg.SkipReason(f"marked failed: {', '.join(failed)}" if failed else "no dead run")
