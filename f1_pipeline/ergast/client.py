@@ -58,7 +58,7 @@ class Fetched:
         return sum(len(item[self.endpoint.rows]) for item in self.items)
 
 
-class ErgastClient:
+class ErgastClient(HttpSource):
     """The seed's operations over one `httpx.AsyncClient`; use as `async with ErgastClient(...) as api`."""
 
     def __init__(
@@ -74,8 +74,7 @@ class ErgastClient:
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._page_size = page_size
-        self._source = HttpSource(
-            "ErgastClient",
+        super().__init__(
             ERGAST_ERRORS,
             transport=transport,
             throttle=throttle,
@@ -83,13 +82,6 @@ class ErgastClient:
             timeout_seconds=timeout_seconds,
             sleep=sleep,
         )
-
-    async def __aenter__(self) -> ErgastClient:
-        await self._source.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._source.__aexit__(*exc_info)
 
     async def schedule(self, season: int | str) -> Fetched:
         return await self.fetch(SCHEDULE, season)
@@ -137,9 +129,9 @@ class ErgastClient:
         return fetched
 
     async def _page(self, path: str, offset: int) -> tuple[str, dict[str, Any]]:
-        response = await self._source.get(self.base_url + path, {"limit": self._page_size, "offset": offset})
+        response = await self.get(self.base_url + path, {"limit": self._page_size, "offset": offset})
         url = str(response.request.url)
-        body = self._source.json(url, response, "page")
+        body = self.json_body(url, response, "page")
         if not isinstance(body, dict) or not isinstance(body.get("MRData"), dict):
             raise MalformedPageError(url, "page has no MRData object")
         return url, body["MRData"]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -80,11 +80,10 @@ class _RetryableStatusError(Exception):
 
 
 class HttpSource:
-    """One source's connection; open it with `async with` (its client opens it in its own `async with`)."""
+    """A source's client over one `httpx.AsyncClient`, opened by `async with`; subclasses add its operations."""
 
     def __init__(
         self,
-        owner: str,
         errors: SourceErrors,
         *,
         transport: httpx.AsyncBaseTransport | None,
@@ -99,7 +98,6 @@ class HttpSource:
     ) -> None:
         self.errors = errors
         self.retry = retry
-        self._owner = owner
         self._transport = transport
         self._throttle = throttle
         self._timeout = timeout_seconds
@@ -110,7 +108,7 @@ class HttpSource:
         self._error_detail = error_detail
         self._http: httpx.AsyncClient | None = None
 
-    async def __aenter__(self) -> HttpSource:
+    async def __aenter__(self) -> Self:
         self._http = httpx.AsyncClient(
             transport=self._transport,
             timeout=self._timeout,
@@ -127,7 +125,8 @@ class HttpSource:
     async def get(self, url: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> httpx.Response:
         """The answer after the retries it deserves, each attempt charged `weight` calls; an error status raises."""
         if self._http is None:
-            raise RuntimeError(f"{self._owner} must be used as 'async with {self._owner}(...) as client'")
+            owner = type(self).__name__
+            raise RuntimeError(f"{owner} must be used as 'async with {owner}(...) as client'")
         full_url = str(httpx.URL(url, params=params))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.attempts),
@@ -156,7 +155,7 @@ class HttpSource:
             raise self.errors.http(full_url, response.status_code, 1, self._error_detail(response))
         return response
 
-    def json(self, url: str, response: httpx.Response, what: str) -> Any:
+    def json_body(self, url: str, response: httpx.Response, what: str) -> Any:
         """The answer's JSON body; `what` names it in the error when it is not JSON."""
         try:
             return response.json()

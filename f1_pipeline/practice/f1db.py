@@ -77,7 +77,7 @@ def _retryable(response: httpx.Response) -> bool:
     return response.status_code == 429 or response.status_code >= 500 or limited
 
 
-class F1dbClient:
+class F1dbClient(HttpSource):
     """Practice results of whole seasons from F1DB's repository; use as `async with F1dbClient(...) as f1db`."""
 
     def __init__(
@@ -95,8 +95,7 @@ class F1dbClient:
         self.listing_url = listing_url.rstrip("/")
         self.files_url = files_url.rstrip("/")
         self._ids = ids or ErgastIds.load()
-        self._source = HttpSource(
-            "F1dbClient",
+        super().__init__(
             ERGAST_ERRORS,
             transport=transport,
             throttle=throttle,
@@ -107,13 +106,6 @@ class F1dbClient:
             retryable=_retryable,
             server_wait=server_wait,
         )
-
-    async def __aenter__(self) -> F1dbClient:
-        await self._source.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._source.__aexit__(*exc_info)
 
     async def season(self, season: str) -> tuple[pl.DataFrame, SeasonFetch]:
         """Every practice and sprint-qualifying row of `season` in the raw layout, and where it came from."""
@@ -162,7 +154,7 @@ class F1dbClient:
 
     async def _json(self, url: str) -> Any:
         response = await self._get(url)
-        return None if response is None else self._source.json(url, response, "the listing")
+        return None if response is None else self.json_body(url, response, "the listing")
 
     async def _text(self, url: str) -> str | None:
         response = await self._get(url)
@@ -171,7 +163,7 @@ class F1dbClient:
     async def _get(self, url: str) -> httpx.Response | None:
         """The answer after the retries it deserves; None for a 404 (a session or season not there)."""
         try:
-            return await self._source.get(url)
+            return await self.get(url)
         except ErgastHTTPError as error:
             if error.status_code == 404:
                 return None

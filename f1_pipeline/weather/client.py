@@ -71,7 +71,7 @@ def call_weight(locations: Sequence[Location], variables: int = len(HOURLY_VARIA
     )
 
 
-class OpenMeteoClient:
+class OpenMeteoClient(HttpSource):
     """The archive and forecast operations over one `httpx.AsyncClient`; use as `async with OpenMeteoClient(...)`."""
 
     def __init__(
@@ -89,8 +89,7 @@ class OpenMeteoClient:
         self.archive_url = archive_url
         self.forecast_url = forecast_url
         self._batch_size = batch_size
-        self._source = HttpSource(
-            "OpenMeteoClient",
+        super().__init__(
             WEATHER_ERRORS,
             transport=transport,
             throttle=throttle,
@@ -99,13 +98,6 @@ class OpenMeteoClient:
             sleep=sleep,
             error_detail=_reason,
         )
-
-    async def __aenter__(self) -> OpenMeteoClient:
-        await self._source.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._source.__aexit__(*exc_info)
 
     async def archive(self, locations: Sequence[Location]) -> list[Answer]:
         """Observed history (reanalysis), from 1940 to about five days ago."""
@@ -130,9 +122,9 @@ class OpenMeteoClient:
             "timezone": "UTC",
             "wind_speed_unit": "ms",
         }
-        response = await self._source.get(base_url, params, weight=math.ceil(call_weight(batch)))
+        response = await self.get(base_url, params, weight=math.ceil(call_weight(batch)))
         url = str(response.request.url)
-        return Answer(url=url, series=parse_answer(url, self._source.json(url, response, "answer"), batch))
+        return Answer(url=url, series=parse_answer(url, self.json_body(url, response, "answer"), batch))
 
 
 def _reason(response: httpx.Response) -> str | None:
