@@ -8,25 +8,35 @@ backstop for runs on other machines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
-from dagster._core.storage.dagster_run import RunRecord, RunsFilter
+from dagster._core.event_api import EventLogRecord
+from dagster._core.storage.dagster_run import RunsFilter
 from dagster._core.storage.runs.sqlite import SqliteRunStorage
 
-from f1_pipeline.run_liveness import HOST_TAG, RunProcess, local_process, this_host, why_dead
+from f1_pipeline.run_liveness import HOST_TAG, RecordedProcess, RunProcesses, local_process, this_host, why_dead
 
 
-def run_process(instance: dg.DagsterInstance, record: RunRecord) -> RunProcess:
-    """The run's process as its RUN_START event recorded it (the event carries the pid of the process emitting it)."""
-    run = record.dagster_run
-    starts = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
-    event = starts[0].event_log_entry.dagster_event if starts else None
-    started_at = record.start_time if record.start_time is not None else record.create_timestamp.timestamp()
-    return RunProcess(run.run_id, event.pid if event is not None else None, run.tags.get(HOST_TAG), started_at)
+def recorded(records: Sequence[EventLogRecord]) -> tuple[RecordedProcess, ...]:
+    """Each event's pid (every event carries the pid of the process that wrote it) and when it was written."""
+    events = [(record.event_log_entry.dagster_event, record.event_log_entry.timestamp) for record in records]
+    return tuple(RecordedProcess(event.pid, at) for event, at in events if event is not None and event.pid is not None)
+
+
+def run_processes(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcesses:
+    """The run's orchestrator (from its RUN_START event) and step processes (from its STEP_START events)."""
+    starts = recorded(instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records)
+    steps = recorded(instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START).records)
+    return RunProcesses(run.run_id, starts[0] if starts else None, steps, run.tags.get(HOST_TAG))
 
 
 @dg.sensor(
     name="dead_run_monitor",
-    description="Fails a STARTED run whose process on this machine is gone (killed, crashed), so queued runs start.",
+    description=(
+        "Fails a STARTED run whose process on this machine is gone (killed, crashed) and left no step running, so "
+        "queued runs start."
+    ),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -36,7 +46,7 @@ def dead_run_monitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     untagged_runs_are_local = isinstance(instance.run_storage, SqliteRunStorage)
     failed = []
     for record in instance.get_run_records(filters=RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
-        reason = why_dead(run_process(instance, record), here, untagged_runs_are_local, local_process)
+        reason = why_dead(run_processes(instance, record.dagster_run), here, untagged_runs_are_local, local_process)
         # Read again once the process is known gone: it may have finished the run after the listing, then exited.
         run = instance.get_run_by_id(record.dagster_run.run_id) if reason is not None else None
         if run is not None and run.status == dg.DagsterRunStatus.STARTED:

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dagster as dg
@@ -48,8 +50,10 @@ def _instance_home(tmp_path: Path, max_runtime_seconds: int) -> Path:
     return home
 
 
-def _start_sleepy_run(tmp_path: Path, home: Path, monkeypatch) -> subprocess.Popen:
-    """A real `dagster job execute` on the instance in `home`, once its run is STARTED."""
+@contextmanager
+def _sleepy_run(tmp_path: Path, home: Path, monkeypatch) -> Iterator[tuple[subprocess.Popen, int]]:
+    """A real `dagster job execute` on the instance in `home` and the pid of its step's subprocess, once the step
+    runs; both are killed on the way out (a step subprocess outlives a killed `dagster job execute`)."""
     (tmp_path / "sleepy.py").write_text(SLEEPY_JOB)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.delenv("F1_DAGSTER_POSTGRES_URL", raising=False)
@@ -61,36 +65,44 @@ def _start_sleepy_run(tmp_path: Path, home: Path, monkeypatch) -> subprocess.Pop
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    with dg.DagsterInstance.get() as instance:
-        deadline = time.monotonic() + 180
-        while not instance.get_runs(filters=RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError("the run never started")
-            time.sleep(0.5)
-    return process
+    step_pids: list[int] = []
+    try:
+        with dg.DagsterInstance.get() as instance:
+            deadline = time.monotonic() + 180
+            while not step_pids:
+                assert process.poll() is None and time.monotonic() < deadline, "the step never started"
+                time.sleep(0.5)
+                for run in instance.get_runs():
+                    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START).records
+                    step_pids = [record.event_log_entry.dagster_event.pid for record in records]
+        yield process, step_pids[0]
+    finally:
+        _kill(process)
+        for pid in step_pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _kill(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
 
 def test_a_killed_cli_run_is_marked_failed_at_the_next_sensor_evaluation(tmp_path, monkeypatch):
     home = _instance_home(tmp_path, max_runtime_seconds=7200)
-    process = _start_sleepy_run(tmp_path, home, monkeypatch)
-    with dg.DagsterInstance.get() as instance:
-        try:
-            dead_run_monitor(dg.build_sensor_context(instance=instance))
-            [run] = instance.get_runs()
-            assert run.status == dg.DagsterRunStatus.STARTED, "a live run is left alone"
-        finally:
-            _kill(process)
-        started = time.monotonic()
+    with _sleepy_run(tmp_path, home, monkeypatch) as (process, step_pid), dg.DagsterInstance.get() as instance:
+        assert step_pid != process.pid  # the multiprocess executor runs the step in a subprocess
+        [run] = instance.get_runs()
+        dead_run_monitor(dg.build_sensor_context(instance=instance))
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "a live run is left alone"
+        _kill(process)
+        dead_run_monitor(dg.build_sensor_context(instance=instance))
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED, "its orphaned step runs on"
+        os.kill(step_pid, signal.SIGKILL)
+        time.sleep(0.5)  # the orphan's parent is now init, which collects it
         result = dead_run_monitor(dg.build_sensor_context(instance=instance))
-        run = instance.get_run_by_id(run.run_id)
-        assert run.status == dg.DagsterRunStatus.FAILURE
-        assert time.monotonic() - started < 10
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert run.run_id in result.skip_message
         [failure] = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
         message = failure.event_log_entry.dagster_event.message
@@ -100,9 +112,8 @@ def test_a_killed_cli_run_is_marked_failed_at_the_next_sensor_evaluation(tmp_pat
 
 def test_a_killed_cli_run_past_its_maximum_runtime_is_marked_failed_by_run_monitoring(tmp_path, monkeypatch):
     home = _instance_home(tmp_path, max_runtime_seconds=2)
-    process = _start_sleepy_run(tmp_path, home, monkeypatch)
-    _kill(process)
-    with dg.DagsterInstance.get() as instance:
+    with _sleepy_run(tmp_path, home, monkeypatch) as (process, _), dg.DagsterInstance.get() as instance:
+        _kill(process)
         [record] = instance.get_run_records()
         assert record.dagster_run.status == dg.DagsterRunStatus.STARTED, "a killed process leaves its run STARTED"
         assert instance.run_monitoring_enabled
