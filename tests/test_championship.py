@@ -102,6 +102,21 @@ def test_a_dominant_driver_takes_the_title_and_odds_are_distributions():
     assert odds.filter(entity="constructor")["id"][0] == "top"
 
 
+def test_the_odds_do_not_depend_on_the_order_the_field_comes_in():
+    """A rerun reads the same next-race rows in whatever order the warehouse returns them: same odds to the bit."""
+    strengths = {f"d{index}": float(20 - index) for index in range(20)}
+    teams = {f"d{index}": f"t{index // 2}" for index in range(20)}
+    now = {
+        "driver": pl.DataFrame({"id": ["d0", "d1"], "points": [50.0, 40.0], "wins": [2, 1]}),
+        "constructor": pl.DataFrame({"id": ["t0"], "points": [90.0], "wins": [3]}),
+    }
+    rounds = [Round(r, has_sprint=r == 8, final=r == 10) for r in range(6, 11)]
+    field = _field(strengths, teams)
+    forward = simulate(2023, now, field, rounds, simulations=2000)
+    shuffled = simulate(2023, now, field.sample(fraction=1.0, shuffle=True, seed=7), rounds, simulations=2000)
+    assert forward.equals(shuffled)
+
+
 def test_with_nothing_left_to_race_the_leader_is_champion_and_ties_go_to_wins():
     now = {
         "driver": pl.DataFrame({"id": ["a", "b"], "points": [100.0, 100.0], "wins": [3, 4]}),

@@ -105,6 +105,7 @@ def simulate(
     """
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
+    field = field.sort("driver_id")  # the random draws go to cars in this order: the same whatever order rows came in
     rng = np.random.default_rng([seed, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
