@@ -4,7 +4,7 @@ A run executed in a terminal (`f1-predict run`, `dagster job execute`) has no wo
 its process is killed it stays STARTED, and the one-at-a-time run queue waits behind it. The process that started
 the run records its pid on the run's RUN_START event; if that pid is gone from this machine's process table, or now
 belongs to a program started after the run began (the pid was reused), nothing will ever finish the run; once the
-step processes it started (their pids are on their STEP_START events) are gone too, nothing holds its resources
+step processes it started (their pids are on their first events) are gone too, nothing holds its resources
 either. Only runs known to have run on this machine are judged: a pid means nothing on another host.
 """
 
@@ -40,7 +40,7 @@ class RunProcesses:
     orchestrator: RecordedProcess | None
     """From the run's RUN_START event: the process that executes the run and alone can finish it."""
     steps: tuple[RecordedProcess, ...]
-    """From its STEP_START events: a step run in a subprocess (multiprocess executor) survives a killed orchestrator."""
+    """From its step events: a step run in a subprocess (multiprocess executor) survives a killed orchestrator."""
     host: str | None
     """From the `f1/host` tag; None when the run was made without it (plain `dagster job execute`)."""
 

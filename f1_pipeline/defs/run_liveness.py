@@ -25,9 +25,11 @@ def recorded(records: Sequence[EventLogRecord]) -> tuple[RecordedProcess, ...]:
 
 
 def run_processes(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcesses:
-    """The run's orchestrator (from its RUN_START event) and step processes (from its STEP_START events)."""
+    """The run's orchestrator (from its RUN_START event) and step processes (from the events a step subprocess
+    writes first: STEP_WORKER_STARTED before its resources are built, STEP_START)."""
     starts = recorded(instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records)
-    steps = recorded(instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START).records)
+    step_events = {dg.DagsterEventType.STEP_WORKER_STARTED, dg.DagsterEventType.STEP_START}
+    steps = recorded(instance.get_records_for_run(run.run_id, of_type=step_events).records)
     return RunProcesses(run.run_id, starts[0] if starts else None, steps, run.tags.get(HOST_TAG))
 
 
