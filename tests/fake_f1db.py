@@ -10,7 +10,6 @@ hand to try the live practice source offline:
 """
 
 import argparse
-import asyncio
 import json
 from collections.abc import Iterable, Sequence
 
@@ -20,12 +19,13 @@ import uvicorn
 from f1_pipeline.practice.f1db import SESSION_FILES
 from f1_pipeline.practice.ids import F1DB_PREFIX, ErgastIds
 from f1_pipeline.practice.snapshot import read_snapshot
+from tests.local_server import Answer, FlakyServer
 
 Seasons = dict[str, dict[str, dict[str, str]]]
 """season -> race folder ("01-grand-prix-1") -> session file name -> YAML text."""
 
 
-class FakeF1db:
+class FakeF1db(FlakyServer):
     """An ASGI app: `/api/seasons[/{season}/races]` lists folders as GitHub's contents API does, and
     `/raw/seasons/{season}/races/{folder}/{file}` serves files. Every `fail_every`-th request answers 503, every
     `rate_limit_every`-th 429 with Retry-After."""
@@ -33,29 +33,11 @@ class FakeF1db:
     def __init__(
         self, seasons: Seasons, fail_every: int = 0, rate_limit_every: int = 0, retry_after: str = "1"
     ) -> None:
+        super().__init__(fail_every, rate_limit_every, retry_after)
         self.seasons = seasons
-        self.fail_every = fail_every
-        self.rate_limit_every = rate_limit_every
-        self.retry_after = retry_after
-        self.requests: list[tuple[str, int]] = []
-        self._lock = asyncio.Lock()
 
-    async def __call__(self, scope: dict, receive: object, send: object) -> None:
-        if scope["type"] != "http":
-            return
-        async with self._lock:
-            number = len(self.requests) + 1
-            status, headers, body = self._answer(scope["path"], number)
-            self.requests.append((scope["path"], status))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def _answer(self, path: str, number: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        if self.rate_limit_every and number % self.rate_limit_every == 0:
-            return 429, [(b"retry-after", self.retry_after.encode())], b'{"message": "rate limited"}'
-        if self.fail_every and number % self.fail_every == 0:
-            return 503, [], b"Service Unavailable"
-        parts = path.strip("/").split("/")
+    async def answer(self, scope: dict) -> Answer:
+        parts = scope["path"].strip("/").split("/")
         if parts[:2] == ["api", "seasons"]:
             return self._listing(parts[2:])
         if parts[:2] == ["raw", "seasons"] and len(parts) == 6 and parts[3] == "races":
@@ -64,7 +46,7 @@ class FakeF1db:
                 return 200, [(b"content-type", b"text/plain; charset=utf-8")], text.encode()
         return 404, [(b"content-type", b"application/json")], b'{"message": "Not Found"}'
 
-    def _listing(self, rest: list[str]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _listing(self, rest: list[str]) -> Answer:
         if not rest:
             names = list(self.seasons)
         elif len(rest) == 2 and rest[1] == "races" and rest[0] in self.seasons:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 import httpx
 import uvicorn
 
-from tests.fake_jolpica import serving as serving_app
+from tests import local_server
 
 UNITS = {
     "temperature_2m": "°C",
@@ -184,8 +184,8 @@ class FakeOpenMeteo:
 @contextmanager
 def serving(app: FakeOpenMeteo) -> Iterator[str]:
     """Run `app` on 127.0.0.1 in a thread; yields its root URL (append /v1/archive or /v1/forecast)."""
-    with serving_app(app) as url:  # type: ignore[arg-type]
-        yield url.removesuffix("/ergast/f1")
+    with local_server.serving(app) as url:
+        yield url
 
 
 def main() -> None:

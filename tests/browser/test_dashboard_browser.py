@@ -7,29 +7,19 @@ Screenshots of every page at desktop and phone widths go to a temporary director
 """
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from f1_serving.dashboard.formatting import percent
 from f1_serving.main import create_app
 from tests.api_support import api_settings, bearer, new_email
+from tests.browser.chromium import chromium
+from tests.local_server import serving
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = {
     "/": "next-race",
     "/season/2025": "season",
@@ -42,16 +32,7 @@ CHARTED = ("/", "/accuracy", "/ratings")
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium; CI installs it)", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402  (only where a browser can run)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from playwright.sync_api import Browser, Page  # noqa: E402  (after chromium's check that a browser can run)
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +41,8 @@ def server(trained, tmp_path_factory) -> Iterator[str]:
     pipeline, result = trained
     assert result.success
     settings = api_settings(tmp_path_factory.mktemp("browser"), pipeline, rate_limit_per_minute=100_000)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings), lifespan="on") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +57,8 @@ def api(server) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing and CI needs it: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

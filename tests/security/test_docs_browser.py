@@ -6,22 +6,20 @@ endpoint is sent with the token and answers 200.
 Screenshots go to a temporary directory, or to the directory named by `DOCS_SCREENSHOTS`."""
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from f1_serving.main import create_app
 from tests.api_support import PASSWORD, api_settings, new_email
-from tests.browser.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.browser.chromium import chromium
+from tests.local_server import serving
 
 pytestmark = pytest.mark.e2e
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402  (after the dashboard module's chromium check)
+from playwright.sync_api import Page  # noqa: E402  (after chromium's check that a browser can run)
 
 
 @pytest.fixture(scope="module")
@@ -35,29 +33,15 @@ def server(trained, tmp_path_factory) -> Iterator[str]:
         rate_limit_per_minute=100_000,
         client_rate_limit_per_minute=100_000,
     )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings), lifespan="on", proxy_headers=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(server) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         yield context.new_page()
-        browser.close()
 
 
 @pytest.fixture
