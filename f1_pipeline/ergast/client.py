@@ -7,16 +7,11 @@ Every page is validated, and a short read is an error rather than a silently sma
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from f1_pipeline.ergast.errors import ERGAST_ERRORS, MalformedPageError
-from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy
-from f1_pipeline.http_source.throttle import Throttle
+from f1_pipeline.http_source.client import Connection, HttpSource
 
 JOLPICA_BASE_URL = "https://api.jolpi.ca/ergast/f1"
 MAX_PAGE_SIZE = 100
@@ -65,23 +60,12 @@ class ErgastClient(HttpSource):
         self,
         base_url: str = JOLPICA_BASE_URL,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        throttle: Throttle | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
         page_size: int = MAX_PAGE_SIZE,
-        timeout_seconds: float = 30.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **connection: Unpack[Connection],
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._page_size = page_size
-        super().__init__(
-            ERGAST_ERRORS,
-            transport=transport,
-            throttle=throttle,
-            retry=retry,
-            timeout_seconds=timeout_seconds,
-            sleep=sleep,
-        )
+        super().__init__(ERGAST_ERRORS, **connection)
 
     async def schedule(self, season: int | str) -> Fetched:
         return await self.fetch(SCHEDULE, season)

@@ -9,12 +9,13 @@ a retry, how the server says how long to wait, what an error body explains.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -79,6 +80,16 @@ class _RetryableStatusError(Exception):
         self.response = response
 
 
+class Connection(TypedDict, total=False):
+    """How a client reaches its server, as its constructor takes it (tests pass a transport, a throttle, a sleep)."""
+
+    transport: httpx.AsyncBaseTransport | None
+    throttle: Throttle | None
+    retry: RetryPolicy
+    timeout_seconds: float
+    sleep: Callable[[float], Awaitable[None]]
+
+
 class HttpSource:
     """A source's client over one `httpx.AsyncClient`, opened by `async with`; subclasses add its operations."""
 
@@ -86,11 +97,11 @@ class HttpSource:
         self,
         errors: SourceErrors,
         *,
-        transport: httpx.AsyncBaseTransport | None,
-        throttle: Throttle | None,
-        retry: RetryPolicy,
-        timeout_seconds: float,
-        sleep: Callable[[float], Awaitable[None]],
+        transport: httpx.AsyncBaseTransport | None = None,
+        throttle: Throttle | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout_seconds: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         follow_redirects: bool = False,
         retryable: Callable[[httpx.Response], bool] = overloaded,
         server_wait: Callable[[httpx.Response], float | None] = retry_after,

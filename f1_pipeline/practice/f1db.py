@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 import polars as pl
@@ -33,8 +33,7 @@ import yaml
 
 from f1_pipeline.cleaning.timing import clock_seconds
 from f1_pipeline.ergast.errors import ERGAST_ERRORS, ErgastHTTPError, MalformedPageError
-from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy, parse_retry_after
-from f1_pipeline.http_source.throttle import Throttle
+from f1_pipeline.http_source.client import Connection, HttpSource, parse_retry_after
 from f1_pipeline.practice.ids import ErgastIds
 from f1_pipeline.practice.raw import RAW_COLUMNS, RAW_SCHEMA, PracticeBatch, SeasonFetch
 
@@ -86,25 +85,13 @@ class F1dbClient(HttpSource):
         files_url: str = F1DB_FILES_URL,
         *,
         ids: ErgastIds | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        throttle: Throttle | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        timeout_seconds: float = 30.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **connection: Unpack[Connection],
     ) -> None:
         self.listing_url = listing_url.rstrip("/")
         self.files_url = files_url.rstrip("/")
         self._ids = ids or ErgastIds.load()
         super().__init__(
-            ERGAST_ERRORS,
-            transport=transport,
-            throttle=throttle,
-            retry=retry,
-            timeout_seconds=timeout_seconds,
-            sleep=sleep,
-            follow_redirects=True,
-            retryable=_retryable,
-            server_wait=server_wait,
+            ERGAST_ERRORS, follow_redirects=True, retryable=_retryable, server_wait=server_wait, **connection
         )
 
     async def season(self, season: str) -> tuple[pl.DataFrame, SeasonFetch]:

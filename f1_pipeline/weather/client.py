@@ -9,17 +9,16 @@ periods or many variables), so the throttle is charged each request's weight.
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
-from f1_pipeline.http_source.client import DEFAULT_RETRY, HttpSource, RetryPolicy
-from f1_pipeline.http_source.throttle import RateLimit, Throttle
+from f1_pipeline.http_source.client import Connection, HttpSource
+from f1_pipeline.http_source.throttle import RateLimit
 from f1_pipeline.weather.errors import WEATHER_ERRORS, MalformedWeatherError
 
 ARCHIVE_URL = "https://archive-api.open-meteo.com/v1/archive"
@@ -79,25 +78,14 @@ class OpenMeteoClient(HttpSource):
         archive_url: str = ARCHIVE_URL,
         forecast_url: str = FORECAST_URL,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        throttle: Throttle | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
         batch_size: int = MAX_LOCATIONS,
-        timeout_seconds: float = 60.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **connection: Unpack[Connection],
     ) -> None:
         self.archive_url = archive_url
         self.forecast_url = forecast_url
         self._batch_size = batch_size
-        super().__init__(
-            WEATHER_ERRORS,
-            transport=transport,
-            throttle=throttle,
-            retry=retry,
-            timeout_seconds=timeout_seconds,
-            sleep=sleep,
-            error_detail=_reason,
-        )
+        connection.setdefault("timeout_seconds", 60.0)
+        super().__init__(WEATHER_ERRORS, error_detail=_reason, **connection)
 
     async def archive(self, locations: Sequence[Location]) -> list[Answer]:
         """Observed history (reanalysis), from 1940 to about five days ago."""
