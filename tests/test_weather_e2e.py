@@ -4,6 +4,7 @@ with the clean table and the features compared to what that server served."""
 
 import math
 import socket
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import dagster as dg
@@ -13,6 +14,7 @@ import pytest
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs import weather as weather_defs
 from f1_pipeline.defs.features import FEATURES_TABLE
+from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.weather.tables import WET_THRESHOLD_MM
 from tests.conftest import run_job, warehouse_of
 from tests.fake_open_meteo import FakeOpenMeteo, serving
@@ -47,6 +49,19 @@ def test_offline_by_default_no_request_leaves_the_machine_and_the_metadata_says_
     assert "F1_WEATHER_SOURCE is none" in str(raw.metadata["reason"].value)
 
 
+def open_meteo_settings(
+    settings_for: Callable[..., PipelineSettings], root: str, **overrides: object
+) -> PipelineSettings:
+    """Settings reading the fake Open-Meteo at `root`, with step retries a hundred times faster than the default."""
+    return settings_for(
+        weather_source="open-meteo",
+        open_meteo_archive_url=f"{root}/v1/archive",
+        open_meteo_forecast_url=f"{root}/v1/forecast",
+        retry_backoff_seconds=0.01,
+        **overrides,
+    )
+
+
 def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features(settings_for, monkeypatch):
     monkeypatch.setattr(weather_defs, "utc_today", lambda: TODAY)
     app = FakeOpenMeteo(
@@ -54,12 +69,10 @@ def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features
     )
     instance = dg.DagsterInstance.ephemeral()
     with serving(app) as root:
-        settings = settings_for(
-            weather_source="open-meteo",
-            open_meteo_archive_url=f"{root}/v1/archive",
-            open_meteo_forecast_url=f"{root}/v1/forecast",
+        settings = open_meteo_settings(
+            settings_for,
+            root,
             weather_batch_size=10,
-            retry_backoff_seconds=0.01,
             train_first_season=2025,
             validation_first_season=2026,
             backtest_first_season=2027,
@@ -121,11 +134,9 @@ def test_a_malformed_answer_fails_the_step_naming_the_url_and_its_retry_loads_th
     monkeypatch.setattr(weather_defs, "utc_today", lambda: TODAY)
     app = CutOnce(archive_until=TODAY - timedelta(days=5))
     with serving(app) as root:
-        settings = settings_for(
-            weather_source="open-meteo",
-            open_meteo_archive_url=f"{root}/v1/archive",
-            open_meteo_forecast_url=f"{root}/v1/forecast",
-            retry_backoff_seconds=0.01,
+        settings = open_meteo_settings(
+            settings_for,
+            root,
         )
         result = run_job(settings, "2025", "2025")
     assert result.success
@@ -138,11 +149,9 @@ def test_a_server_that_keeps_failing_ends_the_run_with_the_url(settings_for, mon
     monkeypatch.setattr(weather_defs, "utc_today", lambda: TODAY)
     app = FakeOpenMeteo(fail_every=1)
     with serving(app) as root:
-        settings = settings_for(
-            weather_source="open-meteo",
-            open_meteo_archive_url=f"{root}/v1/archive",
-            open_meteo_forecast_url=f"{root}/v1/forecast",
-            retry_backoff_seconds=0.01,
+        settings = open_meteo_settings(
+            settings_for,
+            root,
             request_attempts=2,
         )
         result = run_job(settings, "2025", "2025")
