@@ -146,8 +146,15 @@ def test_pages_without_data_say_so_in_html(client):
     missing = client.get("/season/1990")
     assert missing.status_code == 404 and "no 1990 calendar" in missing.text
     assert client.get("/season/..%2Fetc").status_code == 404
-    assert client.get("/championship").status_code == 404  # title odds are not published yet
-    assert "/championship" not in client.get("/").text
+
+
+def test_the_championship_page_shows_the_published_title_odds(client, served):
+    odds = served.table("championship_odds")
+    page = client.get("/championship")
+    assert page.status_code == 200
+    assert "/championship" in client.get("/").text
+    favourite = odds.filter(pl.col("entity") == "driver").sort("title_probability", descending=True).row(0, named=True)
+    assert favourite["name"] in page.text and percent(favourite["title_probability"]) in page.text
 
 
 def test_the_stylesheet_is_served(client):

@@ -586,20 +586,30 @@ def _instant(value: datetime | None) -> str:
     return MISSING if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
-METRIC_LABELS = {"log_loss": "Log loss", "brier": "Brier", "top1": "Favourite won", "top3": "Winner in top 3"}
+METRIC_LABELS = {
+    "log_loss": "Log loss",
+    "brier": "Brier",
+    "top1": "Favourite won",
+    "top3": "Winner in top 3",
+    "podium_log_loss": "Podium log loss",
+    "podium_brier": "Podium Brier",
+}
 
 
 def _comparison(
     metrics: Mapping[str, float], kinds: Mapping[str, str]
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """The run's metrics named `<mode>.<model>.<metric>` as one row per mode and model with a column per metric (the
-    champion's kind of each mode marked); anything named otherwise is listed as it is."""
+    """The run's metrics named `<mode>.<model>.<metric>` (or `<mode>.<metric>`: the champion's own) as one row per
+    mode and model with a column per metric, the champion's kind of each mode marked; anything named otherwise is
+    listed as it is."""
     table: dict[tuple[str, str], dict[str, float]] = {}
     rest = []
     for name, value in sorted(metrics.items()):
         parts = name.split(".")
         if len(parts) == 3 and parts[0] in MODE_LABELS:
             table.setdefault((parts[0], parts[1]), {})[parts[2]] = value
+        elif len(parts) == 2 and parts[0] in MODE_LABELS:
+            table.setdefault((parts[0], kinds.get(parts[0], "champion")), {})[parts[1]] = value
         else:
             rest.append((name, f"{value:.4g}"))
     metric_names = sorted({metric for values in table.values() for metric in values})
