@@ -22,12 +22,13 @@ from tests.local_server import serving
 pytestmark = pytest.mark.e2e
 PAGES = {
     "/": "next-race",
+    "/championship": "championship",
     "/season/2025": "season",
     "/accuracy": "accuracy",
     "/ratings": "ratings",
     "/model": "model",
 }
-CHARTED = ("/", "/accuracy", "/ratings")
+CHARTED = ("/", "/championship", "/accuracy", "/ratings")
 """Pages that draw SVG (bars or charts); the season page and the model card are tables."""
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
