@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from f1_pipeline.cli import servers, views
 from f1_pipeline.cli.app import app
 from f1_pipeline.cli.progress import RunProgress, stage_of
-from f1_pipeline.eta import Countdown, duration
+from f1_pipeline.modeling.progress import Countdown, duration
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.warehouse import Warehouse
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from f1_pipeline.eta import duration
+from f1_pipeline.modeling.progress import duration
 
 STAGES = ("raw", "clean", "ratings", "features", "tuning", "backtest", "models", "predictions", "serving")
 """The stages in the order the pipeline runs them: asset groups, with the models group split in three."""

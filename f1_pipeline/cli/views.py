@@ -9,9 +9,9 @@ import polars as pl
 from rich.table import Table
 from rich.text import Text
 
-from f1_pipeline.eta import duration
 from f1_pipeline.modeling.features import MODES
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.progress import duration
 
 MODE_LABELS = {"pre_qualifying": "before qualifying", "post_qualifying": "after qualifying (grid known)"}
 FAVOURITES = 3

@@ -13,10 +13,10 @@ from typing import Protocol, Self
 import numpy as np
 import polars as pl
 
-from f1_pipeline.eta import Countdown, Report
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import race_metrics
+from f1_pipeline.modeling.progress import Countdown, Report
 
 
 class RaceModel(Protocol):

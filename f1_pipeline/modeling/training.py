@@ -12,7 +12,6 @@ from typing import Any
 
 import polars as pl
 
-from f1_pipeline.eta import Countdown, Report
 from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
 from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
@@ -21,6 +20,7 @@ from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summarise
 from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.outcomes import podium_probabilities
+from f1_pipeline.modeling.progress import Countdown, Report
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
 from f1_pipeline.modeling.weather_ablation import weather_ablation
 

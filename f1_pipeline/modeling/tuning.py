@@ -17,10 +17,10 @@ from typing import Any, Literal
 import optuna
 import polars as pl
 
-from f1_pipeline.eta import Report, duration
 from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
 from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, PlackettLuce, TreeEnsemble
+from f1_pipeline.modeling.progress import Report, duration
 
 Family = Literal["random_forest", "xgboost", "conditional_logit", "plackett_luce"]
 FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce")
