@@ -103,7 +103,7 @@ def test_every_page_loads_cleanly_and_draws_its_charts(browser, server, screensh
         page = visit.page
         assert page.locator("html").get_attribute("lang") == "en"
         assert page.locator("h1").count() == 1
-        charts = page.locator("main svg")
+        charts = page.locator("main svg:visible")  # a phone leaves some table columns out
         if path in CHARTED:
             assert charts.count() > 0
             for index in range(charts.count()):
