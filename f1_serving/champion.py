@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mlflow.pyfunc import PyFuncModel
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
 
-from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, recipes_of
+from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, comparison_metrics, recipes_of
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,11 @@ class Champion:
     registered_at: datetime
     trained_at: datetime | None
     metrics: Mapping[str, float]
+    """The training run's own metrics, and its comparison runs' as `<mode>.<model>.<metric>` (kinds, baselines)."""
     kinds: Mapping[str, str]
     model: PyFuncModel
+    params: Mapping[str, str] = field(default_factory=dict)
+    """The training run's params: the season split and each mode's kind."""
 
 
 def _utc(milliseconds: int | None) -> datetime | None:
@@ -37,9 +40,11 @@ def champion_version(registry: ModelRegistry) -> str | None:
 
 
 def load_champion(registry: ModelRegistry, version: str) -> Champion:
-    """The version's model and its training run's metrics (`models:/<name>@champion` resolved to `version`)."""
+    """The version's model, its training run's metrics and params and what it was compared with
+    (`models:/<name>@champion` resolved to `version`); read once per champion, never per request."""
     registered = registry.version(version)
-    run = registry.client().get_run(registered.run_id)
+    client = registry.client()
+    run = client.get_run(registered.run_id)
     return Champion(
         name=registry.model_name,
         version=version,
@@ -47,9 +52,10 @@ def load_champion(registry: ModelRegistry, version: str) -> Champion:
         run_id=registered.run_id,
         registered_at=_utc(registered.creation_timestamp) or datetime.now(UTC),
         trained_at=_utc(run.info.start_time),
-        metrics=dict(run.data.metrics),
+        metrics={**comparison_metrics(client, run), **run.data.metrics},
         kinds={mode: recipe.kind for mode, recipe in recipes_of(registered).items()},
         model=registry.load(version),
+        params=dict(run.data.params),
     )
 
 

@@ -23,14 +23,11 @@ from f1_pipeline.modeling.features import Mode
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.modeling.training import CANDIDATE, SEED_FEATURES
-from f1_pipeline.registry.tracking import ROLE, ChildRun
+from f1_pipeline.registry.tracking import ROLE, STEP_PREFIX, ChildRun
 
 SUMMARY_KEYS = ("mode", "model", "season", "races")
 """Columns of a backtest summary that are not scores (the race count is a param of a run, not a metric)."""
 BASELINE_NAMES = frozenset(name for lineup in BASELINES.values() for name in lineup)
-STEP_PREFIX = "season_"
-"""Per-season scores are metric histories with the season as the step (`season_log_loss` at step 2025, ...): the
-run's chart draws them as lines, while `log_loss` itself stays the whole backtest's figure."""
 
 
 def data_through(frame: pl.DataFrame, races: pl.DataFrame) -> str:

@@ -31,7 +31,7 @@ import pandas as pd
 import polars as pl
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelStatus, Metric, Param, RunStatus
+from mlflow.entities import LoggedModelStatus, Metric, Param, Run, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -59,6 +59,9 @@ TUNING_KEY = "tuning_key"
 NOTE = "mlflow.note.content"
 """The tag MLflow's UI shows as a run's description (Markdown)."""
 PARENT = "mlflow.parentRunId"
+STEP_PREFIX = "season_"
+"""Per-season scores are metric histories with the season as the step (`season_log_loss` at step 2025, ...): the
+run's chart draws them as lines, while `log_loss` itself stays the whole backtest's figure."""
 RECIPE_PREFIX = "recipe"
 LEGACY_RECIPES = "recipes"
 """The one JSON tag that held the recipes before they were split into one tag per hyper-parameter."""
@@ -318,6 +321,21 @@ def _log_child(
     for grandchild in child.children:
         _log_child(client, experiment_id, run_id, grandchild, inherited)
     client.set_terminated(run_id)
+
+
+def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
+    """A training run's nested comparison runs as `<mode>.<model>.<metric>` (their per-season steps left out): every
+    kind and baseline beside the champion, for whoever reads one run (the API's model card) rather than the UI."""
+    nested = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.`{PARENT}` = '{run.info.run_id}'", max_results=1000
+    )
+    return {
+        f"{child.data.params['mode']}.{child.data.params['model']}.{metric}": value
+        for child in nested
+        if {"mode", "model"} <= child.data.params.keys()
+        for metric, value in child.data.metrics.items()
+        if not metric.startswith(STEP_PREFIX)
+    }
 
 
 def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:

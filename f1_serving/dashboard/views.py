@@ -551,6 +551,7 @@ class ModelPage:
     published_by_version: str
     backtest_seasons: str
     races: int
+    training_seasons: str
     comparison: tuple[tuple[str, tuple[str, ...]], ...]
     """(model or baseline, its value for each of `metrics`) per mode, rows as shown."""
     metric_columns: tuple[str, ...]
@@ -576,10 +577,20 @@ def model_card(served: Served) -> ModelPage:
         published_by_version=manifest.model_version,
         backtest_seasons=f"{seasons.min()}-{seasons.max()}" if len(seasons) else "none",
         races=accuracy.select("season", "round").n_unique(),
+        training_seasons=_training_seasons(champion.params),
         comparison=comparison,
         metric_columns=columns,
         other_metrics=rest,
     )
+
+
+def _training_seasons(params: Mapping[str, str]) -> str:
+    """What the training run says of its season split: learnt from, tuned and chosen on."""
+    names = ("train_first", "validation_first", "backtest_first")
+    first, validation, backtest = (params.get(f"{name}_season") for name in names)
+    if first is None or validation is None or backtest is None:
+        return MISSING
+    return f"from {first}; tuned and chosen on {validation}-{int(backtest) - 1}; refitted on every completed race"
 
 
 def _instant(value: datetime | None) -> str:
