@@ -12,7 +12,12 @@ from mlflow import MlflowClient
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXPECTED = ("01_data.ipynb", "02_elo_history.ipynb", "03_model_comparison.ipynb")
+EXPECTED = (
+    "01_data.ipynb",
+    "02_elo_history.ipynb",
+    "03_model_comparison.ipynb",
+    "04_championship_and_podium.ipynb",
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +121,15 @@ def test_model_comparison_notebook_reads_the_champion_from_mlflow(pipeline_env, 
     assert "elo_grid_logistic" in text and "championship_leader" in text  # the models x modes table
     assert f"predicted by {settings.registered_model_name} version {champion.version}" in text  # the next race
     assert images_in(notebook) >= 6
+
+
+@pytest.mark.e2e
+def test_championship_notebook_shows_this_seasons_odds_and_podium_calibration(pipeline_env, tmp_path):
+    notebook = execute("04_championship_and_podium.ipynb", tmp_path)
+    text = text_of(notebook)
+    assert "title odds for 2026 after round 11" in text
+    assert "drivers' favourite:" in text and "constructors' favourite:" in text
+    assert "seasons evaluated: [2025]" in text  # the only finished backtest season of the small setup
+    assert "pre_qualifying: largest gap between predicted and observed podium rate" in text
+    assert "Dutch Grand Prix (2026 round 12)" in text
+    assert images_in(notebook) >= 3
