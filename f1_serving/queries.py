@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from f1_serving.errors import ApiError
+from f1_serving.freshness import staleness
 from f1_serving.schemas import (
     AccuracySummary,
     Calendar,
@@ -99,16 +100,12 @@ def _race_header(served: Served, rows: pl.DataFrame, mode: Mode) -> dict[str, An
 
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
-    """The last race with results, and whether races the calendar dates before `today` still have none: the data
-    is then older than it should be, and the "next race" may already have been run."""
-    done = calendar.filter(pl.col("status") == "completed").sort("season", "round")
-    if done.is_empty():
+    """The last race with results, and whether races the calendar dates before `today` still have none."""
+    found = staleness(calendar, today)
+    if found.last is None:
         return Freshness(data_through=None, stale=False, stale_reason=None)
-    last = done.row(-1, named=True)
+    last, missing = found.last, found.overdue
     through = DataThrough.model_validate(last)
-    missing = calendar.filter(
-        (pl.col("status") == "scheduled") & (pl.col("date") < today) & (pl.col("date") > last["date"])
-    ).sort("date")
     if missing.is_empty():
         return Freshness(data_through=through, stale=False, stale_reason=None)
     latest = missing.row(-1, named=True)

@@ -15,6 +15,7 @@ import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.freshness import staleness
 from f1_serving.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
@@ -87,14 +88,11 @@ class NextRacePage:
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
     """The last completed race, and whether races the calendar dates before `today` have no results yet."""
-    done = calendar.filter(pl.col("status") == "completed").sort("season", "round")
-    if done.is_empty():
+    found = staleness(calendar, today)
+    if found.last is None:
         return Freshness(None, False, None)
-    last = done.row(-1, named=True)
+    last, missing = found.last, found.overdue
     through = f"{last['race_name']}, {day(last['date'])}"
-    missing = calendar.filter(
-        (pl.col("status") == "scheduled") & (pl.col("date") < today) & (pl.col("date") > last["date"])
-    ).sort("date")
     if missing.is_empty():
         return Freshness(through, False, None)
     latest = missing.row(-1, named=True)
