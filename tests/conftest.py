@@ -12,11 +12,14 @@ from typing import Any
 import dagster as dg
 import psycopg2
 import pytest
+from fastapi.testclient import TestClient
 
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.warehouse import Warehouse
+from f1_serving.main import create_app
+from tests.api_support import api_settings, bearer, register
 
 POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -98,6 +101,28 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[PipelineSettings,
     """The whole asset graph (main job) materialized once for the session on seasons 2012-2026."""
     settings = isolated_settings(tmp_path_factory.mktemp("trained"), **SMALL_TRAINING)
     return settings, run_job(settings, "2012", "2026", job="main")
+
+
+@pytest.fixture(scope="module")
+def pipeline(trained) -> PipelineSettings:
+    """The `trained` graph's settings, once it is known to have materialized."""
+    settings, result = trained
+    assert result.success
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(pipeline, tmp_path_factory) -> Iterator[TestClient]:
+    """The API on the `trained` graph's registry and publication, limits out of the way."""
+    settings = api_settings(tmp_path_factory.mktemp("api"), pipeline, rate_limit_per_minute=100_000)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def headers(client) -> dict[str, str]:
+    """A fresh account's bearer header on `client`."""
+    return bearer(register(client))
 
 
 def warehouse_of(settings: PipelineSettings) -> Warehouse:

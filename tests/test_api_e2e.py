@@ -23,25 +23,6 @@ PREFIX = "/api/v1"
 
 
 @pytest.fixture(scope="module")
-def pipeline(trained):
-    settings, result = trained
-    assert result.success
-    return settings
-
-
-@pytest.fixture(scope="module")
-def client(pipeline, tmp_path_factory):
-    settings = api_settings(tmp_path_factory.mktemp("api"), pipeline, rate_limit_per_minute=100_000)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def headers(client):
-    return bearer(register(client))
-
-
-@pytest.fixture(scope="module")
 def published(pipeline):
     return read_publication(pipeline.serving_dir)
 

@@ -9,35 +9,13 @@ from datetime import date
 
 import polars as pl
 import pytest
-from fastapi.testclient import TestClient
 
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
-from f1_serving.main import create_app
 from f1_serving.queries import PERCENTAGES, freshness
-from tests.api_support import api_settings, bearer, register
 
 pytestmark = pytest.mark.e2e
 PREFIX = "/api/v1"
 RESULT_FIELDS = ("won", "finish_position")
-
-
-@pytest.fixture(scope="module")
-def pipeline(trained):
-    settings, result = trained
-    assert result.success
-    return settings
-
-
-@pytest.fixture(scope="module")
-def client(pipeline, tmp_path_factory):
-    settings = api_settings(tmp_path_factory.mktemp("api"), pipeline, rate_limit_per_minute=100_000)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def headers(client):
-    return bearer(register(client))
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,6 @@ CHARTED = ("/", "/accuracy", "/ratings")
 
 
 @pytest.fixture(scope="module")
-def pipeline(trained):
-    settings, result = trained
-    assert result.success
-    return settings
-
-
-@pytest.fixture(scope="module")
 def served(pipeline):
     state = ServingState(registry_for(pipeline), pipeline.serving_dir)
     assert state.refresh(), state.problems

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.e2e
 PREFIX = "/api/v1"
 
 
-@pytest.fixture(scope="module")
-def pipeline(trained):
-    settings, result = trained
-    assert result.success
-    return settings
-
-
 @pytest.fixture
 def api(pipeline, tmp_path):
     """The pipeline's registry database and publication copied, so a test can break and restore them."""
