@@ -6,6 +6,7 @@ import pytest
 
 from f1_pipeline.modeling.championship import (
     ENTITIES,
+    TITLE_BACKTEST_SCHEMA,
     Round,
     baselines,
     final_champions,
@@ -154,3 +155,11 @@ def test_title_backtest_on_real_seasons_uses_only_the_next_race_strengths():
         assert np.allclose(table[f"{name}_log_loss"], -np.log(np.clip(table[f"{name}_probability"], 1e-15, None)))
     hamilton_2020 = table.filter(season=2020, after_round=15, entity="driver")
     assert hamilton_2020["model_probability"][0] > 0.9
+
+
+def test_before_any_season_has_finished_the_title_backtest_is_an_empty_typed_table():
+    """A backtest that holds only the current season (a small setup, or early in a project) still writes a table."""
+    inputs = real_inputs(("2026",))
+    table = title_backtest(inputs.results, inputs.sprints, inputs.races, pl.DataFrame(), [], 2026)
+    assert table.is_empty()
+    assert table.schema == TITLE_BACKTEST_SCHEMA

@@ -216,6 +216,23 @@ def log_loss(probability: float) -> float:
     return float(-np.log(max(probability, PROBABILITY_FLOOR)))
 
 
+TITLE_BACKTEST_SCHEMA = pl.Schema(
+    {
+        "season": pl.Int64,
+        "after_round": pl.Int64,
+        "entity": pl.String,
+        "champion": pl.String,
+        "leader_now": pl.String,
+        **{
+            f"{name}_{value}": pl.Float64
+            for value in ("probability", "log_loss")
+            for name in ("model", "leader", "proportional")
+        },
+    }
+)
+"""One row per (season, round, championship); typed even when no season has finished yet (a table with no rows)."""
+
+
 def title_backtest(
     results: pl.DataFrame,
     sprints: pl.DataFrame,
@@ -275,7 +292,7 @@ def title_backtest(
                         **{f"{name}_log_loss": log_loss(value) for name, value in probability.items()},
                     }
                 )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema=TITLE_BACKTEST_SCHEMA)
 
 
 def _finished(results: pl.DataFrame, season: int) -> bool:
