@@ -60,6 +60,6 @@ def test_a_run_is_recorded_in_dagster_storage_on_the_real_postgresql(
             "select count(*) from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
             (result.run_id,),
         )
-        assert cursor.fetchone()[0] == 6 + 9  # six raw assets for one season (practice and weather too), nine clean tables
+        assert cursor.fetchone()[0] == 6 + 9  # six raw assets for one season (practice, weather too), nine clean
         cursor.execute("select count(*) from asset_check_executions where run_id = %s", (result.run_id,))
         assert cursor.fetchone()[0] == len(result.get_asset_check_evaluations())
