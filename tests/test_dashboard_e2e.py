@@ -118,13 +118,6 @@ def test_the_model_card_is_the_served_champion(served):
     assert page.training_seasons == "from 2012; tuned and chosen on 2020-2024; refitted on every completed race"
 
 
-@pytest.fixture(scope="module")
-def client(pipeline, tmp_path_factory):
-    settings = api_settings(tmp_path_factory.mktemp("dashboard"), pipeline, rate_limit_per_minute=100_000)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_is_html_with_charts_or_bars_and_no_inline_code(client, path):
     response = client.get(path)
