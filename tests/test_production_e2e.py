@@ -204,7 +204,8 @@ def test_the_champion_is_in_the_mlflow_registry_on_postgresql(production):
 
 def test_the_optuna_studies_are_on_postgresql(production):
     summaries = optuna.get_all_study_summaries(storage=with_psycopg2_driver(production.urls["optuna"]))
-    families, modes = ("random_forest", "xgboost", "conditional_logit"), ("pre_qualifying", "post_qualifying")
+    families = ("random_forest", "xgboost", "conditional_logit", "plackett_luce")
+    modes = ("pre_qualifying", "post_qualifying")
     assert sorted(summary.study_name.split("-")[:2] for summary in summaries) == sorted(
         [family, mode] for family in families for mode in modes
     )
