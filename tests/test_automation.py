@@ -38,6 +38,7 @@ from f1_pipeline.publication import read_publication
 from f1_pipeline.settings import PipelineSettings
 from tests.conftest import edit_season_file, isolated_settings, run_job, warehouse_of
 from tests.fake_jolpica import FakeJolpica, free_port, serving
+from tests.local_server import Answer
 from tests.test_layers import imported_modules, is_forbidden
 
 RAW = ("raw_races", "raw_results", "raw_qualifying", "raw_sprint")
@@ -247,10 +248,10 @@ class DownFor(FakeJolpica):
         super().__init__(page_cap=100)
         self.failures = failures
 
-    async def _answer(self, scope: dict, number: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _scripted(self, number: int) -> Answer | None:
         if number <= self.failures:
             return 503, [], b"Service Unavailable"
-        return await super()._answer(scope, number)
+        return super()._scripted(number)
 
 
 def test_a_step_that_fails_on_a_live_outage_is_retried_until_the_api_answers(tmp_path: Path) -> None:
