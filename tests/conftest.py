@@ -24,6 +24,17 @@ from tests.api_support import api_settings, bearer, register
 POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's tier is the folder it lives in (tests/unit, tests/integration, tests/e2e), so `-m` selects by tier."""
+    for item in items:
+        tier = next((part for part in item.path.relative_to(item.config.rootpath).parts if part in TIERS), None)
+        if tier:
+            item.add_marker(tier)
+
+
 def run_job(
     settings: PipelineSettings,
     first: str,

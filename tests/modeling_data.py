@@ -16,7 +16,7 @@ from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Erg
 from f1_pipeline.ergast.ingest import load_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling import elo
-from f1_pipeline.modeling.features import WEATHER_COLUMNS, FeatureInputs, features_for, race_features
+from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS, FeatureInputs, features_for, race_features
 from f1_pipeline.practice.cleaning import practice_results
 from f1_pipeline.practice.snapshot import read_snapshot
 

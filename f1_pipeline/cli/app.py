@@ -14,7 +14,7 @@ from rich.console import Console
 
 from f1_pipeline.cli import servers, sources, views
 from f1_pipeline.cli.progress import RunProgress
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
 from f1_pipeline.warehouse import MissingTableError
 

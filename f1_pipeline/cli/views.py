@@ -9,7 +9,7 @@ import polars as pl
 from rich.table import Table
 from rich.text import Text
 
-from f1_pipeline.modeling.features import MODES
+from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.progress import duration
 

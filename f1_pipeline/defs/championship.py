@@ -3,7 +3,7 @@
 `championship_odds` simulates the rest of the season from the standings after the last completed race and the
 champion's pre-qualifying win probabilities for the next race; `championship_backtest` gives the same odds as they
 could have been given after rounds 5, 10 and 15 of every finished backtest season, from the champion's walk-forward
-predictions, and scores them on who won against two baselines (`modeling/championship.py`).
+predictions, and scores them on who won against two baselines (`modeling/season_simulation.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import polars as pl
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.predictions import NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
-from f1_pipeline.modeling.championship import (
+from f1_pipeline.modeling.season_simulation import (
     BACKTEST_SIMULATIONS,
     ENTITIES,
     EVALUATION_ROUNDS,

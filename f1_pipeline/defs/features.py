@@ -8,7 +8,7 @@ import polars as pl
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.ratings import elo_configs
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
-from f1_pipeline.modeling.features import COLUMN_DOCS, FeatureInputs, race_features
+from f1_pipeline.modeling.feature_matrix import COLUMN_DOCS, FeatureInputs, race_features
 from f1_pipeline.weather.tables import feature_weather
 
 FEATURES_TABLE = "features.race_features"

@@ -18,7 +18,7 @@ from f1_pipeline.defs.resources import MlflowResource, ModelingResource, Warehou
 from f1_pipeline.modeling import plots
 from f1_pipeline.modeling.backtest import completed, fingerprint
 from f1_pipeline.modeling.candidates import KINDS, Kind, Recipe, recipes_from_json, recipes_to_json
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import calibration
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
 from f1_pipeline.modeling.training import (

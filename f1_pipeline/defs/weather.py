@@ -11,7 +11,7 @@ from f1_pipeline.defs.clean import publish, race_label
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
 from f1_pipeline.defs.raw import ingestion_retry_policy, raw_layer_asset, retried_only_if_recoverable
 from f1_pipeline.defs.resources import WarehouseResource, WeatherResource
-from f1_pipeline.modeling.features import WEATHER_COLUMNS
+from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS
 from f1_pipeline.weather.client import call_weight
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON

@@ -13,7 +13,7 @@ from typing import Protocol, Self
 import numpy as np
 import polars as pl
 
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import race_metrics
 from f1_pipeline.modeling.progress import Countdown, Report

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from f1_pipeline.modeling.backtest import RaceModel, completed
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.field import RACE_KEY, normalise, race_index, softmax
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 

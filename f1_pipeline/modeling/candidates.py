@@ -14,9 +14,9 @@ from typing import Any, Literal
 import polars as pl
 
 from f1_pipeline.modeling.backtest import Lineup, RaceModel, predict_seasons, race_scores, with_averages
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.estimators import Average
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import summarise
-from f1_pipeline.modeling.models import Average
 from f1_pipeline.modeling.tuning import SEED_PARAMS, Family, TuningWindow, build_model
 
 Kind = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]

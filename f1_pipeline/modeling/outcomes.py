@@ -15,9 +15,9 @@ Everything is computed exactly or to within 1e-8, with no sampling:
   where the count is a sum of independent Bernoullis (probabilities 1 - exp(-p_j t)) computed by dynamic
   programming. The integral runs over log t with the trapezoid rule, whose error for these smooth, doubly
   decaying integrands falls like exp(-pi^2 / step): with a step of 0.3 the largest error against brute-force
-  enumeration of every order was 3.6e-12 (7-car fields, tests/test_outcomes.py), and 20-car fields of very unequal
-  strengths summed to k within 2.5e-9. Each P(top k) is P(podium) plus non-negative place probabilities, so
-  P(win) <= P(podium) <= P(top 6) <= P(points) holds for every driver by construction.
+  enumeration of every order was 3.6e-12 (7-car fields, tests/unit/pipeline/test_outcomes.py), and 20-car fields
+  of very unequal strengths summed to k within 2.5e-9. Each P(top k) is P(podium) plus non-negative place
+  probabilities, so P(win) <= P(podium) <= P(top 6) <= P(points) holds for every driver by construction.
 
 Cost, measured on the 2-core machine while it ran about 18 other processes: 52 ms per 20-car race for every column
 (4.1 s for 78 race-distributions), 0.12 ms per race for P(podium) alone, which is what the backtest computes for

@@ -1,8 +1,8 @@
 """World championship points per season: what a finishing place, a fastest lap and a sprint place are worth.
 
 Standings are always summed from the points the results record (they are what counted, penalties and half points
-included); these tables serve to simulate races not run yet, and tests/test_championship.py checks them against
-every recorded point since 2010.
+included); these tables serve to simulate races not run yet, and tests/unit/pipeline/test_season_simulation.py checks
+them against every recorded point since 2010.
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ import polars as pl
 from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
 from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
-from f1_pipeline.modeling.features import MODES, Mode
+from f1_pipeline.modeling.estimators import ConditionalLogit
+from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summarise
-from f1_pipeline.modeling.models import ConditionalLogit
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.progress import Countdown, Report
 from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune

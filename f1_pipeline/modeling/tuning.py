@@ -18,8 +18,14 @@ import optuna
 import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
-from f1_pipeline.modeling.features import Mode
-from f1_pipeline.modeling.models import SEED_RANDOM_FOREST, SEED_XGBOOST, ConditionalLogit, PlackettLuce, TreeEnsemble
+from f1_pipeline.modeling.estimators import (
+    SEED_RANDOM_FOREST,
+    SEED_XGBOOST,
+    ConditionalLogit,
+    PlackettLuce,
+    TreeEnsemble,
+)
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.progress import Report, duration
 
 Family = Literal["random_forest", "xgboost", "conditional_logit", "plackett_luce"]

@@ -9,7 +9,7 @@ import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel
 from f1_pipeline.modeling.candidates import Recipe
-from f1_pipeline.modeling.features import WEATHER_COLUMNS, Mode
+from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS, Mode
 
 WITHOUT_WEATHER = "candidate_without_weather"
 """The backtest's name for the candidate's kind fitted and scored with its weather columns blanked."""

@@ -19,7 +19,7 @@ import polars as pl
 from f1_pipeline.modeling.backtest import completed
 from f1_pipeline.modeling.baselines import BASELINES
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe
-from f1_pipeline.modeling.features import Mode
+from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.modeling.training import CANDIDATE, SEED_FEATURES

@@ -17,7 +17,7 @@ import pandas as pd
 import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel
-from f1_pipeline.modeling.features import MODES, Mode
+from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
 
 DEFAULT_MODE: Mode = "post_qualifying"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 from mlflow.pyfunc import PyFuncModel
 
-from f1_pipeline.modeling.features import MODES, Mode
+from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import finishing_outcomes
 from f1_pipeline.registry.tracking import model_input

@@ -40,7 +40,7 @@ from mlflow.pyfunc import PyFuncModel
 from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_pipeline.modeling.backtest import RaceModel
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json, recipes_to_json
-from f1_pipeline.modeling.features import Mode, features_for
+from f1_pipeline.modeling.feature_matrix import Mode, features_for
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.registry.pyfunc import DEFAULT_MODE, RaceWinnerModel

@@ -1,0 +1,194 @@
+"""The dashboard in a real browser: headless Chromium (Debian's `chromium`) driven by Playwright, against the API
+server running on the session's materialized graph (seasons 2012-2026). Every page loads with no console error and
+no failed request, its charts render, the numbers it shows are the JSON API's, and the keyboard reaches every link.
+
+Screenshots of every page at desktop and phone widths go to a temporary directory, or to the directory named by
+`DASHBOARD_SCREENSHOTS` (the documentation's images are made with `DASHBOARD_SCREENSHOTS=docs/images`).
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from f1_serving.dashboard.formatting import percent
+from f1_serving.main import create_app
+from tests.api_support import api_settings, bearer, new_email
+from tests.chromium import chromium
+from tests.local_server import serving
+
+PAGES = {
+    "/": "next-race",
+    "/championship": "championship",
+    "/season/2025": "season",
+    "/accuracy": "accuracy",
+    "/ratings": "ratings",
+    "/model": "model",
+}
+CHARTED = ("/", "/championship", "/accuracy", "/ratings")
+"""Pages that draw SVG (bars or charts); the season page and the model card are tables."""
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
+
+from playwright.sync_api import Browser, Page  # noqa: E402  (after chromium's check that a browser can run)
+
+
+@pytest.fixture(scope="module")
+def server(trained, tmp_path_factory) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, in a thread of this process."""
+    pipeline, result = trained
+    assert result.success
+    settings = api_settings(tmp_path_factory.mktemp("browser"), pipeline, rate_limit_per_minute=100_000)
+    with serving(create_app(settings), lifespan="on") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api(server) -> Iterator[httpx.Client]:
+    """The JSON API as a registered user reads it."""
+    with httpx.Client(base_url=server + "/api/v1", timeout=30) as client:
+        registered = client.post("/auth/register", json={"email": new_email(), "password": "Sup3rSecret"})
+        assert registered.status_code == 201, registered.text
+        client.headers.update(bearer(registered.json()["access_token"]))
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    directory = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+class Visit:
+    """A page opened in a fresh tab, with every console error and failed or refused request it caused."""
+
+    def __init__(self, browser: Browser, url: str, viewport: tuple[int, int]) -> None:
+        self.problems: list[str] = []
+        self.page: Page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url}"))
+        self.page.on(
+            "response",
+            lambda response: (
+                self.problems.append(f"{response.status}: {response.url}") if response.status >= 400 else None
+            ),
+        )
+        self.response = self.page.goto(url, wait_until="load")
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_cleanly_and_draws_its_charts(browser, server, screenshots, path, viewport):
+    visit = Visit(browser, server + path, VIEWPORTS[viewport])
+    try:
+        assert visit.response is not None and visit.response.status == 200
+        page = visit.page
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.locator("h1").count() == 1
+        charts = page.locator("main svg:visible")  # a phone leaves some table columns out
+        if path in CHARTED:
+            assert charts.count() > 0
+            for index in range(charts.count()):
+                box = charts.nth(index).bounding_box()
+                assert box is not None and box["width"] > 0 and box["height"] > 0, f"SVG {index} is not drawn"
+        for figure in page.locator("svg[role=img]").all():
+            labels = (figure.get_attribute("aria-labelledby") or "").split()
+            assert labels and all(page.locator(f"#{label}").count() == 1 for label in labels)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+            "the page scrolls sideways"
+        )
+        shot = screenshots / f"{PAGES[path]}-{viewport}.png"
+        page.screenshot(path=shot, full_page=True)
+        assert shot.stat().st_size > 0
+        assert visit.problems == []
+    finally:
+        visit.close()
+
+
+def test_next_race_shows_the_apis_chances(browser, server, api):
+    body = api.get("/predictions/next-race").json()
+    visit = Visit(browser, server + "/", VIEWPORTS["desktop"])
+    try:
+        page = visit.page
+        assert page.locator("h1").inner_text() == f"{body['season']} {body['race_name']}"
+        rows = page.locator("table.chances tbody tr")
+        assert rows.count() == len(body["predictions"])
+        shown = [
+            (
+                rows.nth(index).locator("th").inner_text().split("\n")[0],
+                rows.nth(index).locator(".bar-value").first.inner_text(),
+            )
+            for index in range(rows.count())
+        ]
+        assert shown == [(row["driver_name"], percent(row["probability"])) for row in body["predictions"]]
+        widths = [
+            float(rows.nth(index).locator(".bar-fill").first.get_attribute("width")) for index in range(rows.count())
+        ]
+        assert widths == pytest.approx([row["probability"] * 100 for row in body["predictions"]], abs=0.01)
+        assert "Data through Hungarian Grand Prix, 26 July 2026." in page.locator(".freshness").inner_text()
+        assert visit.problems == []
+    finally:
+        visit.close()
+
+
+def test_season_shows_the_apis_favourites_and_winners(browser, server, api):
+    calendar = api.get("/races/2025").json()["races"]
+    visit = Visit(browser, server + "/season/2025", VIEWPORTS["desktop"])
+    try:
+        rows = visit.page.locator("table.season tbody tr")
+        assert rows.count() == len(calendar)
+        for index, race in enumerate(calendar):
+            favourite = api.get(f"/predictions/races/2025/{race['round']}").json()["predictions"][0]
+            cells = rows.nth(index).locator("td")
+            texts = [cells.nth(cell).inner_text() for cell in range(cells.count())]
+            assert texts[0] == str(race["round"])
+            assert texts[-4:] == [
+                favourite["driver_name"],
+                percent(favourite["probability"]),
+                race["winner_name"],
+                "yes" if favourite["driver_id"] == race["winner_driver_id"] else "no",
+            ]
+    finally:
+        visit.close()
+
+
+def test_the_keyboard_reaches_every_link_with_a_visible_focus(browser, server):
+    visit = Visit(browser, server + "/accuracy", VIEWPORTS["desktop"])
+    try:
+        page = visit.page
+        links = page.locator("a").count()
+        reached = []
+        for _ in range(links):
+            page.keyboard.press("Tab")
+            reached.append(
+                page.evaluate(
+                    "() => { const e = document.activeElement;"
+                    " return [e.tagName, e.textContent.trim(), getComputedStyle(e).outlineStyle]; }"
+                )
+            )
+        assert reached[0][:2] == ["A", "Skip to content"]
+        assert all(tag == "A" and outline != "none" for tag, _, outline in reached), reached
+        assert {text for _, text, _ in reached} >= {"Next race", "Season", "Accuracy", "Ratings", "Model"}
+        page.focus("a.skip")
+        assert page.locator("a.skip").bounding_box()["x"] >= 0, "the focused skip link is on screen"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "content"
+    finally:
+        visit.close()

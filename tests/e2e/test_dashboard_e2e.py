@@ -1,0 +1,157 @@
+"""The dashboard on the real publication of the session's materialized graph (seasons 2012-2026, backtest 2025-2026):
+each page's view model against the published tables and the JSON API's answers, then the pages as served."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from f1_pipeline.registry.tracking import registry_for
+from f1_serving import queries
+from f1_serving.dashboard import views
+from f1_serving.dashboard.formatting import MISSING, percent
+from f1_serving.main import create_app
+from f1_serving.serving_state import ServingState
+from tests.api_support import api_settings
+
+TODAY = date(2026, 11, 28)
+PAGES = ("/", "/season/2025", "/season/2026", "/accuracy", "/ratings", "/model")
+CHARTED = ("/", "/accuracy", "/ratings")
+"""Pages that draw SVG (bars or charts); the season page and the model card are tables."""
+
+
+@pytest.fixture(scope="module")
+def served(pipeline):
+    state = ServingState(registry_for(pipeline), pipeline.serving_dir)
+    assert state.refresh(), state.problems
+    return state.served
+
+
+def test_next_race_shows_every_entrant_with_the_published_chance(served):
+    page = views.next_race(served, TODAY)
+    published = served.next_race.filter(pl.col("mode") == "pre_qualifying").sort("rank")
+    upcoming = served.table("calendar").filter(pl.col("is_next")).row(0, named=True)
+    assert page.race is not None
+    assert page.race.title == f"2026 {upcoming['race_name']}" == "2026 Dutch Grand Prix"
+    assert page.race.circuit == "Circuit Park Zandvoort, Zandvoort, Netherlands"
+    assert page.race.local_start == "15:00 CEST (13:00 UTC)"
+    assert page.mode == "before qualifying" and page.columns[0] == "Win"
+    assert [(row.rank, row.driver, row.cells[0].text) for row in page.rows] == [
+        (row["rank"], row["driver_name"], percent(row["probability"])) for row in published.iter_rows(named=True)
+    ]
+    assert page.favourite == f"{published['driver_name'][0]} ({percent(published['probability'][0])})"
+
+
+def test_next_race_says_the_data_ends_in_july(served):
+    fresh = views.next_race(served, TODAY).freshness
+    assert fresh.data_through == "Hungarian Grand Prix, 26 July 2026"
+    assert fresh.stale and fresh.note is not None and "Las Vegas Grand Prix, 22 November 2026" in fresh.note
+    assert not views.next_race(served, date(2026, 8, 1)).freshness.stale
+
+
+def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(served):
+    page = views.season(served, 2025)
+    favourites = (
+        served.table("race_predictions")
+        .filter((pl.col("season") == 2025) & (pl.col("mode") == "post_qualifying") & (pl.col("rank") == 1))
+        .sort("round")
+    )
+    calendar = served.table("calendar").filter(pl.col("season") == 2025).sort("round")
+    assert len(page.races) == calendar.height == favourites.height == 24
+    assert [(race.favourite, race.probability) for race in page.races] == [
+        (row["driver_name"], percent(row["probability"])) for row in favourites.iter_rows(named=True)
+    ]
+    assert [race.winner for race in page.races] == calendar["winner_name"].to_list()
+    won = queries.season_accuracy(served, 2025, "post_qualifying")
+    assert (
+        page.summary
+        == f"The favourite won {round(won.correct_winner_rate * won.races)} of {won.races} predicted races."
+    )
+
+
+def test_a_season_without_predictions_still_has_its_calendar(served):
+    page = views.season(served, 2015)
+    assert len(page.races) == served.table("calendar").filter(pl.col("season") == 2015).height
+    assert all(race.favourite is None and race.favourite_won == MISSING for race in page.races)
+    assert page.notes == ("There are no predictions for 2015: the walk-forward backtest covers 2025-2026.",)
+    with pytest.raises(views.PageNotFoundError, match="no 1990 calendar"):
+        views.season(served, 1990)
+
+
+def test_accuracy_per_season_agrees_with_the_api(served):
+    page = views.accuracy(served)
+    for mode in ("pre_qualifying", "post_qualifying"):
+        api = queries.accuracy_summary(served, mode)
+        shown = [row for row in page.seasons if row.mode == views.MODE_LABELS[mode]]
+        assert [(row.season, row.races, row.favourite_won, row.log_loss) for row in shown] == [
+            (season.season, season.races, percent(season.correct_winner_rate), f"{season.log_loss:.3f}")
+            for season in api.seasons
+        ]
+    assert page.favourite_chart is not None and len(page.favourite_chart.lines) == 2
+    scored = served.table("prediction_accuracy")
+    assert sum(row.races for row in page.calibration) == scored.height
+
+
+def test_ratings_end_where_the_season_rankings_say(served):
+    page = views.ratings(served)
+    rankings = served.table("driver_rankings").filter(pl.col("season") == 2026).sort("elo_rank")
+    assert [(row.name, row.elo) for row in page.drivers] == [
+        (row["driver_name"], f"{row['elo']:.0f}") for row in rankings.iter_rows(named=True)
+    ]
+    assert page.seasons == "2022-2026"
+    assert page.drivers_chart is not None and len(page.drivers_chart.lines) == views.RATING_LINES
+    assert page.teams_chart is not None and len(page.teams) == 11
+
+
+def test_the_model_card_is_the_served_champion(served):
+    page = views.model_card(served)
+    assert (page.name, page.version) == (served.champion.name, served.champion.version)
+    assert page.backtest_seasons == "2025-2026"
+    assert page.races == served.table("prediction_accuracy").select("season", "round").n_unique()
+    assert "Log loss" in page.metric_columns
+    marked = [name for name, _ in page.comparison if name.endswith(" (champion)")]
+    assert sorted(marked) == sorted(f"{mode}: {kind} (champion)" for mode, kind in page.kinds)
+    shown = [name for name, _ in page.comparison]
+    assert "after qualifying: elo_grid_logistic" in shown and "before qualifying: championship_leader" in shown
+    assert page.training_seasons == "from 2012; tuned and chosen on 2020-2024; refitted on every completed race"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_html_with_charts_or_bars_and_no_inline_code(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    body = response.text
+    assert body.startswith("<!doctype html>") and '<html lang="en">' in body
+    assert ("<svg" in body) == (path in CHARTED)
+    assert "<script" not in body and " style=" not in body and " onclick" not in body
+    again = client.get(path)
+    assert again.headers["x-cache"] == "hit" and again.content == response.content
+
+
+def test_pages_without_data_say_so_in_html(client):
+    missing = client.get("/season/1990")
+    assert missing.status_code == 404 and "no 1990 calendar" in missing.text
+    assert client.get("/season/..%2Fetc").status_code == 404
+
+
+def test_the_championship_page_shows_the_published_title_odds(client, served):
+    odds = served.table("championship_odds")
+    page = client.get("/championship")
+    assert page.status_code == 200
+    assert "/championship" in client.get("/").text
+    favourite = odds.filter(pl.col("entity") == "driver").sort("title_probability", descending=True).row(0, named=True)
+    assert favourite["name"] in page.text and percent(favourite["title_probability"]) in page.text
+
+
+def test_the_stylesheet_is_served(client):
+    response = client.get("/dashboard/assets/dashboard.css")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+
+
+def test_pages_are_rate_limited_per_client_address(pipeline, tmp_path):
+    settings = api_settings(tmp_path, pipeline, rate_limit_per_minute=3)
+    with TestClient(create_app(settings)) as client:
+        statuses = [client.get("/accuracy").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

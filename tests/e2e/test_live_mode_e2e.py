@@ -1,0 +1,51 @@
+"""Live mode against a local server that answers like Jolpica: small pages, 503s and 429s along the way."""
+
+import math
+
+from tests.conftest import run_job, warehouse_of
+from tests.fake_jolpica import FakeJolpica, serving
+
+TABLES = ("raw.races", "raw.results", "raw.qualifying", "raw.sprint", "clean.race_results", "clean.races")
+
+
+def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(settings_for, tmp_path):
+    app = FakeJolpica(page_cap=30, fail_every=9, rate_limit_every=13, retry_after="0")
+    with serving(app) as base_url:
+        live = settings_for(
+            data_source="live", ergast_base_url=base_url, retry_backoff_seconds=0.01, requests_per_second=50
+        )
+        result = run_job(live, "2021", "2022", job="ingest_and_clean")
+    assert result.success
+
+    snapshot = settings_for(warehouse_path=tmp_path / "snapshot.duckdb")
+    assert run_job(snapshot, "2021", "2022", job="ingest_and_clean").success
+
+    for table in TABLES:
+        query = f"select * from {table} order by all"
+        assert warehouse_of(live).query(query).equals(warehouse_of(snapshot).query(query)), table
+
+    statuses = [status for _, status in app.requests]
+    assert statuses.count(503) > 0 and statuses.count(429) > 0  # the failures really happened, and were retried
+    rows = warehouse_of(live).query("select season, count(*) from raw.results group by all").rows()
+    pages = {
+        event.partition: event.metadata["pages"].value
+        for event in result.asset_materializations_for_node("raw_results")
+    }
+    assert pages == {season: math.ceil(count / 30) for season, count in rows}  # the server's cap, not the 100 asked
+
+
+def test_live_mode_gives_up_with_a_clear_error_when_the_server_keeps_failing(settings_for):
+    app = FakeJolpica(fail_every=1)
+    with serving(app) as base_url:
+        live = settings_for(
+            data_source="live", ergast_base_url=base_url, retry_backoff_seconds=0.01, request_attempts=3
+        )
+        result = run_job(live, "2021", "2021", job="ingest_and_clean")
+    assert not result.success
+    failures = [
+        str(event.event_specific_data.error) for event in result.all_events if event.event_type_value == "STEP_FAILURE"
+    ]
+    assert any(
+        "ErgastHTTPError" in message and "HTTP 503 after 3 attempt(s)" in message and "/2021/" in message
+        for message in failures
+    )

@@ -1,0 +1,128 @@
+"""The serving data broken and restored under a running API: a snapshot that does not match its declared schema,
+a champion that cannot score the published features, the registry database truncated then restored by `mv` or
+`cp`. Each time the last good data stays in service, every channel says so (`X-Serving-Degraded`, `/model`,
+readiness), `refreshed_at` stays at the last refresh that succeeded, and a repaired source is picked up by the
+next refresh."""
+
+import os
+import shutil
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+
+from f1_pipeline.publication import Publication, publish, read_publication
+from f1_serving.main import create_app
+from f1_serving.serving_state import PUBLICATION_DEGRADED, REGISTRY_DEGRADED, SCORING_DEGRADED
+from tests.api_support import api_settings, bearer, register
+
+PREFIX = "/api/v1"
+
+
+@pytest.fixture
+def api(pipeline, tmp_path):
+    """The pipeline's registry database and publication copied, so a test can break and restore them."""
+    shutil.copy(pipeline.mlflow_tracking_uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
+    shutil.copytree(pipeline.serving_dir, tmp_path / "serving")
+    copy = pipeline.model_copy(
+        update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "serving_dir": tmp_path / "serving"}
+    )
+    with TestClient(create_app(api_settings(tmp_path, copy))) as client:
+        yield copy, client, bearer(register(client))
+
+
+def _refresh(client: TestClient) -> None:
+    client.portal.call(client.app.state.runtime.refresh)
+
+
+def _republish(settings, old: Publication, **changes: pl.DataFrame) -> str:
+    """`old`'s tables with `changes` published as the current snapshot."""
+    manifest = publish(
+        settings.serving_dir,
+        {**old.tables, **changes},
+        model_name=old.manifest.model_name,
+        model_version=old.manifest.model_version,
+    )
+    return manifest.snapshot_id
+
+
+def _assert_degraded(client: TestClient, headers: dict[str, str], source: str, ready_before: dict) -> None:
+    """Every channel names the failed source; readiness stays 200 on the data served before."""
+    answer = client.get(PREFIX + "/predictions/next-race", headers=headers)
+    assert answer.status_code == 200 and answer.headers["x-serving-degraded"] == source
+    assert client.get(PREFIX + "/model", headers=headers).json()["degraded"] == [source]
+    ready = client.get(PREFIX + "/health/ready")
+    assert ready.status_code == 200 and ready.headers["x-serving-degraded"] == source
+    body = ready.json()
+    assert body["degraded"] == [source] and body["ready"]
+    assert (body["snapshot_id"], body["model_version"]) == (ready_before["snapshot_id"], ready_before["model_version"])
+    assert body["refreshed_at"] == ready_before["refreshed_at"], "a failed refresh does not move refreshed_at"
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        ("results", lambda frame: frame.drop("points")),
+        ("next_race", lambda frame: frame.with_columns(pl.col("probability").cast(pl.String))),
+        ("calendar", lambda frame: frame.drop("is_next")),
+    ],
+    ids=["results-without-points", "probability-as-text", "calendar-without-is_next"],
+)
+def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_served(api, table, change):
+    settings, client, headers = api
+    before = client.get(PREFIX + "/health/ready").json()
+    good = read_publication(settings.serving_dir)
+    bad = _republish(settings, good, **{table: change(good.tables[table])})
+    _refresh(client)
+    _assert_degraded(client, headers, PUBLICATION_DEGRADED, before)
+    assert bad != before["snapshot_id"]
+    for path in ("/races/2025", "/export/results?season=2025", "/predictions/races/2025/1"):
+        assert client.get(PREFIX + path, headers=headers).status_code == 200, path
+    repaired = _republish(settings, good)  # the pipeline publishes a correct snapshot again
+    _refresh(client)
+    ready = client.get(PREFIX + "/health/ready").json()
+    assert ready["degraded"] == [] and ready["snapshot_id"] == repaired
+    assert ready["refreshed_at"] > before["refreshed_at"]
+
+
+def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_good_predictions(api):
+    settings, client, headers = api
+    before = client.get(PREFIX + "/health/ready").json()
+    served = client.get(PREFIX + "/predictions/next-race", headers=headers).json()
+    good = read_publication(settings.serving_dir)
+    _republish(
+        settings, good, next_race_features=good.tables["next_race_features"].select("season", "round", "driver_id")
+    )
+    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+    current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
+    promoted = registry.create_model_version(
+        settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
+    )
+    registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
+    _refresh(client)
+    _assert_degraded(client, headers, SCORING_DEGRADED, before)
+    assert client.get(PREFIX + "/predictions/next-race", headers=headers).json() == served
+    assert client.get(PREFIX + "/model", headers=headers).json()["version"] == str(current.version)
+
+
+@pytest.mark.parametrize("restore", ["mv", "cp"])
+def test_a_truncated_registry_is_flagged_and_its_restored_copy_picked_up_by_the_next_refresh(api, tmp_path, restore):
+    _, client, headers = api
+    before = client.get(PREFIX + "/health/ready").json()
+    database = tmp_path / "mlflow.db"
+    backup = tmp_path / "mlflow.db.backup"
+    shutil.copy(database, backup)
+    with database.open("w"):  # truncated in place, as a failed disk or a careless command would
+        pass
+    for _ in range(2):  # the first refresh fails on the pooled connection, the next on a fresh one
+        _refresh(client)
+        _assert_degraded(client, headers, REGISTRY_DEGRADED, before)
+    if restore == "mv":
+        os.replace(backup, database)
+    else:
+        shutil.copyfile(backup, database)
+    _refresh(client)
+    ready = client.get(PREFIX + "/health/ready").json()
+    assert ready["degraded"] == [] and ready["model_version"] == before["model_version"]
+    assert "x-serving-degraded" not in client.get(PREFIX + "/predictions/next-race", headers=headers).headers
