@@ -35,7 +35,7 @@ SHOWN = (
     "candidate",
     "plackett_luce",
     "conditional_logit",
-    "conditional_logit_seed_features",
+    "conditional_logit_reference_features",
     "logit_tree_blend",
     "rf_xgb_average",
     "random_forest",

@@ -96,7 +96,8 @@ SMALL_TRAINING = {
     "backtest_first_season": 2025,
     "tuning_trials": 1,
 }
-"""A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the seed's), backtest 2025-2026."""
+"""A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the reference parameters),
+backtest 2025-2026."""
 
 
 @pytest.fixture

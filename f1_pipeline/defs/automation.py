@@ -1,4 +1,4 @@
-"""Schedules and sensors: the seed's daily ingestion, retraining after each race, predicting again after
+"""Schedules and sensors: the reference project's daily ingestion, retraining after each race, predicting again after
 qualifying, and an alert when a run fails.
 
 The race sensors watch the clean tables' materializations, not the API: a race "gains results" when the cleaned
@@ -146,9 +146,9 @@ def daily_ingestion(status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
         job=ingest_and_clean_job,
         default_status=status,
         description=(
-            "Every day at 02:00 UTC, the current season from the live API, then every clean table: the seed's "
-            "Airflow DAG, and the weather (the next race's forecast refreshed). New results and qualifying then wake "
-            "the race sensors."
+            "Every day at 02:00 UTC, the current season from the live API, then every clean table: the reference "
+            "project's Airflow DAG, and the weather (the next race's forecast refreshed). New results and qualifying "
+            "then wake the race sensors."
         ),
     )
     def _schedule(context: dg.ScheduleEvaluationContext, ergast: ErgastResource) -> dg.RunRequest:

@@ -28,7 +28,7 @@ _RATINGS = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
 @dg.asset(deps=["race_results", "races"], **_RATINGS)
 def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Every driver's and team's rating before and after every race. K and the season carry-over are tuned per
-    kind on the pairwise log loss of the seasons before validation starts (the seed's K = 32 is on the grid)."""
+    kind on the pairwise log loss of the seasons before validation starts (the reference K = 32 is on the grid)."""
     store = warehouse.warehouse()
     results = store.read("clean.race_results")
     seasons = range(modeling.train_first_season, modeling.validation_first_season)

@@ -54,7 +54,7 @@ class Fetched:
 
 
 class ErgastClient(HttpSource):
-    """The seed's operations over one `httpx.AsyncClient`; use as `async with ErgastClient(...) as api`."""
+    """The reference project's operations over one `httpx.AsyncClient`; use as `async with ErgastClient(...) as api`."""
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from f1_pipeline.modeling.backtest import Lineup, RaceModel, predict_seasons, ra
 from f1_pipeline.modeling.estimators import Average
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import summarise
-from f1_pipeline.modeling.tuning import SEED_PARAMS, Family, TuningWindow, build_model
+from f1_pipeline.modeling.tuning import REFERENCE_PARAMS, Family, TuningWindow, build_model
 
 Kind = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
 AVERAGES: dict[Kind, tuple[Kind, ...]] = {
@@ -33,7 +33,7 @@ class Recipe:
     """How to build the model of one mode: its kind and every family's hyper-parameters."""
 
     kind: Kind
-    params: Mapping[Family, Mapping[str, Any]] = field(default_factory=lambda: dict(SEED_PARAMS))
+    params: Mapping[Family, Mapping[str, Any]] = field(default_factory=lambda: dict(REFERENCE_PARAMS))
 
     def build(self, mode: Mode) -> RaceModel:
         return build_kind(self.kind, mode, self.params)

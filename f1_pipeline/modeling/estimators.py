@@ -1,7 +1,7 @@
 """Race-winner models: each turns a race's field into a distribution that sums to 1.
 
 Two families share one interface (`fit(train) -> self`, `predict(frame) -> probabilities per row`):
-- `TreeEnsemble`: the seed's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
+- `TreeEnsemble`: the reference project's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
   scores are normalised within each race;
 - `ConditionalLogit`: one linear score per driver and a softmax over the field, fitted on the likelihood of
   the actual winner, which is the quantity the backtest measures (McFadden's conditional logit);
@@ -27,14 +27,14 @@ from xgboost import DMatrix, XGBClassifier
 from f1_pipeline.modeling.feature_matrix import Mode, features_for
 from f1_pipeline.modeling.field import RACE_KEY, indexed_softmax, normalise, race_index, softmax
 
-SEED_RANDOM_FOREST: dict[str, Any] = {
+REFERENCE_RANDOM_FOREST: dict[str, Any] = {
     "n_estimators": 100,
     "max_depth": 10,
     "min_samples_split": 5,
     "min_samples_leaf": 1,
     "max_features": "sqrt",
 }
-SEED_XGBOOST: dict[str, Any] = {
+REFERENCE_XGBOOST: dict[str, Any] = {
     "learning_rate": 0.1,
     "n_estimators": 200,
     "max_depth": 6,
@@ -86,16 +86,16 @@ def winners(frame: pl.DataFrame) -> np.ndarray:
 class TreeEnsemble:
     """RandomForest and/or XGBoost on the binary "won" target, averaged, then normalised per race.
 
-    Both use the seed's class balancing (about one winner in twenty rows); the per-race normalisation puts the
-    scores back on a probability scale.
+    Both use the reference project's class balancing (about one winner in twenty rows); the per-race normalisation
+    puts the scores back on a probability scale.
     """
 
     mode: Mode
     members: tuple[str, ...] = ("random_forest", "xgboost")
-    random_forest: Mapping[str, Any] = field(default_factory=lambda: dict(SEED_RANDOM_FOREST))
-    xgboost: Mapping[str, Any] = field(default_factory=lambda: dict(SEED_XGBOOST))
+    random_forest: Mapping[str, Any] = field(default_factory=lambda: dict(REFERENCE_RANDOM_FOREST))
+    xgboost: Mapping[str, Any] = field(default_factory=lambda: dict(REFERENCE_XGBOOST))
     extended: bool = True
-    seed: int = 42
+    random_state: int = 42
     n_jobs: int = 2
 
     def fit(self, train: pl.DataFrame) -> Self:
@@ -129,7 +129,7 @@ class TreeEnsemble:
     def _estimator(self, name: str, y: np.ndarray) -> RandomForestClassifier | XGBClassifier:
         if name == "random_forest":
             return RandomForestClassifier(
-                **self.random_forest, class_weight="balanced", random_state=self.seed, n_jobs=self.n_jobs
+                **self.random_forest, class_weight="balanced", random_state=self.random_state, n_jobs=self.n_jobs
             )
         if name == "xgboost":
             positives = max(float(y.sum()), 1.0)
@@ -137,7 +137,7 @@ class TreeEnsemble:
                 **self.xgboost,
                 scale_pos_weight=(len(y) - positives) / positives,
                 tree_method="hist",
-                random_state=self.seed,
+                random_state=self.random_state,
                 n_jobs=self.n_jobs,
                 eval_metric="logloss",
             )
@@ -359,8 +359,8 @@ def _observed_moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Average:
-    """The mean of several models' distributions (still a distribution): the seed's RF + XGBoost average, or a
-    blend of the conditional logit with it."""
+    """The mean of several models' distributions (still a distribution): the reference project's RF + XGBoost
+    average, or a blend of the conditional logit with it."""
 
     members: tuple[Any, ...]
 

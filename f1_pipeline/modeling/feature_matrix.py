@@ -28,7 +28,7 @@ from f1_pipeline.modeling.elo import DRIVER_ELO, TEAM_ELO, EloConfig
 Mode = Literal["pre_qualifying", "post_qualifying"]
 MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
 
-SEED_PRE_FEATURES = (
+REFERENCE_PRE_FEATURES = (
     "driver_elo",
     "team_elo",
     "driver_avg_finish_5",
@@ -40,7 +40,7 @@ SEED_PRE_FEATURES = (
     "wet",
     "wind_speed",
 )
-"""The seed project's features (weather is null where no weather source is configured)."""
+"""The reference project's features (weather is null where no weather source is configured)."""
 
 EXTRA_PRE_FEATURES = (
     "driver_starts",
@@ -131,7 +131,7 @@ KEY_COLUMNS = (
 
 def features_for(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
     """The feature columns a model of this mode may use."""
-    pre = SEED_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
+    pre = REFERENCE_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
     return pre + POST_FEATURES if mode == "post_qualifying" else pre
 
 

@@ -24,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 MODEL_COLOURS = {
     "candidate": "#000000",
     "conditional_logit": "#1f77b4",
-    "conditional_logit_seed_features": "#17becf",
+    "conditional_logit_reference_features": "#17becf",
     "plackett_luce": "#9467bd",
     "random_forest": "#2ca02c",
     "xgboost": "#ff7f0e",
@@ -42,7 +42,7 @@ SPARE_COLOURS = ("#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194
 MODEL_LABELS = {
     "candidate": "candidate (chosen kind)",
     "conditional_logit": "conditional logit",
-    "conditional_logit_seed_features": "conditional logit, seed features",
+    "conditional_logit_reference_features": "conditional logit, reference features",
     "plackett_luce": "Plackett-Luce",
     "random_forest": "random forest",
     "xgboost": "XGBoost",

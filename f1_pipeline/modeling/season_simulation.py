@@ -31,12 +31,13 @@ Entity = Literal["driver", "constructor"]
 ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
 ENTITY_COLUMN: dict[Entity, str] = {"driver": "driver_id", "constructor": "constructor_id"}
 SIMULATIONS = 100_000
-"""Seasons simulated for the published odds. Measured on 2021 after round 10 (12 rounds, 2 sprints left): four seeds
-differed by at most 0.0030 in any title probability (0.0033 with strengths held fixed; 20,000 simulations: 0.0083),
-so whole percentages are stable; 27-34 s per run on the 2-core machine while about 18 other processes shared it."""
+"""Seasons simulated for the published odds. Measured on 2021 after round 10 (12 rounds, 2 sprints left): four
+random seeds differed by at most 0.0030 in any title probability (0.0033 with strengths held fixed; 20,000
+simulations: 0.0083), so whole percentages are stable; 27-34 s per run on the 2-core machine while about 18 other
+processes shared it."""
 BACKTEST_SIMULATIONS = 20_000
 """Per evaluated cutoff: the backtest averages log losses over many cutoffs, so 20,000 simulations suffice."""
-SEED = 2026
+RANDOM_SEED = 2026
 STRENGTH_SPREAD = 0.5
 """Standard deviation of each team's log-strength change over the rest of a simulated season (cars develop, form
 turns): without it one race's strengths hold to the end and the odds are overconfident. Chosen on the validation
@@ -94,7 +95,7 @@ def simulate(
     field: pl.DataFrame,
     rounds: Sequence[Round],
     simulations: int = SIMULATIONS,
-    seed: int = SEED,
+    random_seed: int = RANDOM_SEED,
     spread: float = STRENGTH_SPREAD,
 ) -> pl.DataFrame:
     """Title probability and expected final points of every driver and constructor.
@@ -106,7 +107,7 @@ def simulate(
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
     field = field.sort("driver_id")  # the random draws go to cars in this order: the same whatever order rows came in
-    rng = np.random.default_rng([seed, season, rounds[0].round if rounds else 0])
+    rng = np.random.default_rng([random_seed, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
     strengths = field["probability"].to_numpy().astype(np.float64) * np.exp(change)

@@ -26,8 +26,9 @@ from f1_pipeline.modeling.weather_ablation import weather_ablation
 
 CANDIDATE = "candidate"
 """The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
-SEED_FEATURES = "conditional_logit_seed_features"
-"""The conditional logit on the seed's features only: its gap to `conditional_logit` is what the added features buy."""
+REFERENCE_FEATURES = "conditional_logit_reference_features"
+"""The conditional logit on the reference features only: its gap to `conditional_logit` is what the added features
+buy."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Seasons:
 class Tuning:
     recipes: dict[Mode, Recipe]
     studies: pl.DataFrame
-    """One row per (family, mode): best validation log loss, the seed's, trials, study name, parameters."""
+    """One row per (family, mode): best validation log loss, the reference parameters' log loss, trials, study name,
+    parameters."""
     kinds: pl.DataFrame
     """Validation scores of every kind per mode; the best became the recipe."""
 
@@ -84,7 +86,7 @@ def tune_recipes(
                 "family": result.family,
                 "mode": result.mode,
                 "validation_log_loss": result.validation_log_loss,
-                "seed_validation_log_loss": result.seed_log_loss,
+                "reference_validation_log_loss": result.reference_log_loss,
                 "trials": result.trials,
                 "seconds": round(result.seconds, 1),
                 "study_name": result.study_name,
@@ -105,7 +107,7 @@ def backtest(
         ablation = ConditionalLogit(mode, extended=False, **recipes[mode].params["conditional_logit"])
         return {
             **base_lineup(recipes[mode].params)(mode),
-            SEED_FEATURES: ablation,
+            REFERENCE_FEATURES: ablation,
             **weather_ablation(frame, recipes[mode], mode),
             **baselines_for(mode),
         }

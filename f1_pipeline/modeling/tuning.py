@@ -2,8 +2,8 @@
 
 A study lives in the storage a URL names (SQLite by default, PostgreSQL in production), keyed by family, mode and a
 fingerprint of the data: a rerun on the same data resumes it, and every process pointed at the same storage adds
-trials to the same study. The seed's hyper-parameters are always the first trial, so tuning cannot end worse than
-the seed on the validation seasons.
+trials to the same study. The reference parameters are always the first trial, so tuning cannot end worse than
+them on the validation seasons.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import polars as pl
 
 from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
 from f1_pipeline.modeling.estimators import (
-    SEED_RANDOM_FOREST,
-    SEED_XGBOOST,
+    REFERENCE_RANDOM_FOREST,
+    REFERENCE_XGBOOST,
     ConditionalLogit,
     PlackettLuce,
     TreeEnsemble,
@@ -73,9 +73,9 @@ SPACES: dict[Family, Callable[[optuna.Trial], dict[str, Any]]] = {
     "conditional_logit": conditional_logit_space,
     "plackett_luce": plackett_luce_space,
 }
-SEED_PARAMS: dict[Family, dict[str, Any]] = {
-    "random_forest": SEED_RANDOM_FOREST,
-    "xgboost": SEED_XGBOOST,
+REFERENCE_PARAMS: dict[Family, dict[str, Any]] = {
+    "random_forest": REFERENCE_RANDOM_FOREST,
+    "xgboost": REFERENCE_XGBOOST,
     "conditional_logit": {"l2": 1.0},
     "plackett_luce": {"l2": 1.0, "place_decay": 0.5},
 }
@@ -110,7 +110,7 @@ class TuningResult:
     study_name: str
     params: dict[str, Any]
     validation_log_loss: float
-    seed_log_loss: float
+    reference_log_loss: float
     trials: int
     seconds: float
     """Time this call spent on trials (0 when the study already had enough)."""
@@ -132,10 +132,10 @@ def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
 COMPLETE, WAITING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING
 
 
-def _seed_trial(
-    study: optuna.Study, seed: Mapping[str, Any], states: tuple[optuna.trial.TrialState, ...]
+def _reference_trial(
+    study: optuna.Study, reference: Mapping[str, Any], states: tuple[optuna.trial.TrialState, ...]
 ) -> optuna.trial.FrozenTrial | None:
-    return next((trial for trial in study.get_trials(deepcopy=False, states=states) if trial.params == seed), None)
+    return next((trial for trial in study.get_trials(deepcopy=False, states=states) if trial.params == reference), None)
 
 
 def tune(
@@ -146,13 +146,13 @@ def tune(
     window: TuningWindow,
     trials: int,
     storage: str | None,
-    seed: int = 42,
+    random_seed: int = 42,
     progress: Report | None = None,
 ) -> TuningResult:
-    """Run trials until the study holds `trials` finished ones (at least 1: the seed's); return the best found.
-    `progress` hears of each finished trial."""
+    """Run trials until the study holds `trials` finished ones (at least 1: the reference parameters'); return the
+    best found. `progress` hears of each finished trial."""
     if trials < 1:
-        raise ValueError("tuning needs at least one trial, the seed's parameters")
+        raise ValueError("tuning needs at least one trial, the reference parameters")
     seasons = f"{window.first_season}-{window.validation_first}-{window.validation_last}"
     study_name = f"{family}-{mode}-{seasons}-v{SEARCH_SPACE_VERSION}-{data_fingerprint(frame, window)}"
     optuna.logging.set_verbosity(logging.WARNING)
@@ -160,12 +160,12 @@ def tune(
         study_name=study_name,
         storage=storage,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=optuna.samplers.TPESampler(seed=random_seed),
         load_if_exists=True,
     )
-    seed = SEED_PARAMS[family]
-    if _seed_trial(study, seed, (COMPLETE, WAITING)) is None:
-        study.enqueue_trial(seed)  # also when a killed run left the seed RUNNING for ever
+    reference = REFERENCE_PARAMS[family]
+    if _reference_trial(study, reference, (COMPLETE, WAITING)) is None:
+        study.enqueue_trial(reference)  # also when a killed run left the reference trial RUNNING for ever
 
     def objective(trial: optuna.Trial) -> float:
         return validation_log_loss(build_model(family, mode, SPACES[family](trial)), mode, frame, window)
@@ -182,8 +182,8 @@ def tune(
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     if len(finished) < trials:
         study.optimize(objective, n_trials=trials - len(finished), callbacks=[report])
-    while (seed_trial := _seed_trial(study, seed, (COMPLETE,))) is None:
-        study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting seed runs first
+    while (reference_trial := _reference_trial(study, reference, (COMPLETE,))) is None:
+        study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting reference trial runs first
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     return TuningResult(
         family=family,
@@ -191,7 +191,7 @@ def tune(
         study_name=study_name,
         params=dict(study.best_params),
         validation_log_loss=float(study.best_value),
-        seed_log_loss=float(seed_trial.value),
+        reference_log_loss=float(reference_trial.value),
         trials=len(finished),
         seconds=time.perf_counter() - started,
     )

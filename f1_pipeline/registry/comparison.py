@@ -22,7 +22,7 @@ from f1_pipeline.modeling.candidates import AVERAGES, Recipe
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
-from f1_pipeline.modeling.training import CANDIDATE, SEED_FEATURES
+from f1_pipeline.modeling.training import CANDIDATE, REFERENCE_FEATURES
 from f1_pipeline.registry.tracking import ROLE, STEP_PREFIX, ChildRun
 
 SUMMARY_KEYS = ("mode", "model", "season", "races")
@@ -53,14 +53,14 @@ def metric_columns(summary: pl.DataFrame) -> list[str]:
 def role_of(model: str) -> str:
     if model in BASELINE_NAMES or model == PODIUM_BASELINE:
         return "baseline"
-    return "ablation" if model == SEED_FEATURES else "kind"
+    return "ablation" if model == REFERENCE_FEATURES else "kind"
 
 
 def families_of(model: str, params: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
     """The tuned families whose hyper-parameters a backtest model was built with (none for a baseline)."""
     if model in AVERAGES:
         return tuple(family for member in AVERAGES[model] for family in families_of(member, params))
-    if model == SEED_FEATURES:
+    if model == REFERENCE_FEATURES:
         return ("conditional_logit",)
     return (model,) if model in params else ()
 
@@ -172,7 +172,7 @@ def study_runs(
                 params={"family": family, "mode": mode, "study_name": study["study_name"], **best},
                 metrics={
                     "validation_log_loss": study["validation_log_loss"],
-                    "seed_validation_log_loss": study["seed_validation_log_loss"],
+                    "reference_validation_log_loss": study["reference_validation_log_loss"],
                     "trials": float(study["trials"]),
                 },
                 tags={"mode": mode, ROLE: "study"},

@@ -188,7 +188,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[],
 
 def test_runs_killed_in_the_model_layer_then_rerun_end_as_an_uninterrupted_run(reference, tmp_path):
     """Three kills in a row, each on what the one before left behind, then a run to success:
-    - during an Optuna trial: the trial stays RUNNING in the study storage; the rerun enqueues the seed again;
+    - during an Optuna trial: the trial stays RUNNING in the study storage; the rerun enqueues it again;
     - during candidate_model's MLflow run: the run stays RUNNING; the rerun marks it KILLED and registers anew;
     - right after champion_model moved the alias: the version, the alias and the gate's row exist; the rerun reuses
       the version (no duplicate), finds the decision recorded (no second row) and leaves the alias where it is."""

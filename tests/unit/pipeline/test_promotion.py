@@ -11,12 +11,12 @@ from f1_pipeline.modeling.estimators import Average, ConditionalLogit, PlackettL
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of
 from f1_pipeline.modeling.training import Seasons, recipe_backtest
-from f1_pipeline.modeling.tuning import SEED_PARAMS
+from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from tests.modeling_data import real_features
 
 TUNED = {
-    "random_forest": {**SEED_PARAMS["random_forest"], "max_depth": 7, "max_features": 0.5},
-    "xgboost": {**SEED_PARAMS["xgboost"], "learning_rate": 0.05, "n_estimators": 125},
+    "random_forest": {**REFERENCE_PARAMS["random_forest"], "max_depth": 7, "max_features": 0.5},
+    "xgboost": {**REFERENCE_PARAMS["xgboost"], "learning_rate": 0.05, "n_estimators": 125},
     "conditional_logit": {"l2": 3.25},
     "plackett_luce": {"l2": 0.5, "place_decay": 0.4},
 }
@@ -103,9 +103,9 @@ def assert_kind(model, kind, mode, params):
         assert dict(getattr(model, kind)) == dict(params[kind])
 
 
-def test_a_default_recipe_uses_the_seed_parameters():
+def test_a_default_recipe_uses_the_reference_parameters():
     recipe = Recipe("rf_xgb_average")
     model = recipe.build("post_qualifying")
     assert [member.members for member in model.members] == [("random_forest",), ("xgboost",)]
-    assert dict(model.members[0].random_forest) == SEED_PARAMS["random_forest"]
+    assert dict(model.members[0].random_forest) == REFERENCE_PARAMS["random_forest"]
     assert recipes_from_json(recipes_to_json({"post_qualifying": recipe})) == {"post_qualifying": recipe}
