@@ -302,7 +302,7 @@ def prediction_accuracy(accuracy: pl.DataFrame) -> pl.DataFrame:
 
 
 def championship_odds(odds: pl.DataFrame) -> pl.DataFrame:
-    """The current season's title odds, drivers' then constructors', most likely champion first."""
+    """The current season's title odds, drivers' then constructors', most likely world champion first."""
     return odds.sort(
         pl.col("entity") != "driver", "title_probability", "points_now", "id", descending=[False, True, True, False]
     )

@@ -103,7 +103,7 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "after_round": ("the last completed round the standings include", 14),
     "entity": ("driver or constructor: which championship", "driver"),
     "points_now": ("championship points after `after_round` (races and sprints)", 296.0),
-    "title_probability": ("share of simulated seasons the driver or team ends as champion, from 0 to 1", 0.613),
+    "title_probability": ("share of simulated seasons the driver or team ends as world champion, from 0 to 1", 0.613),
     "title_pct": ("`title_probability` as a percentage, rounded to one decimal", 61.3),
     "expected_points": ("mean final points over the simulated rest of the season", 402.5),
     # accuracy

@@ -346,7 +346,7 @@ class PredictionExportRow(Documented):
 
 
 class TitleOdds(Documented):
-    rank: int = Field(description="1 = the most likely champion", examples=[1])
+    rank: int = Field(description="1 = the most likely world champion", examples=[1])
     id: str = Field(description="the driver's or the team's Ergast id", examples=["norris"])
     name: str | None = Field(description="the driver's or the team's name", examples=["Lando Norris"])
     points_now: float
@@ -359,8 +359,10 @@ class ChampionshipOdds(Documented):
     season: int
     after_round: int
     snapshot_id: str
-    drivers: list[TitleOdds] = Field(description="the drivers' championship, most likely champion first")
-    constructors: list[TitleOdds] = Field(description="the constructors' championship, most likely champion first")
+    drivers: list[TitleOdds] = Field(description="the drivers' championship, most likely world champion first")
+    constructors: list[TitleOdds] = Field(
+        description="the constructors' championship, most likely world champion first"
+    )
 
 
 class ChampionshipExportRow(Documented):

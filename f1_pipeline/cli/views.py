@@ -106,7 +106,7 @@ CHAMPIONSHIPS = {"driver": "Drivers' championship", "constructor": "Constructors
 
 
 def championship_tables(odds: pl.DataFrame) -> list[Table]:
-    """One table per championship (drivers', constructors'), the likeliest champion first; any other shape of the
+    """One table per championship (drivers', constructors'), the likeliest world champion first; any other shape of the
     odds table is shown as it is."""
     if not set(CHAMPIONSHIP_COLUMNS) <= set(odds.columns):
         return [frame_table(odds, "Championship odds")]

@@ -41,8 +41,8 @@ COLUMN_DOCS = {
 }
 BACKTEST_DOCS = {
     "after_round": "the standings' round: odds given after it, before the next race",
-    "champion": "who won that title at the end of the season",
-    "model_probability": "the simulation's P(title) of the actual champion",
+    "world_champion": "who won that title at the end of the season",
+    "model_probability": "the simulation's P(title) of the actual world champion",
     "leader_probability": "baseline: the leader gets the rate at which leaders after this round won in earlier seasons",
     "proportional_probability": "baseline: P(title) proportional to points now",
 }
@@ -102,8 +102,8 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
 )
 def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Title odds after rounds 5, 10 and 15 of every finished backtest season, from what was known then (standings,
-    the champion's walk-forward pre-qualifying odds for the next race), scored by the log loss of the actual champion
-    against the "leader wins" and points-proportional baselines."""
+    the champion's walk-forward pre-qualifying odds for the next race), scored by the log loss of the actual
+    world champion against the "leader wins" and points-proportional baselines."""
     store = warehouse.warehouse()
     predictions = store.read(RACE_PREDICTIONS_TABLE).filter(pl.col("mode") == STRENGTHS_MODE)
     races = store.read("clean.races")
@@ -129,7 +129,8 @@ def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResour
 
 
 def championship_summary(table: pl.DataFrame) -> pl.DataFrame:
-    """Mean log loss of the actual champion per championship and round, and overall, for the model and baselines."""
+    """Mean log loss of the actual world champion per championship and round, and overall, for the model and
+    baselines."""
     losses = [pl.col(f"{name}_log_loss").mean() for name in ("model", "leader", "proportional")]
     per_round = table.group_by("entity", "after_round").agg(pl.len().alias("seasons"), *losses)
     overall = table.group_by("entity").agg(pl.len().alias("seasons"), *losses).with_columns(after_round=pl.lit(None))

@@ -14,8 +14,8 @@ HISTORY_TABLE = "ratings.elo_history"
 PARAMETERS_TABLE = "ratings.elo_parameters"
 K_GRID = (16.0, 32.0, 48.0, 64.0, 96.0, 112.0, 128.0, 160.0, 192.0)
 CARRYOVER_GRID = (0.6, 0.7, 0.8, 0.9, 1.0)
-CHAMPION_TOP = 3
-CHAMPION_SHARE = 0.8
+WORLD_CHAMPION_TOP = 3
+WORLD_CHAMPION_SHARE = 0.8
 COLUMN_DOCS = {
     "kind": "driver or team (constructor)",
     "rating_before": "rating known before the race (after the new-season carry-over)",
@@ -107,21 +107,21 @@ def check_elo_ratings_rookies_at_base(warehouse: WarehouseResource) -> dg.AssetC
 
 
 @dg.asset_check(asset=elo_ratings, additional_deps=["race_results", "races"])
-def check_elo_ratings_champion_top_rated(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Ratings that mean something put the champion near the top when the season ends."""
+def check_elo_ratings_world_champion_top_rated(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Ratings that mean something put the world champion near the top when the season ends."""
     history, _ = _configs(warehouse)
     store = warehouse.warehouse()
-    ranks = elo.champion_rank_at_season_end(
+    ranks = elo.world_champion_rank_at_season_end(
         history, store.read("clean.race_results"), elo.completed_seasons(store.read("clean.races"))
     )
-    share = elo.share_in_top(ranks, CHAMPION_TOP)
-    misses = ranks.filter(pl.col("rank").fill_null(CHAMPION_TOP + 1) > CHAMPION_TOP)
+    share = elo.share_in_top(ranks, WORLD_CHAMPION_TOP)
+    misses = ranks.filter(pl.col("rank").fill_null(WORLD_CHAMPION_TOP + 1) > WORLD_CHAMPION_TOP)
     return dg.AssetCheckResult(
-        passed=bool(share >= CHAMPION_SHARE),
+        passed=bool(share >= WORLD_CHAMPION_SHARE),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "actual": share,
-            "threshold": CHAMPION_SHARE,
+            "threshold": WORLD_CHAMPION_SHARE,
             "seasons": ranks.height,
             "misses": dg.MetadataValue.md(markdown_preview(misses, rows=20)),
         },
@@ -133,5 +133,5 @@ RATINGS_CHECKS = [
     check_elo_ratings_finite,
     check_elo_ratings_mean_near_base,
     check_elo_ratings_rookies_at_base,
-    check_elo_ratings_champion_top_rated,
+    check_elo_ratings_world_champion_top_rated,
 ]

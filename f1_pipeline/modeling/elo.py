@@ -342,28 +342,28 @@ def completed_seasons(races: pl.DataFrame) -> list[int]:
     return sorted(per_season.filter(pl.col("completed") & ~pl.col("pending"))["season"].to_list())
 
 
-def champion_rank_at_season_end(
+def world_champion_rank_at_season_end(
     history: pl.DataFrame, results: pl.DataFrame, seasons: Collection[int] | None = None
 ) -> pl.DataFrame:
-    """Per season, the champion and his driver-rating rank at season end (1 = best).
+    """Per season, the world champion and his driver-rating rank at season end (1 = best).
 
-    The champion is the driver with the most points summed over the season's rows of race_results (ties broken
+    The world champion is the driver with the most points summed over the season's rows of race_results (ties broken
     by wins). That is not always the official title: until 1990 only a driver's best results counted (dropped
     scores) and sprint points are not in race_results, so a few seasons name another driver. A driver's
     season-end rating is his `rating_after` at his last race that season; he is ranked among the drivers who
     raced that season. `seasons` restricts to complete seasons (see `completed_seasons`); by default every
-    season in `results`. Columns: season, champion_id, points, rank, drivers.
+    season in `results`. Columns: season, world_champion_id, points, rank, drivers.
     """
     totals = results.group_by("season", "driver_id").agg(
         pl.col("points").sum(), wins=(pl.col("position_order") == 1).sum()
     )
     if seasons is not None:
         totals = totals.filter(pl.col("season").is_in(list(seasons)))
-    champions = (
+    world_champions = (
         totals.sort("season", "points", "wins", "driver_id", descending=[False, True, True, False])
         .group_by("season", maintain_order=True)
         .first()
-        .select("season", champion_id="driver_id", points="points")
+        .select("season", world_champion_id="driver_id", points="points")
     )
     season_end = (
         history.filter(pl.col("kind") == DRIVER)
@@ -376,14 +376,17 @@ def champion_rank_at_season_end(
         )
     )
     return (
-        champions.join(season_end, left_on=["season", "champion_id"], right_on=["season", "entity_id"], how="left")
-        .select("season", "champion_id", "points", "rank", "drivers")
+        world_champions.join(
+            season_end, left_on=["season", "world_champion_id"], right_on=["season", "entity_id"], how="left"
+        )
+        .select("season", "world_champion_id", "points", "rank", "drivers")
         .sort("season")
     )
 
 
 def share_in_top(ranks: pl.DataFrame, top: int = 3) -> float:
-    """Share of the seasons of `champion_rank_at_season_end` whose champion ranks within `top` (missing: not)."""
+    """Share of the seasons of `world_champion_rank_at_season_end` whose world champion ranks within `top` (missing:
+    not)."""
     if ranks.is_empty():
         return float("nan")
     return float((ranks["rank"].fill_null(top + 1) <= top).mean())

@@ -42,8 +42,8 @@ STRENGTH_SPREAD = 0.5
 """Standard deviation of each team's log-strength change over the rest of a simulated season (cars develop, form
 turns): without it one race's strengths hold to the end and the odds are overconfident. Chosen on the validation
 seasons 2010-2013 (title odds after rounds 5, 10 and 15 from a walk-forward conditional logit, 10,000 simulations):
-mean log loss of the actual champion for spreads 0 / 0.25 / 0.5 / 0.75 / 1 / 1.5 was 0.912 / 0.835 / 0.777 / 0.783 /
-0.808 / 0.889 (drivers) and 0.461 / 0.362 / 0.339 / 0.375 / 0.425 / 0.533 (constructors)."""
+mean log loss of the actual world champion for spreads 0 / 0.25 / 0.5 / 0.75 / 1 / 1.5 was 0.912 / 0.835 / 0.777 /
+0.783 / 0.808 / 0.889 (drivers) and 0.461 / 0.362 / 0.339 / 0.375 / 0.425 / 0.533 (constructors)."""
 EVALUATION_ROUNDS = (5, 10, 15)
 
 
@@ -173,19 +173,19 @@ def _odds(
             final[:, index[name]] += gained[:, car]
             wins[:, index[name]] += won[:, car]
     ranking = final * 1e4 + wins * 10 + rng.random(final.shape)  # points, then wins, then chance
-    champions = np.bincount(ranking.argmax(axis=1), minlength=len(ids))
+    titles = np.bincount(ranking.argmax(axis=1), minlength=len(ids))
     return pl.DataFrame(
         {
             "entity": entity,
             "id": ids,
             "points_now": points_now,
-            "title_probability": champions / gained.shape[0],
+            "title_probability": titles / gained.shape[0],
             "expected_points": final.mean(axis=0),
         }
     ).sort("title_probability", "points_now", descending=True)
 
 
-def final_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -> dict[Entity, str]:
+def world_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -> dict[Entity, str]:
     """Who won each title: the most points over the whole season, then the most wins."""
     last = int(results.filter(pl.col("season") == season)["round"].max())
     return {entity: standings(results, sprints, season, last, entity)["id"][0] for entity in ENTITIES}
@@ -193,7 +193,7 @@ def final_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -
 
 def leader_held(results: pl.DataFrame, sprints: pl.DataFrame, season: int, after_round: int) -> dict[Entity, bool]:
     """Whether the leader after `after_round` of a finished season went on to take each title."""
-    champions = final_champions(results, sprints, season)
+    champions = world_champions(results, sprints, season)
     return {
         entity: standings(results, sprints, season, after_round, entity)["id"][0] == champions[entity]
         for entity in ENTITIES
@@ -222,7 +222,7 @@ TITLE_BACKTEST_SCHEMA = pl.Schema(
         "season": pl.Int64,
         "after_round": pl.Int64,
         "entity": pl.String,
-        "champion": pl.String,
+        "world_champion": pl.String,
         "leader_now": pl.String,
         **{
             f"{name}_{value}": pl.Float64
@@ -251,14 +251,14 @@ def title_backtest(
     win probabilities of the next race, from a model trained on earlier seasons) as strengths. Each row is one
     (season, round, championship): the probability the simulation, the "leader wins" baseline (the leader's rate of
     going on to win, over the seasons from `history_first_season` before this one) and the points-proportional
-    baseline gave the actual champion, and their log losses. A champion no simulated season crowned counts as
-    1 / `simulations` (what a Monte Carlo zero means), not 0.
+    baseline gave the actual world champion, and their log losses. A world champion no simulated season crowned counts
+    as 1 / `simulations` (what a Monte Carlo zero means), not 0.
     """
     finished = [s for s in range(history_first_season, max(seasons, default=0)) if _finished(results, s)]
     held = {(s, after): leader_held(results, sprints, s, after) for s in finished for after in after_rounds}
     rows = []
     for season in seasons:
-        champions = final_champions(results, sprints, season)
+        champions = world_champions(results, sprints, season)
         for after_round in after_rounds:
             nxt = predictions.filter((pl.col("season") == season) & (pl.col("round") > after_round))
             if nxt.is_empty():
@@ -268,15 +268,15 @@ def title_backtest(
             rounds = remaining_rounds(races, season, after_round)
             odds = simulate(season, now, field, rounds, simulations, spread=spread)
             for entity in ENTITIES:
-                champion = champions[entity]
+                world_champion = champions[entity]
                 earlier = [
                     held[(s, after_round)][entity]
                     for s in range(history_first_season, season)
                     if (s, after_round) in held
                 ]
                 rate = (sum(earlier) + 1) / (len(earlier) + 2)  # Laplace-smoothed
-                base = baselines(now[entity], rate).filter(pl.col("id") == champion)
-                model = odds.filter((pl.col("entity") == entity) & (pl.col("id") == champion))["title_probability"]
+                base = baselines(now[entity], rate).filter(pl.col("id") == world_champion)
+                model = odds.filter(entity=entity, id=world_champion)["title_probability"]
                 probability = {
                     "model": max(float(model[0]) if model.len() else 0.0, 1 / simulations),
                     "leader": float(base["leader"][0]) if base.height else 0.0,
@@ -287,7 +287,7 @@ def title_backtest(
                         "season": season,
                         "after_round": after_round,
                         "entity": entity,
-                        "champion": champion,
+                        "world_champion": world_champion,
                         "leader_now": now[entity]["id"][0],
                         **{f"{name}_probability": value for name, value in probability.items()},
                         **{f"{name}_log_loss": log_loss(value) for name, value in probability.items()},

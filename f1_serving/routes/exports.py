@@ -46,7 +46,7 @@ async def results(served: ServedDep, season: SeasonQuery = None, file_format: Fo
 
 @router.get("/championship", response_model=list[ChampionshipExportRow], responses=_RESPONSES)
 async def championship(served: ServedDep, file_format: FormatQuery = "csv") -> Response:
-    """The current season's title odds, drivers' championship then constructors', most likely champion first."""
+    """The current season's title odds, drivers' championship then constructors', most likely world champion first."""
     rows = served.table("championship_odds")
     season = int(rows["season"][0]) if rows.height else None
     return export_response(rows, ChampionshipExportRow, _name("championship", season), file_format)

@@ -19,7 +19,7 @@ def test_whole_graph_materializes_and_every_check_passes(trained):
     assert {"elo_ratings", "race_features", "model_tuning", "model_backtest", "candidate_model"} <= materialized
     assert {"champion_model", "next_race_predictions", "race_predictions", "prediction_accuracy"} <= materialized
     evaluations = result.get_asset_check_evaluations()
-    assert {"check_elo_ratings_champion_top_rated", "check_model_backtest_candidate_beats_baselines"} <= {
+    assert {"check_elo_ratings_world_champion_top_rated", "check_model_backtest_candidate_beats_baselines"} <= {
         e.check_name for e in evaluations
     }
     # Errors block; a warning (the candidate against baselines on two seasons of training data) may not pass here.
@@ -97,5 +97,7 @@ def test_a_worse_candidate_is_registered_but_not_promoted(trained):
     assert float(worse.tags["evaluation_log_loss"]) > float(best.tags["evaluation_log_loss"])
     assert str(client.get_model_version_by_alias(settings.registered_model_name, "champion").version) == "1"
     promotion = warehouse_of(settings).read("models.promotions").tail(1)
-    assert promotion["promoted"].item() is False
+    assert promotion["action"].item() == "refusal"
     assert promotion["candidate_version"].item() == "2"
+    assert promotion["resulting_champion_version"].item() == promotion["previous_champion_version"].item() == "1"
+    assert promotion["decided_by"].item() == result.run_id

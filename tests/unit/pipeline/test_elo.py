@@ -235,7 +235,7 @@ def test_non_finite_counts_broken_ratings():
     assert elo.non_finite(broken) == 3
 
 
-def test_champion_rank_at_season_end():
+def test_world_champion_rank_at_season_end():
     frame = results(
         (2000, 1, [("d", "w", 1), ("a", "x", 2), ("b", "y", 3), ("c", "z", 4)]),
         (2001, 1, [("b", "y", 1), ("a", "x", 2), ("c", "z", 3), ("d", "w", 4)]),
@@ -243,11 +243,11 @@ def test_champion_rank_at_season_end():
         (2001, 3, [("d", "w", 1), ("a", "x", 2), ("c", "z", 3), ("b", "y", 4)]),
     )
     history = elo.elo_history(frame, PLAIN, PLAIN)
-    ranks = elo.champion_rank_at_season_end(history, frame)
+    ranks = elo.world_champion_rank_at_season_end(history, frame)
     # 2001: a scores 24 points from three second places, d 20 from two wins after a last place, and rates higher.
     assert ranks.rows() == [(2000, "d", 10.0, 1, 4), (2001, "a", 24.0, 2, 4)]
     assert elo.share_in_top(ranks, top=1) == 0.5
-    assert elo.champion_rank_at_season_end(history, frame, seasons=[2000])["season"].to_list() == [2000]
+    assert elo.world_champion_rank_at_season_end(history, frame, seasons=[2000])["season"].to_list() == [2000]
 
 
 def test_completed_seasons_leave_out_a_season_in_progress():

@@ -10,11 +10,11 @@ from f1_pipeline.modeling.season_simulation import (
     TITLE_BACKTEST_SCHEMA,
     Round,
     baselines,
-    final_champions,
     remaining_rounds,
     simulate,
     standings,
     title_backtest,
+    world_champions,
 )
 from tests.modeling_data import real_features, real_inputs
 
@@ -60,11 +60,11 @@ def test_standings_match_the_real_championships(recent):
     """2021 ended 395.5 to 387.5 (sprints and Belgium's half points included); the constructors' title: Mercedes."""
     drivers = standings(recent.results, recent.sprints, 2021, 22, "driver")
     assert drivers.head(2).select("id", "points").rows() == [("max_verstappen", 395.5), ("hamilton", 387.5)]
-    assert final_champions(recent.results, recent.sprints, 2021) == {
+    assert world_champions(recent.results, recent.sprints, 2021) == {
         "driver": "max_verstappen",
         "constructor": "mercedes",
     }
-    assert final_champions(recent.results, recent.sprints, 2016)["driver"] == "rosberg"
+    assert world_champions(recent.results, recent.sprints, 2016)["driver"] == "rosberg"
 
 
 def test_remaining_rounds_know_sprints_and_the_final(recent):
@@ -118,7 +118,7 @@ def test_the_odds_do_not_depend_on_the_order_the_field_comes_in():
     assert forward.equals(shuffled)
 
 
-def test_with_nothing_left_to_race_the_leader_is_champion_and_ties_go_to_wins():
+def test_with_nothing_left_to_race_the_leader_is_world_champion_and_ties_go_to_wins():
     now = {
         "driver": pl.DataFrame({"id": ["a", "b"], "points": [100.0, 100.0], "wins": [3, 4]}),
         "constructor": pl.DataFrame({"id": ["x"], "points": [200.0], "wins": [7]}),
@@ -149,7 +149,7 @@ def test_title_backtest_on_real_seasons_uses_only_the_next_race_strengths():
         inputs.results, inputs.sprints, inputs.races, predictions, [2019, 2020, 2021], 2017, simulations=2000
     )
     assert table.height == 3 * 3 * 2
-    assert table.filter(season=2020, entity="driver")["champion"].unique().to_list() == ["hamilton"]
+    assert table.filter(season=2020, entity="driver")["world_champion"].unique().to_list() == ["hamilton"]
     for name in ("model", "leader", "proportional"):
         assert table[f"{name}_probability"].is_between(0, 1).all()
         assert np.allclose(table[f"{name}_log_loss"], -np.log(np.clip(table[f"{name}_probability"], 1e-15, None)))
