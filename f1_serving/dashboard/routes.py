@@ -77,9 +77,9 @@ def _page(
             current=request.url.path,
         )
     cache_key = (served.version, "dashboard", template, *key)
-    body = runtime.cache.get(cache_key)
-    if body is not None:
-        return HTMLResponse(body, headers={"X-Cache": "hit"})
+    cached = runtime.cache.get(cache_key)
+    if cached is not None:
+        return HTMLResponse(cached.body, headers={"X-Cache": "hit"})
     try:
         context = build(served)
     except views.PageNotFoundError as error:

@@ -5,20 +5,31 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from f1_serving import queries
-from f1_serving.deps import ServedDep, limit_by_user
+from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
 from f1_serving.errors import error_responses
+from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Calendar
 
 router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)])
 
 
-@router.get("/{season}", responses=error_responses(401, 404, 422, 429, 503))
+@router.get(
+    "/{season}",
+    response_model=Calendar,
+    responses=error_responses(401, 404, 422, 429, 503),
+    openapi_extra=CONDITIONAL_GET,
+)
 async def calendar(
-    served: ServedDep, season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])]
-) -> Calendar:
+    request: Request,
+    runtime: RuntimeDep,
+    served: ServedDep,
+    season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],
+) -> Response:
     """The season's races: date, start time (UTC and local), circuit, status, the winner once run (a race without
     results has no winner fields), the next race flagged, and how fresh the data is."""
-    return queries.calendar(served, season, datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    key = (served.version, "calendar", season, today)
+    return cached_json(request.scope, runtime.cache, key, lambda: queries.calendar(served, season, today))

@@ -1,0 +1,105 @@
+"""Cached answers and their entity tags: `If-None-Match` read as RFC 9110 (13.1.2) says, a 304 without a body, the
+tag following the bytes."""
+
+import pytest
+from pydantic import BaseModel
+
+from f1_serving.response_cache import CACHE_CONTROL, Cached, ResponseCache, cached_json, none_match
+
+
+class Answer(BaseModel):
+    winner: str
+
+
+def _scope(*if_none_match: bytes) -> dict:
+    return {"headers": [(b"host", b"testserver"), *((b"if-none-match", value) for value in if_none_match)]}
+
+
+def _headers(response) -> dict[bytes, bytes]:
+    return dict(response.raw_headers)
+
+
+TAG = Cached.of(b'{"winner":"norris"}').etag
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (TAG,),
+        (b"W/" + TAG,),
+        (b"*",),
+        (b" * ",),
+        (b'"other", ' + TAG,),
+        (b'W/"other",W/' + TAG + b" ",),
+        (b'"other"', TAG),
+        (b'"a,b", , ' + TAG,),
+    ],
+    ids=["strong", "weak", "star", "star-spaces", "list", "weak-list", "two-lines", "comma-in-tag-and-empty-member"],
+)
+def test_if_none_match_names_the_tag(values):
+    assert none_match(_scope(*values), TAG)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (),
+        (b'"other"',),
+        (b'W/"other", "another"',),
+        (TAG[1:-1],),
+        (TAG[:-1],),
+        (b'"*"',),
+        (b'*, "other"',),
+        (b"",),
+    ],
+    ids=["absent", "other", "other-list", "unquoted", "unterminated", "quoted-star", "star-in-a-list", "empty"],
+)
+def test_if_none_match_does_not_name_the_tag(values):
+    assert not none_match(_scope(*values), TAG)
+
+
+def test_a_tag_is_a_digest_of_the_bytes():
+    assert Cached.of(b"a").etag == Cached.of(b"a").etag != Cached.of(b"b").etag
+    assert Cached.of(b"a").etag.startswith(b'"') and Cached.of(b"a").etag.endswith(b'"')
+    assert len(Cached.of(b"a").etag) == 34
+
+
+def test_the_answer_is_built_once_and_a_matching_request_gets_a_304_without_a_body():
+    cache, built = ResponseCache(4), []
+
+    def build() -> Answer:
+        built.append(1)
+        return Answer(winner="norris")
+
+    first = cached_json(_scope(), cache, "key", build)
+    tag = _headers(first)[b"etag"]
+    assert first.status_code == 200 and first.body == b'{"winner":"norris"}'
+    assert _headers(first)[b"cache-control"] == CACHE_CONTROL.encode() == b"private, no-cache"
+    assert _headers(first)[b"content-type"] == b"application/json" and _headers(first)[b"x-cache"] == b"miss"
+    again = cached_json(_scope(tag), cache, "key", build)
+    assert again.status_code == 304 and again.body == b"" and built == [1]
+    assert _headers(again)[b"etag"] == tag and _headers(again)[b"cache-control"] == b"private, no-cache"
+    assert b"content-type" not in _headers(again) and b"content-length" not in _headers(again)
+    assert _headers(again)[b"x-cache"] == b"hit"
+    stale = cached_json(_scope(b'"an-older-answer"'), cache, "key", build)
+    assert stale.status_code == 200 and stale.body == first.body
+
+
+def test_a_changed_answer_has_a_new_tag_and_the_old_one_no_longer_matches():
+    cache = ResponseCache(4)
+    old = _headers(cached_json(_scope(), cache, ("v1", "next-race"), lambda: Answer(winner="norris")))[b"etag"]
+    new = cached_json(_scope(old), cache, ("v2", "next-race"), lambda: Answer(winner="piastri"))
+    assert new.status_code == 200 and _headers(new)[b"etag"] != old
+    same = cached_json(_scope(old), cache, ("v3", "next-race"), lambda: Answer(winner="norris"))
+    assert same.status_code == 304, "the same bytes under a new version keep their tag"
+
+
+def test_the_cache_keeps_the_most_recently_used_entries():
+    cache = ResponseCache(2)
+    cache.put("a", b"1")
+    cache.put("b", b"2")
+    assert cache.get("a") is not None
+    cache.put("c", b"3")
+    assert cache.get("b") is None and cache.get("a").body == b"1" and cache.get("c").body == b"3"
+    cache.clear()
+    assert cache.get("a") is None
