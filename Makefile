@@ -13,10 +13,12 @@ quickstart: setup run
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the versions in uv.lock (the project itself editable); --locked fails if uv.lock no longer matches
+# pyproject.toml (`uv lock` updates it). uv is bootstrapped with pip, then pinned by the lock like any dev tool.
+$(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet "uv>=0.13.9,<0.14"
+	$(BIN)/uv sync --quiet --locked --extra dev
 	touch $@
 
 # The main job as a run of the workspace's code location (listed under the job in the Dagster UI), a line per stage.
