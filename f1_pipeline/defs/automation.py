@@ -25,7 +25,9 @@ RACE_TAG = "f1/race"
 NO_RACE = "none"
 
 
-class Race(NamedTuple):
+class RaceId(NamedTuple):
+    """A race by season and round, as the sensors compare and record it (cursor, run key, tag)."""
+
     season: int
     round: int
 
@@ -35,22 +37,22 @@ class Race(NamedTuple):
         return f"{self.season}-{self.round:02d}"
 
     @classmethod
-    def parse(cls, key: str) -> "Race":
+    def parse(cls, key: str) -> "RaceId":
         season, round_ = key.split("-")
         return cls(int(season), int(round_))
 
 
-def race_in(metadata: Metadata, prefix: str) -> Race | None:
+def race_in(metadata: Metadata, prefix: str) -> RaceId | None:
     """The race a clean asset recorded under `prefix` (see `clean.race_metadata`), if any."""
     season, round_ = metadata.get(f"{prefix}_season"), metadata.get(f"{prefix}_round")
-    return None if season is None or round_ is None else Race(int(season.value), int(round_.value))
+    return None if season is None or round_ is None else RaceId(int(season.value), int(round_.value))
 
 
-def last_race_with_results(metadata: Metadata) -> Race | None:
+def last_race_with_results(metadata: Metadata) -> RaceId | None:
     return race_in(metadata, "last_race")
 
 
-def next_race_with_qualifying(metadata: Metadata) -> Race | None:
+def next_race_with_qualifying(metadata: Metadata) -> RaceId | None:
     rows = metadata.get("next_race_qualifying_rows")
     return race_in(metadata, "next_race") if rows is not None and rows.value else None
 
@@ -60,7 +62,7 @@ class Watch:
     """Which clean asset a sensor reads, how it finds the race of interest there, and what to call that race."""
 
     asset: dg.AssetKey
-    race_of: Callable[[Metadata], Race | None]
+    race_of: Callable[[Metadata], RaceId | None]
     what: str
     by_season: bool = False
     """The job holds a season-partitioned asset (the weather forecast), so its run is the race's season partition."""
@@ -96,7 +98,7 @@ def react_to_new_race(context: dg.SensorEvaluationContext, watch: Watch) -> dg.S
             skip_reason=f"first evaluation: {watch.what} is {_key(race)}; later races start runs",
             cursor=_key(race),
         )
-    seen = None if context.cursor == NO_RACE else Race.parse(context.cursor)
+    seen = None if context.cursor == NO_RACE else RaceId.parse(context.cursor)
     if race is None or (seen is not None and race <= seen):
         return dg.SensorResult(skip_reason=f"{watch.what} is {_key(race)}; nothing after {_key(seen)}")
     if published_since(context.instance, record.storage_id):
@@ -118,7 +120,7 @@ def published_since(instance: dg.DagsterInstance, storage_id: int) -> bool:
     return published is not None and published.storage_id > storage_id
 
 
-def _key(race: Race | None) -> str:
+def _key(race: RaceId | None) -> str:
     return NO_RACE if race is None else race.key
 
 
