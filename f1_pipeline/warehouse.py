@@ -16,13 +16,18 @@ import duckdb
 import polars as pl
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from f1_pipeline.tables import Table
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
-def _table(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a table name: {name!r}")
-    return name
+def _table(name: str | Table) -> str:
+    """The pipeline names its tables through `f1_pipeline.tables`; any other name (a test's scratch table) is checked
+    to be a plain identifier before it goes into SQL."""
+    qualified = str(name)
+    if not _IDENTIFIER.match(qualified):
+        raise ValueError(f"not a table name: {qualified!r}")
+    return qualified
 
 
 class MissingTableError(LookupError):
@@ -65,15 +70,15 @@ class Warehouse:
                 raise
             con.execute("commit")
 
-    def replace_table(self, name: str, frame: pl.DataFrame) -> None:
+    def replace_table(self, name: str | Table, frame: pl.DataFrame) -> None:
         with self.transaction() as writes:
             writes.replace_table(name, frame)
 
-    def replace_partitions(self, name: str, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
+    def replace_partitions(self, name: str | Table, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
         with self.transaction() as writes:
             writes.replace_partitions(name, frame, column, values)
 
-    def read(self, name: str) -> pl.DataFrame:
+    def read(self, name: str | Table) -> pl.DataFrame:
         table = _table(name)
         with self.connect() as con:
             try:
@@ -99,11 +104,11 @@ class Writes:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
 
-    def replace_table(self, name: str, frame: pl.DataFrame) -> None:
+    def replace_table(self, name: str | Table, frame: pl.DataFrame) -> None:
         table = self._prepare(name, frame)
         self._con.execute(f"create or replace table {table} as select * from incoming")
 
-    def replace_partitions(self, name: str, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
+    def replace_partitions(self, name: str | Table, frame: pl.DataFrame, column: str, values: Sequence[str]) -> None:
         """Replace exactly the rows whose `column` is in `values` with `frame`'s rows."""
         if frame.height and not frame.get_column(column).is_in(list(values)).fill_null(False).all():
             raise ValueError(f"rows outside partitions {list(values)} (or without a {column}) offered to {name}")
@@ -112,7 +117,7 @@ class Writes:
         self._con.execute(f'delete from {table} where "{column}" in (select unnest(?))', [list(values)])
         self._con.execute(f"insert into {table} by name select * from incoming")
 
-    def _prepare(self, name: str, frame: pl.DataFrame) -> str:
+    def _prepare(self, name: str | Table, frame: pl.DataFrame) -> str:
         table = _table(name)
         if "." in table:
             self._con.execute(f"create schema if not exists {table.split('.')[0]}")

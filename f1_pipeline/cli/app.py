@@ -16,6 +16,7 @@ from f1_pipeline.cli import servers, sources, views
 from f1_pipeline.cli.progress import RunProgress
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, RACE_PREDICTIONS, RACES
 from f1_pipeline.warehouse import MissingTableError
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"
@@ -137,8 +138,8 @@ def _summary(
     run_id: str, job: str, succeeded: bool, progress: RunProgress, seasons: tuple[int, int]
 ) -> views.RunSummary:
     settings = PipelineSettings()
-    races = sources.optional_table(settings, "clean.races")
-    next_race = sources.optional_table(settings, sources.PUBLISHED["next_race"])
+    races = sources.optional_table(settings, RACES)
+    next_race = sources.optional_table(settings, NEXT_RACE)
     return views.RunSummary(
         run_id=run_id,
         job=job,
@@ -171,7 +172,7 @@ def predict(
     """The champion's win chance for every driver of a race, most likely first."""
     try:
         chosen = views.parse_race(race)
-        source = sources.predictions(PipelineSettings(), "next_race" if chosen is None else "race_predictions")
+        source = sources.predictions(PipelineSettings(), NEXT_RACE if chosen is None else RACE_PREDICTIONS)
         rows = views.one_race(source.frame, chosen)
         shown = views.choose_mode(rows, mode)
     except ValueError as error:
@@ -186,7 +187,7 @@ def predict(
 def championship() -> None:
     """The championship odds table, once the pipeline has materialized it."""
     try:
-        odds = sources.predictions(PipelineSettings(), "championship_odds")
+        odds = sources.predictions(PipelineSettings(), CHAMPIONSHIP_ODDS)
     except MissingTableError as error:
         raise _fail(f"the championship odds have not been materialized yet: {error}") from error
     for table in views.championship_tables(odds.frame):

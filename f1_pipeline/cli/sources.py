@@ -12,14 +12,8 @@ import polars as pl
 from f1_pipeline.publication import PublicationError, read_publication
 from f1_pipeline.registry.tracking import registry_for
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import Table
 from f1_pipeline.warehouse import MissingTableError, Warehouse
-
-PUBLISHED = {
-    "next_race": "predictions.next_race",
-    "race_predictions": "predictions.race_predictions",
-    "championship_odds": "predictions.championship_odds",
-}
-"""Published serving table and the warehouse table it is published from."""
 
 
 @dataclass(frozen=True)
@@ -28,25 +22,25 @@ class Source:
     where: str
 
 
-def warehouse_table(settings: PipelineSettings, table: str) -> pl.DataFrame:
+def warehouse_table(settings: PipelineSettings, table: Table) -> pl.DataFrame:
     if not settings.warehouse_path.exists():
         raise MissingTableError(f"no warehouse at {settings.warehouse_path}: run `f1-predict run` first")
     return Warehouse(settings.warehouse_path, read_only=True).read(table)
 
 
-def predictions(settings: PipelineSettings, name: str) -> Source:
-    """A table of `PUBLISHED`: from the current publication, else (nothing published yet, or a snapshot from before
-    the table was published) from the warehouse."""
+def predictions(settings: PipelineSettings, table: Table) -> Source:
+    """A warehouse table that is published under its own name: from the current publication, else (nothing published
+    yet, or a snapshot from before the table was published) from the warehouse."""
     try:
         publication = read_publication(settings.serving_dir)
     except PublicationError:
         publication = None
-    if publication is None or name not in publication.tables:
-        return Source(warehouse_table(settings, PUBLISHED[name]), f"warehouse {settings.warehouse_path}")
-    return Source(publication.tables[name], f"published snapshot {publication.manifest.snapshot_id}")
+    if publication is None or table.name not in publication.tables:
+        return Source(warehouse_table(settings, table), f"warehouse {settings.warehouse_path}")
+    return Source(publication.tables[table.name], f"published snapshot {publication.manifest.snapshot_id}")
 
 
-def optional_table(settings: PipelineSettings, table: str) -> pl.DataFrame | None:
+def optional_table(settings: PipelineSettings, table: Table) -> pl.DataFrame | None:
     """A warehouse table, or None when it (or the warehouse) has not been materialized."""
     try:
         return warehouse_table(settings, table)

@@ -14,7 +14,6 @@ import dagster as dg
 import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
-from f1_pipeline.defs.predictions import NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling.season_simulation import (
     BACKTEST_SIMULATIONS,
@@ -26,10 +25,21 @@ from f1_pipeline.modeling.season_simulation import (
     standings,
     title_backtest,
 )
+from f1_pipeline.tables import (
+    CHAMPIONSHIP_BACKTEST,
+    CHAMPIONSHIP_ODDS,
+    CONSTRUCTORS,
+    DRIVERS,
+    NEXT_RACE,
+    RACE_PREDICTIONS,
+    RACE_RESULTS,
+    RACES,
+    SPRINT_RESULTS,
+    Table,
+    writers,
+)
 from f1_pipeline.warehouse import Warehouse
 
-ODDS_TABLE = "predictions.championship_odds"
-CHAMPIONSHIP_BACKTEST_TABLE = "models.championship_backtest"
 STRENGTHS_MODE = "pre_qualifying"
 """The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
 COLUMN_DOCS = {
@@ -49,7 +59,7 @@ BACKTEST_DOCS = {
 
 
 @dg.asset(
-    deps=["next_race_predictions", "race_results", "sprint_results", "races", "drivers", "constructors"],
+    deps=writers(NEXT_RACE, RACE_RESULTS, SPRINT_RESULTS, RACES, DRIVERS, CONSTRUCTORS),
     group_name="predictions",
     kinds={"duckdb", "polars"},
 )
@@ -57,14 +67,14 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Drivers' and constructors' title probabilities and expected final points: the standings after the last completed
     race plus a simulation of every remaining round and sprint of the season from the champion's next-race odds."""
     store = warehouse.warehouse()
-    strengths = store.read(NEXT_RACE_TABLE).filter(pl.col("mode") == STRENGTHS_MODE)
+    strengths = store.read(NEXT_RACE).filter(pl.col("mode") == STRENGTHS_MODE)
     if strengths.is_empty():
-        raise dg.Failure(f"{NEXT_RACE_TABLE} has no {STRENGTHS_MODE} predictions: materialize next_race_predictions")
+        raise dg.Failure(f"{NEXT_RACE} has no {STRENGTHS_MODE} predictions: materialize {NEXT_RACE.asset}")
     season, next_round = int(strengths["season"][0]), int(strengths["round"][0])
-    results, sprints = store.read("clean.race_results"), store.read("clean.sprint_results")
+    results, sprints = store.read(RACE_RESULTS), store.read(SPRINT_RESULTS)
     after = int(results.filter(pl.col("season") == season)["round"].max() or 0)
     now = {entity: standings(results, sprints, season, after, entity) for entity in ENTITIES}
-    rounds = remaining_rounds(store.read("clean.races"), season, after)
+    rounds = remaining_rounds(store.read(RACES), season, after)
     started = time.perf_counter()
     odds = simulate(season, now, strengths.select("driver_id", "constructor_id", "probability"), rounds)
     seconds = time.perf_counter() - started
@@ -78,10 +88,10 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "title_probability",
         "expected_points",
     )
-    store.replace_table(ODDS_TABLE, table)
+    store.replace_table(CHAMPIONSHIP_ODDS, table)
     leaders = table.group_by("entity", maintain_order=True).head(5)
     return dg.MaterializeResult(
-        metadata=table_metadata(ODDS_TABLE, table, COLUMN_DOCS)
+        metadata=table_metadata(CHAMPIONSHIP_ODDS, table, COLUMN_DOCS)
         | {
             "season": season,
             "standings_after_round": after,
@@ -96,7 +106,7 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    deps=["race_predictions", "race_results", "sprint_results", "races"],
+    deps=writers(RACE_PREDICTIONS, RACE_RESULTS, SPRINT_RESULTS, RACES),
     group_name="models",
     kinds={"duckdb", "polars"},
 )
@@ -105,19 +115,19 @@ def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResour
     the champion's walk-forward pre-qualifying odds for the next race), scored by the log loss of the actual
     world champion against the "leader wins" and points-proportional baselines."""
     store = warehouse.warehouse()
-    predictions = store.read(RACE_PREDICTIONS_TABLE).filter(pl.col("mode") == STRENGTHS_MODE)
-    races = store.read("clean.races")
-    results, sprints = store.read("clean.race_results"), store.read("clean.sprint_results")
+    predictions = store.read(RACE_PREDICTIONS).filter(pl.col("mode") == STRENGTHS_MODE)
+    races = store.read(RACES)
+    results, sprints = store.read(RACE_RESULTS), store.read(SPRINT_RESULTS)
     seasons = _finished_seasons(races, predictions)
     started = time.perf_counter()
     table = title_backtest(
         results, sprints, races, predictions, seasons, history_first_season=modeling.train_first_season
     )
     seconds = time.perf_counter() - started
-    store.replace_table(CHAMPIONSHIP_BACKTEST_TABLE, table)
+    store.replace_table(CHAMPIONSHIP_BACKTEST, table)
     summary = championship_summary(table)
     return dg.MaterializeResult(
-        metadata=table_metadata(CHAMPIONSHIP_BACKTEST_TABLE, table, BACKTEST_DOCS)
+        metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, BACKTEST_DOCS)
         | {
             "seasons": f"{min(seasons)}-{max(seasons)}" if seasons else "none finished",
             "after_rounds": str(list(EVALUATION_ROUNDS)),
@@ -144,8 +154,8 @@ def _finished_seasons(races: pl.DataFrame, predictions: pl.DataFrame) -> list[in
 
 
 def _named(store: Warehouse, odds: pl.DataFrame) -> pl.DataFrame:
-    drivers = store.read("clean.drivers").select(id="driver_id", driver="full_name")
-    teams = store.read("clean.constructors").select(id="constructor_id", team="name")
+    drivers = store.read(DRIVERS).select(id="driver_id", driver="full_name")
+    teams = store.read(CONSTRUCTORS).select(id="constructor_id", team="name")
     return (
         odds.join(drivers, on="id", how="left")
         .join(teams, on="id", how="left")
@@ -156,8 +166,8 @@ def _named(store: Warehouse, odds: pl.DataFrame) -> pl.DataFrame:
 CHAMPIONSHIP_ASSETS = [championship_odds, championship_backtest]
 
 
-def _sums_to_one(table_name: str, column: str, by: list[str], warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    table = warehouse.warehouse().read(table_name)
+def _sums_to_one(source: Table, column: str, by: list[str], warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    table = warehouse.warehouse().read(source)
     totals = table.group_by(by).agg(total=pl.col(column).sum())
     worst = float((totals["total"] - 1).abs().max()) if totals.height else 0.0
     return dg.AssetCheckResult(
@@ -169,13 +179,13 @@ def _sums_to_one(table_name: str, column: str, by: list[str], warehouse: Warehou
 @dg.asset_check(asset=championship_odds, blocking=True)
 def check_championship_odds_sum_to_one(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Each championship's title probabilities are a distribution: exactly one champion per simulated season."""
-    return _sums_to_one(ODDS_TABLE, "title_probability", ["entity"], warehouse)
+    return _sums_to_one(CHAMPIONSHIP_ODDS, "title_probability", ["entity"], warehouse)
 
 
 @dg.asset_check(asset=championship_backtest)
 def check_championship_backtest_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Title odds worth publishing beat both baselines' log loss over the evaluated seasons: warn otherwise."""
-    summary = championship_summary(warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST_TABLE))
+    summary = championship_summary(warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST))
     overall = summary.filter(pl.col("after_round").is_null())
     beats = overall.select(
         (pl.col("model_log_loss") < pl.min_horizontal("leader_log_loss", "proportional_log_loss")).all()

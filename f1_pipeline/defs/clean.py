@@ -14,25 +14,41 @@ from f1_pipeline.cleaning.quarantine import QUARANTINE_SCHEMA
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.partitions import SINGLE_RUN
 from f1_pipeline.defs.resources import WarehouseResource
+from f1_pipeline.tables import (
+    CIRCUITS,
+    CONSTRUCTORS,
+    DRIVERS,
+    QUALIFYING_RESULTS,
+    QUARANTINE,
+    RACE_RESULTS,
+    RACES,
+    RAW_QUALIFYING,
+    RAW_RACES,
+    RAW_RESULTS,
+    RAW_SPRINT,
+    SPRINT_RESULTS,
+    Table,
+    writers,
+)
 from f1_pipeline.warehouse import Warehouse
 
-QUARANTINE_TABLE = "quality.quarantine"
+ENTRANT_TABLES = (RAW_RESULTS, RAW_QUALIFYING, RAW_SPRINT)
+"""Where drivers and constructors are found: every one who entered a race, a qualifying or a sprint."""
 _CLEAN = {"group_name": "clean", "kinds": {"duckdb", "polars"}, "backfill_policy": SINGLE_RUN}
 
 
 def publish(
     warehouse: Warehouse,
-    name: str,
+    table: Table,
     frame: pl.DataFrame,
     quarantined: pl.DataFrame | None = None,
     column_docs: Mapping[str, str] | None = None,
 ) -> dg.MaterializeResult:
-    """Write `clean.<name>` and replace this table's quarantined rows in one transaction; describe both."""
-    table = f"clean.{name}"
+    """Write a clean table and replace its quarantined rows in one transaction; describe both."""
     with warehouse.transaction() as writes:
         writes.replace_table(table, frame)
         if quarantined is not None:
-            writes.replace_partitions(QUARANTINE_TABLE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [name])
+            writes.replace_partitions(QUARANTINE, quarantined.cast(QUARANTINE_SCHEMA), "source_table", [table.name])
     metadata = table_metadata(table, frame, column_docs)
     if quarantined is not None:
         metadata["quarantined_rows"] = quarantined.height
@@ -41,71 +57,71 @@ def publish(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(deps=["raw_races", "raw_results"], **_CLEAN)
+@dg.asset(deps=writers(RAW_RACES, RAW_RESULTS), **_CLEAN)
 def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The calendar: status scheduled / completed / cancelled, and `is_next` on the first race without results."""
     store = warehouse.warehouse()
-    table, quarantined = calendar.races(store.read("raw.races"), store.read("raw.results"))
-    result = publish(store, "races", table, quarantined, calendar.COLUMN_DOCS)
+    table, quarantined = calendar.races(store.read(RAW_RACES), store.read(RAW_RESULTS))
+    result = publish(store, RACES, table, quarantined, calendar.COLUMN_DOCS)
     result.metadata["next_race"] = race_label(table.filter(pl.col("is_next")))
     result.metadata["completed_races"] = table.filter(pl.col("status") == "completed").height
     return result
 
 
-@dg.asset(deps=["raw_results", "races"], **_CLEAN)
+@dg.asset(deps=writers(RAW_RESULTS, RACES), **_CLEAN)
 def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per car and driver in each race: classified position, status category, times in seconds. The last
     race with results is in the metadata: the post-race sensor retrains when it changes."""
     store = warehouse.warehouse()
-    schedule = store.read("clean.races")
-    table, quarantined = results_cleaning.results(store.read("raw.results"), schedule, "race_results")
-    result = publish(store, "race_results", table, quarantined, results_cleaning.COLUMN_DOCS)
+    schedule = store.read(RACES)
+    table, quarantined = results_cleaning.results(store.read(RAW_RESULTS), schedule, RACE_RESULTS.name)
+    result = publish(store, RACE_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS)
     last = table.select(*calendar.RACE_KEY).unique().sort(*calendar.RACE_KEY).tail(1)
     result.metadata.update(race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY)))
     return result
 
 
-@dg.asset(deps=["raw_sprint", "races"], **_CLEAN)
+@dg.asset(deps=writers(RAW_SPRINT, RACES), **_CLEAN)
 def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Sprint results, typed like race results."""
     store = warehouse.warehouse()
-    table, quarantined = results_cleaning.results(store.read("raw.sprint"), store.read("clean.races"), "sprint_results")
-    return publish(store, "sprint_results", table, quarantined, results_cleaning.COLUMN_DOCS)
+    table, quarantined = results_cleaning.results(store.read(RAW_SPRINT), store.read(RACES), SPRINT_RESULTS.name)
+    return publish(store, SPRINT_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS)
 
 
-@dg.asset(deps=["raw_qualifying", "races"], **_CLEAN)
+@dg.asset(deps=writers(RAW_QUALIFYING, RACES), **_CLEAN)
 def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Qualifying position with Q1/Q2/Q3 and the best time in seconds. Whether the next race has qualifying is in
     the metadata: the post-qualifying sensor predicts again when it does."""
     store = warehouse.warehouse()
-    schedule = store.read("clean.races")
-    table, quarantined = qualifying.qualifying(store.read("raw.qualifying"), schedule)
-    result = publish(store, "qualifying_results", table, quarantined, qualifying.COLUMN_DOCS)
+    schedule = store.read(RACES)
+    table, quarantined = qualifying.qualifying(store.read(RAW_QUALIFYING), schedule)
+    result = publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.COLUMN_DOCS)
     upcoming = schedule.filter(pl.col("is_next"))
     result.metadata.update(race_metadata("next_race", upcoming))
     result.metadata["next_race_qualifying_rows"] = table.join(upcoming, on=calendar.RACE_KEY).height
     return result
 
 
-@dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
+@dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)
 def drivers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every driver in results, qualifying or sprints, with the API's current name, code and nationality."""
     store = warehouse.warehouse()
-    return publish(store, "drivers", *reference.drivers(*_entrants(store)))
+    return publish(store, DRIVERS, *reference.drivers(*_entrants(store)))
 
 
-@dg.asset(deps=["raw_results", "raw_qualifying", "raw_sprint"], **_CLEAN)
+@dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)
 def constructors(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every constructor in results, qualifying or sprints."""
     store = warehouse.warehouse()
-    return publish(store, "constructors", reference.constructors(*_entrants(store)))
+    return publish(store, CONSTRUCTORS, reference.constructors(*_entrants(store)))
 
 
-@dg.asset(deps=["raw_races"], **_CLEAN)
+@dg.asset(deps=writers(RAW_RACES), **_CLEAN)
 def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every circuit on a schedule, with latitude and longitude for weather lookups."""
     store = warehouse.warehouse()
-    return publish(store, "circuits", *reference.circuits(store.read("raw.races")))
+    return publish(store, CIRCUITS, *reference.circuits(store.read(RAW_RACES)))
 
 
 def race_label(race: pl.DataFrame) -> str:
@@ -124,7 +140,7 @@ def race_metadata(prefix: str, race: pl.DataFrame) -> dict[str, object]:
 
 
 def _entrants(store: Warehouse) -> tuple[pl.DataFrame, ...]:
-    return tuple(store.read(table) for table in ("raw.results", "raw.qualifying", "raw.sprint"))
+    return tuple(store.read(table) for table in ENTRANT_TABLES)
 
 
 CLEAN_ASSETS = [races, race_results, sprint_results, qualifying_results, drivers, constructors, circuits]

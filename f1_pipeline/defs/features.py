@@ -9,24 +9,26 @@ from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.ratings import elo_configs
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling.feature_matrix import COLUMN_DOCS, FeatureInputs, race_features
+from f1_pipeline.tables import (
+    ELO_HISTORY,
+    PRACTICE_RESULTS,
+    QUALIFYING_RESULTS,
+    RACE_FEATURES,
+    RACE_RESULTS,
+    RACES,
+    SPRINT_RESULTS,
+    WEATHER,
+    writers,
+)
 from f1_pipeline.weather.tables import feature_weather
 
-FEATURES_TABLE = "features.race_features"
 SHARED_DRIVES_UNTIL = 1960
 """Before this season two drivers could share a car and its win."""
 
 
 @dg.asset(
-    name="race_features",
-    deps=[
-        "elo_ratings",
-        "races",
-        "race_results",
-        "sprint_results",
-        "qualifying_results",
-        "practice_results",
-        "weather",
-    ],
+    name=RACE_FEATURES.asset,
+    deps=writers(ELO_HISTORY, RACES, RACE_RESULTS, SPRINT_RESULTS, QUALIFYING_RESULTS, PRACTICE_RESULTS, WEATHER),
     group_name="features",
     kinds={"duckdb", "polars"},
 )
@@ -36,22 +38,22 @@ def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource
     Weather comes from the clean weather table: observed for a race that was run, the forecast for the next race;
     its columns stay null where there is none (no weather source configured)."""
     store = warehouse.warehouse()
-    races = store.read("clean.races")
+    races = store.read(RACES)
     inputs = FeatureInputs(
         races=races,
-        results=store.read("clean.race_results"),
-        sprints=store.read("clean.sprint_results"),
-        qualifying=store.read("clean.qualifying_results"),
-        ratings=store.read("ratings.elo_history"),
-        practice=store.read("clean.practice_results"),
-        weather=feature_weather(store.read("clean.weather"), races),
+        results=store.read(RACE_RESULTS),
+        sprints=store.read(SPRINT_RESULTS),
+        qualifying=store.read(QUALIFYING_RESULTS),
+        ratings=store.read(ELO_HISTORY),
+        practice=store.read(PRACTICE_RESULTS),
+        weather=feature_weather(store.read(WEATHER), races),
         **elo_configs(store),
     )
     frame = race_features(inputs)
-    store.replace_table(FEATURES_TABLE, frame)
+    store.replace_table(RACE_FEATURES, frame)
     upcoming = frame.filter(pl.col("is_next")).sort("driver_elo", descending=True)
     return dg.MaterializeResult(
-        metadata=table_metadata(FEATURES_TABLE, frame, COLUMN_DOCS)
+        metadata=table_metadata(RACE_FEATURES, frame, COLUMN_DOCS)
         | {
             "races": frame.select("season", "round").n_unique(),
             "next_race_entrants": upcoming.height,
@@ -63,7 +65,7 @@ def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource
 @dg.asset_check(asset=race_features_asset, blocking=True)
 def check_race_features_one_row_per_driver(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """A driver twice in a race would get two shares of its probability."""
-    frame = warehouse.warehouse().read(FEATURES_TABLE)
+    frame = warehouse.warehouse().read(RACE_FEATURES)
     duplicates = frame.height - frame.select("season", "round", "driver_id").n_unique()
     return dg.AssetCheckResult(passed=duplicates == 0, metadata={"actual": duplicates, "threshold": 0})
 
@@ -71,7 +73,7 @@ def check_race_features_one_row_per_driver(warehouse: WarehouseResource) -> dg.A
 @dg.asset_check(asset=race_features_asset, blocking=True)
 def check_race_features_one_winner_per_race(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Models learn from races with exactly one winner; only the 1950s' shared drives may have two."""
-    frame = warehouse.warehouse().read(FEATURES_TABLE).filter(pl.col("won").is_not_null())
+    frame = warehouse.warehouse().read(RACE_FEATURES).filter(pl.col("won").is_not_null())
     odd = frame.group_by("season", "round").agg(winners=pl.col("won").sum()).filter(pl.col("winners") != 1)
     unexplained = odd.filter(pl.col("season") >= SHARED_DRIVES_UNTIL)
     return dg.AssetCheckResult(

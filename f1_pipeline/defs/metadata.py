@@ -15,6 +15,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from f1_pipeline.modeling.plots import figure_png
+from f1_pipeline.tables import Table
 
 PREVIEW_ROWS = 10
 DECIMALS = 3
@@ -72,11 +73,11 @@ def season_coverage(seasons: Sequence[Any]) -> str:
     return f"{years[0]}-{years[-1]} ({len(years)} seasons)"
 
 
-def table_metadata(table: str, frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dict[str, Any]:
+def table_metadata(table: Table, frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dict[str, Any]:
     docs = column_docs or {}
     metadata: dict[str, Any] = {
         "dagster/row_count": frame.height,
-        "dagster/table_name": table,
+        "dagster/table_name": table.qualified,
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, str(dtype), docs.get(name)) for name, dtype in frame.schema.items()]
         ),

@@ -12,7 +12,6 @@ import polars as pl
 from matplotlib.figure import Figure
 from sqlalchemy.engine import make_url
 
-from f1_pipeline.defs.features import FEATURES_TABLE
 from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
@@ -34,17 +33,21 @@ from f1_pipeline.modeling.training import (
 from f1_pipeline.registry import comparison
 from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from, recipes_of
 from f1_pipeline.settings import REPO_ROOT
+from f1_pipeline.tables import (
+    BACKTEST_BY_SEASON,
+    BACKTEST_PREDICTIONS,
+    BACKTEST_SUMMARY,
+    CHAMPION_BACKTEST,
+    KIND_VALIDATION,
+    PROMOTIONS,
+    RACE_FEATURES,
+    RACES,
+    RECIPES,
+    TUNING_STUDIES,
+    writers,
+)
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
-RACES_TABLE = "clean.races"
-RECIPES_TABLE = "models.recipes"
-STUDIES_TABLE = "models.tuning_studies"
-KIND_VALIDATION_TABLE = "models.kind_validation"
-BACKTEST_TABLE = "models.backtest_predictions"
-SUMMARY_TABLE = "models.backtest_summary"
-SEASON_SUMMARY_TABLE = "models.backtest_by_season"
-CHAMPION_BACKTEST_TABLE = "models.champion_backtest"
-PROMOTIONS_TABLE = "models.promotions"
 _MODELS = {"group_name": "models"}
 PROMOTION_SCHEMA = pl.Schema(
     {
@@ -63,14 +66,14 @@ PROMOTION_SCHEMA = pl.Schema(
 BASELINE_NAMES = sorted(comparison.BASELINE_NAMES)
 
 
-@dg.asset(deps=["race_features"], kinds={"optuna", "duckdb", "mlflow"}, **_MODELS)
+@dg.asset(deps=writers(RACE_FEATURES), kinds={"optuna", "duckdb", "mlflow"}, **_MODELS)
 def model_tuning(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
     """Optuna studies per family and mode on the validation seasons, then the best kind per mode; the studies and
     their trials are logged to MLflow as a tuning run with nested runs."""
     store = warehouse.warehouse()
-    frame = store.read(FEATURES_TABLE)
+    frame = store.read(RACE_FEATURES)
     storage = modeling.storage_url()
     tuning = tune_recipes(
         frame, modeling.seasons(), trials=modeling.tuning_trials, storage=storage, progress=context.log.info
@@ -80,9 +83,9 @@ def model_tuning(
         for mode, recipe in tuning.recipes.items()
     )
     with store.transaction() as writes:
-        writes.replace_table(RECIPES_TABLE, recipes)
-        writes.replace_table(STUDIES_TABLE, tuning.studies)
-        writes.replace_table(KIND_VALIDATION_TABLE, tuning.kinds)
+        writes.replace_table(RECIPES, recipes)
+        writes.replace_table(TUNING_STUDIES, tuning.studies)
+        writes.replace_table(KIND_VALIDATION, tuning.kinds)
     tuning_run = mlflow.registry().log_tuning(
         comparison.tuning_name(datetime.now(UTC).date(), tuning.studies.height),
         comparison.tuning_key(tuning.studies),
@@ -115,20 +118,20 @@ def _finished_trials(studies: pl.DataFrame, storage: str | None) -> dict[str, li
     }
 
 
-@dg.asset(deps=["model_tuning"], kinds={"scikitlearn", "xgboost", "duckdb"}, **_MODELS)
+@dg.asset(deps=writers(RECIPES), kinds={"scikitlearn", "xgboost", "duckdb"}, **_MODELS)
 def model_backtest(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource
 ) -> dg.MaterializeResult:
     """Walk-forward by season (train on the seasons before S, predict every race of S) for every kind, the chosen
     candidate and the baselines, both modes, on the same races."""
     store = warehouse.warehouse()
-    frame = store.read(FEATURES_TABLE)
+    frame = store.read(RACE_FEATURES)
     predictions = backtest(frame, _recipes(store), modeling.seasons(), progress=context.log.info)
     overall, by_season = summary(predictions), summary(predictions, by_season=True)
     with store.transaction() as writes:
-        writes.replace_table(BACKTEST_TABLE, predictions)
-        writes.replace_table(SUMMARY_TABLE, overall)
-        writes.replace_table(SEASON_SUMMARY_TABLE, by_season)
+        writes.replace_table(BACKTEST_PREDICTIONS, predictions)
+        writes.replace_table(BACKTEST_SUMMARY, overall)
+        writes.replace_table(BACKTEST_BY_SEASON, by_season)
     figures = backtest_figures(predictions, by_season)
     seasons = by_season["season"]
     return dg.MaterializeResult(
@@ -163,7 +166,7 @@ class CandidateConfig(dg.Config):
     kind: str | None = None
 
 
-@dg.asset(deps=["model_backtest"], kinds={"mlflow"}, **_MODELS)
+@dg.asset(deps=writers(BACKTEST_PREDICTIONS), kinds={"mlflow"}, **_MODELS)
 def candidate_model(
     context: dg.AssetExecutionContext,
     config: CandidateConfig,
@@ -175,7 +178,7 @@ def candidate_model(
     newest version is reused when it holds this very candidate (same evaluation and recipes), so a run killed after
     registering and run again, or a rerun on unchanged data, adds no duplicate version."""
     store = warehouse.warehouse()
-    frame = store.read(FEATURES_TABLE)
+    frame = store.read(RACE_FEATURES)
     seasons = modeling.seasons()
     recipes = _offered_recipes(store, config)
     kinds = _kinds_backtest(store)
@@ -186,7 +189,7 @@ def candidate_model(
     if version is not None:
         registration = f"reused version {version.version} (same evaluation and recipes)"
     else:
-        through = comparison.data_through(frame, store.read(RACES_TABLE))
+        through = comparison.data_through(frame, store.read(RACES))
         predictions = pl.concat([chosen, kinds])
         version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, predictions, through))
         registration = f"registered version {version.version}"
@@ -264,7 +267,7 @@ def champion_model(
     recorded decision (same candidate, alias where it left it) adds no row, so the trail holds each decision once."""
     store = warehouse.warehouse()
     registry = mlflow.registry()
-    frame = store.read(FEATURES_TABLE)
+    frame = store.read(RACE_FEATURES)
     seasons = modeling.seasons()
     current = evaluation_fingerprint(frame, seasons)
     candidate = registry.latest()
@@ -310,11 +313,11 @@ def champion_model(
     repeat = _repeats_last_decision(history, str(candidate.version), winner)
     with store.transaction() as writes:
         writes.replace_table(
-            CHAMPION_BACKTEST_TABLE,
+            CHAMPION_BACKTEST,
             published.with_columns(model_version=pl.lit(winner), evaluation_fingerprint=pl.lit(current)),
         )
         writes.replace_table(
-            PROMOTIONS_TABLE, history if repeat else pl.concat([history, pl.DataFrame([promotion], PROMOTION_SCHEMA)])
+            PROMOTIONS, history if repeat else pl.concat([history, pl.DataFrame([promotion], PROMOTION_SCHEMA)])
         )
     if decision.promote:
         registry.set_champion(str(candidate.version))
@@ -354,13 +357,13 @@ def _walk_forward_of(
 
 def _kinds_backtest(store: Warehouse) -> pl.DataFrame:
     """The backtest of every kind and baseline, without the rows relabelled `candidate` by the validation choice."""
-    return store.read(BACKTEST_TABLE).filter(pl.col("model") != CANDIDATE)
+    return store.read(BACKTEST_PREDICTIONS).filter(pl.col("model") != CANDIDATE)
 
 
 def _promotion_history(store: Warehouse) -> pl.DataFrame:
     """The gate's decisions so far: an audit trail of every alias move and refusal."""
     try:
-        recorded = store.read(PROMOTIONS_TABLE)
+        recorded = store.read(PROMOTIONS)
         older = [pl.lit(None, dtype).alias(name) for name, dtype in PROMOTION_SCHEMA.items() if name not in recorded]
         return recorded.with_columns(older).select(PROMOTION_SCHEMA.names()).cast(PROMOTION_SCHEMA)
     except MissingTableError:
@@ -379,7 +382,7 @@ def _repeats_last_decision(history: pl.DataFrame, candidate_version: str, winner
 
 def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
     recipes: dict[Mode, Recipe] = {}
-    for row in store.read(RECIPES_TABLE).iter_rows(named=True):
+    for row in store.read(RECIPES).iter_rows(named=True):
         recipes |= recipes_from_json(row["recipe"])
     return recipes
 
@@ -418,7 +421,7 @@ MODELS_ASSETS = [model_tuning, model_backtest, candidate_model, champion_model]
 @dg.asset_check(asset=model_backtest)
 def check_model_backtest_candidate_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """A model that loses to a baseline on the same races is not worth serving: warn, with every number."""
-    overall = warehouse.warehouse().read(SUMMARY_TABLE)
+    overall = warehouse.warehouse().read(BACKTEST_SUMMARY)
     candidate = overall.filter(model=CANDIDATE).select("mode", candidate="log_loss")
     baselines = (
         overall.filter(pl.col("model").is_in(BASELINE_NAMES))

@@ -17,14 +17,12 @@ from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.raw import PracticeBatch
 from f1_pipeline.practice.snapshot import SnapshotFileError
 from f1_pipeline.practice.suites import PRACTICE_SUITES
-
-RAW_TABLE = "raw.practice"
+from f1_pipeline.tables import PRACTICE_RESULTS, RACES, RAW_PRACTICE, writers
 
 
 def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @raw_layer_asset(
-        "raw_practice",
-        RAW_TABLE,
+        RAW_PRACTICE,
         retry_policy,
         description=(
             "Free-practice and sprint-qualifying results (F1DB), one row per driver and session: each driver's best "
@@ -40,12 +38,12 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
                 batch = practice.load(seasons)
         except SnapshotFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
-        warehouse.warehouse().replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
+        warehouse.warehouse().replace_partitions(RAW_PRACTICE, batch.frame, "season", seasons)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(RAW_TABLE, batch.frame),
+                **table_metadata(RAW_PRACTICE, batch.frame),
                 "source": practice.describe(),
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": len(seasons),
@@ -69,13 +67,13 @@ def season_metadata(batch: PracticeBatch) -> dict[str, dict[str, object]]:
     return metadata
 
 
-@dg.asset(deps=["raw_practice", "races"], group_name="clean", kinds={"duckdb", "polars"}, backfill_policy=SINGLE_RUN)
+@dg.asset(deps=writers(RAW_PRACTICE, RACES), group_name="clean", kinds={"duckdb", "polars"}, backfill_policy=SINGLE_RUN)
 def practice_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each driver's best lap, position and laps in every practice and sprint-qualifying session, typed; rows that
     break a rule (unreadable values, a weekend not on the calendar, a driver twice in a session) are quarantined."""
     store = warehouse.warehouse()
-    table, quarantined = cleaning.practice_results(store.read(RAW_TABLE), store.read("clean.races"))
-    result = publish(store, "practice_results", table, quarantined, cleaning.COLUMN_DOCS)
+    table, quarantined = cleaning.practice_results(store.read(RAW_PRACTICE), store.read(RACES))
+    result = publish(store, PRACTICE_RESULTS, table, quarantined, cleaning.COLUMN_DOCS)
     result.metadata["weekends"] = table.select("season", "round").unique().height
     result.metadata["sessions"] = table.select(*cleaning.SESSION_KEY).unique().height
     return result

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from f1_pipeline.defs.features import FEATURES_TABLE
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
-from f1_pipeline.defs.models import CHAMPION_BACKTEST_TABLE
 from f1_pipeline.defs.resources import MlflowResource, WarehouseResource
 from f1_pipeline.modeling.backtest import race_scores
 from f1_pipeline.modeling.field import RACE_KEY
@@ -24,11 +22,20 @@ from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_calibration, po
 from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, OUTCOME_COLUMNS, outcome_problems
 from f1_pipeline.registry.scoring import available_modes, score, with_outcomes, with_rank
 from f1_pipeline.serving_tables import with_names
+from f1_pipeline.tables import (
+    CHAMPION_BACKTEST,
+    CONSTRUCTORS,
+    DRIVERS,
+    NEXT_RACE,
+    PREDICTION_ACCURACY,
+    RACE_FEATURES,
+    RACE_PREDICTIONS,
+    RACES,
+    Table,
+    writers,
+)
 from f1_pipeline.warehouse import Warehouse
 
-NEXT_RACE_TABLE = "predictions.next_race"
-RACE_PREDICTIONS_TABLE = "predictions.race_predictions"
-ACCURACY_TABLE = "predictions.prediction_accuracy"
 _PREDICTIONS = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
 COLUMN_DOCS = {
     "probability": "win probability; the field's probabilities sum to 1 per race and mode",
@@ -41,7 +48,7 @@ COLUMN_DOCS = {
 }
 
 
-@dg.asset(deps=["champion_model", "race_features"], **_PREDICTIONS)
+@dg.asset(deps=["champion_model", *writers(RACE_FEATURES)], **_PREDICTIONS)
 def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) -> dg.MaterializeResult:
     """The champion's probability for every driver on the next race's entry list: pre-qualifying always, and
     post-qualifying once that race's qualifying is in the data."""
@@ -50,7 +57,7 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     champion = registry.champion()
     if champion is None:
         raise dg.Failure("no champion model is registered yet: materialize champion_model")
-    rows = store.read(FEATURES_TABLE).filter(pl.col("is_next"))
+    rows = store.read(RACE_FEATURES).filter(pl.col("is_next"))
     if rows.is_empty():
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
     modes = available_modes(rows)
@@ -60,10 +67,10 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
         model_version=pl.lit(str(champion.version)),
         predicted_at=pl.lit(datetime.now(UTC)),
     )
-    store.replace_table(NEXT_RACE_TABLE, table)
+    store.replace_table(NEXT_RACE, table)
     latest = table.filter(pl.col("mode") == modes[-1])
     return dg.MaterializeResult(
-        metadata=table_metadata(NEXT_RACE_TABLE, table, COLUMN_DOCS)
+        metadata=table_metadata(NEXT_RACE, table, COLUMN_DOCS)
         | {
             "race": f"{latest['season'][0]} round {latest['round'][0]}: {latest['race_name'][0]}",
             "mode": modes[-1],
@@ -75,20 +82,20 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     )
 
 
-@dg.asset(deps=["champion_model"], **_PREDICTIONS)
+@dg.asset(deps=writers(CHAMPION_BACKTEST), **_PREDICTIONS)
 def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The champion's walk-forward probabilities for every backtested race and both modes."""
     store = warehouse.warehouse()
-    backtest = store.read(CHAMPION_BACKTEST_TABLE)
-    features = store.read(FEATURES_TABLE)
+    backtest = store.read(CHAMPION_BACKTEST)
+    features = store.read(RACE_FEATURES)
     published = backtest.drop("model", "evaluation_fingerprint", "podium_probability", PODIUM_BASELINE, strict=False)
     started = time.perf_counter()
     predicted = with_outcomes(published, features)
     seconds = time.perf_counter() - started
     table = _named(store, predicted, features)
-    store.replace_table(RACE_PREDICTIONS_TABLE, table)
+    store.replace_table(RACE_PREDICTIONS, table)
     return dg.MaterializeResult(
-        metadata=table_metadata(RACE_PREDICTIONS_TABLE, table, COLUMN_DOCS)
+        metadata=table_metadata(RACE_PREDICTIONS, table, COLUMN_DOCS)
         | {
             "races": table.select(*RACE_KEY).n_unique(),
             "model_version": backtest["model_version"][0],
@@ -97,19 +104,19 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(deps=["race_predictions"], **_PREDICTIONS)
+@dg.asset(deps=writers(RACE_PREDICTIONS), **_PREDICTIONS)
 def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per completed race and mode: Brier score, log loss, whether the favourite won, the winner in the top 3, and
     the podium's (top-3 membership) log loss and Brier score."""
     store = warehouse.warehouse()
-    predictions = store.read(RACE_PREDICTIONS_TABLE).with_columns(model=pl.col("model_version"))
+    predictions = store.read(RACE_PREDICTIONS).with_columns(model=pl.col("model_version"))
     scores = race_scores(predictions).join(podium_scores(predictions), on=["model", "mode", *RACE_KEY], how="left")
     table = (
         scores.rename({"model": "model_version", "top1": "correct_winner", "top3": "winner_in_top3"})
-        .join(store.read("clean.races").select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
+        .join(store.read(RACES).select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
         .sort("mode", *RACE_KEY)
     )
-    store.replace_table(ACCURACY_TABLE, table)
+    store.replace_table(PREDICTION_ACCURACY, table)
     by_mode = table.group_by("mode").agg(
         races=pl.len(),
         log_loss=pl.col("log_loss").mean(),
@@ -124,7 +131,7 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
         for (mode,), group in predictions.group_by("mode", maintain_order=True)
     ).select("mode", pl.exclude("mode"))
     return dg.MaterializeResult(
-        metadata=table_metadata(ACCURACY_TABLE, table)
+        metadata=table_metadata(PREDICTION_ACCURACY, table)
         | {
             "by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode"))),
             "podium_calibration": dg.MetadataValue.md(markdown_preview(calibration, rows=calibration.height)),
@@ -141,9 +148,9 @@ def _named(store: Warehouse, predictions: pl.DataFrame, features: pl.DataFrame) 
     return (
         with_names(
             predictions,
-            drivers=store.read("clean.drivers"),
-            constructors=store.read("clean.constructors"),
-            races=store.read("clean.races"),
+            drivers=store.read(DRIVERS),
+            constructors=store.read(CONSTRUCTORS),
+            races=store.read(RACES),
         )
         .pipe(with_rank)
         .sort("mode", *RACE_KEY, "rank")
@@ -156,7 +163,7 @@ PREDICTIONS_ASSETS = [next_race_predictions, race_predictions, prediction_accura
 @dg.asset_check(asset=next_race_predictions, blocking=True)
 def check_next_race_predictions_sum_to_one(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Each mode's field is a distribution: probabilities in [0, 1] summing to 100%."""
-    table = warehouse.warehouse().read(NEXT_RACE_TABLE)
+    table = warehouse.warehouse().read(NEXT_RACE)
     totals = table.group_by("mode").agg(total=pl.col("probability").sum(), low=pl.col("probability").min())
     worst = float((totals["total"] - 1).abs().max())
     return dg.AssetCheckResult(
@@ -165,8 +172,8 @@ def check_next_race_predictions_sum_to_one(warehouse: WarehouseResource) -> dg.A
     )
 
 
-def _consistency(table_name: str, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    table = warehouse.warehouse().read(table_name)
+def _consistency(source: Table, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    table = warehouse.warehouse().read(source)
     problems = outcome_problems(table, by=("mode",))
     return dg.AssetCheckResult(
         passed=problems.is_empty(),
@@ -182,13 +189,13 @@ def _consistency(table_name: str, warehouse: WarehouseResource) -> dg.AssetCheck
 @dg.asset_check(asset=next_race_predictions, blocking=True)
 def check_next_race_outcomes_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Podium, top-6 and points chances agree with the win chances before the API serves them."""
-    return _consistency(NEXT_RACE_TABLE, warehouse)
+    return _consistency(NEXT_RACE, warehouse)
 
 
 @dg.asset_check(asset=race_predictions, blocking=True)
 def check_race_predictions_outcomes_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Every backtested race's outcome probabilities agree with its win probabilities before they are published."""
-    return _consistency(RACE_PREDICTIONS_TABLE, warehouse)
+    return _consistency(RACE_PREDICTIONS, warehouse)
 
 
 PREDICTIONS_CHECKS = [

@@ -8,10 +8,9 @@ import polars as pl
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling import elo
+from f1_pipeline.tables import ELO_HISTORY, ELO_PARAMETERS, RACE_RESULTS, RACES, writers
 from f1_pipeline.warehouse import Warehouse
 
-HISTORY_TABLE = "ratings.elo_history"
-PARAMETERS_TABLE = "ratings.elo_parameters"
 K_GRID = (16.0, 32.0, 48.0, 64.0, 96.0, 112.0, 128.0, 160.0, 192.0)
 CARRYOVER_GRID = (0.6, 0.7, 0.8, 0.9, 1.0)
 WORLD_CHAMPION_TOP = 3
@@ -25,12 +24,12 @@ COLUMN_DOCS = {
 _RATINGS = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
 
 
-@dg.asset(deps=["race_results", "races"], **_RATINGS)
+@dg.asset(deps=writers(RACE_RESULTS, RACES), **_RATINGS)
 def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Every driver's and team's rating before and after every race. K and the season carry-over are tuned per
     kind on the pairwise log loss of the seasons before validation starts (the reference K = 32 is on the grid)."""
     store = warehouse.warehouse()
-    results = store.read("clean.race_results")
+    results = store.read(RACE_RESULTS)
     seasons = range(modeling.train_first_season, modeling.validation_first_season)
     grids = {kind: elo.tune(results, K_GRID, CARRYOVER_GRID, seasons, kind=kind) for kind in elo.KINDS}
     chosen = {kind: grid.row(0, named=True) for kind, grid in grids.items()}
@@ -40,9 +39,9 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
         [{"kind": kind, "base": configs[kind].base, **row} for kind, row in chosen.items()]
     ).select("kind", "base", "k", "carryover", "log_loss")
     with store.transaction() as writes:
-        writes.replace_table(HISTORY_TABLE, history)
-        writes.replace_table(PARAMETERS_TABLE, parameters)
-    metadata = table_metadata(HISTORY_TABLE, history, COLUMN_DOCS) | {
+        writes.replace_table(ELO_HISTORY, history)
+        writes.replace_table(ELO_PARAMETERS, parameters)
+    metadata = table_metadata(ELO_HISTORY, history, COLUMN_DOCS) | {
         "driver_k": configs[elo.DRIVER].k,
         "driver_carryover": configs[elo.DRIVER].carryover,
         "team_k": configs[elo.TEAM].k,
@@ -71,7 +70,7 @@ def elo_configs(store: Warehouse) -> dict[str, elo.EloConfig]:
     """The tuned configs the ratings were built with, as `FeatureInputs` takes them."""
     configs = {
         row["kind"]: elo.EloConfig(base=row["base"], k=row["k"], carryover=row["carryover"])
-        for row in store.read(PARAMETERS_TABLE).iter_rows(named=True)
+        for row in store.read(ELO_PARAMETERS).iter_rows(named=True)
     }
     return {"driver_elo": configs[elo.DRIVER], "team_elo": configs[elo.TEAM]}
 
@@ -79,7 +78,7 @@ def elo_configs(store: Warehouse) -> dict[str, elo.EloConfig]:
 def _configs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, dict[str, elo.EloConfig]]:
     store = warehouse.warehouse()
     configs = elo_configs(store)
-    return store.read(HISTORY_TABLE), {elo.DRIVER: configs["driver_elo"], elo.TEAM: configs["team_elo"]}
+    return store.read(ELO_HISTORY), {elo.DRIVER: configs["driver_elo"], elo.TEAM: configs["team_elo"]}
 
 
 @dg.asset_check(asset=elo_ratings, blocking=True)
@@ -106,13 +105,13 @@ def check_elo_ratings_rookies_at_base(warehouse: WarehouseResource) -> dg.AssetC
     return dg.AssetCheckResult(passed=bad == 0, metadata={"actual": bad, "threshold": 0})
 
 
-@dg.asset_check(asset=elo_ratings, additional_deps=["race_results", "races"])
+@dg.asset_check(asset=elo_ratings, additional_deps=writers(RACE_RESULTS, RACES))
 def check_elo_ratings_world_champion_top_rated(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Ratings that mean something put the world champion near the top when the season ends."""
     history, _ = _configs(warehouse)
     store = warehouse.warehouse()
     ranks = elo.world_champion_rank_at_season_end(
-        history, store.read("clean.race_results"), elo.completed_seasons(store.read("clean.races"))
+        history, store.read(RACE_RESULTS), elo.completed_seasons(store.read(RACES))
     )
     share = elo.share_in_top(ranks, WORLD_CHAMPION_TOP)
     misses = ranks.filter(pl.col("rank").fill_null(WORLD_CHAMPION_TOP + 1) > WORLD_CHAMPION_TOP)

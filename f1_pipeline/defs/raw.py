@@ -15,6 +15,7 @@ from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, End
 from f1_pipeline.ergast.ingest import RawBatch, load_seasons
 from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.http_source.errors import SourceError, SourceHTTPError, SourceRateLimitedError
+from f1_pipeline.tables import RAW_QUALIFYING, RAW_RACES, RAW_RESULTS, RAW_SPRINT, Table
 
 STEP_RETRIES = 3
 STEP_RETRY_DELAY = 30
@@ -56,19 +57,19 @@ def retried_only_if_recoverable(data_source: DataSource = "live") -> Iterator[No
 
 
 def raw_layer_asset(
-    name: str, table: str, retry_policy: dg.RetryPolicy, **options: Any
+    table: Table, retry_policy: dg.RetryPolicy, **options: Any
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """A raw asset: one warehouse table written per season partition, a backfill in one run, step retries."""
     with warnings.catch_warnings():
         # Built at load time, where `partitions`' module-level filter may no longer apply (pytest resets filters).
         warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
         return dg.asset(
-            name=name,
+            name=table.asset,
             group_name="raw",
             partitions_def=season_partitions,
             backfill_policy=SINGLE_RUN,
             kinds={"duckdb", "polars"},
-            metadata={"warehouse_table": table},
+            metadata={"warehouse_table": table.qualified},
             retry_policy=retry_policy,
             **options,
         )
@@ -86,10 +87,8 @@ def partition_metadata(season: str, rows: pl.DataFrame, url: str, **counts: int)
     }
 
 
-def raw_asset(name: str, endpoint: Endpoint, description: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
-    table = f"raw.{name.removeprefix('raw_')}"
-
-    @raw_layer_asset(name, table, retry_policy, description=description)
+def raw_asset(table: Table, endpoint: Endpoint, description: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
+    @raw_layer_asset(table, retry_policy, description=description)
     def _raw(
         context: dg.AssetExecutionContext, ergast: ErgastResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -124,14 +123,14 @@ def season_metadata(batch: RawBatch) -> dict[str, dict[str, object]]:
 
 
 RAW_TABLES = (
-    ("raw_races", SCHEDULE, "Season schedules (`/{season}/races.json`): every race, future ones included."),
-    ("raw_results", RESULTS, "Race results (`/{season}/results.json`), one row per car and driver."),
-    ("raw_qualifying", QUALIFYING, "Qualifying results (`/{season}/qualifying.json`), Q1/Q2/Q3 as given."),
-    ("raw_sprint", SPRINT, "Sprint results (`/{season}/sprint.json`); empty before 2021."),
+    (RAW_RACES, SCHEDULE, "Season schedules (`/{season}/races.json`): every race, future ones included."),
+    (RAW_RESULTS, RESULTS, "Race results (`/{season}/results.json`), one row per car and driver."),
+    (RAW_QUALIFYING, QUALIFYING, "Qualifying results (`/{season}/qualifying.json`), Q1/Q2/Q3 as given."),
+    (RAW_SPRINT, SPRINT, "Sprint results (`/{season}/sprint.json`); empty before 2021."),
 )
 
 
 def raw_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     """Built from settings, because the step retries' delay follows the client's backoff."""
     policy = ingestion_retry_policy(retry_backoff_seconds)
-    return [raw_asset(name, endpoint, description, policy) for name, endpoint, description in RAW_TABLES]
+    return [raw_asset(table, endpoint, description, policy) for table, endpoint, description in RAW_TABLES]

@@ -5,47 +5,15 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from f1_pipeline.defs.championship import ODDS_TABLE
-from f1_pipeline.defs.features import FEATURES_TABLE
-from f1_pipeline.defs.predictions import ACCURACY_TABLE, NEXT_RACE_TABLE, RACE_PREDICTIONS_TABLE
-from f1_pipeline.defs.ratings import HISTORY_TABLE
 from f1_pipeline.defs.resources import ServingResource, WarehouseResource
 from f1_pipeline.publication import Manifest, PublicationError, current_snapshot, publish, read_publication
 from f1_pipeline.serving_tables import COLUMN_DOCS, WarehouseTables, serving_tables
+from f1_pipeline.tables import SERVED, writers
 from f1_pipeline.warehouse import Warehouse
-
-SOURCES = {
-    "races": "clean.races",
-    "circuits": "clean.circuits",
-    "drivers": "clean.drivers",
-    "constructors": "clean.constructors",
-    "race_results": "clean.race_results",
-    "sprint_results": "clean.sprint_results",
-    "elo_history": HISTORY_TABLE,
-    "race_features": FEATURES_TABLE,
-    "next_race": NEXT_RACE_TABLE,
-    "race_predictions": RACE_PREDICTIONS_TABLE,
-    "prediction_accuracy": ACCURACY_TABLE,
-    "championship_odds": ODDS_TABLE,
-}
-"""Each `WarehouseTables` field and the warehouse table it is read from."""
 
 
 @dg.asset(
-    deps=[
-        "next_race_predictions",
-        "race_predictions",
-        "prediction_accuracy",
-        "championship_odds",
-        "elo_ratings",
-        "race_features",
-        "races",
-        "circuits",
-        "drivers",
-        "constructors",
-        "race_results",
-        "sprint_results",
-    ],
+    deps=writers(*SERVED),
     group_name="serving",
     kinds={"parquet", "polars"},
 )
@@ -68,7 +36,7 @@ def serving_data(warehouse: WarehouseResource, serving: ServingResource) -> dg.M
 
 
 def read_sources(store: Warehouse) -> WarehouseTables:
-    return WarehouseTables(**{field: store.read(table) for field, table in SOURCES.items()})
+    return WarehouseTables(**{table.name: store.read(table) for table in SERVED})
 
 
 def champion_of(next_race: pl.DataFrame) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_m
 from f1_pipeline.defs.raw import ingestion_retry_policy, raw_layer_asset, retried_only_if_recoverable
 from f1_pipeline.defs.resources import WarehouseResource, WeatherResource
 from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS
+from f1_pipeline.tables import CIRCUITS, RACES, RAW_WEATHER, WEATHER, writers
 from f1_pipeline.weather.client import call_weight
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON
@@ -25,8 +26,6 @@ from f1_pipeline.weather.tables import (
 )
 from f1_pipeline.weather.windows import FORECAST, OBSERVED, locations, plan, race_windows
 
-RAW_TABLE = "raw.weather"
-CLEAN_TABLE = "clean.weather"
 PLAUSIBLE = {
     "air_temperature": (-30.0, 55.0),
     "precipitation": (0.0, 300.0),
@@ -42,7 +41,7 @@ def utc_today() -> date:
 
 
 def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
-    @raw_layer_asset("raw_weather", RAW_TABLE, retry_policy, deps=["races", "circuits"])
+    @raw_layer_asset(RAW_WEATHER, retry_policy, deps=writers(RACES, CIRCUITS))
     def raw_weather(
         context: dg.AssetExecutionContext, weather: WeatherResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -51,16 +50,20 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         seasons = context.partition_keys
         store = warehouse.warehouse()
         if weather.weather_source != "open-meteo":
-            store.replace_partitions(RAW_TABLE, empty_raw(), "season", seasons)
+            store.replace_partitions(RAW_WEATHER, empty_raw(), "season", seasons)
             reason = NO_WEATHER_REASON if weather.weather_source == "none" else "the csv source has no raw rows"
             return dg.MaterializeResult(
-                metadata={**table_metadata(RAW_TABLE, empty_raw()), "source": weather.weather_source, "reason": reason}
+                metadata={
+                    **table_metadata(RAW_WEATHER, empty_raw()),
+                    "source": weather.weather_source,
+                    "reason": reason,
+                }
             )
-        windows = race_windows(store.read("clean.races"), store.read("clean.circuits"))
+        windows = race_windows(store.read(RACES), store.read(CIRCUITS))
         planned = plan(windows, [int(season) for season in seasons], utc_today())
         with retried_only_if_recoverable():
             batch = load_planned(weather.client(), planned)
-        store.replace_partitions(RAW_TABLE, batch.frame, "season", seasons)
+        store.replace_partitions(RAW_WEATHER, batch.frame, "season", seasons)
         skipped = planned.filter(pl.col("ask").is_null())
         for season in seasons:
             rows = batch.frame.filter(pl.col("season") == season)
@@ -70,7 +73,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
             )
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(RAW_TABLE, batch.frame),
+                **table_metadata(RAW_WEATHER, batch.frame),
                 "source": weather.weather_source,
                 "archive_url": weather.open_meteo_archive_url,
                 "forecast_url": weather.open_meteo_forecast_url,
@@ -96,21 +99,21 @@ def weather_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     return [raw_weather_asset(ingestion_retry_policy(retry_backoff_seconds)), weather_table]
 
 
-@dg.asset(name="weather", deps=["raw_weather", "races"], group_name="clean", kinds={"duckdb", "polars"})
+@dg.asset(name=WEATHER.asset, deps=writers(RAW_WEATHER, RACES), group_name="clean", kinds={"duckdb", "polars"})
 def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per race: air temperature, precipitation over the race window, the wet flag, wind and humidity,
     observed (history) or forecast (with when it was fetched). Empty, and says why, without a weather source."""
     store = warehouse.warehouse()
-    races = store.read("clean.races")
+    races = store.read(RACES)
     if weather.weather_source == "none":
-        result = publish(store, "weather", empty_weather(), column_docs=COLUMN_DOCS)
+        result = publish(store, WEATHER, empty_weather(), column_docs=COLUMN_DOCS)
         result.metadata.update({"source": "none", "reason": NO_WEATHER_REASON})
         return result
     if weather.weather_source == "csv":
         table = csv_weather(read_weather(Path(str(weather.weather_path))), races)
     else:
-        table = race_weather(store.read(RAW_TABLE))
-    result = publish(store, "weather", table, column_docs=COLUMN_DOCS)
+        table = race_weather(store.read(RAW_WEATHER))
+    result = publish(store, WEATHER, table, column_docs=COLUMN_DOCS)
     upcoming = table.join(
         races.filter(pl.col("is_next")).select("season", "round", "race_name"), on=["season", "round"]
     )
@@ -151,18 +154,18 @@ def read_weather(path: Path) -> pl.DataFrame:
 @dg.asset_check(asset=weather_table, blocking=True)
 def check_weather_one_row_per_race(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Features join weather on the race: a second row would duplicate every driver of that race."""
-    table = warehouse.warehouse().read(CLEAN_TABLE)
+    table = warehouse.warehouse().read(WEATHER)
     duplicates = table.height - table.select("season", "round").n_unique()
     return dg.AssetCheckResult(passed=duplicates == 0, metadata={"actual": duplicates, "threshold": 0})
 
 
-@dg.asset_check(asset=weather_table, additional_deps=["circuits"])
+@dg.asset_check(asset=weather_table, additional_deps=writers(CIRCUITS))
 def check_weather_races_have_coordinates(weather: WeatherResource, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """A race whose circuit has no coordinates cannot be looked up; the other races are kept, and this says which."""
     if weather.weather_source != "open-meteo":
         return dg.AssetCheckResult(passed=True, metadata={"actual": 0, "threshold": 0, "reason": "nothing looked up"})
     store = warehouse.warehouse()
-    windows = race_windows(store.read("clean.races"), store.read("clean.circuits"))
+    windows = race_windows(store.read(RACES), store.read(CIRCUITS))
     wanted = (pl.col("status") == "completed") | pl.col("is_next")
     unlocated = windows.filter(wanted & (pl.col("latitude").is_null() | pl.col("longitude").is_null()))
     return races_check(unlocated, ["season", "round", "circuit_id"])
@@ -171,7 +174,7 @@ def check_weather_races_have_coordinates(weather: WeatherResource, warehouse: Wa
 @dg.asset_check(asset=weather_table)
 def check_weather_hours_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Every hour of each race window was served; a gap leaves that hour out of the means and sums."""
-    table = warehouse.warehouse().read(CLEAN_TABLE)
+    table = warehouse.warehouse().read(WEATHER)
     gaps = table.filter(pl.col("missing_hours") > 0)
     return races_check(gaps, ["season", "round", "missing_hours"])
 
@@ -179,7 +182,7 @@ def check_weather_hours_complete(warehouse: WarehouseResource) -> dg.AssetCheckR
 @dg.asset_check(asset=weather_table)
 def check_weather_values_plausible(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Values outside what any race has seen mean a broken answer, not weather."""
-    table = warehouse.warehouse().read(CLEAN_TABLE)
+    table = warehouse.warehouse().read(WEATHER)
     outside = table.filter(pl.any_horizontal(~pl.col(name).is_between(*bounds) for name, bounds in PLAUSIBLE.items()))
     return races_check(outside, ["season", "round", *PLAUSIBLE], threshold=f"0 races outside {PLAUSIBLE}")
 

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from f1_pipeline.practice.cleaning import PRACTICE_KEY, SESSIONS
 from f1_pipeline.practice.ids import F1DB_PREFIX, ErgastIds
 from f1_pipeline.quality.suites import Lookup, Suite
+from f1_pipeline.tables import CONSTRUCTORS, DRIVERS, PRACTICE_RESULTS, RACES
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
-ASSET = "practice_results"
-TABLE = "clean.practice_results"
 FASTEST_LAP_SECONDS = (40, 300)
 """Every session's fastest lap since 1988 is 54-170 s; outside this band a time is in the wrong unit or wrong."""
 RACE_OF_ROW = "season || '-' || round as race"
@@ -43,14 +42,12 @@ def _integrity(lookup: Lookup) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     ids = ErgastIds.load()
-    drivers = set(lookup("select driver_id from clean.drivers")) | ids.ergast_drivers()
-    constructors = set(lookup("select constructor_id from clean.constructors")) | ids.ergast_constructors()
+    drivers = set(lookup(f"select driver_id from {DRIVERS}")) | ids.ergast_drivers()
+    constructors = set(lookup(f"select constructor_id from {CONSTRUCTORS}")) | ids.ergast_constructors()
     return [
         gxe.ExpectColumnValuesToBeInSet(column="driver_id", value_set=sorted(drivers)),
         gxe.ExpectColumnValuesToBeInSet(column="constructor_id", value_set=sorted(constructors)),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="race", value_set=lookup("select season || '-' || round from clean.races")
-        ),
+        gxe.ExpectColumnValuesToBeInSet(column="race", value_set=lookup(f"select season || '-' || round from {RACES}")),
     ]
 
 
@@ -85,61 +82,61 @@ def _covered(_: Lookup) -> list[Expectation]:
 
 PRACTICE_SUITES: tuple[Suite, ...] = (
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "keys",
         "practice rows have season, round, session, driver, constructor and position; one row per driver and session",
-        f"select * from {TABLE}",
+        f"select * from {PRACTICE_RESULTS}",
         _keys,
         blocking=True,
     ),
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "integrity",
         "practice rows reference races on the calendar, and drivers and constructors in the warehouse or the "
         "F1DB-to-Ergast map (f1db: ids aside)",
-        f"select {_ergast_id('driver_id')}, {_ergast_id('constructor_id')}, {RACE_OF_ROW} from {TABLE}",
+        f"select {_ergast_id('driver_id')}, {_ergast_id('constructor_id')}, {RACE_OF_ROW} from {PRACTICE_RESULTS}",
         _integrity,
         blocking=True,
-        reads=("drivers", "constructors", "races"),
+        reads=(DRIVERS.asset, CONSTRUCTORS.asset, RACES.asset),
     ),
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "positions",
         "each session's positions are 1..n, once each",
         f"""select season, round, session,
                    max(position) = count(*) and min(position) = 1 and count(distinct position) = count(*)
                      as positions_one_to_n
-              from {TABLE} group by all""",
+              from {PRACTICE_RESULTS} group by all""",
         _one_to_n,
         blocking=True,
     ),
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "values",
         "known sessions; best laps of 30 s to an hour; lap counts in range",
-        f"select * from {TABLE}",
+        f"select * from {PRACTICE_RESULTS}",
         _values,
         blocking=False,
     ),
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "fastest_lap_plausible",
         f"each session's fastest lap is {FASTEST_LAP_SECONDS[0]}-{FASTEST_LAP_SECONDS[1]} s",
-        f"select season, round, session, min(time_seconds) as fastest_seconds from {TABLE} group by all "
+        f"select season, round, session, min(time_seconds) as fastest_seconds from {PRACTICE_RESULTS} group by all "
         "having count(time_seconds) > 0",
         _fastest,
         blocking=False,
     ),
     Suite(
-        ASSET,
+        PRACTICE_RESULTS.asset,
         "completed_races_have_practice",
         "every completed race since the first season with practice data has practice rows",
         f"""select r.season, r.round, count(p.driver_id) as practice_rows
-              from clean.races r left join {TABLE} p using (season, round)
-             where r.status = 'completed' and r.season >= (select min(season) from {TABLE})
+              from {RACES} r left join {PRACTICE_RESULTS} p using (season, round)
+             where r.status = 'completed' and r.season >= (select min(season) from {PRACTICE_RESULTS})
              group by all""",
         _covered,
         blocking=False,
-        reads=("races",),
+        reads=(RACES.asset,),
     ),
 )

@@ -12,6 +12,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from f1_pipeline.tables import (
+    CIRCUITS,
+    CONSTRUCTORS,
+    DRIVERS,
+    QUALIFYING_RESULTS,
+    RACE_RESULTS,
+    RACES,
+    RAW_QUALIFYING,
+    RAW_RACES,
+    RAW_RESULTS,
+    RAW_SPRINT,
+    SPRINT_RESULTS,
+    Table,
+)
+
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
@@ -59,20 +74,18 @@ def _unique_id(column: str) -> Callable[[Lookup], list[Expectation]]:
 
 
 def _raw_on_schedule(lookup: Lookup) -> list[Expectation]:
-    races = lookup("select distinct season || '|' || date || '|' || circuit_id from raw.races")
+    races = lookup(f"select distinct season || '|' || date || '|' || circuit_id from {RAW_RACES}")
     return [_gxe().ExpectColumnValuesToBeInSet(column="race", value_set=races)]
 
 
 def _clean_integrity(lookup: Lookup) -> list[Expectation]:
     gxe = _gxe()
     return [
-        gxe.ExpectColumnValuesToBeInSet(column="driver_id", value_set=lookup("select driver_id from clean.drivers")),
+        gxe.ExpectColumnValuesToBeInSet(column="driver_id", value_set=lookup(f"select driver_id from {DRIVERS}")),
         gxe.ExpectColumnValuesToBeInSet(
-            column="constructor_id", value_set=lookup("select constructor_id from clean.constructors")
+            column="constructor_id", value_set=lookup(f"select constructor_id from {CONSTRUCTORS}")
         ),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="race", value_set=lookup("select season || '-' || round from clean.races")
-        ),
+        gxe.ExpectColumnValuesToBeInSet(column="race", value_set=lookup(f"select season || '-' || round from {RACES}")),
     ]
 
 
@@ -134,10 +147,10 @@ _RACE_OF_ROW = "season || '-' || round as race"
 _RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
 
 
-def _raw_results_suites(asset: str, table: str) -> list[Suite]:
+def _raw_results_suites(table: Table) -> list[Suite]:
     return [
         Suite(
-            asset,
+            table.asset,
             "keys",
             f"{table}: ids present, (season, round, driver, position) unique",
             f"select * from {table}",
@@ -145,21 +158,21 @@ def _raw_results_suites(asset: str, table: str) -> list[Suite]:
             blocking=True,
         ),
         Suite(
-            asset,
+            table.asset,
             "on_schedule",
             f"every row of {table} belongs to a race on the schedule",
             f"select {_RAW_RACE_OF_ROW} from {table}",
             _raw_on_schedule,
             blocking=True,
-            reads=("raw_races",),
+            reads=(RAW_RACES.asset,),
         ),
     ]
 
 
 def _clean_results_suites(
-    asset: str, key: Sequence[str], values: Callable[[Lookup], Sequence[Expectation]]
+    table: Table, key: Sequence[str], values: Callable[[Lookup], Sequence[Expectation]]
 ) -> list[Suite]:
-    table = f"clean.{asset}"
+    asset = table.asset
     return [
         Suite(
             asset,
@@ -176,7 +189,7 @@ def _clean_results_suites(
             f"select driver_id, constructor_id, {_RACE_OF_ROW} from {table}",
             _clean_integrity,
             blocking=True,
-            reads=("drivers", "constructors", "races"),
+            reads=(DRIVERS.asset, CONSTRUCTORS.asset, RACES.asset),
         ),
         Suite(
             asset,
@@ -191,113 +204,115 @@ def _clean_results_suites(
 
 SUITES: tuple[Suite, ...] = (
     Suite(
-        "raw_races",
+        RAW_RACES.asset,
         "keys",
         "schedule rows have season, round, date, circuit; (season, round) unique",
-        "select * from raw.races",
+        f"select * from {RAW_RACES}",
         _keys(("season", "round"), ("season", "round", "date", "circuit_id")),
         blocking=True,
     ),
-    *_raw_results_suites("raw_results", "raw.results"),
-    *_raw_results_suites("raw_sprint", "raw.sprint"),
+    *_raw_results_suites(RAW_RESULTS),
+    *_raw_results_suites(RAW_SPRINT),
     Suite(
-        "raw_qualifying",
+        RAW_QUALIFYING.asset,
         "keys",
         "qualifying rows have ids; (season, round, driver) unique",
-        "select * from raw.qualifying",
+        f"select * from {RAW_QUALIFYING}",
         _keys(("season", "round", "driver_id"), (*_RAW_RACE_IDS, "driver_id", "constructor_id")),
         blocking=True,
     ),
     Suite(
-        "raw_qualifying",
+        RAW_QUALIFYING.asset,
         "on_schedule",
         "every qualifying row belongs to a race on the schedule",
-        f"select {_RAW_RACE_OF_ROW} from raw.qualifying",
+        f"select {_RAW_RACE_OF_ROW} from {RAW_QUALIFYING}",
         _raw_on_schedule,
         blocking=True,
-        reads=("raw_races",),
+        reads=(RAW_RACES.asset,),
     ),
     Suite(
-        "drivers",
+        DRIVERS.asset,
         "keys",
         "driver ids present and unique",
-        "select * from clean.drivers",
+        f"select * from {DRIVERS}",
         _unique_id("driver_id"),
         blocking=True,
     ),
     Suite(
-        "constructors",
+        CONSTRUCTORS.asset,
         "keys",
         "constructor ids present and unique",
-        "select * from clean.constructors",
+        f"select * from {CONSTRUCTORS}",
         _unique_id("constructor_id"),
         blocking=True,
     ),
     Suite(
-        "circuits",
+        CIRCUITS.asset,
         "keys",
         "circuit ids present and unique",
-        "select * from clean.circuits",
+        f"select * from {CIRCUITS}",
         _unique_id("circuit_id"),
         blocking=True,
     ),
     Suite(
-        "circuits",
+        CIRCUITS.asset,
         "values",
         "coordinates on the globe",
-        "select * from clean.circuits",
+        f"select * from {CIRCUITS}",
         _circuit_values,
         blocking=False,
     ),
     Suite(
-        "races",
+        RACES.asset,
         "keys",
         "(season, round) present and unique",
-        "select * from clean.races",
+        f"select * from {RACES}",
         _keys(("season", "round"), ("season", "round", "date", "circuit_id", "status")),
         blocking=True,
     ),
-    Suite("races", "values", "known statuses, sane rounds", "select * from clean.races", _races_values, blocking=False),
     Suite(
-        "races",
+        RACES.asset, "values", "known statuses, sane rounds", f"select * from {RACES}", _races_values, blocking=False
+    ),
+    Suite(
+        RACES.asset,
         "no_cancelled_races",
         "no race lacks results while a later one has them (a cancellation, or results gone missing)",
-        "select season, round, race_name, date from clean.races where status = 'cancelled'",
+        f"select season, round, race_name, date from {RACES} where status = 'cancelled'",
         _no_rows,
         blocking=False,
     ),
     Suite(
-        "races",
+        RACES.asset,
         "single_next_race",
         "at most one race is flagged as next",
-        "select count(*) filter (where is_next) as next_races from clean.races",
+        f"select count(*) filter (where is_next) as next_races from {RACES}",
         _exactly("next_races", 0, 1),
         blocking=True,
     ),
-    *_clean_results_suites("race_results", _CLEAN_RESULT_KEY, _result_values),
+    *_clean_results_suites(RACE_RESULTS, _CLEAN_RESULT_KEY, _result_values),
     Suite(
-        "race_results",
+        RACE_RESULTS.asset,
         "one_winner",
         "exactly one winning car in every completed race",
-        """select r.season, r.round, count(distinct coalesce(res.number, -1)) filter (where res.finish_position = 1)
+        f"""select r.season, r.round, count(distinct coalesce(res.number, -1)) filter (where res.finish_position = 1)
                  as winning_cars
-             from clean.races r left join clean.race_results res using (season, round)
+             from {RACES} r left join {RACE_RESULTS} res using (season, round)
              where r.status = 'completed' group by all""",
         _exactly("winning_cars", 1, 1),
         blocking=True,
-        reads=("races",),
+        reads=(RACES.asset,),
     ),
     Suite(
-        "race_results",
+        RACE_RESULTS.asset,
         "completed_races_have_results",
         "every completed race has result rows",
-        """select r.season, r.round, count(res.driver_id) as result_rows
-             from clean.races r left join clean.race_results res using (season, round)
+        f"""select r.season, r.round, count(res.driver_id) as result_rows
+             from {RACES} r left join {RACE_RESULTS} res using (season, round)
              where r.status = 'completed' group by all""",
         _exactly("result_rows", 1, None),
         blocking=True,
-        reads=("races",),
+        reads=(RACES.asset,),
     ),
-    *_clean_results_suites("sprint_results", _CLEAN_RESULT_KEY, _result_values),
-    *_clean_results_suites("qualifying_results", ("season", "round", "driver_id"), _qualifying_values),
+    *_clean_results_suites(SPRINT_RESULTS, _CLEAN_RESULT_KEY, _result_values),
+    *_clean_results_suites(QUALIFYING_RESULTS, ("season", "round", "driver_id"), _qualifying_values),
 )

@@ -22,8 +22,6 @@ from dagster._core.definitions.sensor_definition import SensorExecutionData
 from f1_pipeline import alerts
 from f1_pipeline.alerts import RunFailure, alert_payload, failure_text, send_alert
 from f1_pipeline.definitions import build_definitions
-from f1_pipeline.defs.predictions import NEXT_RACE_TABLE
-from f1_pipeline.defs.ratings import HISTORY_TABLE
 from f1_pipeline.defs.raw import worth_retrying
 from f1_pipeline.ergast.errors import (
     ErgastError,
@@ -36,6 +34,7 @@ from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.publication import read_publication
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import ELO_HISTORY, NEXT_RACE
 from tests.conftest import edit_season_file, isolated_settings, run_job, warehouse_of
 from tests.fake_jolpica import FakeJolpica, free_port, serving
 from tests.import_rules import imported_modules, is_forbidden
@@ -365,9 +364,9 @@ def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
     assert ingest_2026(settings, instance).success
     [request] = retraining().run_requests
     assert launch(definitions, instance, RETRAINING, request).success
-    next_race = warehouse_of(settings).read(NEXT_RACE_TABLE)
+    next_race = warehouse_of(settings).read(NEXT_RACE)
     assert next_race.select("season", "round", "mode").unique().rows() == [(2026, 12, "pre_qualifying")]
-    history = warehouse_of(settings).read(HISTORY_TABLE)
+    history = warehouse_of(settings).read(ELO_HISTORY)
     assert history.filter((pl.col("season") == 2026) & (pl.col("round") == 11)).height > 0
     assert run_keys(retraining()) == []
 

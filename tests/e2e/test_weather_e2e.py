@@ -13,8 +13,8 @@ import pytest
 
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs import weather as weather_defs
-from f1_pipeline.defs.features import FEATURES_TABLE
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import RACE_FEATURES, RACES, RAW_WEATHER, WEATHER
 from f1_pipeline.weather.tables import WET_THRESHOLD_MM
 from tests.conftest import run_job, warehouse_of
 from tests.fake_open_meteo import FakeOpenMeteo, serving
@@ -41,7 +41,7 @@ def test_offline_by_default_no_request_leaves_the_machine_and_the_metadata_says_
     monkeypatch.setattr(socket.socket, "connect", refuse)
     result = run_job(settings_for(), "2026", "2026")
     assert result.success
-    assert warehouse_of(settings_for()).read("clean.weather").is_empty()
+    assert warehouse_of(settings_for()).read(WEATHER).is_empty()
     assert "F1_WEATHER_SOURCE is none" in str(materialization(result, "weather")["reason"])
     [raw] = [event for event in result.asset_materializations_for_node("raw_weather")]
     assert "F1_WEATHER_SOURCE is none" in str(raw.metadata["reason"].value)
@@ -80,8 +80,8 @@ def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features
     assert features(settings, instance).success
 
     store = warehouse_of(settings)
-    raw, table = store.read("raw.weather"), store.read("clean.weather")
-    completed = store.read("clean.races").filter(pl.col("status") == "completed")
+    raw, table = store.read(RAW_WEATHER), store.read(WEATHER)
+    completed = store.read(RACES).filter(pl.col("status") == "completed")
     assert table.filter(pl.col("kind") == "observed").height == completed.height == 35
     [forecast] = table.filter(pl.col("kind") == "forecast").iter_rows(named=True)
     assert (forecast["season"], forecast["round"]) == (2026, 12) and forecast["issued_at"] is not None
@@ -105,7 +105,7 @@ def test_live_weather_from_a_flaky_server_fills_the_clean_table_and_the_features
     fetched = ingested.asset_materializations_for_node("raw_weather")[0].metadata
     assert (fetched["calls"].value, fetched["requests"].value) == (36, 5)  # 35 archive races in 4, 1 forecast
 
-    rows = store.read(FEATURES_TABLE)
+    rows = store.read(RACE_FEATURES)
     upcoming = rows.filter(pl.col("is_next"))
     assert upcoming["air_temperature"].unique().to_list() == [forecast["air_temperature"]]
     joined = rows.filter(~pl.col("is_next")).join(table, on=["season", "round"], suffix="_table")
@@ -140,7 +140,7 @@ def test_a_malformed_answer_fails_the_step_naming_the_url_and_its_retry_loads_th
     assert result.success
     [retry] = [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
     assert retry.step_key == "raw_weather"
-    assert warehouse_of(settings).read("clean.weather").height == 24
+    assert warehouse_of(settings).read(WEATHER).height == 24
 
 
 def test_a_server_that_keeps_failing_ends_the_run_with_the_url(settings_for, monkeypatch):
@@ -160,4 +160,4 @@ def test_a_server_that_keeps_failing_ends_the_run_with_the_url(settings_for, mon
         and "/v1/archive?latitude=" in message
         for message in step_failures(result)
     )
-    assert warehouse_of(settings).read("clean.races").height == 24  # the other assets of the run are kept
+    assert warehouse_of(settings).read(RACES).height == 24  # the other assets of the run are kept

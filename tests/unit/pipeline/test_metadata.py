@@ -3,6 +3,7 @@
 import polars as pl
 
 from f1_pipeline.defs.metadata import latest_first, markdown_preview, table_metadata
+from f1_pipeline.tables import RACE_RESULTS
 
 
 def test_decimals_are_three_places_and_metric_headers_plain():
@@ -26,7 +27,7 @@ def test_the_preview_of_a_race_table_starts_at_the_latest_race_keeping_the_order
         }
     )
     assert latest_first(frame).rows() == [(2026, 12, 1), (2026, 12, 2), (2025, 24, 1), (1950, 1, 1), (1950, 1, 2)]
-    preview = table_metadata("clean.race_results", frame)["preview"].value
+    preview = table_metadata(RACE_RESULTS, frame)["preview"].value
     assert preview.splitlines()[2] == "| 2026 | 12 | 1 |"
 
 
