@@ -23,6 +23,7 @@ from f1_pipeline.defs.partitions import season_partitions
 from f1_pipeline.modeling.backtest import race_scores
 from f1_pipeline.modeling.metrics import summarise
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import BACKTEST_PREDICTIONS, RECIPES
 from f1_pipeline.warehouse import Warehouse
 
 TARGET_SECONDS = 600.0
@@ -86,7 +87,7 @@ def timing_block(elapsed: float, steps: dict[str, float], trials: int) -> str:
 
 def quality(settings: PipelineSettings) -> pl.DataFrame:
     """Per-race metrics of every model of the backtest, summarised per period, mode and model."""
-    predictions = Warehouse(settings.warehouse_path, read_only=True).read("models.backtest_predictions")
+    predictions = Warehouse(settings.warehouse_path, read_only=True).read(BACKTEST_PREDICTIONS)
     scores = race_scores(predictions).with_columns(
         period=pl.when(pl.col("season") <= 2025).then(pl.lit("2014-2025")).otherwise(pl.col("season").cast(pl.String))
     )
@@ -137,7 +138,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, elapsed, steps = run_graph(Path(tmp))
         kinds = dict(
-            Warehouse(settings.warehouse_path, read_only=True).read("models.recipes").select("mode", "kind").iter_rows()
+            Warehouse(settings.warehouse_path, read_only=True).read(RECIPES).select("mode", "kind").iter_rows()
         )
         summary = quality(settings)
     timing, quality_text = timing_block(elapsed, steps, settings.tuning_trials), quality_block(summary, kinds)

@@ -36,6 +36,7 @@ from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SPRINT, Endpoint
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.publication import current_snapshot
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
+from f1_pipeline.tables import RACE_RESULTS, RACES
 from f1_pipeline.warehouse import Warehouse
 
 TARGET_SECONDS = 30.0
@@ -185,12 +186,10 @@ def cli_seconds(settings: PipelineSettings, home: Path, assets: list[str]) -> fl
 def calendar(settings: PipelineSettings, round_: str) -> Calendar:
     store = Warehouse(settings.warehouse_path, read_only=True)
     season = int(SEASON)
-    completed = store.query(
-        "select count(*) from clean.races where season = ? and status = 'completed'", [season]
-    ).item()
-    upcoming = store.query("select round, race_name from clean.races where is_next").rows()
+    completed = store.query(f"select count(*) from {RACES} where season = ? and status = 'completed'", [season]).item()
+    upcoming = store.query(f"select round, race_name from {RACES} where is_next").rows()
     winners = store.query(
-        "select driver_id from clean.race_results where season = ? and round = ? and finish_position = 1",
+        f"select driver_id from {RACE_RESULTS} where season = ? and round = ? and finish_position = 1",
         [season, int(round_)],
     ).rows()
     return Calendar(

@@ -24,6 +24,7 @@ from bench.report import machine, write_block
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.partitions import season_partitions
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
+from f1_pipeline.tables import RACE_RESULTS
 from f1_pipeline.warehouse import Warehouse
 
 TARGET_SECONDS = 60.0
@@ -45,7 +46,7 @@ def in_process(workdir: Path) -> tuple[float, int]:
     )
     elapsed = time.perf_counter() - started
     assert result.success
-    rows = Warehouse(settings.warehouse_path, read_only=True).query("select count(*) from clean.race_results").item()
+    rows = Warehouse(settings.warehouse_path, read_only=True).query(f"select count(*) from {RACE_RESULTS}").item()
     return elapsed, rows
 
 
