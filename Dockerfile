@@ -10,16 +10,17 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv UV_NO_CACHE=1 UV_PYTHON_DOWNLOADS=never
+RUN pip install "uv>=0.13.9,<0.14"
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml uv.lock README.md LICENSE ./
 COPY f1_pipeline ./f1_pipeline
 COPY f1_serving ./f1_serving
-# Not editable: the bundled Ergast snapshot is package data and must end up inside site-packages.
-# dagster-k8s is here only for Kubernetes: run pods started by the Helm chart's K8sRunLauncher load an instance
-# (dagster.yaml) that names `dagster_k8s`; its range follows dagster's (1.13.x <-> 0.29.x).
-RUN /opt/venv/bin/pip install . "dagster-k8s>=0.29.27,<0.30"
+# Exactly the versions of uv.lock, as `make setup` installs them, without the dev tools. Not editable: the bundled
+# Ergast snapshot is package data and must end up inside site-packages. The k8s extra (dagster-k8s) is there only for
+# Kubernetes: run pods started by the Helm chart's K8sRunLauncher load an instance (dagster.yaml) naming `dagster_k8s`.
+RUN uv sync --locked --no-editable --extra k8s
 
 FROM ${PYTHON_IMAGE}
 ARG APP_UID=10001
@@ -27,9 +28,8 @@ RUN groupadd --system --gid ${APP_UID} f1 \
     && useradd --system --uid ${APP_UID} --gid f1 --home-dir /opt/dagster --no-create-home f1
 COPY --from=build /opt/venv /opt/venv
 
-# The settings' embedded defaults live next to the source tree; installed, that is site-packages (read-only for
-# this user). Every path-like default is therefore pointed under /data, where the volumes go; compose and
-# Kubernetes override the database and server locations.
+# The settings' path defaults are relative to the working directory; every one is pointed under /data instead,
+# where the volumes go; compose and Kubernetes override the database and server locations.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -147,9 +147,10 @@ def test_dockerfile_shape() -> None:
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in DOCKERFILE.read_text()
     users = arguments["USER"]
     assert users and users[-1].split(":")[0] not in {"0", "root"}, "the image must not run as root"
-    installs = [args for args in arguments["RUN"] if "pip install" in args]
-    assert any(re.search(r"pip install \.(\s|$)", args) for args in installs), "`pip install .`, not editable"
-    assert not any(re.search(r"pip install .*(-e|--editable)\b", args) for args in installs)
+    syncs = [args.split() for args in arguments["RUN"] if args.startswith("uv sync")]
+    assert syncs, "the image installs from uv.lock"
+    assert all({"--locked", "--no-editable"} <= set(sync) for sync in syncs), "the locked versions, not editable"
+    assert not any(re.search(r"pip install .*(-e|--editable)\b", args) for args in arguments["RUN"])
     exposed = {port for args in arguments["EXPOSE"] for port in args.split()}
     assert {"4000", "8000"} <= exposed
     assert "ENTRYPOINT" not in arguments, "the Helm chart passes the code-server command as args"
@@ -177,10 +178,14 @@ def test_dockerfile_settings_defaults_are_valid(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_dagster_k8s_matches_the_installed_dagster_line() -> None:
-    """dagster-k8s must come from the same release as dagster-postgres (both 0.x for dagster 1.x)."""
-    match = re.search(r'"(dagster-k8s[^"]*)"', DOCKERFILE.read_text())
-    assert match, "the Dockerfile installs dagster-k8s for the Kubernetes run launcher"
-    assert Requirement(match[1]).specifier.contains(version("dagster-postgres"))
+    """dagster-k8s (the k8s extra the image installs) must come from the same release as dagster-postgres (both 0.x
+    for dagster 1.x)."""
+    import tomllib
+
+    assert re.search(r"uv sync .*--extra k8s\b", DOCKERFILE.read_text()), "the image installs the k8s extra"
+    extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["k8s"]
+    (requirement,) = (Requirement(line) for line in extra if Requirement(line).name == "dagster-k8s")
+    assert requirement.specifier.contains(version("dagster-postgres"))
 
 
 def _dockerignored(path: str, patterns: list[str]) -> bool:
