@@ -37,7 +37,7 @@ simulations: 0.0083), so whole percentages are stable; 27-34 s per run on the 2-
 processes shared it."""
 BACKTEST_SIMULATIONS = 20_000
 """Per evaluated cutoff: the backtest averages log losses over many cutoffs, so 20,000 simulations suffice."""
-RANDOM_SEED = 2026
+RANDOM_STATE = 2026
 STRENGTH_SPREAD = 0.5
 """Standard deviation of each team's log-strength change over the rest of a simulated season (cars develop, form
 turns): without it one race's strengths hold to the end and the odds are overconfident. Chosen on the validation
@@ -95,7 +95,7 @@ def simulate(
     field: pl.DataFrame,
     rounds: Sequence[Round],
     simulations: int = SIMULATIONS,
-    random_seed: int = RANDOM_SEED,
+    random_state: int = RANDOM_STATE,
     spread: float = STRENGTH_SPREAD,
 ) -> pl.DataFrame:
     """Title probability and expected final points of every driver and constructor.
@@ -107,7 +107,7 @@ def simulate(
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
     field = field.sort("driver_id")  # the random draws go to cars in this order: the same whatever order rows came in
-    rng = np.random.default_rng([random_seed, season, rounds[0].round if rounds else 0])
+    rng = np.random.default_rng([random_state, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
     strengths = field["probability"].to_numpy().astype(np.float64) * np.exp(change)

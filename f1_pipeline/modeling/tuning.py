@@ -146,7 +146,7 @@ def tune(
     window: TuningWindow,
     trials: int,
     storage: str | None,
-    random_seed: int = 42,
+    random_state: int = 42,
     progress: Report | None = None,
 ) -> TuningResult:
     """Run trials until the study holds `trials` finished ones (at least 1: the reference parameters'); return the
@@ -160,7 +160,7 @@ def tune(
         study_name=study_name,
         storage=storage,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=random_seed),
+        sampler=optuna.samplers.TPESampler(seed=random_state),
         load_if_exists=True,
     )
     reference = REFERENCE_PARAMS[family]
