@@ -91,11 +91,15 @@ BACKTEST_BY_SEASON = _table(
 CHAMPION_BACKTEST = _table(
     "models.champion_backtest", "champion_model", "the champion's walk-forward P(win) of a driver in a race and mode"
 )
-PROMOTIONS = _table("models.promotions", "champion_model", "a decision of the promotion gate, with both evaluations")
+PROMOTIONS = _table(
+    "models.promotions",
+    "champion_model",
+    "a decision on the champion alias: the pipeline's gate's or the registry CLI's",
+)
 CHAMPIONSHIP_BACKTEST = _table(
     "models.championship_backtest",
     "championship_backtest",
-    "the title odds of a past season's champion after a round, with the two baselines'",
+    "the title odds a past season's world champion had after a round, beside the two baselines'",
 )
 
 NEXT_RACE = _table("predictions.next_race", "next_race_predictions", "a driver's chances in the next race, in a mode")
@@ -108,7 +112,7 @@ PREDICTION_ACCURACY = _table(
     "how the champion's predictions of a race scored, in a mode",
 )
 CHAMPIONSHIP_ODDS = _table(
-    "predictions.championship_odds", "championship_odds", "a driver's or constructor's title odds this season"
+    "predictions.championship_odds", "championship_odds", "a driver's or constructor's odds of this season's title"
 )
 
 CATALOGUE: tuple[Table, ...] = (

@@ -331,7 +331,7 @@ def champion_model(
             "alias": "champion",
             "promoted": decision.promote,
             "decision": decision.reason,
-            "recorded": "no: it repeats the last decision in models.promotions" if repeat else "yes",
+            "recorded": f"no: it repeats the last decision in {PROMOTIONS}" if repeat else "yes",
             "candidate_version": str(candidate.version),
             "champion": dg.MetadataValue.json(describe(moved)),
             "rollback": f"python -m f1_pipeline.registry rollback <version>  (now {moved.version})",
