@@ -1,13 +1,18 @@
-"""Every pipeline setting, read from `F1_*` environment variables, with the embedded default.
+"""Every pipeline setting, read from `F1_*` environment variables (or a `.env` file), with the embedded default.
 
 One place reads the environment so that the README's table, the Dagster resources and the tests
 agree on names and defaults. Nothing here opens a file or a connection.
+
+The files the pipeline writes (warehouse, MLflow and Optuna stores, serving data) default to paths under the working
+directory, fixed when the settings are built, not under the installed package: an installed package is read-only and
+shared, a project directory is the user's. Only the bundled data the package ships is read from the package.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +26,22 @@ from f1_pipeline.weather.client import ARCHIVE_URL, FORECAST_URL, MAX_LOCATIONS
 from f1_pipeline.weather.source import WeatherSource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The source checkout (for the repository's own files: tests, benchmarks, the git commit a model records); never a
+default for data, which would land in site-packages once the package is installed."""
+
+ENV_FILE_VARIABLE = "F1_ENV_FILE"
+"""Names the dotenv file read instead of `.env` in the working directory; set but empty, no file is read (the
+tests do so, so that a developer's `.env` cannot reach them)."""
+
+
+def working_directory_path(*parts: str) -> Path:
+    """A default location under the current working directory, absolute so that a process started elsewhere (a
+    server, a Dagster step) gets the same file."""
+    return Path.cwd().joinpath(*parts)
+
+
+def working_directory_sqlite_url(*parts: str) -> str:
+    return f"sqlite:///{working_directory_path(*parts)}"
 
 
 class SharedSettings(BaseSettings):
@@ -29,11 +50,19 @@ class SharedSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="F1_", frozen=True, extra="ignore")
 
-    mlflow_tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
-    mlflow_artifact_location: str = (REPO_ROOT / "mlruns" / "artifacts").as_uri()
+    def __init__(self, **values: Any) -> None:
+        """Also read `.env` in the working directory (or the file F1_ENV_FILE names, none when it is empty): a
+        project's settings in one place without exporting them. Variables of the environment win over the file."""
+        values.setdefault("_env_file", os.environ.get(ENV_FILE_VARIABLE, ".env") or None)
+        super().__init__(**values)
+
+    mlflow_tracking_uri: str = Field(default_factory=lambda: working_directory_sqlite_url("mlruns", "mlflow.db"))
+    mlflow_artifact_location: str = Field(
+        default_factory=lambda: working_directory_path("mlruns", "artifacts").as_uri()
+    )
     mlflow_experiment: str = "f1-race-winner"
     registered_model_name: str = "f1-race-winner"
-    serving_dir: Path = REPO_ROOT / "warehouse" / "serving"
+    serving_dir: Path = Field(default_factory=lambda: working_directory_path("warehouse", "serving"))
 
 
 class PipelineSettings(SharedSettings):
@@ -53,9 +82,9 @@ class PipelineSettings(SharedSettings):
     """Live mode: where F1DB's season folders are listed (GitHub's contents API), `{url}/{season}/races`."""
     practice_files_url: str = Field(default=F1DB_FILES_URL, pattern=r"^https?://[^\s/]+")
     """Live mode: where F1DB's session files are read, `{url}/{season}/races/{NN-name}/free-practice-1-results.yml`."""
-    warehouse_path: Path = REPO_ROOT / "warehouse" / "f1.duckdb"
+    warehouse_path: Path = Field(default_factory=lambda: working_directory_path("warehouse", "f1.duckdb"))
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
-    optuna_storage: str | None = f"sqlite:///{REPO_ROOT / 'warehouse' / 'optuna.db'}"
+    optuna_storage: str | None = Field(default_factory=lambda: working_directory_sqlite_url("warehouse", "optuna.db"))
     tuning_trials: int = Field(default=20, ge=1)
     train_first_season: int = Field(default=1980, ge=1950)
     validation_first_season: int = 2010

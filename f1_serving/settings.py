@@ -1,4 +1,4 @@
-"""Every API setting, read from `F1_*` environment variables, with the embedded default.
+"""Every API setting, read from `F1_*` environment variables (or a `.env` file), with the embedded default.
 
 The registry location and the serving directory come from the base the pipeline's settings share, so one variable
 points both at the same place. Nothing here opens a file or a connection.
@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from f1_pipeline.settings import REPO_ROOT, SharedSettings
+from f1_pipeline.settings import SharedSettings, working_directory_sqlite_url
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # refused outside development
 MIN_SECRET_LENGTH = 32
@@ -22,7 +22,7 @@ class ApiSettings(SharedSettings):
     environment: Literal["development", "production"] = "development"
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     access_token_minutes: int = Field(default=24 * 60, ge=1)
-    users_database_url: str = f"sqlite:///{REPO_ROOT / 'warehouse' / 'users.db'}"
+    users_database_url: str = Field(default_factory=lambda: working_directory_sqlite_url("warehouse", "users.db"))
     redis_url: str | None = None
     rate_limit_per_minute: int = Field(default=100, ge=1)
     """Requests per minute per user, and per client address on registration and login."""
