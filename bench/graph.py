@@ -71,7 +71,7 @@ def timing_block(elapsed: float, steps: dict[str, float], trials: int) -> str:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return "\n".join(
         [
-            f"Whole graph (`main` job), seasons 1950-2026, {trials} Optuna trials per family and mode, one run. "
+            f"Whole graph (`main` job), seasons 1950-2026, {trials} Optuna trials per estimator and mode, one run. "
             f"Target: under {TARGET_SECONDS / 60:.0f} minutes.",
             "",
             "| step | wall time |",
@@ -94,13 +94,13 @@ def quality(settings: PipelineSettings) -> pl.DataFrame:
     return summarise(scores, by=["period", "mode", "model"])
 
 
-def quality_block(summary: pl.DataFrame, kinds: dict[str, str]) -> str:
+def quality_block(summary: pl.DataFrame, families: dict[str, str]) -> str:
     lines = []
     for mode in ("post_qualifying", "pre_qualifying"):
         for period in summary["period"].unique().sort().to_list():
             rows = summary.filter(period=period, mode=mode).sort("log_loss")
             lines += [
-                f"**{mode.replace('_', '-')}, {period}** ({rows['races'][0]} races; candidate = `{kinds[mode]}`)",
+                f"**{mode.replace('_', '-')}, {period}** ({rows['races'][0]} races; candidate = `{families[mode]}`)",
                 "",
                 "| model | log loss | Brier | top-1 | top-3 |",
                 "|---|---|---|---|---|",
@@ -137,11 +137,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings, elapsed, steps = run_graph(Path(tmp))
-        kinds = dict(
-            Warehouse(settings.warehouse_path, read_only=True).read(RECIPES).select("mode", "kind").iter_rows()
+        families = dict(
+            Warehouse(settings.warehouse_path, read_only=True).read(RECIPES).select("mode", "family").iter_rows()
         )
         summary = quality(settings)
-    timing, quality_text = timing_block(elapsed, steps, settings.tuning_trials), quality_block(summary, kinds)
+    timing, quality_text = timing_block(elapsed, steps, settings.tuning_trials), quality_block(summary, families)
     print(timing, quality_text, sep="\n\n")
     if args.write:
         write_block("graph", timing)

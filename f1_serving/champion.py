@@ -22,11 +22,12 @@ class Champion:
     registered_at: datetime
     trained_at: datetime | None
     metrics: Mapping[str, float]
-    """The training run's own metrics, and its comparison runs' as `<mode>.<model>.<metric>` (kinds, baselines)."""
-    kinds: Mapping[str, str]
+    """The training run's own metrics, and its comparison runs' as `<mode>.<model>.<metric>` (model families,
+    baselines)."""
+    families: Mapping[str, str]
     model: PyFuncModel
     params: Mapping[str, str] = field(default_factory=dict)
-    """The training run's params: the season split and each mode's kind."""
+    """The training run's params: the season split and each mode's model family."""
 
 
 def _utc(milliseconds: int | None) -> datetime | None:
@@ -53,7 +54,7 @@ def load_champion(registry: ModelRegistry, version: str) -> Champion:
         registered_at=_utc(registered.creation_timestamp) or datetime.now(UTC),
         trained_at=_utc(run.info.start_time),
         metrics={**comparison_metrics(client, run), **run.data.metrics},
-        kinds={mode: recipe.kind for mode, recipe in recipes_of(registered).items()},
+        families={mode: recipe.family for mode, recipe in recipes_of(registered).items()},
         model=registry.load(version),
         params=dict(run.data.params),
     )

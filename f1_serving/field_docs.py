@@ -80,7 +80,7 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "feature": ("a model input (feature) name", "elo_driver"),
     "contribution": (
         "the feature's part in the driver's score against the race's average driver, in the model's score units "
-        "(log-odds for the linear kinds and XGBoost); positive raised his chance",
+        "(log-odds for the linear estimators and XGBoost); positive raised his chance",
         0.4123,
     ),
     # freshness and venue
@@ -134,7 +134,7 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "run_id": ("the MLflow run that trained the version", "a9e0a7def4cf4e788848b97d06143244"),
     "trained_at": ("when its training run started (UTC)", "2026-11-28T09:00:00Z"),
     "registered_at": ("when the version was registered (UTC)", "2026-11-28T09:05:00Z"),
-    "kinds": ("model family per prediction mode", {"pre_qualifying": "xgboost", "post_qualifying": "xgboost"}),
+    "families": ("model family per prediction mode", {"pre_qualifying": "xgboost", "post_qualifying": "xgboost"}),
     "metrics": ("the training run's metrics (backtest log loss, Brier, ...)", {"evaluation_log_loss": 1.49}),
     "predictions_snapshot": ("the publication snapshot the API serves", "20261128T110631Z-b2ef0f55"),
     "published_by_version": ("the champion version whose predictions the pipeline published", "7"),

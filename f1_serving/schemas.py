@@ -398,7 +398,7 @@ class ModelInfo(Documented):
     run_id: str
     trained_at: datetime | None
     registered_at: datetime
-    kinds: dict[str, str]
+    families: dict[str, str]
     metrics: dict[str, float]
     predictions_snapshot: str
     published_by_version: str

@@ -16,7 +16,7 @@ from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
 from f1_pipeline.modeling.backtest import completed, fingerprint
-from f1_pipeline.modeling.candidates import KINDS, Kind, Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.candidates import FAMILIES, Family, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import calibration
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
@@ -70,8 +70,8 @@ BASELINE_NAMES = sorted(comparison.BASELINE_NAMES)
 def model_tuning(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
-    """Optuna studies per family and mode on the validation seasons, then the best kind per mode; the studies and
-    their trials are logged to MLflow as a tuning run with nested runs."""
+    """Optuna studies per estimator and mode on the validation seasons, then the best model family per mode; the
+    studies and their trials are logged to MLflow as a tuning run with nested runs."""
     store = warehouse.warehouse()
     frame = store.read(RACE_FEATURES)
     storage = modeling.storage_url()
@@ -79,13 +79,13 @@ def model_tuning(
         frame, modeling.seasons(), trials=modeling.tuning_trials, storage=storage, progress=context.log.info
     )
     recipes = pl.DataFrame(
-        {"mode": mode, "kind": recipe.kind, "recipe": recipes_to_json({mode: recipe})}
+        {"mode": mode, "family": recipe.family, "recipe": recipes_to_json({mode: recipe})}
         for mode, recipe in tuning.recipes.items()
     )
     with store.transaction() as writes:
         writes.replace_table(RECIPES, recipes)
         writes.replace_table(TUNING_STUDIES, tuning.studies)
-        writes.replace_table(KIND_VALIDATION, tuning.kinds)
+        writes.replace_table(KIND_VALIDATION, tuning.families)
     tuning_run = mlflow.registry().log_tuning(
         comparison.tuning_name(datetime.now(UTC).date(), tuning.studies.height),
         comparison.tuning_key(tuning.studies),
@@ -94,14 +94,14 @@ def model_tuning(
     window = modeling.seasons().window
     return dg.MaterializeResult(
         metadata={
-            **{f"kind_{mode}": recipe.kind for mode, recipe in tuning.recipes.items()},
+            **{f"family_{mode}": recipe.family for mode, recipe in tuning.recipes.items()},
             "mlflow_tuning_run_id": tuning_run,
             "trials_per_study": modeling.tuning_trials,
             "optuna_storage": _redacted(modeling.optuna_storage),
             "training_seasons": f"{window.first_season}-{window.validation_first - 1}",
             "validation_seasons": f"{window.validation_first}-{window.validation_last}",
             "studies": dg.MetadataValue.md(markdown_preview(tuning.studies.drop("params"), rows=12)),
-            "validation_by_kind": dg.MetadataValue.md(markdown_preview(tuning.kinds, rows=20)),
+            "validation_by_family": dg.MetadataValue.md(markdown_preview(tuning.families, rows=20)),
         }
     )
 
@@ -122,8 +122,8 @@ def _finished_trials(studies: pl.DataFrame, storage: str | None) -> dict[str, li
 def model_backtest(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource
 ) -> dg.MaterializeResult:
-    """Walk-forward by season (train on the seasons before S, predict every race of S) for every kind, the chosen
-    candidate and the baselines, both modes, on the same races."""
+    """Walk-forward by season (train on the seasons before S, predict every race of S) for every model family, the
+    chosen candidate and the baselines, both modes, on the same races."""
     store = warehouse.warehouse()
     frame = store.read(RACE_FEATURES)
     predictions = backtest(frame, _recipes(store), modeling.seasons(), progress=context.log.info)
@@ -161,9 +161,9 @@ def backtest_figures(predictions: pl.DataFrame, by_season: pl.DataFrame) -> dict
 
 
 class CandidateConfig(dg.Config):
-    """Offer a kind other than the one validation chose (e.g. to compare, or to test the promotion gate)."""
+    """Offer a model family other than the one validation chose (e.g. to compare, or to test the promotion gate)."""
 
-    kind: str | None = None
+    family: str | None = None
 
 
 @dg.asset(deps=writers(BACKTEST_PREDICTIONS), kinds={"mlflow"}, **_MODELS)
@@ -203,21 +203,21 @@ def candidate_model(
             "evaluation_log_loss": evaluation.log_loss,
             "evaluation_races": evaluation.races,
             "evaluation_fingerprint": evaluation.fingerprint,
-            **{f"kind_{mode}": recipe.kind for mode, recipe in recipes.items()},
+            **{f"family_{mode}": recipe.family for mode, recipe in recipes.items()},
             "tracking_uri": _redacted(mlflow.mlflow_tracking_uri),
         }
     )
 
 
 def _offered_recipes(store: Warehouse, config: CandidateConfig) -> dict[Mode, Recipe]:
-    """The tuned recipes, with the kind the config forces, if any."""
+    """The tuned recipes, with the model family the config forces, if any."""
     recipes = _recipes(store)
-    if config.kind is None:
+    if config.family is None:
         return recipes
-    if config.kind not in KINDS:
-        raise dg.Failure(f"kind must be one of {', '.join(KINDS)}, got {config.kind!r}")
-    kind = cast("Kind", config.kind)
-    return {mode: Recipe(kind=kind, params=recipe.params) for mode, recipe in recipes.items()}
+    if config.family not in FAMILIES:
+        raise dg.Failure(f"family must be one of {', '.join(FAMILIES)}, got {config.family!r}")
+    family = cast("Family", config.family)
+    return {mode: Recipe(family=family, params=recipe.params) for mode, recipe in recipes.items()}
 
 
 def _candidate(
@@ -388,13 +388,13 @@ def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
 
 
 def _params(recipes: dict[Mode, Recipe], seasons: Seasons) -> dict[str, object]:
-    """The parent run's params: the season split and each mode's kind (its hyper-parameters are on the kind's nested
-    run and in `recipes.json`)."""
+    """The parent run's params: the season split and each mode's model family (its hyper-parameters are on the
+    model family's nested run and in `recipes.json`)."""
     return {
         "train_first_season": seasons.train_first,
         "validation_first_season": seasons.validation_first,
         "backtest_first_season": seasons.backtest_first,
-        **{f"{mode}.kind": recipe.kind for mode, recipe in recipes.items()},
+        **{f"{mode}.family": recipe.family for mode, recipe in recipes.items()},
     }
 
 

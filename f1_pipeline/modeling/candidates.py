@@ -1,4 +1,5 @@
-"""The model kinds a candidate can be, and the recipe that rebuilds one: kind plus tuned hyper-parameters.
+"""The model families a candidate can be, and the recipe that rebuilds one: model family plus tuned
+hyper-parameters.
 
 A recipe is plain data (it goes to MLflow as JSON), so the promotion gate can rebuild the champion's recipe and score
 it on exactly the candidate's evaluation.
@@ -17,32 +18,33 @@ from f1_pipeline.modeling.backtest import Lineup, RaceModel, predict_seasons, ra
 from f1_pipeline.modeling.estimators import Average
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import summarise
-from f1_pipeline.modeling.tuning import REFERENCE_PARAMS, Family, TuningWindow, build_model
+from f1_pipeline.modeling.tuning import REFERENCE_PARAMS, Estimator, TuningWindow, build_model
 
-Kind = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
-AVERAGES: dict[Kind, tuple[Kind, ...]] = {
+Family = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
+AVERAGES: dict[Family, tuple[Family, ...]] = {
     "rf_xgb_average": ("random_forest", "xgboost"),
     "logit_tree_blend": ("conditional_logit", "rf_xgb_average"),
 }
-"""Kinds that average others; the backtest derives them from their members' predictions instead of refitting."""
-KINDS: tuple[Kind, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce", *AVERAGES)
+"""Model families that average others; the backtest derives them from their members' predictions instead of
+refitting."""
+FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce", *AVERAGES)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to build the model of one mode: its kind and every family's hyper-parameters."""
+    """How to build the model of one mode: its model family and every estimator's hyper-parameters."""
 
-    kind: Kind
-    params: Mapping[Family, Mapping[str, Any]] = field(default_factory=lambda: dict(REFERENCE_PARAMS))
+    family: Family
+    params: Mapping[Estimator, Mapping[str, Any]] = field(default_factory=lambda: dict(REFERENCE_PARAMS))
 
     def build(self, mode: Mode) -> RaceModel:
-        return build_kind(self.kind, mode, self.params)
+        return build_family(self.family, mode, self.params)
 
 
-def build_kind(kind: Kind, mode: Mode, params: Mapping[Family, Mapping[str, Any]]) -> RaceModel:
-    if kind in AVERAGES:
-        return Average(tuple(build_kind(member, mode, params) for member in AVERAGES[kind]))
-    return build_model(kind, mode, params[kind])
+def build_family(family: Family, mode: Mode, params: Mapping[Estimator, Mapping[str, Any]]) -> RaceModel:
+    if family in AVERAGES:
+        return Average(tuple(build_family(member, mode, params) for member in AVERAGES[family]))
+    return build_model(family, mode, params[family])
 
 
 def recipes_to_json(recipes: Mapping[Mode, Recipe]) -> str:
@@ -50,20 +52,24 @@ def recipes_to_json(recipes: Mapping[Mode, Recipe]) -> str:
 
 
 def recipes_from_json(text: str) -> dict[Mode, Recipe]:
-    return {mode: Recipe(kind=value["kind"], params=value["params"]) for mode, value in json.loads(text).items()}
+    """Recipes registered before model families had their name carry the family as `kind`: they read the same."""
+    return {
+        mode: Recipe(family=value["family"] if "family" in value else value["kind"], params=value["params"])
+        for mode, value in json.loads(text).items()
+    }
 
 
-def base_lineup(params: Mapping[Family, Mapping[str, Any]]) -> Lineup:
-    """The kinds that are fitted (averages are derived from their predictions)."""
-    return lambda mode: {kind: build_kind(kind, mode, params) for kind in KINDS if kind not in AVERAGES}
+def base_lineup(params: Mapping[Estimator, Mapping[str, Any]]) -> Lineup:
+    """The model families that are fitted (averages are derived from their predictions)."""
+    return lambda mode: {family: build_family(family, mode, params) for family in FAMILIES if family not in AVERAGES}
 
 
 def choose_recipes(
-    frame: pl.DataFrame, window: TuningWindow, params: Mapping[Family, Mapping[str, Any]], modes: Sequence[Mode]
+    frame: pl.DataFrame, window: TuningWindow, params: Mapping[Estimator, Mapping[str, Any]], modes: Sequence[Mode]
 ) -> tuple[dict[Mode, Recipe], pl.DataFrame]:
-    """Per mode, the kind with the lowest validation log loss (on the tuning seasons, never the backtest's)."""
+    """Per mode, the model family with the lowest validation log loss (on the tuning seasons, never the backtest's)."""
     predictions = predict_seasons(frame, base_lineup(params), modes, window.first_season, window.seasons)
     scores = summarise(race_scores(with_averages(predictions, AVERAGES)), by=["mode", "model"]).sort("mode", "log_loss")
     best = scores.group_by("mode", maintain_order=True).first()
-    recipes = {row["mode"]: Recipe(kind=row["model"], params=params) for row in best.iter_rows(named=True)}
+    recipes = {row["mode"]: Recipe(family=row["model"], params=params) for row in best.iter_rows(named=True)}
     return recipes, scores

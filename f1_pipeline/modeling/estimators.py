@@ -8,7 +8,7 @@ Two families share one interface (`fit(train) -> self`, `predict(frame) -> proba
 - `PlackettLuce`: the same linear score fitted on the whole classified order (rank-ordered logit), its scale then
   recalibrated on the winners.
 
-Every kind also explains its predictions: `contributions(frame)` gives each feature's part in each driver's score.
+Every estimator also explains its predictions: `contributions(frame)` gives each feature's part in each driver's score.
 """
 
 from __future__ import annotations

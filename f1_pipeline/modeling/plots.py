@@ -36,11 +36,11 @@ MODEL_COLOURS = {
     "grid_slot_rate": "#393b79",
     "championship_leader": "#637939",
 }
-"""A fixed colour per model and baseline (the candidate in black: it is one of the kinds, picked out)."""
+"""A fixed colour per model and baseline (the candidate in black: it is one of the model families, picked out)."""
 SPARE_COLOURS = ("#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6b6ecf", "#e7ba52")
 """For a model not in the map: picked by its name, so it too keeps one colour in every figure."""
 MODEL_LABELS = {
-    "candidate": "candidate (chosen kind)",
+    "candidate": "candidate (chosen model family)",
     "conditional_logit": "conditional logit",
     "conditional_logit_reference_features": "conditional logit, reference features",
     "plackett_luce": "Plackett-Luce",

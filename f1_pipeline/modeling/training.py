@@ -1,7 +1,7 @@
 """The training procedure end to end, as plain functions the Dagster assets call one at a time.
 
 Seasons are split three ways and never mixed: training seasons, validation seasons (Optuna and the choice of
-kind look only at these), and the backtest seasons (the honest score, never used to choose anything).
+model family look only at these), and the backtest seasons (the honest score, never used to choose anything).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summarise
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.progress import Countdown, Report
-from f1_pipeline.modeling.tuning import FAMILIES, Family, TuningWindow, tune
+from f1_pipeline.modeling.tuning import ESTIMATORS, Estimator, TuningWindow, tune
 from f1_pipeline.modeling.weather_ablation import weather_ablation
 
 CANDIDATE = "candidate"
-"""The model name the chosen kind's backtest predictions carry once picked out of the comparison."""
+"""The model name the chosen model family's backtest predictions carry once picked out of the comparison."""
 REFERENCE_FEATURES = "conditional_logit_reference_features"
 """The conditional logit on the reference features only: its gap to `conditional_logit` is what the added features
 buy."""
@@ -51,10 +51,10 @@ class Seasons:
 class Tuning:
     recipes: dict[Mode, Recipe]
     studies: pl.DataFrame
-    """One row per (family, mode): best validation log loss, the reference parameters' log loss, trials, study name,
+    """One row per (estimator, mode): best validation log loss, the reference parameters' log loss, trials, study name,
     parameters."""
-    kinds: pl.DataFrame
-    """Validation scores of every kind per mode; the best became the recipe."""
+    families: pl.DataFrame
+    """Validation scores of every model family per mode; the best became the recipe."""
 
 
 def tune_recipes(
@@ -66,24 +66,26 @@ def tune_recipes(
     modes: Sequence[Mode] = MODES,
     progress: Report | None = None,
 ) -> Tuning:
-    """Optuna per family and mode, then per mode the kind that does best on the validation seasons. `progress`
-    hears of each trial and each study done, with an estimate of the time the other studies will take."""
-    recipes, studies, kinds = {}, [], []
-    countdown = Countdown(len(modes) * len(FAMILIES))
+    """Optuna per estimator and mode, then per mode the model family that does best on the validation seasons.
+    `progress` hears of each trial and each study done, with an estimate of the time the other studies will take."""
+    recipes, studies, families = {}, [], []
+    countdown = Countdown(len(modes) * len(ESTIMATORS))
     for mode in modes:
         results = []
-        for family in FAMILIES:
-            result = tune(frame, family, mode, window=seasons.window, trials=trials, storage=storage, progress=progress)
+        for estimator in ESTIMATORS:
+            result = tune(
+                frame, estimator, mode, window=seasons.window, trials=trials, storage=storage, progress=progress
+            )
             results.append(result)
             if progress is not None:
-                progress(f"study {family} {mode} done with {result.trials} trials; studies {countdown.tick()}")
-        params: dict[Family, Mapping[str, Any]] = {result.family: result.params for result in results}
+                progress(f"study {estimator} {mode} done with {result.trials} trials; studies {countdown.tick()}")
+        params: dict[Estimator, Mapping[str, Any]] = {result.estimator: result.params for result in results}
         chosen, scores = choose_recipes(frame, seasons.window, params, [mode])
         recipes |= chosen
-        kinds.append(scores)
+        families.append(scores)
         studies.extend(
             {
-                "family": result.family,
+                "estimator": result.estimator,
                 "mode": result.mode,
                 "validation_log_loss": result.validation_log_loss,
                 "reference_validation_log_loss": result.reference_log_loss,
@@ -94,14 +96,14 @@ def tune_recipes(
             }
             for result in results
         )
-    return Tuning(recipes=recipes, studies=pl.DataFrame(studies), kinds=pl.concat(kinds))
+    return Tuning(recipes=recipes, studies=pl.DataFrame(studies), families=pl.concat(families))
 
 
 def backtest(
     frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons, progress: Report | None = None
 ) -> pl.DataFrame:
-    """Walk-forward predictions of every kind (tuned), the candidate's and the baselines', on the same races; with
-    weather in the features, also the candidate's kind without it."""
+    """Walk-forward predictions of every model family (tuned), the candidate's and the baselines', on the same races;
+    with weather in the features, also the candidate's model family without it."""
 
     def lineup(mode: Mode) -> dict[str, RaceModel]:
         ablation = ConditionalLogit(mode, extended=False, **recipes[mode].params["conditional_logit"])
@@ -119,8 +121,8 @@ def backtest(
 
 
 def candidate_predictions(predictions: pl.DataFrame, recipes: Mapping[Mode, Recipe]) -> pl.DataFrame:
-    """The chosen kind's rows of each mode, renamed `candidate`."""
-    chosen = pl.concat(predictions.filter(model=recipe.kind, mode=mode) for mode, recipe in recipes.items())
+    """The chosen model family's rows of each mode, renamed `candidate`."""
+    chosen = pl.concat(predictions.filter(model=recipe.family, mode=mode) for mode, recipe in recipes.items())
     return chosen.with_columns(model=pl.lit(CANDIDATE))
 
 

@@ -1,6 +1,6 @@
-"""Optuna tuning of each model family on seasons before the backtest, so the backtest stays an honest test.
+"""Optuna tuning of each estimator on seasons before the backtest, so the backtest stays an honest test.
 
-A study lives in the storage a URL names (SQLite by default, PostgreSQL in production), keyed by family, mode and a
+A study lives in the storage a URL names (SQLite by default, PostgreSQL in production), keyed by estimator, mode and a
 fingerprint of the data: a rerun on the same data resumes it, and every process pointed at the same storage adds
 trials to the same study. The reference parameters are always the first trial, so tuning cannot end worse than
 them on the validation seasons.
@@ -28,8 +28,8 @@ from f1_pipeline.modeling.estimators import (
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.progress import Report, duration
 
-Family = Literal["random_forest", "xgboost", "conditional_logit", "plackett_luce"]
-FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce")
+Estimator = Literal["random_forest", "xgboost", "conditional_logit", "plackett_luce"]
+ESTIMATORS: tuple[Estimator, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce")
 SEARCH_SPACE_VERSION = "2"
 """Part of the study name: change it with a search space, so old trials are not mixed with new ones."""
 
@@ -67,13 +67,13 @@ def plackett_luce_space(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
-SPACES: dict[Family, Callable[[optuna.Trial], dict[str, Any]]] = {
+SPACES: dict[Estimator, Callable[[optuna.Trial], dict[str, Any]]] = {
     "random_forest": random_forest_space,
     "xgboost": xgboost_space,
     "conditional_logit": conditional_logit_space,
     "plackett_luce": plackett_luce_space,
 }
-REFERENCE_PARAMS: dict[Family, dict[str, Any]] = {
+REFERENCE_PARAMS: dict[Estimator, dict[str, Any]] = {
     "random_forest": REFERENCE_RANDOM_FOREST,
     "xgboost": REFERENCE_XGBOOST,
     "conditional_logit": {"l2": 1.0},
@@ -81,13 +81,13 @@ REFERENCE_PARAMS: dict[Family, dict[str, Any]] = {
 }
 
 
-def build_model(family: Family, mode: Mode, params: Mapping[str, Any], *, n_jobs: int = 2) -> RaceModel:
-    """A model of one family with these hyper-parameters (a tree family alone, not yet averaged)."""
-    if family == "conditional_logit":
+def build_model(estimator: Estimator, mode: Mode, params: Mapping[str, Any], *, n_jobs: int = 2) -> RaceModel:
+    """A model of one estimator with these hyper-parameters (a tree estimator alone, not yet averaged)."""
+    if estimator == "conditional_logit":
         return ConditionalLogit(mode, **params)
-    if family == "plackett_luce":
+    if estimator == "plackett_luce":
         return PlackettLuce(mode, **params)
-    return TreeEnsemble(mode, members=(family,), n_jobs=n_jobs, **{family: dict(params)})
+    return TreeEnsemble(mode, members=(estimator,), n_jobs=n_jobs, **{estimator: dict(params)})
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class TuningWindow:
 
 @dataclass(frozen=True)
 class TuningResult:
-    family: Family
+    estimator: Estimator
     mode: Mode
     study_name: str
     params: dict[str, Any]
@@ -140,7 +140,7 @@ def _reference_trial(
 
 def tune(
     frame: pl.DataFrame,
-    family: Family,
+    estimator: Estimator,
     mode: Mode,
     *,
     window: TuningWindow,
@@ -154,7 +154,7 @@ def tune(
     if trials < 1:
         raise ValueError("tuning needs at least one trial, the reference parameters")
     seasons = f"{window.first_season}-{window.validation_first}-{window.validation_last}"
-    study_name = f"{family}-{mode}-{seasons}-v{SEARCH_SPACE_VERSION}-{data_fingerprint(frame, window)}"
+    study_name = f"{estimator}-{mode}-{seasons}-v{SEARCH_SPACE_VERSION}-{data_fingerprint(frame, window)}"
     optuna.logging.set_verbosity(logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
@@ -163,18 +163,18 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=random_state),
         load_if_exists=True,
     )
-    reference = REFERENCE_PARAMS[family]
+    reference = REFERENCE_PARAMS[estimator]
     if _reference_trial(study, reference, (COMPLETE, WAITING)) is None:
         study.enqueue_trial(reference)  # also when a killed run left the reference trial RUNNING for ever
 
     def objective(trial: optuna.Trial) -> float:
-        return validation_log_loss(build_model(family, mode, SPACES[family](trial)), mode, frame, window)
+        return validation_log_loss(build_model(estimator, mode, SPACES[estimator](trial)), mode, frame, window)
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if progress is not None and trial.state == COMPLETE:
             took = duration(trial.duration.total_seconds()) if trial.duration else "?"
             progress(
-                f"{family} {mode}: trial {trial.number + 1} of {trials} in {took}, validation log loss "
+                f"{estimator} {mode}: trial {trial.number + 1} of {trials} in {took}, validation log loss "
                 f"{trial.value:.4f} (best {study.best_value:.4f})"
             )
 
@@ -186,7 +186,7 @@ def tune(
         study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting reference trial runs first
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     return TuningResult(
-        family=family,
+        estimator=estimator,
         mode=mode,
         study_name=study_name,
         params=dict(study.best_params),

@@ -1,4 +1,5 @@
-"""The candidate's kind without weather, beside the same kind with it, on the same races: what weather buys."""
+"""The candidate's model family without weather, beside the same model family with it, on the same races: what
+weather buys."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from f1_pipeline.modeling.candidates import Recipe
 from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS, Mode
 
 WITHOUT_WEATHER = "candidate_without_weather"
-"""The backtest's name for the candidate's kind fitted and scored with its weather columns blanked."""
+"""The backtest's name for the candidate's model family fitted and scored with its weather columns blanked."""
 
 
 class WithoutWeather:
@@ -34,7 +35,7 @@ def blank_weather(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def weather_ablation(frame: pl.DataFrame, recipe: Recipe, mode: Mode) -> dict[str, RaceModel]:
-    """The candidate's kind without weather, where the features have weather; nothing otherwise (the same model
+    """The candidate's model family without weather, where the features have weather; nothing otherwise (the same model
     twice would only double the backtest's time)."""
     if frame.select(pl.any_horizontal(pl.col(WEATHER_COLUMNS).is_not_null()).any()).item():
         return {WITHOUT_WEATHER: WithoutWeather(recipe.build(mode))}

@@ -1,7 +1,7 @@
 """How a training reads in MLflow: readable names, one nested run per model and mode, descriptions, Optuna studies.
 
-MLflow's compare view lines runs up by metric *name*. So every model of the backtest (each kind, the ablation and
-each baseline) gets one nested run per mode carrying the same names (`log_loss`, `brier`, `top1`, `top3`, and
+MLflow's compare view lines runs up by metric *name*. So every model of the backtest (each model family, the ablation
+and each baseline) gets one nested run per mode carrying the same names (`log_loss`, `brier`, `top1`, `top3`, and
 whatever other score the backtest summary has), with `mode` as a param: filtering on `params.mode` and selecting runs
 then compares like with like. A run per (model, mode) rather than per model because the hyper-parameters are tuned per
 mode: one run is one fitted configuration, its params are exactly that configuration's.
@@ -53,22 +53,23 @@ def metric_columns(summary: pl.DataFrame) -> list[str]:
 def role_of(model: str) -> str:
     if model in BASELINE_NAMES or model == PODIUM_BASELINE:
         return "baseline"
-    return "ablation" if model == REFERENCE_FEATURES else "kind"
+    return "ablation" if model == REFERENCE_FEATURES else "family"
 
 
-def families_of(model: str, params: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
-    """The tuned families whose hyper-parameters a backtest model was built with (none for a baseline)."""
+def estimators_of(model: str, params: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
+    """The tuned estimators whose hyper-parameters a backtest model was built with (none for a baseline)."""
     if model in AVERAGES:
-        return tuple(family for member in AVERAGES[model] for family in families_of(member, params))
+        return tuple(estimator for member in AVERAGES[model] for estimator in estimators_of(member, params))
     if model == REFERENCE_FEATURES:
         return ("conditional_logit",)
     return (model,) if model in params else ()
 
 
 def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Mapping[Mode, Recipe]) -> list[ChildRun]:
-    """One nested run per (model, mode) of the backtest; the kind each mode's candidate is carries `candidate=yes`.
+    """One nested run per (model, mode) of the backtest; the model family each mode's candidate is carries
+    `candidate=yes`.
 
-    The `candidate` rows are left out: they are the chosen kind's rows under another name, already a run."""
+    The `candidate` rows are left out: they are the chosen model family's rows under another name, already a run."""
     metrics = metric_columns(overall)
     season_metrics = metric_columns(by_season)
     runs = []
@@ -85,16 +86,16 @@ def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Map
                     "role": role_of(model),
                     "races": row["races"],
                     **{
-                        f"{family}.{name}": value
-                        for family in families_of(model, tuned)
-                        for name, value in tuned[family].items()
+                        f"{estimator}.{name}": value
+                        for estimator in estimators_of(model, tuned)
+                        for name, value in tuned[estimator].items()
                     },
                 },
                 metrics={name: float(row[name]) for name in metrics if row[name] is not None},
                 tags={
                     "mode": mode,
                     ROLE: role_of(model),
-                    "candidate": "yes" if mode in recipes and recipes[mode].kind == model else "no",
+                    "candidate": "yes" if mode in recipes and recipes[mode].family == model else "no",
                 },
                 steps={
                     f"{STEP_PREFIX}{name}": {
@@ -124,13 +125,13 @@ def training_description(
     through: str, evaluation: Evaluation, overall: pl.DataFrame, recipes: Mapping[Mode, Recipe]
 ) -> str:
     """Markdown for the parent run and the registered version: the data, the gate's figure and, per mode, the chosen
-    kind against the best baseline on the same walk-forward races."""
+    model family against the best baseline on the same walk-forward races."""
     lines = [
         f"Trained on data through **{through}**. Promotion figure: winner log loss "
         f"**{evaluation.log_loss:.4f}** over {evaluation.races} walk-forward races, both modes "
         f"(evaluation `{evaluation.fingerprint}`).",
         "",
-        "| mode | kind | log loss | top-1 | best baseline | its log loss |",
+        "| mode | model family | log loss | top-1 | best baseline | its log loss |",
         "|---|---|---|---|---|---|",
     ]
     for mode, recipe in sorted(recipes.items()):
@@ -141,7 +142,7 @@ def training_description(
         if chosen.is_empty() or baseline.is_empty():
             continue
         lines.append(
-            f"| {mode} | {recipe.kind} | {chosen['log_loss'].item():.4f} | {chosen['top1'].item():.1%} "
+            f"| {mode} | {recipe.family} | {chosen['log_loss'].item():.4f} | {chosen['top1'].item():.1%} "
             f"| {baseline['model'].item()} | {baseline['log_loss'].item():.4f} |"
         )
     return "\n".join(lines)
@@ -159,33 +160,33 @@ def study_runs(
     recipes: Mapping[Mode, Recipe],
     trials: Mapping[str, Sequence[optuna.trial.FrozenTrial]],
 ) -> list[ChildRun]:
-    """One nested run per Optuna study (family and mode; params: the best trial's) holding one nested run per
+    """One nested run per Optuna study (estimator and mode; params: the best trial's) holding one nested run per
     finished trial. `trials` is empty for studies kept only in memory (no Optuna storage): their summary is all that
     is left of them."""
     runs = []
-    for study in studies.sort("mode", "family").iter_rows(named=True):
-        family, mode = study["family"], study["mode"]
-        best = recipes[mode].params[family]
+    for study in studies.sort("mode", "estimator").iter_rows(named=True):
+        estimator, mode = study["estimator"], study["mode"]
+        best = recipes[mode].params[estimator]
         runs.append(
             ChildRun(
-                name=f"{family} · {mode}",
-                params={"family": family, "mode": mode, "study_name": study["study_name"], **best},
+                name=f"{estimator} · {mode}",
+                params={"estimator": estimator, "mode": mode, "study_name": study["study_name"], **best},
                 metrics={
                     "validation_log_loss": study["validation_log_loss"],
                     "reference_validation_log_loss": study["reference_validation_log_loss"],
                     "trials": float(study["trials"]),
                 },
                 tags={"mode": mode, ROLE: "study"},
-                children=[_trial_run(family, mode, trial) for trial in trials.get(study["study_name"], ())],
+                children=[_trial_run(estimator, mode, trial) for trial in trials.get(study["study_name"], ())],
             )
         )
     return runs
 
 
-def _trial_run(family: str, mode: str, trial: optuna.trial.FrozenTrial) -> ChildRun:
+def _trial_run(estimator: str, mode: str, trial: optuna.trial.FrozenTrial) -> ChildRun:
     return ChildRun(
-        name=f"trial {trial.number} · {family} · {mode}",
-        params={"family": family, "mode": mode, "trial": trial.number, **trial.params},
+        name=f"trial {trial.number} · {estimator} · {mode}",
+        params={"estimator": estimator, "mode": mode, "trial": trial.number, **trial.params},
         metrics={} if trial.value is None else {"validation_log_loss": float(trial.value)},
         tags={"mode": mode, ROLE: "trial"},
     )

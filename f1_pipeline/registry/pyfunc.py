@@ -53,8 +53,8 @@ class RaceWinnerModel(mlflow.pyfunc.PythonModel):
 def top_contributions(model: RaceModel, frame: pl.DataFrame) -> list[str | None]:
     """Per row, JSON `[{"feature": ..., "contribution": ...}, ...]`: the `CONTRIBUTIONS_SHOWN` features whose part in
     the driver's score against the race's mean driver is largest in size (positive: raised his chance). In the
-    model's own score units (log-odds for the linear kinds and XGBoost, win-share points for the forest); null for a
-    model that cannot say (one registered before models could)."""
+    model's own score units (log-odds for the linear estimators and XGBoost, win-share points for the forest); null
+    for a model that cannot say (one registered before models could)."""
     explain = getattr(model, "contributions", None)
     if explain is None:
         return [None] * frame.height

@@ -53,7 +53,7 @@ EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 """MLflow's marker of a classic model-training experiment (not a GenAI one). MLflow 3.17's UI itself picks its view
 from its GenAI / Model training switch (`?workflowType=machine_learning`), not from this tag: see docs/mlflow.md."""
 ROLE = "role"
-"""Run tag: `training` and `tuning` for parent runs; `kind`, `baseline`, `ablation`, `study`, `trial` nested."""
+"""Run tag: `training` and `tuning` for parent runs; `family`, `baseline`, `ablation`, `study`, `trial` nested."""
 FINGERPRINT = "data_fingerprint"
 TUNING_KEY = "tuning_key"
 NOTE = "mlflow.note.content"
@@ -69,7 +69,7 @@ MODEL_DESCRIPTION = """Winner probabilities for every entrant of a Formula 1 rac
 
 Two modes, chosen with the `mode` inference param: `pre_qualifying` (before the grid is known) and `post_qualifying`
 (the default). Each version is one training: its description says the data it was trained through and its
-walk-forward backtest against the baselines; its tags hold the promotion evaluation and the recipe (kind and
+walk-forward backtest against the baselines; its tags hold the promotion evaluation and the recipe (model family and
 hyper-parameters per mode). The `champion` alias is the version the promotion gate chose (or a rollback set): the
 one the predictions and the API use."""
 
@@ -325,7 +325,8 @@ def _log_child(
 
 def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
     """A training run's nested comparison runs as `<mode>.<model>.<metric>` (their per-season steps left out): every
-    kind and baseline beside the champion, for whoever reads one run (the API's model card) rather than the UI."""
+    model family and baseline beside the champion, for whoever reads one run (the API's model card) rather than the
+    UI."""
     nested = client.search_runs(
         [run.info.experiment_id], filter_string=f"tags.`{PARENT}` = '{run.info.run_id}'", max_results=1000
     )
@@ -341,13 +342,13 @@ def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
 def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:
     """The version tags the gate reads back (`evaluation_from`, `recipes_of`) and that identify a candidate: every
     field of the evaluation as `evaluation_<field>` (none for a field without a value), and per mode
-    `recipe.<mode>.kind` and one tag per hyper-parameter, `recipe.<mode>.<family>.<name>` (its JSON value)."""
+    `recipe.<mode>.family` and one tag per hyper-parameter, `recipe.<mode>.<estimator>.<name>` (its JSON value)."""
     values = {item.name: getattr(evaluation, item.name) for item in fields(Evaluation)}
     tags = {f"evaluation_{name}": _tag_value(value) for name, value in values.items() if value is not None}
     for mode, recipe in json.loads(recipes_to_json(recipes)).items():
-        tags[f"{RECIPE_PREFIX}.{mode}.kind"] = recipe["kind"]
-        for family, hyper in recipe["params"].items():
-            tags |= {f"{RECIPE_PREFIX}.{mode}.{family}.{name}": json.dumps(value) for name, value in hyper.items()}
+        tags[f"{RECIPE_PREFIX}.{mode}.family"] = recipe["family"]
+        for estimator, hyper in recipe["params"].items():
+            tags |= {f"{RECIPE_PREFIX}.{mode}.{estimator}.{name}": json.dumps(value) for name, value in hyper.items()}
     return tags
 
 
@@ -373,12 +374,13 @@ def evaluation_from(version: ModelVersion) -> Evaluation:
 
 def _parsed(text: str, annotation: Any) -> Any:
     """A tag's text as the evaluation field's type (`float`, `int`, `str`, or one of them or None)."""
-    kinds = [kind for kind in getattr(annotation, "__args__", (annotation,)) if kind is not type(None)]
-    return kinds[0](text)
+    types = [option for option in getattr(annotation, "__args__", (annotation,)) if option is not type(None)]
+    return types[0](text)
 
 
 def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
-    """How to rebuild each mode's model of a version, from its tags (the single JSON tag of older versions)."""
+    """How to rebuild each mode's model of a version, from its tags (the single JSON tag of older versions; the model
+    family tagged `kind` on versions registered before it had that name)."""
     if LEGACY_RECIPES in version.tags:
         return recipes_from_json(version.tags[LEGACY_RECIPES])
     recipes: dict[str, dict[str, Any]] = {}
@@ -386,8 +388,8 @@ def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
         prefix, *path = key.split(".")
         if prefix != RECIPE_PREFIX:
             continue
-        if len(path) == 2 and path[1] == "kind":
-            recipes.setdefault(path[0], {"params": {}})["kind"] = value
+        if len(path) == 2 and path[1] in ("family", "kind"):
+            recipes.setdefault(path[0], {"params": {}})["family"] = value
         elif len(path) == 3:
             params = recipes.setdefault(path[0], {"params": {}})["params"]
             params.setdefault(path[1], {})[path[2]] = json.loads(value)
@@ -399,15 +401,15 @@ def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
 def describe(version: ModelVersion) -> dict[str, Any]:
     """What the UI and the CLI show of a version."""
     try:
-        kinds = {mode: recipe.kind for mode, recipe in recipes_of(version).items()}
+        families = {mode: recipe.family for mode, recipe in recipes_of(version).items()}
     except LookupError:
-        kinds = {}
+        families = {}
     return {
         "version": str(version.version),
         "aliases": list(version.aliases),
         "run_id": version.run_id,
         "data_through": version.tags.get("data_through"),
         "evaluation_log_loss": float(version.tags.get("evaluation_log_loss", "nan")),
-        "kinds": kinds,
+        "families": families,
         "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
     }

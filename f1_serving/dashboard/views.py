@@ -542,7 +542,7 @@ class ModelPage:
     name: str
     version: str
     alias: str
-    kinds: tuple[tuple[str, str], ...]
+    families: tuple[tuple[str, str], ...]
     trained_at: str
     registered_at: str
     published_at: str
@@ -563,12 +563,12 @@ def model_card(served: Served) -> ModelPage:
     manifest = served.publication.manifest
     accuracy = served.table("prediction_accuracy")
     seasons = accuracy["season"]
-    comparison, columns, rest = _comparison(champion.metrics, champion.kinds)
+    comparison, columns, rest = _comparison(champion.metrics, champion.families)
     return ModelPage(
         name=champion.name,
         version=champion.version,
         alias=champion.alias,
-        kinds=tuple((MODE_LABELS.get(mode, mode), kind) for mode, kind in sorted(champion.kinds.items())),
+        families=tuple((MODE_LABELS.get(mode, mode), family) for mode, family in sorted(champion.families.items())),
         trained_at=_instant(champion.trained_at),
         registered_at=_instant(champion.registered_at),
         published_at=_instant(manifest.published_at),
@@ -606,11 +606,11 @@ METRIC_LABELS = {
 
 
 def _comparison(
-    metrics: Mapping[str, float], kinds: Mapping[str, str]
+    metrics: Mapping[str, float], families: Mapping[str, str]
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The run's metrics named `<mode>.<model>.<metric>` (or `<mode>.<metric>`: the champion's own) as one row per
-    mode and model with a column per metric, the champion's kind of each mode marked; anything named otherwise is
-    listed as it is."""
+    mode and model with a column per metric, the champion's model family of each mode marked; anything named otherwise
+    is listed as it is."""
     table: dict[tuple[str, str], dict[str, float]] = {}
     rest = []
     for name, value in sorted(metrics.items()):
@@ -618,13 +618,13 @@ def _comparison(
         if len(parts) == 3 and parts[0] in MODE_LABELS:
             table.setdefault((parts[0], parts[1]), {})[parts[2]] = value
         elif len(parts) == 2 and parts[0] in MODE_LABELS:
-            table.setdefault((parts[0], kinds.get(parts[0], "champion")), {})[parts[1]] = value
+            table.setdefault((parts[0], families.get(parts[0], "champion")), {})[parts[1]] = value
         else:
             rest.append((name, f"{value:.4g}"))
     metric_names = sorted({metric for values in table.values() for metric in values})
     rows = tuple(
         (
-            f"{MODE_LABELS[mode]}: {model}{' (champion)' if kinds.get(mode) == model else ''}",
+            f"{MODE_LABELS[mode]}: {model}{' (champion)' if families.get(mode) == model else ''}",
             tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in metric_names),
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))

@@ -23,7 +23,7 @@ async def model_info(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
         run_id=champion.run_id,
         trained_at=champion.trained_at,
         registered_at=champion.registered_at,
-        kinds=dict(champion.kinds),
+        families=dict(champion.families),
         metrics=dict(champion.metrics),
         predictions_snapshot=served.publication.manifest.snapshot_id,
         published_by_version=served.publication.manifest.model_version,

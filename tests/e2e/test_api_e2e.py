@@ -167,7 +167,7 @@ def test_model_info_describes_the_resolved_champion(client, headers, pipeline):
     assert info["run_id"] == champion.run_id and info["trained_at"] is not None
     assert info["metrics"]["evaluation_log_loss"] > 0
     assert info["metrics"]["post_qualifying.elo_grid_logistic.log_loss"] > 0  # the baselines it was compared with
-    assert set(info["kinds"]) == {"pre_qualifying", "post_qualifying"}
+    assert set(info["families"]) == {"pre_qualifying", "post_qualifying"}
 
 
 def test_the_api_answers_while_the_pipeline_holds_the_warehouse_for_writing(client, headers, pipeline):

@@ -111,7 +111,7 @@ def test_the_model_card_is_the_served_champion(served):
     assert page.races == served.table("prediction_accuracy").select("season", "round").n_unique()
     assert "Log loss" in page.metric_columns
     marked = [name for name, _ in page.comparison if name.endswith(" (champion)")]
-    assert sorted(marked) == sorted(f"{mode}: {kind} (champion)" for mode, kind in page.kinds)
+    assert sorted(marked) == sorted(f"{mode}: {family} (champion)" for mode, family in page.families)
     shown = [name for name, _ in page.comparison]
     assert "after qualifying: elo_grid_logistic" in shown and "before qualifying: championship_leader" in shown
     assert page.training_seasons == "from 2012; tuned and chosen on 2020-2024; refitted on every completed race"

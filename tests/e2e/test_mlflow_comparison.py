@@ -112,10 +112,10 @@ class TestTrainedRegistry:
             logged = {name: value for name, value in run.data.metrics.items() if not name.startswith("season_")}
             assert logged == pytest.approx({name: row[name] for name in scores if row[name] is not None})
             if run.data.tags["role"] != "baseline":
-                assert set(logged) == set(scores)  # every kind has every score, under the same names
-        kinds = {mode: recipe.kind for mode, recipe in recipes_of(champion).items()}
+                assert set(logged) == set(scores)  # every model family has every score, under the same names
+        families = {mode: recipe.family for mode, recipe in recipes_of(champion).items()}
         chosen = [run for run in nested if run.data.tags["candidate"] == "yes"]
-        assert {run.data.params["mode"]: run.data.params["model"] for run in chosen} == kinds
+        assert {run.data.params["mode"]: run.data.params["model"] for run in chosen} == families
         assert by_key[("pole_sitter", "post_qualifying")].data.tags["role"] == "baseline"
         logit = by_key[("conditional_logit", "post_qualifying")]
         tuned = recipes_of(champion)["post_qualifying"].params["conditional_logit"]
@@ -149,11 +149,11 @@ class TestTrainedRegistry:
         (tuning,) = client.search_runs([experiment], "tags.role = 'tuning'")
         assert f"{studies.height} Optuna studies" in tuning.info.run_name
         nested = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{tuning.info.run_id}'")
-        assert {(run.data.params["family"], run.data.params["mode"]) for run in nested} == set(
-            studies.select("family", "mode").iter_rows()
+        assert {(run.data.params["estimator"], run.data.params["mode"]) for run in nested} == set(
+            studies.select("estimator", "mode").iter_rows()
         )
         for study in nested:
-            expected = studies.filter(family=study.data.params["family"], mode=study.data.params["mode"])
+            expected = studies.filter(estimator=study.data.params["estimator"], mode=study.data.params["mode"])
             trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{study.info.run_id}'")
             assert len(trials) == expected["trials"].item()
             assert study.data.metrics["validation_log_loss"] == pytest.approx(expected["validation_log_loss"].item())
@@ -177,4 +177,4 @@ def test_a_registry_written_before_the_split_tags_still_reads(settings_for):
     version = registry.version("1")
     assert recipes_of(version) == RECIPES
     assert evaluation_from(version) == replace(EVALUATION, podium_log_loss=None)
-    assert describe(version)["kinds"] == {"pre_qualifying": "conditional_logit", "post_qualifying": "rf_xgb_average"}
+    assert describe(version)["families"] == {"pre_qualifying": "conditional_logit", "post_qualifying": "rf_xgb_average"}

@@ -86,7 +86,7 @@ def test_a_worse_candidate_is_registered_but_not_promoted(trained):
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         asset_selection=[dg.AssetKey("candidate_model"), dg.AssetKey("champion_model")],
-        run_config={"ops": {"candidate_model": {"config": {"kind": "random_forest"}}}},
+        run_config={"ops": {"candidate_model": {"config": {"family": "random_forest"}}}},
     )
     assert result.success
     client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)

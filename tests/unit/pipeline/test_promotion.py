@@ -6,7 +6,7 @@ import math
 import pytest
 
 from f1_pipeline.modeling.backtest import fingerprint, race_scores
-from f1_pipeline.modeling.candidates import AVERAGES, KINDS, Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.candidates import AVERAGES, FAMILIES, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.estimators import Average, ConditionalLogit, PlackettLuce, TreeEnsemble
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of
@@ -68,9 +68,9 @@ def test_a_champion_rebuilt_from_its_recipe_scores_the_same_on_the_same_data():
         decide(evaluation_of(predictions, other_data), champion)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_recipes_survive_json_and_build_models_of_their_kind(kind):
-    recipes = {"pre_qualifying": Recipe(kind, TUNED), "post_qualifying": Recipe("conditional_logit")}
+@pytest.mark.parametrize("family", FAMILIES)
+def test_recipes_survive_json_and_build_models_of_their_family(family):
+    recipes = {"pre_qualifying": Recipe(family, TUNED), "post_qualifying": Recipe("conditional_logit")}
     text = recipes_to_json(recipes)
     json.loads(text)  # plain JSON, as MLflow stores it
     restored = recipes_from_json(text)
@@ -79,28 +79,28 @@ def test_recipes_survive_json_and_build_models_of_their_kind(kind):
 
     for mode in MODES:
         model = restored[mode].build(mode)
-        assert_kind(model, restored[mode].kind, mode, restored[mode].params)
+        assert_family(model, restored[mode].family, mode, restored[mode].params)
 
 
-def assert_kind(model, kind, mode, params):
-    if kind in AVERAGES:
+def assert_family(model, family, mode, params):
+    if family in AVERAGES:
         assert isinstance(model, Average)
-        assert len(model.members) == len(AVERAGES[kind])
-        for member, member_kind in zip(model.members, AVERAGES[kind], strict=True):
-            assert_kind(member, member_kind, mode, params)
-    elif kind == "conditional_logit":
+        assert len(model.members) == len(AVERAGES[family])
+        for member, member_family in zip(model.members, AVERAGES[family], strict=True):
+            assert_family(member, member_family, mode, params)
+    elif family == "conditional_logit":
         assert isinstance(model, ConditionalLogit)
         assert model.mode == mode
         assert model.l2 == params["conditional_logit"]["l2"]
-    elif kind == "plackett_luce":
+    elif family == "plackett_luce":
         assert isinstance(model, PlackettLuce)
         assert model.mode == mode
-        assert (model.l2, model.place_decay) == (params[kind]["l2"], params[kind]["place_decay"])
+        assert (model.l2, model.place_decay) == (params[family]["l2"], params[family]["place_decay"])
     else:
         assert isinstance(model, TreeEnsemble)
         assert model.mode == mode
-        assert model.members == (kind,)
-        assert dict(getattr(model, kind)) == dict(params[kind])
+        assert model.members == (family,)
+        assert dict(getattr(model, family)) == dict(params[family])
 
 
 def test_a_default_recipe_uses_the_reference_parameters():
@@ -109,3 +109,10 @@ def test_a_default_recipe_uses_the_reference_parameters():
     assert [member.members for member in model.members] == [("random_forest",), ("xgboost",)]
     assert dict(model.members[0].random_forest) == REFERENCE_PARAMS["random_forest"]
     assert recipes_from_json(recipes_to_json({"post_qualifying": recipe})) == {"post_qualifying": recipe}
+
+
+def test_a_recipe_registered_when_the_model_family_was_called_kind_reads_the_same():
+    recipe = Recipe("plackett_luce", TUNED)
+    written = json.loads(recipes_to_json({"pre_qualifying": recipe}))
+    written["pre_qualifying"]["kind"] = written["pre_qualifying"].pop("family")
+    assert recipes_from_json(json.dumps(written)) == {"pre_qualifying": recipe}

@@ -11,7 +11,7 @@ import pytest
 from f1_pipeline.defs.resources import ModelingResource
 from f1_pipeline.modeling.estimators import ConditionalLogit, TreeEnsemble
 from f1_pipeline.modeling.tuning import (
-    FAMILIES,
+    ESTIMATORS,
     REFERENCE_PARAMS,
     SPACES,
     TuningResult,
@@ -104,7 +104,7 @@ def test_other_data_gets_another_study_and_rows_outside_the_window_do_not_count(
     assert other_mode.study_name not in (first.study_name, other.study_name)
 
 
-def test_a_tree_family_starts_from_the_reference_parameters_too(frame, tmp_path):
+def test_a_tree_estimator_starts_from_the_reference_parameters_too(frame, tmp_path):
     storage = sqlite(tmp_path)
     result = tune(frame, "random_forest", MODE, window=WINDOW, trials=2, storage=storage)
     trials = complete(optuna.load_study(study_name=result.study_name, storage=storage))
@@ -140,11 +140,11 @@ def test_tuning_needs_at_least_the_reference_trial(frame, tmp_path, trials):
 
 def test_the_reference_parameters_lie_in_each_search_space():
     """Enqueueing reference parameters outside the space would make Optuna score something else than them."""
-    for family in FAMILIES:
+    for estimator in ESTIMATORS:
         study = optuna.create_study()
-        study.enqueue_trial(REFERENCE_PARAMS[family])
+        study.enqueue_trial(REFERENCE_PARAMS[estimator])
         trial = study.ask()
-        assert SPACES[family](trial) == REFERENCE_PARAMS[family]
+        assert SPACES[estimator](trial) == REFERENCE_PARAMS[estimator]
 
 
 def psycopg2_url(url: str) -> str:
