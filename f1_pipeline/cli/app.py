@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,12 +15,13 @@ from rich.console import Console
 from f1_pipeline.cli import servers, sources, views
 from f1_pipeline.cli.progress import RunProgress
 from f1_pipeline.modeling.feature_matrix import Mode
-from f1_pipeline.settings import REPO_ROOT, PipelineSettings
-from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, RACE_PREDICTIONS, RACES
+from f1_pipeline.settings import PipelineSettings, working_directory_path
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, PROMOTIONS, RACE_PREDICTIONS, RACES
 from f1_pipeline.warehouse import MissingTableError
 
-WORKSPACE = REPO_ROOT / "workspace.yaml"
-DAGSTER_HOME = REPO_ROOT / "dagster_home"
+WORKSPACE = "workspace.yaml"
+DAGSTER_HOME = "dagster_home"
+"""Both in the working directory, like every default location (f1_pipeline/settings.py): the project's root."""
 HOST = "127.0.0.1"
 DAGSTER_PORT, MLFLOW_PORT, API_PORT = 3000, 5000, 8000
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -46,7 +47,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _dagster_home() -> dict[str, str]:
     """The instance in `dagster_home/` unless DAGSTER_HOME names another, for this process and the ones it starts."""
-    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
+    os.environ.setdefault("DAGSTER_HOME", str(working_directory_path(DAGSTER_HOME)))
     return dict(os.environ)
 
 
@@ -81,7 +82,7 @@ def run(
     tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
     with dg.DagsterInstance.get() as instance:
         try:
-            origin = workspace_run.code_location_origin(WORKSPACE)
+            origin = workspace_run.code_location_origin(working_directory_path(WORKSPACE))
             recon_job, dagster_run = workspace_run.create_run(instance, origin, job, tags, quiet=not verbose)
         except (FileNotFoundError, ValueError) as error:
             raise _fail(str(error), 2) from error
@@ -195,10 +196,10 @@ def championship() -> None:
     console.print(f"from the {odds.where}", style="dim", highlight=False, soft_wrap=True)
 
 
-def _start(argv: list[str]) -> None:
+def _start(argv: list[str], environment: Mapping[str, str] | None = None) -> None:
     """Run a server in the foreground until it stops (Ctrl-C reaches it too); exit with its code."""
     console.print(" ".join(argv[2:]), style="dim", highlight=False, soft_wrap=True)
-    raise typer.Exit(subprocess.call(argv, cwd=REPO_ROOT, env=_dagster_home()))
+    raise typer.Exit(subprocess.call(argv, env={**_dagster_home(), **(environment or {})}))
 
 
 @app.command(context_settings=PASS_THROUGH)
@@ -218,7 +219,7 @@ def ui(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DAGSTER_PORT,
 ) -> None:
     """The Dagster UI and daemon (`dagster dev`) on the workspace; further options go to `dagster dev`."""
-    _start(servers.dagster(WORKSPACE, host, port, context.args))
+    _start(servers.dagster(working_directory_path(WORKSPACE), host, port, context.args))
 
 
 @app.command()
@@ -227,31 +228,38 @@ def mlflow(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = MLFLOW_PORT,
 ) -> None:
     """The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI)."""
-    _start(servers.mlflow(PipelineSettings().mlflow_tracking_uri, host, port))
+    _start(servers.mlflow(PipelineSettings().mlflow_tracking_uri, host, port), servers.MLFLOW_UI_ENVIRONMENT)
 
 
 @registry_app.command("show")
 def registry_show() -> None:
     """Every registered version, its aliases and evaluation (JSON)."""
     from f1_pipeline.registry import cli
-    from f1_pipeline.registry.tracking import registry_for
 
-    raise typer.Exit(cli.show(registry_for(PipelineSettings())))
+    raise typer.Exit(cli.show(PipelineSettings()))
 
 
 @registry_app.command("promote")
-def registry_promote(version: str) -> None:
-    """Move `champion` to VERSION only if it beats the champion on the same evaluation (the gate)."""
+def registry_promote(
+    version: str,
+    force: Annotated[
+        bool, typer.Option(help="Override the gate: move the alias without comparing (recorded as manual_promotion).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why the gate is overridden; required with --force.")] = None,
+) -> None:
+    """Move `champion` to VERSION only if it beats the champion on the same walk-forward (the gate the pipeline
+    applies); exit 1 when refused. Every decision is recorded in models.promotions."""
     from f1_pipeline.registry import cli
-    from f1_pipeline.registry.tracking import registry_for
 
-    raise typer.Exit(cli.promote(registry_for(PipelineSettings()), version))
+    raise typer.Exit(cli.promote(PipelineSettings(), version, force=force, reason=reason))
 
 
 @registry_app.command("rollback")
-def registry_rollback(version: str) -> None:
-    """Move `champion` to VERSION without the gate: how a bad champion is undone."""
+def registry_rollback(
+    version: str, reason: Annotated[str | None, typer.Option(help=f"Why; recorded in {PROMOTIONS}.")] = None
+) -> None:
+    """Move `champion` to VERSION without the gate: how a bad champion is undone. The gate then refuses the version
+    rolled back from until a manual promotion brings it back."""
     from f1_pipeline.registry import cli
-    from f1_pipeline.registry.tracking import registry_for
 
-    raise typer.Exit(cli.rollback(registry_for(PipelineSettings()), version))
+    raise typer.Exit(cli.rollback(PipelineSettings(), version, reason))

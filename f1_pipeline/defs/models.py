@@ -2,7 +2,6 @@
 promotion gate that moves the `champion` alias."""
 
 import subprocess
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import cast
 
@@ -15,30 +14,27 @@ from sqlalchemy.engine import make_url
 from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
-from f1_pipeline.modeling.backtest import completed, fingerprint
-from f1_pipeline.modeling.candidates import FAMILIES, Family, Recipe, recipes_from_json, recipes_to_json
+from f1_pipeline.modeling.candidates import FAMILIES, Family, Recipe, recipes_to_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import calibration
-from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
+from f1_pipeline.modeling.promotion import Evaluation, evaluation_of
 from f1_pipeline.modeling.training import (
     CANDIDATE,
     Seasons,
     backtest,
     candidate_predictions,
     fit_final,
-    recipe_backtest,
     summary,
     tune_recipes,
 )
-from f1_pipeline.registry import comparison
-from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from, recipes_of
+from f1_pipeline.registry import comparison, gate
+from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.tables import (
     BACKTEST_BY_SEASON,
     BACKTEST_PREDICTIONS,
     BACKTEST_SUMMARY,
-    CHAMPION_BACKTEST,
-    KIND_VALIDATION,
+    FAMILY_VALIDATION,
     PROMOTIONS,
     RACE_FEATURES,
     RACES,
@@ -46,23 +42,9 @@ from f1_pipeline.tables import (
     TUNING_STUDIES,
     writers,
 )
-from f1_pipeline.warehouse import MissingTableError, Warehouse
+from f1_pipeline.warehouse import Warehouse
 
 _MODELS = {"group_name": "models"}
-PROMOTION_SCHEMA = pl.Schema(
-    {
-        "at": pl.Datetime("us", "UTC"),
-        "dagster_run_id": pl.String,
-        "candidate_version": pl.String,
-        "candidate_log_loss": pl.Float64,
-        "champion_version": pl.String,
-        "champion_log_loss": pl.Float64,
-        "candidate_podium_log_loss": pl.Float64,
-        "champion_podium_log_loss": pl.Float64,
-        "promoted": pl.Boolean,
-        "reason": pl.String,
-    }
-)
 BASELINE_NAMES = sorted(comparison.BASELINE_NAMES)
 
 
@@ -85,7 +67,7 @@ def model_tuning(
     with store.transaction() as writes:
         writes.replace_table(RECIPES, recipes)
         writes.replace_table(TUNING_STUDIES, tuning.studies)
-        writes.replace_table(KIND_VALIDATION, tuning.families)
+        writes.replace_table(FAMILY_VALIDATION, tuning.families)
     tuning_run = mlflow.registry().log_tuning(
         comparison.tuning_name(datetime.now(UTC).date(), tuning.studies.height),
         comparison.tuning_key(tuning.studies),
@@ -126,7 +108,7 @@ def model_backtest(
     chosen candidate and the baselines, both modes, on the same races."""
     store = warehouse.warehouse()
     frame = store.read(RACE_FEATURES)
-    predictions = backtest(frame, _recipes(store), modeling.seasons(), progress=context.log.info)
+    predictions = backtest(frame, gate.tuned_recipes(store), modeling.seasons(), progress=context.log.info)
     overall, by_season = summary(predictions), summary(predictions, by_season=True)
     with store.transaction() as writes:
         writes.replace_table(BACKTEST_PREDICTIONS, predictions)
@@ -181,9 +163,9 @@ def candidate_model(
     frame = store.read(RACE_FEATURES)
     seasons = modeling.seasons()
     recipes = _offered_recipes(store, config)
-    kinds = _kinds_backtest(store)
+    kinds = gate.families_backtest(store)
     chosen = candidate_predictions(kinds, recipes)
-    evaluation = evaluation_of(chosen, evaluation_fingerprint(frame, seasons))
+    evaluation = evaluation_of(chosen, gate.evaluation_fingerprint(frame, seasons))
     registry = mlflow.registry()
     version = registry.registered_candidate(evaluation, recipes)
     if version is not None:
@@ -211,7 +193,7 @@ def candidate_model(
 
 def _offered_recipes(store: Warehouse, config: CandidateConfig) -> dict[Mode, Recipe]:
     """The tuned recipes, with the model family the config forces, if any."""
-    recipes = _recipes(store)
+    recipes = gate.tuned_recipes(store)
     if config.family is None:
         return recipes
     if config.family not in FAMILIES:
@@ -259,132 +241,34 @@ def _candidate(
 def champion_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
-    """Moves `champion` to the newest version only if it beats the champion's log loss on the same evaluation; the
-    champion's recipe is re-run on the current data when its own evaluation used other data.
-
-    The decision is written to the warehouse before the alias moves: a run killed in between reaches the same
-    decision when run again, finds it already recorded and completes the move. A gate run that repeats the last
-    recorded decision (same candidate, alias where it left it) adds no row, so the trail holds each decision once."""
+    """The promotion gate (`registry.gate`, the one the registry CLI applies too) on the newest version, which must
+    have been evaluated on the current features. The decision is recorded in `models.promotions` before the alias
+    moves; a rerun that repeats the last recorded decision (after a kill, or on unchanged data) adds no row."""
     store = warehouse.warehouse()
     registry = mlflow.registry()
-    frame = store.read(RACE_FEATURES)
-    seasons = modeling.seasons()
-    current = evaluation_fingerprint(frame, seasons)
+    walk_forward = gate.WalkForward.from_warehouse(store, modeling.seasons())
     candidate = registry.latest()
-    candidate_evaluation = evaluation_from(candidate)
-    if candidate_evaluation.fingerprint != current:
+    if evaluation_from(candidate).fingerprint != walk_forward.fingerprint():
         raise dg.Failure(
             f"version {candidate.version} was evaluated on other data than the current features; "
             "materialize candidate_model first"
         )
-    champion = registry.champion()
-    champion_evaluation: Evaluation | None = None
-    champion_predictions: pl.DataFrame | None = None
-    if champion is None:
-        decision = decide(candidate_evaluation, None)
-    elif champion.version == candidate.version:
-        decision = Decision(False, f"version {candidate.version} is already the champion")
-    else:
-        champion_predictions = _walk_forward_of(store, frame, recipes_of(champion), seasons)
-        champion_evaluation = evaluation_of(champion_predictions, current)
-        candidate_walk_forward = _walk_forward_of(store, frame, recipes_of(candidate), seasons)
-        candidate_podium = evaluation_of(candidate_walk_forward, current).podium_log_loss
-        candidate_evaluation = replace(candidate_evaluation, podium_log_loss=candidate_podium)
-        decision = decide(candidate_evaluation, champion_evaluation)
-    winner = str(champion.version if champion is not None and not decision.promote else candidate.version)
-    published = (
-        champion_predictions
-        if winner != str(candidate.version) and champion_predictions is not None
-        else _walk_forward_of(store, frame, recipes_of(candidate), seasons)
-    )
-    promotion = {
-        "at": datetime.now(UTC),
-        "dagster_run_id": context.run.run_id,
-        "candidate_version": str(candidate.version),
-        "candidate_log_loss": candidate_evaluation.log_loss,
-        "champion_version": None if champion is None else str(champion.version),
-        "champion_log_loss": None if champion_evaluation is None else champion_evaluation.log_loss,
-        "candidate_podium_log_loss": candidate_evaluation.podium_log_loss,
-        "champion_podium_log_loss": None if champion_evaluation is None else champion_evaluation.podium_log_loss,
-        "promoted": decision.promote,
-        "reason": decision.reason,
-    }
-    history = _promotion_history(store)
-    repeat = _repeats_last_decision(history, str(candidate.version), winner)
-    with store.transaction() as writes:
-        writes.replace_table(
-            CHAMPION_BACKTEST,
-            published.with_columns(model_version=pl.lit(winner), evaluation_fingerprint=pl.lit(current)),
-        )
-        writes.replace_table(
-            PROMOTIONS, history if repeat else pl.concat([history, pl.DataFrame([promotion], PROMOTION_SCHEMA)])
-        )
-    if decision.promote:
-        registry.set_champion(str(candidate.version))
-    moved = registry.champion()
-    if moved is None or str(moved.version) != winner:
-        raise dg.Failure(f"the champion alias is not on version {winner} after the promotion step")
-    context.log.info(decision.reason)
+    outcome = gate.promote(registry, store, walk_forward, str(candidate.version), decided_by=context.run.run_id)
+    record = outcome.record
+    context.log.info(record.reason)
+    moved = registry.version(record.resulting_champion_version)
     return dg.MaterializeResult(
         metadata={
             "champion_version": moved.version,
             "alias": "champion",
-            "promoted": decision.promote,
-            "decision": decision.reason,
-            "recorded": f"no: it repeats the last decision in {PROMOTIONS}" if repeat else "yes",
-            "candidate_version": str(candidate.version),
+            "action": record.action,
+            "decision": record.reason,
+            "recorded": "yes" if outcome.recorded else f"no: it repeats the last decision in {PROMOTIONS}",
+            "candidate_version": record.candidate_version,
             "champion": dg.MetadataValue.json(describe(moved)),
-            "rollback": f"python -m f1_pipeline.registry rollback <version>  (now {moved.version})",
+            "rollback": f"f1-predict registry rollback <version>  (now {moved.version})",
         }
     )
-
-
-def evaluation_fingerprint(frame: pl.DataFrame, seasons: Seasons) -> str:
-    """Every feature row from the first training season on: what the walk-forward learns from and is scored on."""
-    return fingerprint(completed(frame).filter(pl.col("season") >= seasons.train_first))
-
-
-def _walk_forward_of(
-    store: Warehouse, frame: pl.DataFrame, recipes: dict[Mode, Recipe], seasons: Seasons
-) -> pl.DataFrame:
-    """Recipes' walk-forward predictions: read from the backtest when it ran the same hyper-parameters (it ran every
-    kind, deterministically, on the same data), else computed afresh."""
-    tuned = _recipes(store)
-    if recipes.keys() == tuned.keys() and all(recipes[mode].params == tuned[mode].params for mode in recipes):
-        return candidate_predictions(_kinds_backtest(store), recipes)
-    return recipe_backtest(frame, recipes, seasons)
-
-
-def _kinds_backtest(store: Warehouse) -> pl.DataFrame:
-    """The backtest of every kind and baseline, without the rows relabelled `candidate` by the validation choice."""
-    return store.read(BACKTEST_PREDICTIONS).filter(pl.col("model") != CANDIDATE)
-
-
-def _promotion_history(store: Warehouse) -> pl.DataFrame:
-    """The gate's decisions so far: an audit trail of every alias move and refusal."""
-    try:
-        recorded = store.read(PROMOTIONS)
-        older = [pl.lit(None, dtype).alias(name) for name, dtype in PROMOTION_SCHEMA.items() if name not in recorded]
-        return recorded.with_columns(older).select(PROMOTION_SCHEMA.names()).cast(PROMOTION_SCHEMA)
-    except MissingTableError:
-        return pl.DataFrame(schema=PROMOTION_SCHEMA)
-
-
-def _repeats_last_decision(history: pl.DataFrame, candidate_version: str, winner: str) -> bool:
-    """The last recorded decision was about this candidate and left the alias on `winner`: a rerun of the same gate
-    (after a kill, or on unchanged data) with nothing new to record."""
-    if history.is_empty():
-        return False
-    last = history.row(-1, named=True)
-    outcome = last["candidate_version"] if last["promoted"] else last["champion_version"]
-    return last["candidate_version"] == candidate_version and outcome == winner
-
-
-def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
-    recipes: dict[Mode, Recipe] = {}
-    for row in store.read(RECIPES).iter_rows(named=True):
-        recipes |= recipes_from_json(row["recipe"])
-    return recipes
 
 
 def _params(recipes: dict[Mode, Recipe], seasons: Seasons) -> dict[str, object]:

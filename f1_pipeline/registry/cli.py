@@ -1,6 +1,13 @@
-"""`python -m f1_pipeline.registry`: see the registered versions, promote through the gate, or roll back.
+"""`python -m f1_pipeline.registry` (also `f1-predict registry`): the registered versions, and the `champion` alias
+moved through the promotion gate, past it, or back.
 
-Rollback is deliberately ungated (it is how a bad champion is undone), promotion deliberately gated.
+`promote VERSION` applies the gate the `champion_model` asset applies (`registry.gate`): it scores VERSION and the
+champion on the same walk-forward over the warehouse's current features, so the model layer must have been
+materialized. `promote VERSION --force --reason TEXT` overrides the gate; `rollback VERSION` is deliberately ungated
+(it is how a bad champion is undone). Every decision, refusals included, becomes a row of `models.promotions`.
+
+Exit codes: 0 the alias is on VERSION, 1 the gate refused, 2 nothing was decided (an unknown version, no model layer
+in the warehouse to evaluate on, or `--force` without a reason).
 """
 
 from __future__ import annotations
@@ -10,51 +17,98 @@ import json
 import sys
 from collections.abc import Sequence
 
-from f1_pipeline.modeling.promotion import decide
-from f1_pipeline.registry.tracking import ModelRegistry, describe, evaluation_from, registry_for
+from mlflow.exceptions import MlflowException
+
+from f1_pipeline.modeling.training import Seasons
+from f1_pipeline.registry import gate
+from f1_pipeline.registry.tracking import ModelRegistry, describe, registry_for
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import PROMOTIONS
+from f1_pipeline.warehouse import MissingTableError, Warehouse
 
 
-def show(registry: ModelRegistry) -> int:
+def show(settings: PipelineSettings) -> int:
+    registry = registry_for(settings)
     versions = registry.client().search_model_versions(f"name = '{registry.model_name}'")
     rows = [describe(registry.version(str(version.version))) for version in versions]
     print(json.dumps(sorted(rows, key=lambda row: int(row["version"])), indent=2, default=str))
     return 0
 
 
-def promote(registry: ModelRegistry, version: str) -> int:
-    """Move the alias to `version` only if it beats the champion on the same evaluation."""
-    candidate = registry.version(version)
-    champion = registry.champion()
-    try:
-        decision = decide(evaluation_from(candidate), None if champion is None else evaluation_from(champion))
-    except ValueError as error:
-        print(f"refused: {error}; materialize champion_model to re-evaluate the champion", file=sys.stderr)
+def promote(settings: PipelineSettings, version: str, *, force: bool = False, reason: str | None = None) -> int:
+    """Through the gate; with `force`, past it (a manual promotion, which must say why)."""
+    if force != bool(reason and reason.strip()):
+        return _refused("--force overrides the gate and needs --reason saying why; --reason goes only with --force", 2)
+    registry = registry_for(settings)
+    if not _known(registry, version):
         return 2
-    if decision.promote:
-        registry.set_champion(version)
-        print(decision.reason)
-        return 0
-    print(f"refused: {decision.reason}", file=sys.stderr)
-    return 1
+    store = Warehouse(settings.warehouse_path)
+    if force:
+        return _report(gate.manual_promotion(registry, store, version, reason or ""))
+    try:
+        if not settings.warehouse_path.exists():
+            raise MissingTableError(f"no warehouse at {settings.warehouse_path}")
+        walk_forward = gate.WalkForward.from_warehouse(store, _seasons(settings))
+    except MissingTableError as error:
+        return _refused(
+            f"cannot evaluate version {version}: {error}. The gate scores it and the champion on the model layer's "
+            "walk-forward: run the pipeline's train job first, or override the gate with --force --reason",
+            2,
+        )
+    print(f"scoring version {version} and the champion on the current walk-forward...", file=sys.stderr)
+    return _report(gate.promote(registry, store, walk_forward, version, decided_by=gate.CLI))
 
 
-def rollback(registry: ModelRegistry, version: str) -> int:
-    registry.version(version)  # an unknown version fails here, before the alias moves
-    previous = registry.champion()
-    registry.set_champion(version)
-    print(f"champion: version {None if previous is None else previous.version} -> {version}")
+def rollback(settings: PipelineSettings, version: str, reason: str | None = None) -> int:
+    registry = registry_for(settings)
+    if not _known(registry, version):
+        return 2
+    return _report(gate.rollback(registry, Warehouse(settings.warehouse_path), version, reason))
+
+
+def _seasons(settings: PipelineSettings) -> Seasons:
+    return Seasons(settings.train_first_season, settings.validation_first_season, settings.backtest_first_season)
+
+
+def _known(registry: ModelRegistry, version: str) -> bool:
+    try:
+        registry.version(version)
+    except MlflowException as error:
+        _refused(f"no version {version} of {registry.model_name!r}: {error.message}", 2)
+        return False
+    return True
+
+
+def _report(outcome: gate.Outcome) -> int:
+    record = outcome.record
+    trail = f"recorded in {PROMOTIONS}" if outcome.recorded else f"already the last row of {PROMOTIONS}"
+    if not record.promoted:
+        return _refused(f"refused: {record.reason} ({trail})", 1)
+    moved = f"version {record.previous_champion_version} -> {record.resulting_champion_version}"
+    print(f"{record.action}: champion {moved}; {record.reason} ({trail})")
     return 0
+
+
+def _refused(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m f1_pipeline.registry", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("show", help="every registered version, its aliases and evaluation")
-    for name, text in (("promote", "gated: only if it beats the champion"), ("rollback", "move the alias, ungated")):
-        commands.add_parser(name, help=text).add_argument("version")
+    promoting = commands.add_parser("promote", help="gated: only if it beats the champion on the same walk-forward")
+    promoting.add_argument("version")
+    promoting.add_argument("--force", action="store_true", help="override the gate (recorded as manual_promotion)")
+    promoting.add_argument("--reason", help="why the gate is overridden (required with --force)")
+    rolling = commands.add_parser("rollback", help="move the alias back, ungated (recorded as rollback)")
+    rolling.add_argument("version")
+    rolling.add_argument("--reason", help="why (recorded; by default the versions it moved between)")
     args = parser.parse_args(argv)
-    registry = registry_for(PipelineSettings())
+    settings = PipelineSettings()
     if args.command == "show":
-        return show(registry)
-    return (promote if args.command == "promote" else rollback)(registry, args.version)
+        return show(settings)
+    if args.command == "promote":
+        return promote(settings, args.version, force=args.force, reason=args.reason)
+    return rollback(settings, args.version, args.reason)

@@ -47,7 +47,7 @@ RUN_TIMEOUT = 20 * 60
 """Seconds one CLI run may take: about 2 minutes on 2 idle cores, far more when other test runs share them."""
 
 VOLATILE_COLUMNS = {
-    "models.promotions": ("at", "dagster_run_id"),  # when, and in which Dagster run, the gate decided
+    "models.promotions": ("decided_at", "decided_by"),  # when, and in which Dagster run, the gate decided
     "models.tuning_studies": ("seconds",),  # time spent on trials: 0 when a rerun resumes a finished study
     "predictions.next_race": ("predicted_at",),  # when the champion scored the next race
 }

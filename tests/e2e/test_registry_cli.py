@@ -1,4 +1,5 @@
-"""The registry CLI on a copy of a real registry: the gate refuses a worse version, rollback moves the alias."""
+"""The registry CLI on a copy of a real registry and warehouse: the gate refuses a worse version, rollback and a
+manual promotion move the alias, and each decision is a row of models.promotions."""
 
 import json
 import shutil
@@ -13,17 +14,28 @@ from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.registry.cli import main
 from f1_pipeline.registry.tracking import Candidate, registry_for
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import PROMOTIONS
 from tests.conftest import warehouse_of
+
+COPIED = ("mlflow_tracking_uri", "warehouse_path")
+SEASONS = ("train_first_season", "validation_first_season", "backtest_first_season")
 
 
 @pytest.fixture
 def registry_copy(trained, tmp_path, monkeypatch) -> PipelineSettings:
-    """The trained registry copied, so moving its alias leaves the session's registry alone."""
+    """The trained registry and warehouse copied, so moving the alias and recording decisions leaves the session's
+    alone; the CLI finds them (and the season split it evaluates on) through the settings' environment."""
     settings, _ = trained
     source = settings.mlflow_tracking_uri.removeprefix("sqlite:///")
     shutil.copy(source, tmp_path / "mlflow.db")
-    copy = settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
-    for name in ("mlflow_tracking_uri", "mlflow_artifact_location", "registered_model_name", "mlflow_experiment"):
+    shutil.copy(settings.warehouse_path, tmp_path / "warehouse.duckdb")
+    copy = settings.model_copy(
+        update={
+            "mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "warehouse_path": tmp_path / "warehouse.duckdb",
+        }
+    )
+    for name in (*COPIED, "mlflow_artifact_location", "registered_model_name", "mlflow_experiment", *SEASONS):
         monkeypatch.setenv(f"F1_{name.upper()}", str(getattr(copy, name)))
     return copy
 
@@ -58,7 +70,11 @@ def test_show_lists_versions_with_the_champion_alias(registry_copy, capsys):
     assert "champion" in next(v for v in versions if v["version"] == champion_version(registry_copy))["aliases"]
 
 
-def test_gate_refuses_a_worse_version_and_rollback_moves_the_alias(registry_copy, capsys):
+def cli_decisions(settings: PipelineSettings) -> pl.DataFrame:
+    return warehouse_of(settings).read(PROMOTIONS).filter(decided_by="cli")
+
+
+def test_gate_refuses_a_worse_version_and_rollback_and_override_move_the_alias(registry_copy, capsys):
     best = champion_version(registry_copy)
     worse = log_random_forest(registry_copy)
     assert main(["promote", worse]) == 1
@@ -67,13 +83,22 @@ def test_gate_refuses_a_worse_version_and_rollback_moves_the_alias(registry_copy
 
     assert main(["rollback", worse]) == 0
     assert champion_version(registry_copy) == worse
-    assert main(["promote", best]) == 0
+    assert main(["promote", best]) == 1  # the gate does not undo a rollback
+    assert main(["promote", best, "--force", "--reason", "the rollback was a drill"]) == 0
     assert champion_version(registry_copy) == best
+    decisions = cli_decisions(registry_copy)
+    assert decisions["action"].to_list() == ["refusal", "rollback", "refusal", "manual_promotion"]
+    assert decisions["resulting_champion_version"].to_list() == [best, worse, worse, best]
 
 
-def test_gate_refuses_to_compare_different_evaluations(registry_copy, capsys):
+def test_a_version_registered_from_other_data_is_scored_again_on_the_current_walk_forward(registry_copy, capsys):
     best = champion_version(registry_copy)
     other = log_random_forest(registry_copy, fingerprint="0" * 16)
-    assert main(["promote", other]) == 2
-    assert "different data" in capsys.readouterr().err
+    assert main(["promote", other]) == 1
+    assert "kept the champion" in capsys.readouterr().err
     assert champion_version(registry_copy) == best
+    (refusal,) = cli_decisions(registry_copy).iter_rows(named=True)
+    champion = registry_for(registry_copy).champion()
+    assert refusal["evaluation_fingerprint"] == champion.tags["evaluation_fingerprint"] != "0" * 16
+    assert refusal["champion_log_loss"] == pytest.approx(float(champion.tags["evaluation_log_loss"]))
+    assert refusal["candidate_log_loss"] > refusal["champion_log_loss"]
