@@ -78,9 +78,9 @@ RACE_FEATURES = _table(
     "features.race_features", "race_features", "a driver in a completed or the next race, features as of before it"
 )
 
-RECIPES = _table("models.recipes", "model_tuning", "a mode's chosen kind and hyper-parameters")
-TUNING_STUDIES = _table("models.tuning_studies", "model_tuning", "an Optuna study of a model family in a mode")
-KIND_VALIDATION = _table("models.kind_validation", "model_tuning", "a kind's validation scores in a mode")
+RECIPES = _table("models.recipes", "model_tuning", "a mode's chosen model family and hyper-parameters")
+TUNING_STUDIES = _table("models.tuning_studies", "model_tuning", "an Optuna study of an estimator in a mode")
+FAMILY_VALIDATION = _table("models.family_validation", "model_tuning", "a model family's validation scores in a mode")
 BACKTEST_PREDICTIONS = _table(
     "models.backtest_predictions", "model_backtest", "a model's walk-forward P(win) of a driver in a race and mode"
 )
@@ -137,7 +137,7 @@ CATALOGUE: tuple[Table, ...] = (
     RACE_FEATURES,
     RECIPES,
     TUNING_STUDIES,
-    KIND_VALIDATION,
+    FAMILY_VALIDATION,
     BACKTEST_PREDICTIONS,
     BACKTEST_SUMMARY,
     BACKTEST_BY_SEASON,
