@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 APP_FACTORY = "f1_serving.main:create_app"
+MLFLOW_UI_ENVIRONMENT = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+"""MLflow 3's server otherwise starts a job runner with about ten worker processes (about 2 GB) for its GenAI
+features, which the pipeline's experiment never uses."""
 
 
 def api(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
