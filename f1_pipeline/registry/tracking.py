@@ -21,9 +21,12 @@ on the same data is never another live attempt's.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any, Protocol, get_type_hints
 
 import mlflow
@@ -47,8 +50,28 @@ from f1_pipeline.registry.pyfunc import DEFAULT_MODE, RaceWinnerModel
 
 CHAMPION = "champion"
 INPUT_KEY = (*RACE_KEY, "driver_id", "constructor_id")
-REQUIREMENTS = ("numpy", "pandas", "polars", "pyarrow", "scikit-learn", "scipy", "xgboost-cpu", "mlflow")
-"""Pinned into the logged model; the model's code is this project's `f1_pipeline` package, installed beside it."""
+REQUIREMENTS = (
+    "mlflow",
+    "cloudpickle",
+    "numpy",
+    "pandas",
+    "polars",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "threadpoolctl",
+    "xgboost-cpu",
+)
+"""Pinned into the logged model at the versions this process runs: what loading and predicting imports (cloudpickle
+reads the pickled model; polars converts frames through pyarrow). Nothing of Dagster, DuckDB or the API: the model's
+code (`MODEL_CODE`) imports none of them."""
+PACKAGE = Path(__file__).resolve().parents[1]
+MODEL_CODE = ("__init__.py", "modeling", "registry/__init__.py", "registry/pyfunc.py")
+"""The parts of the `f1_pipeline` package the logged model carries: the pyfunc class and the modelling code its
+pickled estimators are instances of. With them and `REQUIREMENTS` a version loads and serves where this project is
+not installed (`mlflow models serve`, a fresh virtualenv); where it is, the installed package is already imported and
+is the one used. MLflow would also copy a uv.lock it finds in the working directory (the whole pipeline's, from
+which `--env-manager uv` would rebuild that instead): it is pointed at the staged code, which has none."""
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 """MLflow's marker of a classic model-training experiment (not a GenAI one). MLflow 3.17's UI itself picks its view
 from its GenAI / Model training switch (`?workflowType=machine_learning`), not from this tag: see docs/mlflow.md."""
@@ -156,7 +179,7 @@ class ModelRegistry:
         client, experiment_id = self.client(), self.experiment_id()
         run_tags = {**candidate.tags, FINGERPRINT: fingerprint, ROLE: "training", NOTE: candidate.description}
         with mlflow.start_run(experiment_id=experiment_id, run_name=candidate.name, tags=run_tags) as run:
-            mlflow.log_params(candidate.params)
+            mlflow.log_params(dict(candidate.params))
             mlflow.log_metrics({**candidate.metrics, "evaluation_log_loss": candidate.evaluation.log_loss})
             mlflow.log_dict(json.loads(recipes_to_json(candidate.recipes)), "recipes.json")
             mlflow.log_dict(asdict(candidate.evaluation), "evaluation.json")
@@ -166,13 +189,16 @@ class ModelRegistry:
                 mlflow.log_figure(figure, f"figures/{name}.png")
             for child in candidate.runs:
                 _log_child(client, experiment_id, run.info.run_id, child, {FINGERPRINT: fingerprint})
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=model,
-                signature=signature,
-                input_example=(example, params),
-                pip_requirements=[f"{package}=={package_version(package)}" for package in REQUIREMENTS],
-            )
+            with tempfile.TemporaryDirectory() as staging:
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=model,
+                    signature=signature,
+                    input_example=(example, params),
+                    pip_requirements=[f"{package}=={package_version(package)}" for package in REQUIREMENTS],
+                    code_paths=[_model_code(Path(staging))],
+                    uv_project_path=staging,
+                )
             self._ensure_registered_model()
             version_tags = {
                 **candidate.version_tags,
@@ -301,6 +327,21 @@ def registry_for(settings: RegistrySettings) -> ModelRegistry:
         experiment=settings.mlflow_experiment,
         model_name=settings.registered_model_name,
     )
+
+
+def _model_code(staging: Path) -> str:
+    """`MODEL_CODE` copied into `staging` as the package it is part of: `code_paths` copies a directory under its own
+    name into the model's `code/`, which loading puts on `sys.path`, so the pickles' `f1_pipeline....` module paths
+    resolve in the copy."""
+    package = staging / PACKAGE.name
+    for part in MODEL_CODE:
+        source, target = PACKAGE / part, package / part
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    return str(package)
 
 
 def _log_child(
