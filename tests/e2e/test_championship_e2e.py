@@ -7,6 +7,15 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import outcome_problems
+from f1_pipeline.tables import (
+    BACKTEST_SUMMARY,
+    CHAMPIONSHIP_BACKTEST,
+    CHAMPIONSHIP_ODDS,
+    NEXT_RACE,
+    PREDICTION_ACCURACY,
+    PROMOTIONS,
+    RACE_PREDICTIONS,
+)
 from tests.conftest import warehouse_of
 
 
@@ -16,33 +25,33 @@ def test_predictions_carry_outcomes_and_contributions(trained):
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["check_next_race_outcomes_consistent"]
     assert checks["check_race_predictions_outcomes_consistent"]
-    nxt = store.read("predictions.next_race")
+    nxt = store.read(NEXT_RACE)
     assert outcome_problems(nxt, by=("mode",)).is_empty()
     assert nxt["podium_probability"].sum() == pytest.approx(3.0)
     assert all(len(json.loads(text)) == 3 for text in nxt["top_contributions"])
-    history = store.read("predictions.race_predictions")
+    history = store.read(RACE_PREDICTIONS)
     assert outcome_problems(history, by=("mode",)).is_empty()
     assert history["finish_position"].is_not_null().any()
-    accuracy = store.read("predictions.prediction_accuracy")
+    accuracy = store.read(PREDICTION_ACCURACY)
     assert accuracy["podium_log_loss"].null_count() == 0
 
 
 def test_current_title_odds_and_their_backtest(trained):
     settings, _ = trained
     store = warehouse_of(settings)
-    odds = store.read("predictions.championship_odds")
+    odds = store.read(CHAMPIONSHIP_ODDS)
     assert odds.select("season", "after_round").unique().rows() == [(2026, 11)]
     totals = odds.group_by("entity").agg(pl.col("title_probability").sum()).sort("entity")
     assert totals["title_probability"].to_list() == pytest.approx([1.0, 1.0])
     assert odds["name"].null_count() == 0
     drivers = odds.filter(entity="driver")
     assert (drivers["expected_points"] >= drivers["points_now"]).all()
-    backtest = store.read("models.championship_backtest")
+    backtest = store.read(CHAMPIONSHIP_BACKTEST)
     assert sorted(backtest.select("after_round", "entity").unique().rows()) == [
         (rnd, entity) for rnd in (5, 10, 15) for entity in ("constructor", "driver")
     ]
     assert backtest["season"].unique().to_list() == [2025]
-    summary = store.read("models.backtest_summary")
+    summary = store.read(BACKTEST_SUMMARY)
     assert summary.filter(model="grid_podium_rate")["podium_log_loss"].null_count() == 0
-    promotions = store.read("models.promotions")
+    promotions = store.read(PROMOTIONS)
     assert {"candidate_podium_log_loss", "champion_podium_log_loss"} <= set(promotions.columns)

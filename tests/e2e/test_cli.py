@@ -15,6 +15,7 @@ from f1_pipeline.cli.app import app
 from f1_pipeline.cli.progress import RunProgress, stage_of
 from f1_pipeline.modeling.progress import Countdown, duration
 from f1_pipeline.settings import REPO_ROOT
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, RACE_PREDICTIONS
 from f1_pipeline.warehouse import Warehouse
 
 runner = CliRunner()
@@ -205,8 +206,8 @@ def warehouse_env(tmp_path, monkeypatch):
     monkeypatch.setenv("F1_SERVING_DIR", str(tmp_path / "serving"))
     monkeypatch.setenv("F1_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     store = Warehouse(tmp_path / "warehouse.duckdb")
-    store.replace_table("predictions.next_race", predictions())
-    store.replace_table("predictions.race_predictions", predictions(season=2025, round_=24, finished=True))
+    store.replace_table(NEXT_RACE, predictions())
+    store.replace_table(RACE_PREDICTIONS, predictions(season=2025, round_=24, finished=True))
     return store
 
 
@@ -260,7 +261,7 @@ def test_championship_prints_one_table_per_title_likeliest_first(warehouse_env):
             "expected_points": [380.04, 395.96, 776.0, 500.0],
         }
     )
-    warehouse_env.replace_table("predictions.championship_odds", odds)
+    warehouse_env.replace_table(CHAMPIONSHIP_ODDS, odds)
     result = runner.invoke(app, ["championship"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "Drivers' championship 2026, after round 11" in result.output
@@ -272,7 +273,7 @@ def test_championship_prints_one_table_per_title_likeliest_first(warehouse_env):
 
 def test_championship_odds_of_another_shape_are_shown_as_they_are(warehouse_env):
     warehouse_env.replace_table(
-        "predictions.championship_odds", pl.DataFrame({"driver_name": ["Lando Norris"], "title_probability": [0.6]})
+        CHAMPIONSHIP_ODDS, pl.DataFrame({"driver_name": ["Lando Norris"], "title_probability": [0.6]})
     )
     result = runner.invoke(app, ["championship"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from f1_pipeline.tables import QUARANTINE, RACE_RESULTS, RAW_RESULTS
 from tests.conftest import edit_season_file, run_job, warehouse_of
 
 
@@ -24,7 +25,7 @@ def test_a_missing_driver_id_fails_the_blocking_check_and_nothing_downstream_run
     assert check_outcomes(result)["check_raw_results_keys"] is False
     for downstream in ("race_results", "drivers", "constructors", "races"):
         assert result.asset_materializations_for_node(downstream) == []
-    assert "clean.race_results" not in warehouse_of(settings).tables()
+    assert RACE_RESULTS.qualified not in warehouse_of(settings).tables()
 
 
 def test_a_result_on_no_scheduled_race_fails_referential_integrity(settings_for, snapshot_copy):
@@ -53,13 +54,13 @@ def test_an_unreadable_value_is_quarantined_with_its_reason(settings_for, snapsh
 
     assert result.success
     store = warehouse_of(settings)
-    quarantined = store.query("select * from quality.quarantine").rows(named=True)
+    quarantined = store.query(f"select * from {QUARANTINE}").rows(named=True)
     assert len(quarantined) == 1
     assert quarantined[0]["source_table"] == "race_results"
     assert quarantined[0]["reason"] == "points is not a number in range"
     assert quarantined[0]["row_key"] == "2021/1/mazepin/20"
     assert json.loads(quarantined[0]["row"])["points"] == "twenty-five"
-    assert store.query("select count(*) from clean.race_results").item() == 440 - 1
+    assert store.query(f"select count(*) from {RACE_RESULTS}").item() == 440 - 1
     [event] = result.asset_materializations_for_node("race_results")
     assert event.metadata["quarantined_rows"].value == 1
 
@@ -77,7 +78,7 @@ def test_a_malformed_page_fails_with_its_url_and_keeps_the_season_already_loaded
     assert "MalformedPageError" in message
     assert "page is not JSON" in message
     assert "/2021/results.json" in message
-    assert warehouse_of(settings).query("select count(*) from raw.results where season = '2021'").item() == 440
+    assert warehouse_of(settings).query(f"select count(*) from {RAW_RESULTS} where season = '2021'").item() == 440
 
 
 def test_quarantining_a_winner_is_not_silent_the_one_winner_check_stops_downstream(settings_for, snapshot_copy):
@@ -88,4 +89,4 @@ def test_quarantining_a_winner_is_not_silent_the_one_winner_check_stops_downstre
 
     assert not result.success
     assert check_outcomes(result)["check_race_results_one_winner"] is False
-    assert warehouse_of(settings).query("select row_key from quality.quarantine").item() == "2021/1/hamilton/1"
+    assert warehouse_of(settings).query(f"select row_key from {QUARANTINE}").item() == "2021/1/hamilton/1"

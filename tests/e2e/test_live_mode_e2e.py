@@ -2,10 +2,11 @@
 
 import math
 
+from f1_pipeline.tables import RACE_RESULTS, RACES, RAW_QUALIFYING, RAW_RACES, RAW_RESULTS, RAW_SPRINT
 from tests.conftest import run_job, warehouse_of
 from tests.fake_jolpica import FakeJolpica, serving
 
-TABLES = ("raw.races", "raw.results", "raw.qualifying", "raw.sprint", "clean.race_results", "clean.races")
+TABLES = (RAW_RACES, RAW_RESULTS, RAW_QUALIFYING, RAW_SPRINT, RACE_RESULTS, RACES)
 
 
 def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(settings_for, tmp_path):
@@ -26,7 +27,7 @@ def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(s
 
     statuses = [status for _, status in app.requests]
     assert statuses.count(503) > 0 and statuses.count(429) > 0  # the failures really happened, and were retried
-    rows = warehouse_of(live).query("select season, count(*) from raw.results group by all").rows()
+    rows = warehouse_of(live).query(f"select season, count(*) from {RAW_RESULTS} group by all").rows()
     pages = {
         event.partition: event.metadata["pages"].value
         for event in result.asset_materializations_for_node("raw_results")

@@ -11,6 +11,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from mlflow import MlflowClient
 from nbclient import NotebookClient
 
+from f1_pipeline.tables import QUARANTINE
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 EXPECTED = (
     "01_data.ipynb",
@@ -94,7 +96,7 @@ def test_data_notebook_runs(pipeline_env, tmp_path):
     assert f"warehouse: {pipeline_env.warehouse_path}" in text
     assert "seasons 2012-2026" in text
     assert "Dutch Grand Prix" in text  # the next race
-    assert "quality.quarantine is empty" in text
+    assert f"{QUARANTINE} is empty" in text
     assert images_in(notebook) >= 4
 
 

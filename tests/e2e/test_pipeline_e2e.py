@@ -8,6 +8,7 @@ import pytest
 
 from f1_pipeline.defs.partitions import season_partitions
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import DRIVERS, QUALIFYING_RESULTS, QUARANTINE, RACE_RESULTS, RACES, RAW_RACES, RAW_RESULTS
 from tests.conftest import run_job, warehouse_of
 
 LAST_SEASON = season_partitions.get_last_partition_key()
@@ -45,14 +46,14 @@ def test_raw_tables_hold_every_row_of_the_bundled_api_files(full_run):
         for table in ("races", "results", "qualifying", "sprint")
     }
     assert counts == {"races": 1172, "results": 27481, "qualifying": 26914, "sprint": 568}
-    assert scalar(settings, "select count(distinct season) from raw.races") == 77
+    assert scalar(settings, f"select count(distinct season) from {RAW_RACES}") == 77
 
 
 def test_completed_races_and_result_rows(full_run):
     settings, _ = full_run
-    assert scalar(settings, "select count(*) from clean.races where status = 'completed'") == 1160
-    assert scalar(settings, "select count(*) from clean.race_results") == 27481
-    assert scalar(settings, "select count(*) from quality.quarantine") == 0
+    assert scalar(settings, f"select count(*) from {RACES} where status = 'completed'") == 1160
+    assert scalar(settings, f"select count(*) from {RACE_RESULTS}") == 27481
+    assert scalar(settings, f"select count(*) from {QUARANTINE}") == 0
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,7 @@ def test_completed_races_and_result_rows(full_run):
 def test_famous_winners(full_run, season, race, winner):
     settings, _ = full_run
     winners = warehouse_of(settings).query(
-        """select res.driver_id from clean.race_results res join clean.races r using (season, round)
+        f"""select res.driver_id from {RACE_RESULTS} res join {RACES} r using (season, round)
            where r.season = ? and r.race_name = ? and res.finish_position = 1""",
         [season, race],
     )
@@ -75,26 +76,24 @@ def test_famous_winners(full_run, season, race, winner):
 
 def test_next_race_is_the_first_without_results(full_run):
     settings, _ = full_run
-    upcoming = warehouse_of(settings).query("select season, round, race_name, status from clean.races where is_next")
+    upcoming = warehouse_of(settings).query(f"select season, round, race_name, status from {RACES} where is_next")
     assert upcoming.rows() == [(2026, 12, "Dutch Grand Prix", "scheduled")]
 
 
 def test_typed_columns_a_model_can_use(full_run):
     settings, _ = full_run
     store = warehouse_of(settings)
-    abu_dhabi = store.query(
-        "select * from clean.race_results where season = 2021 and round = 22 order by position_order"
-    )
+    abu_dhabi = store.query(f"select * from {RACE_RESULTS} where season = 2021 and round = 22 order by position_order")
     winner = abu_dhabi.row(0, named=True)
     assert winner["race_time_seconds"] == pytest.approx(5417.345)  # 1:30:17.345
     assert abu_dhabi.row(1, named=True)["gap_seconds"] == pytest.approx(2.256, abs=0.01)
     assert abu_dhabi.schema["points"] == pl.Float64
-    categories = set(store.query("select distinct status_category from clean.race_results").to_series().to_list())
+    categories = set(store.query(f"select distinct status_category from {RACE_RESULTS}").to_series().to_list())
     assert categories == {"finished", "lapped", "retired", "disqualified", "did_not_start"}
-    assert scalar(settings, "select count(*) from clean.race_results where pit_lane_start") > 0
-    assert scalar(settings, "select count(*) from clean.drivers where driver_id = 'Cannoc'") == 1
+    assert scalar(settings, f"select count(*) from {RACE_RESULTS} where pit_lane_start") > 0
+    assert scalar(settings, f"select count(*) from {DRIVERS} where driver_id = 'Cannoc'") == 1
     pole = store.query(
-        "select driver_id, q3_seconds from clean.qualifying_results where season=2021 and round=22 and position = 1"
+        f"select driver_id, q3_seconds from {QUALIFYING_RESULTS} where season=2021 and round=22 and position = 1"
     )
     assert pole.rows() == [("max_verstappen", pytest.approx(82.109, abs=0.001))]
 
@@ -128,11 +127,11 @@ def test_rematerializing_a_season_replaces_exactly_that_season(settings_for, sna
 
     settings = settings_for(snapshot_dir=snapshot_copy)
     assert run_job(settings, "2020", "2021", job="ingest_and_clean").success
-    before = warehouse_of(settings).query("select season, count(*) as n from raw.results group by all order by 1")
+    before = warehouse_of(settings).query(f"select season, count(*) as n from {RAW_RESULTS} group by all order by 1")
 
     edit_season_file(snapshot_copy, "2021", "results", lambda body: body["MRData"]["RaceTable"]["Races"].pop())
     assert run_job(settings, "2021", "2021", job="ingest_and_clean").success
 
-    after = warehouse_of(settings).query("select season, count(*) as n from raw.results group by all order by 1")
+    after = warehouse_of(settings).query(f"select season, count(*) as n from {RAW_RESULTS} group by all order by 1")
     assert after.rows() == [("2020", before.row(0)[1]), ("2021", before.row(1)[1] - 20)]
-    assert scalar(settings, "select count(*) from clean.races where season = 2021 and status = 'completed'") == 21
+    assert scalar(settings, f"select count(*) from {RACES} where season = 2021 and status = 'completed'") == 21

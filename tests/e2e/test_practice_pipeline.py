@@ -6,6 +6,7 @@ import gzip
 import polars as pl
 
 from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, read_snapshot
+from f1_pipeline.tables import PRACTICE_RESULTS, QUARANTINE, RAW_PRACTICE
 from tests.conftest import run_job, warehouse_of
 
 PRACTICE_CHECKS = {
@@ -32,7 +33,7 @@ def test_ingest_and_clean_writes_the_practice_table_of_the_seasons_run(settings_
     assert result.success
     assert check_outcomes(result) == dict.fromkeys(PRACTICE_CHECKS, True)
     store = warehouse_of(settings)
-    table = store.read("clean.practice_results")
+    table = store.read(PRACTICE_RESULTS)
     assert table.columns == [
         "season",
         "round",
@@ -53,8 +54,8 @@ def test_ingest_and_clean_writes_the_practice_table_of_the_seasons_run(settings_
         77.252,
         21,
     )
-    assert set(store.read("raw.practice")["season"]) == {"2025", "2026"}
-    assert store.query("select count(*) from quality.quarantine where source_table = 'practice_results'").item() == 0
+    assert set(store.read(RAW_PRACTICE)["season"]) == {"2025", "2026"}
+    assert store.query(f"select count(*) from {QUARANTINE} where source_table = 'practice_results'").item() == 0
 
 
 def test_an_unknown_driver_fails_the_blocking_check_and_a_bad_time_is_quarantined(settings_for, tmp_path):
@@ -81,6 +82,6 @@ def test_an_unknown_driver_fails_the_blocking_check_and_a_bad_time_is_quarantine
     assert "ghost_driver" in details
     assert "tsunoda" not in details  # in 2026 practice, in no 2026 result loaded: a real id all the same
     store = warehouse_of(settings)
-    assert store.read("clean.practice_results").filter(driver_id="ghost_driver").height == 1
-    quarantined = store.query("select row_key, reason from quality.quarantine where source_table = 'practice_results'")
+    assert store.read(PRACTICE_RESULTS).filter(driver_id="ghost_driver").height == 1
+    quarantined = store.query(f"select row_key, reason from {QUARANTINE} where source_table = 'practice_results'")
     assert quarantined.rows() == [("2026/1/fp2/f1db:test-driver", "time is not a lap time")]

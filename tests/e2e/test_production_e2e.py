@@ -28,6 +28,7 @@ from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_pipeline.instance_storage import POSTGRES_URL_ENV
 from f1_pipeline.registry.tracking import CHAMPION
 from f1_pipeline.settings import REPO_ROOT
+from f1_pipeline.tables import TUNING_STUDIES
 from f1_pipeline.warehouse import Warehouse
 from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
@@ -211,7 +212,7 @@ def test_the_optuna_studies_are_on_postgresql(production):
     )
     assert all(summary.n_trials == SMALL_TRAINING["tuning_trials"] for summary in summaries)
     assert all(summary.best_trial is not None for summary in summaries)
-    logged = Warehouse(production.warehouse_path, read_only=True).read("models.tuning_studies")
+    logged = Warehouse(production.warehouse_path, read_only=True).read(TUNING_STUDIES)
     assert set(logged["study_name"]) == {summary.study_name for summary in summaries}
 
 

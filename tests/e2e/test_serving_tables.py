@@ -20,6 +20,7 @@ from f1_pipeline.serving_tables import (
     team_rankings,
     with_names,
 )
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS
 from tests.conftest import warehouse_of
 
 # Season 2030: round 1 and 2 run, round 3 next. Drivers a and b drive for x; c drives for y, then z.
@@ -84,7 +85,7 @@ ELO = pl.DataFrame(
     {
         "season": [2030] * 10,
         "round": [1, 1, 1, 1, 1, 2, 2, 2, 2, 2],
-        "kind": ["driver", "driver", "driver", "team", "team"] * 2,
+        "entity": ["driver", "driver", "driver", "team", "team"] * 2,
         "entity_id": ["a", "b", "c", "x", "y", "a", "b", "c", "x", "z"],
         "rating_after": [1520.0, 1490.0, 1510.0, 1505.0, 1490.0, 1550.0, 1500.0, 1500.0, 1510.0, 1480.0],
     },
@@ -288,7 +289,7 @@ class TestPublishedByTheWholeGraph:
             ("constructor", pytest.approx(1.0)),
             ("driver", pytest.approx(1.0)),
         ]
-        computed = warehouse_of(settings).read("predictions.championship_odds")
+        computed = warehouse_of(settings).read(CHAMPIONSHIP_ODDS)
         assert odds.sort("entity", "id").equals(computed.sort("entity", "id"))
 
     def test_published_predictions_carry_the_finishing_order_outcomes(self, published):

@@ -26,6 +26,7 @@ from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons, session_rows
 from f1_pipeline.practice.ids import ErgastIds
 from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, read_snapshot
 from f1_pipeline.practice.source import load_practice
+from f1_pipeline.tables import RAW_PRACTICE
 from f1_pipeline.warehouse import Warehouse
 from tests.fake_f1db import FakeF1db, folder, snapshot_seasons
 from tests.fake_jolpica import serving
@@ -253,7 +254,7 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
         }
         result = dg.materialize(practice_assets(0.0)[:1], partition_key="2024", resources=resources)
     assert result.success
-    raw = Warehouse(warehouse, read_only=True).read("raw.practice")
+    raw = Warehouse(warehouse, read_only=True).read(RAW_PRACTICE)
     assert raw.height == 1_310 and set(raw["season"]) == {"2024"}
     metadata = result.asset_materializations_for_node("raw_practice")[-1].metadata
     assert metadata["source"].value == f"F1DB {root}/raw/seasons"
