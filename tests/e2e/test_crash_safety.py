@@ -31,6 +31,7 @@ from f1_pipeline import publication
 from f1_pipeline.modeling.estimators import TreeEnsemble
 from f1_pipeline.publication import MANIFEST, SNAPSHOTS, current_snapshot, publish, read_publication
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
+from f1_pipeline.tables import NEXT_RACE, PROMOTIONS, RECIPES, TUNING_STUDIES
 from f1_pipeline.warehouse import Warehouse
 from tests.conftest import SMALL_TRAINING, isolated_settings
 from tests.modeling_data import synthetic_frame
@@ -47,9 +48,9 @@ RUN_TIMEOUT = 20 * 60
 """Seconds one CLI run may take: about 2 minutes on 2 idle cores, far more when other test runs share them."""
 
 VOLATILE_COLUMNS = {
-    "models.promotions": ("decided_at", "decided_by"),  # when, and in which Dagster run, the gate decided
-    "models.tuning_studies": ("seconds",),  # time spent on trials: 0 when a rerun resumes a finished study
-    "predictions.next_race": ("predicted_at",),  # when the champion scored the next race
+    PROMOTIONS.qualified: ("decided_at", "decided_by"),  # when, and in which Dagster run, the gate decided
+    TUNING_STUDIES.qualified: ("seconds",),  # time spent on trials: 0 when a rerun resumes a finished study
+    NEXT_RACE.qualified: ("predicted_at",),  # when the champion scored the next race
 }
 """Warehouse columns that differ between any two runs, killed or not: wall-clock times and run ids. Every other
 column of every table must be equal."""
@@ -327,9 +328,9 @@ import os, signal, sys
 import polars as pl
 from f1_pipeline.warehouse import Warehouse
 
-store, when = Warehouse(sys.argv[1]), sys.argv[2]
+store, when, table = Warehouse(sys.argv[1]), sys.argv[2], sys.argv[3]
 with store.transaction() as writes:
-    writes.replace_table("models.recipes", pl.DataFrame({"kind": ["new"] * 1_000_000, "n": range(1_000_000)}))
+    writes.replace_table(table, pl.DataFrame({"kind": ["new"] * 1_000_000, "n": range(1_000_000)}))
     writes.replace_table("models.extra", pl.DataFrame({"kind": ["new"]}))
     if when == "before_commit":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -348,11 +349,11 @@ def killed_python(script: str, *args: str) -> None:
 )
 def test_a_warehouse_transaction_killed_lands_whole_or_not_at_all(tmp_path, when, kind, extra_tables):
     path = tmp_path / "warehouse.duckdb"
-    Warehouse(path).replace_table("models.recipes", pl.DataFrame({"kind": ["old"]}))
-    killed_python(WAREHOUSE_WRITE, str(path), when)
+    Warehouse(path).replace_table(RECIPES, pl.DataFrame({"kind": ["old"]}))
+    killed_python(WAREHOUSE_WRITE, str(path), when, RECIPES.qualified)
     store = Warehouse(path)
-    assert store.read("models.recipes")["kind"].unique().to_list() == [kind]
-    assert store.tables() == {"models.recipes", *extra_tables}
+    assert store.read(RECIPES)["kind"].unique().to_list() == [kind]
+    assert store.tables() == {RECIPES.qualified, *extra_tables}
 
 
 PUBLICATION_KILLED = """

@@ -16,6 +16,7 @@ from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 from f1_pipeline.modeling.candidates import Recipe, recipes_to_json
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.registry.tracking import _candidate_tags, describe, evaluation_from, recipes_of, registry_for
+from f1_pipeline.tables import BACKTEST_SUMMARY, TUNING_STUDIES
 from tests.conftest import warehouse_of
 
 SHORT_TAG = 100
@@ -96,7 +97,7 @@ class TestTrainedRegistry:
 
     def test_one_nested_run_per_model_and_mode_with_the_same_metric_names(self, trained, client, champion):
         settings, _ = trained
-        summary = warehouse_of(settings).read("models.backtest_summary")
+        summary = warehouse_of(settings).read(BACKTEST_SUMMARY)
         summary = summary.filter(summary["model"] != "candidate")
         experiment = client.get_experiment_by_name(settings.mlflow_experiment).experiment_id
         nested = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{champion.run_id}'")
@@ -144,7 +145,7 @@ class TestTrainedRegistry:
 
     def test_optuna_studies_and_trials_are_nested_under_a_tuning_run(self, trained, client):
         settings, _ = trained
-        studies = warehouse_of(settings).read("models.tuning_studies")
+        studies = warehouse_of(settings).read(TUNING_STUDIES)
         experiment = client.get_experiment_by_name(settings.mlflow_experiment).experiment_id
         (tuning,) = client.search_runs([experiment], "tags.role = 'tuning'")
         assert f"{studies.height} Optuna studies" in tuning.info.run_name

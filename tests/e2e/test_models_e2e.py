@@ -9,6 +9,15 @@ from mlflow import MlflowClient
 
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.modeling.metrics import race_metrics
+from f1_pipeline.tables import (
+    BACKTEST_PREDICTIONS,
+    BACKTEST_SUMMARY,
+    NEXT_RACE,
+    PREDICTION_ACCURACY,
+    PROMOTIONS,
+    RACE_PREDICTIONS,
+    RACES,
+)
 from tests.conftest import warehouse_of
 
 
@@ -29,7 +38,7 @@ def test_whole_graph_materializes_and_every_check_passes(trained):
 
 def test_next_race_is_predicted_for_every_entrant_and_sums_to_one(trained):
     settings, _ = trained
-    table = warehouse_of(settings).read("predictions.next_race")
+    table = warehouse_of(settings).read(NEXT_RACE)
     assert table.select("season", "round", "race_name").unique().rows() == [(2026, 12, "Dutch Grand Prix")]
     assert table["mode"].unique().to_list() == ["pre_qualifying"]  # the bundled data has no Dutch GP qualifying
     assert table.height == 22
@@ -55,12 +64,12 @@ def test_registry_holds_the_champion_with_its_metrics(trained):
 def test_backtest_scores_recomputed_from_its_predictions(trained):
     settings, _ = trained
     store = warehouse_of(settings)
-    predictions = store.read("models.backtest_predictions")
-    summary = store.read("models.backtest_summary")
+    predictions = store.read(BACKTEST_PREDICTIONS)
+    summary = store.read(BACKTEST_SUMMARY)
     baselines = {"pole_sitter", "grid_slot_rate", "elo_only", "elo_grid_logistic", "championship_leader"}
     assert baselines <= set(summary["model"])
     completed = store.query(
-        "select count(*) from clean.races where status = 'completed' and season between 2025 and 2026"
+        f"select count(*) from {RACES} where status = 'completed' and season between 2025 and 2026"
     ).item()
     for (model, mode), group in predictions.group_by("model", "mode"):
         scores = race_metrics(group, group["probability"].to_numpy())
@@ -73,8 +82,8 @@ def test_backtest_scores_recomputed_from_its_predictions(trained):
 def test_prediction_accuracy_has_every_backtested_race_in_both_modes(trained):
     settings, _ = trained
     store = warehouse_of(settings)
-    accuracy = store.read("predictions.prediction_accuracy")
-    races = store.read("predictions.race_predictions").select("season", "round").n_unique()
+    accuracy = store.read(PREDICTION_ACCURACY)
+    races = store.read(RACE_PREDICTIONS).select("season", "round").n_unique()
     assert accuracy.height == 2 * races
     assert set(accuracy.columns) >= {"brier", "log_loss", "correct_winner", "winner_in_top3", "model_version"}
 
@@ -96,7 +105,7 @@ def test_a_worse_candidate_is_registered_but_not_promoted(trained):
     best = client.get_model_version(settings.registered_model_name, "1")
     assert float(worse.tags["evaluation_log_loss"]) > float(best.tags["evaluation_log_loss"])
     assert str(client.get_model_version_by_alias(settings.registered_model_name, "champion").version) == "1"
-    promotion = warehouse_of(settings).read("models.promotions").tail(1)
+    promotion = warehouse_of(settings).read(PROMOTIONS).tail(1)
     assert promotion["action"].item() == "refusal"
     assert promotion["candidate_version"].item() == "2"
     assert promotion["resulting_champion_version"].item() == promotion["previous_champion_version"].item() == "1"

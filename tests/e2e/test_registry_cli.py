@@ -14,7 +14,7 @@ from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.registry.cli import main
 from f1_pipeline.registry.tracking import Candidate, registry_for
 from f1_pipeline.settings import PipelineSettings
-from f1_pipeline.tables import PROMOTIONS
+from f1_pipeline.tables import PROMOTIONS, RACE_FEATURES
 from tests.conftest import warehouse_of
 
 COPIED = ("mlflow_tracking_uri", "warehouse_path")
@@ -47,7 +47,7 @@ def champion_version(settings: PipelineSettings) -> str:
 def log_random_forest(settings: PipelineSettings, fingerprint: str | None = None) -> str:
     """Register an honestly evaluated RandomForest-only candidate (worse than the champion on this data)."""
     store = warehouse_of(settings)
-    frame = store.read("features.race_features")
+    frame = store.read(RACE_FEATURES)
     seasons = Seasons(settings.train_first_season, settings.validation_first_season, settings.backtest_first_season)
     recipes = {mode: Recipe(kind="random_forest") for mode in ("pre_qualifying", "post_qualifying")}
     registry = registry_for(settings)
