@@ -46,8 +46,9 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -m "not e2e"
 
+# ruff, then mypy over the packages and the benchmarks ([tool.mypy] in pyproject.toml).
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m bench.materialize --write

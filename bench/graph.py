@@ -62,7 +62,7 @@ def run_graph(workdir: Path) -> tuple[PipelineSettings, float, dict[str, float]]
     elapsed = time.perf_counter() - started
     assert result.success
     stats = instance.get_run_step_stats(result.run_id)
-    return settings, elapsed, {stat.step_key: stat.end_time - stat.start_time for stat in stats}
+    return settings, elapsed, {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0) for stat in stats}
 
 
 def timing_block(elapsed: float, steps: dict[str, float], trials: int) -> str:

@@ -49,7 +49,7 @@ RETRAINING = dg.AssetSelection.groups("models") | dg.AssetSelection.assets("race
 """What a new race changes only through retraining: tuning, backtest, candidate and champion, and the published
 walk-forward predictions and their accuracy, which are the champion's backtest."""
 INCREMENTAL = dg.AssetSelection.all() - RETRAINING
-SMALL_TRAINING = {
+SMALL_TRAINING: dict[str, Any] = {
     "train_first_season": 2012,
     "validation_first_season": 2020,
     "backtest_first_season": 2025,
@@ -158,11 +158,15 @@ def timed(instance: dg.DagsterInstance, job: dg.JobDefinition, **run: Any) -> Ti
     layers: dict[str, str] = {}
     partitions: dict[str, set[str]] = {}
     for event in result.get_asset_materialization_events():
-        name = event.asset_key.to_user_string()
-        layers[name] = graph.get(event.asset_key).group_name
+        key = event.asset_key
+        if key is None:
+            continue
+        name = key.to_user_string()
+        layers[name] = graph.get(key).group_name
         if event.partition:
             partitions.setdefault(name, set()).add(event.partition)
-    steps = {stat.step_key: stat.end_time - stat.start_time for stat in instance.get_run_step_stats(result.run_id)}
+    stats = instance.get_run_step_stats(result.run_id)
+    steps = {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0) for stat in stats}
     return TimedRun(seconds, cpu_seconds, load, steps, layers, partitions, len(result.get_asset_check_evaluations()))
 
 

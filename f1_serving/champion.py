@@ -44,6 +44,8 @@ def load_champion(registry: ModelRegistry, version: str) -> Champion:
     """The version's model, its training run's metrics and params and what it was compared with
     (`models:/<name>@champion` resolved to `version`); read once per champion, never per request."""
     registered = registry.version(version)
+    if registered.run_id is None:
+        raise ValueError(f"version {version} of {registry.model_name} was not logged from a run")
     client = registry.client()
     run = client.get_run(registered.run_id)
     return Champion(

@@ -137,11 +137,11 @@ def next_race(served: Served, mode: Mode | None, today: date) -> NextRacePredict
             "predictions_not_available",
             f"{chosen} predictions for the next race need its qualifying results, which are not in yet",
         )
-    rows = picked.sort("rank").iter_rows(named=True)
+    ranked = picked.sort("rank").iter_rows(named=True)
     return NextRacePredictions(
         **_race_header(served, picked, chosen),
         **dict(freshness(served.table("calendar"), today)),
-        predictions=[UpcomingDriverPrediction.model_validate(_contributions(_with_percentages(row))) for row in rows],
+        predictions=[UpcomingDriverPrediction.model_validate(_contributions(_with_percentages(row))) for row in ranked],
     )
 
 
@@ -156,7 +156,7 @@ def race(
     rows = served.table("race_predictions").filter((pl.col("season") == season) & (pl.col("round") == round_))
     if rows.is_empty():
         seasons = served.table("race_predictions")["season"]
-        window = f"{seasons.min()}-{seasons.max()}" if len(seasons) else "none"
+        window = f"{seasons.min()!s}-{seasons.max()!s}" if len(seasons) else "none"
         raise ApiError(
             404,
             "predictions_not_available",
@@ -223,7 +223,7 @@ def championship(served: Served) -> ChampionshipOdds:
 
 def _season_span(served: Served, table: str) -> str:
     seasons = served.table(table)["season"]
-    return f"the data covers {seasons.min()}-{seasons.max()}" if len(seasons) else "the table is empty"
+    return f"the data covers {seasons.min()!s}-{seasons.max()!s}" if len(seasons) else "the table is empty"
 
 
 def _accuracy(served: Served, mode: Mode) -> pl.DataFrame:
@@ -277,7 +277,7 @@ def _rankings(served: Served, table: str, season: int | None, sort: RankingSort,
     chosen = season if season is not None else rows["season"].max()
     rows = rows.filter(pl.col("season") == chosen)
     if rows.is_empty():
-        raise ApiError(404, "season_not_found", f"no rankings for {chosen}: {_season_span(served, table)}")
+        raise ApiError(404, "season_not_found", f"no rankings for {chosen!s}: {_season_span(served, table)}")
     if sort == "wins":
         ordered = rows.sort(["wins", "points_rank"], descending=[True, False])
     else:

@@ -84,7 +84,9 @@ class RedisRateLimiter:
         window_key = f"{self._prefix}:{key}:{int(now // WINDOW_SECONDS)}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                count, _ = await pipe.incr(window_key).expire(window_key, WINDOW_SECONDS + 1).execute()
+                pipe.incr(window_key)
+                pipe.expire(window_key, WINDOW_SECONDS + 1)
+                count, _ = await pipe.execute()
         except (RedisError, OSError) as error:
             LOGGER.warning("Redis failed (%s); counting in this process for %ss", error, REDIS_RETRY_SECONDS)
             self._retry_at = now + REDIS_RETRY_SECONDS

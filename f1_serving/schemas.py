@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
+from datetime import date as datetime_date  # the type, where a field named `date` hides it
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -225,8 +226,8 @@ class _RaceBase(Documented):
     locality: str | None
     country: str | None
     timezone: str | None
-    qualifying_date: date | None
-    sprint_date: date | None
+    qualifying_date: datetime_date | None
+    sprint_date: datetime_date | None
     has_sprint: bool
     status: str = Field(description="the race's state in the schedule", examples=["completed"])
     is_next: bool

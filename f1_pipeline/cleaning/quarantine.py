@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-QUARANTINE_SCHEMA = {"source_table": pl.String, "row_key": pl.String, "reason": pl.String, "row": pl.String}
+QUARANTINE_SCHEMA = pl.Schema({"source_table": pl.String, "row_key": pl.String, "reason": pl.String, "row": pl.String})
 
 
 def not_int(column: str) -> pl.Expr:

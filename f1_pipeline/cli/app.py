@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -104,7 +104,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _interruptible(events: Iterator[Any]) -> Iterator[Any]:
+def _interruptible(events: Generator[Any, None, None]) -> Iterator[Any]:
     """The run's events; Ctrl-C stops the run at the next event and records it as failed ("interrupted"). Dagster's
     in-process executor only notes an interrupt, so without this the run would go on to its end."""
     from dagster._core.errors import DagsterExecutionInterruptedError

@@ -44,7 +44,7 @@ def one_race(predictions: pl.DataFrame, race: tuple[int, int] | None) -> pl.Data
         rows = predictions.filter(pl.col("season") == race[0], pl.col("round") == race[1])
         if rows.is_empty():
             seasons = predictions["season"]
-            covered = f"{seasons.min()}-{seasons.max()}" if seasons.len() else "no race"
+            covered = f"{seasons.min()!s}-{seasons.max()!s}" if seasons.len() else "no race"
             raise LookupError(
                 f"no predictions for {race[0]} round {race[1]}: the champion's predictions cover {covered}"
             )

@@ -8,7 +8,7 @@ repository label the UI filters by, so it shows under its job like a run launche
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -72,7 +72,9 @@ def create_run(
     return job, run
 
 
-def execute(job: ReconstructableJob, run: dg.DagsterRun, instance: dg.DagsterInstance) -> Iterator[dg.DagsterEvent]:
+def execute(
+    job: ReconstructableJob, run: dg.DagsterRun, instance: dg.DagsterInstance
+) -> Generator[dg.DagsterEvent, None, None]:
     """Every event of the run as it happens; the run's status and event log land in the instance as usual."""
     yield from execute_run_iterator(job, run, instance)
 

@@ -8,7 +8,7 @@ Each keeps the last race it acted on as its cursor and names the race in its run
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition  # not re-exported
@@ -45,7 +45,9 @@ class RaceId(NamedTuple):
 def race_in(metadata: Metadata, prefix: str) -> RaceId | None:
     """The race a clean asset recorded under `prefix` (see `clean.race_metadata`), if any."""
     season, round_ = metadata.get(f"{prefix}_season"), metadata.get(f"{prefix}_round")
-    return None if season is None or round_ is None else RaceId(int(season.value), int(round_.value))
+    if season is None or round_ is None:
+        return None
+    return RaceId(cast(int, season.value), cast(int, round_.value))  # written by `clean.race_metadata` as ints
 
 
 def last_race_with_results(metadata: Metadata) -> RaceId | None:

@@ -9,6 +9,7 @@ predictions, and scores them on who won against two baselines (`modeling/season_
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -72,7 +73,7 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
         raise dg.Failure(f"{NEXT_RACE} has no {STRENGTHS_MODE} predictions: materialize {NEXT_RACE.asset}")
     season, next_round = int(strengths["season"][0]), int(strengths["round"][0])
     results, sprints = store.read(RACE_RESULTS), store.read(SPRINT_RESULTS)
-    after = int(results.filter(pl.col("season") == season)["round"].max() or 0)
+    after = cast(int | None, results.filter(pl.col("season") == season)["round"].max()) or 0
     now = {entity: standings(results, sprints, season, after, entity) for entity in ENTITIES}
     rounds = remaining_rounds(store.read(RACES), season, after)
     started = time.perf_counter()
@@ -169,7 +170,7 @@ CHAMPIONSHIP_ASSETS = [championship_odds, championship_backtest]
 def _sums_to_one(source: Table, column: str, by: list[str], warehouse: WarehouseResource) -> dg.AssetCheckResult:
     table = warehouse.warehouse().read(source)
     totals = table.group_by(by).agg(total=pl.col(column).sum())
-    worst = float((totals["total"] - 1).abs().max()) if totals.height else 0.0
+    worst = cast(float, (totals["total"] - 1).abs().max()) if totals.height else 0.0
     return dg.AssetCheckResult(
         passed=totals.height > 0 and worst < 1e-9,
         metadata={"actual": worst, "threshold": f"|sum of {column} - 1| < 1e-9 per {', '.join(by)}"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -34,7 +35,7 @@ from f1_pipeline.warehouse import Warehouse
 
 ENTRANT_TABLES = (RAW_RESULTS, RAW_QUALIFYING, RAW_SPRINT)
 """Where drivers and constructors are found: every one who entered a race, a qualifying or a sprint."""
-_CLEAN = {"group_name": "clean", "kinds": {"duckdb", "polars"}, "backfill_policy": SINGLE_RUN}
+_CLEAN: dict[str, Any] = {"group_name": "clean", "kinds": {"duckdb", "polars"}, "backfill_policy": SINGLE_RUN}
 
 
 def publish(
@@ -43,8 +44,9 @@ def publish(
     frame: pl.DataFrame,
     quarantined: pl.DataFrame | None = None,
     column_docs: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dg.MaterializeResult:
-    """Write a clean table and replace its quarantined rows in one transaction; describe both."""
+    """Write a clean table and replace its quarantined rows in one transaction; describe both (and `extra`)."""
     with warehouse.transaction() as writes:
         writes.replace_table(table, frame)
         if quarantined is not None:
@@ -54,7 +56,7 @@ def publish(
         metadata["quarantined_rows"] = quarantined.height
         if quarantined.height:
             metadata["quarantine_preview"] = dg.MetadataValue.md(markdown_preview(quarantined))
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={**metadata, **(extra or {})})
 
 
 @dg.asset(deps=writers(RAW_RACES, RAW_RESULTS), **_CLEAN)
@@ -62,10 +64,11 @@ def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The calendar: status scheduled / completed / cancelled, and `is_next` on the first race without results."""
     store = warehouse.warehouse()
     table, quarantined = calendar.races(store.read(RAW_RACES), store.read(RAW_RESULTS))
-    result = publish(store, RACES, table, quarantined, calendar.COLUMN_DOCS)
-    result.metadata["next_race"] = race_label(table.filter(pl.col("is_next")))
-    result.metadata["completed_races"] = table.filter(pl.col("status") == "completed").height
-    return result
+    extra = {
+        "next_race": race_label(table.filter(pl.col("is_next"))),
+        "completed_races": table.filter(pl.col("status") == "completed").height,
+    }
+    return publish(store, RACES, table, quarantined, calendar.COLUMN_DOCS, extra)
 
 
 @dg.asset(deps=writers(RAW_RESULTS, RACES), **_CLEAN)
@@ -75,10 +78,9 @@ def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.warehouse()
     schedule = store.read(RACES)
     table, quarantined = results_cleaning.results(store.read(RAW_RESULTS), schedule, RACE_RESULTS.name)
-    result = publish(store, RACE_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS)
     last = table.select(*calendar.RACE_KEY).unique().sort(*calendar.RACE_KEY).tail(1)
-    result.metadata.update(race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY)))
-    return result
+    extra = race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY))
+    return publish(store, RACE_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS, extra)
 
 
 @dg.asset(deps=writers(RAW_SPRINT, RACES), **_CLEAN)
@@ -96,11 +98,12 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.warehouse()
     schedule = store.read(RACES)
     table, quarantined = qualifying.qualifying(store.read(RAW_QUALIFYING), schedule)
-    result = publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.COLUMN_DOCS)
     upcoming = schedule.filter(pl.col("is_next"))
-    result.metadata.update(race_metadata("next_race", upcoming))
-    result.metadata["next_race_qualifying_rows"] = table.join(upcoming, on=calendar.RACE_KEY).height
-    return result
+    extra = {
+        **race_metadata("next_race", upcoming),
+        "next_race_qualifying_rows": table.join(upcoming, on=calendar.RACE_KEY).height,
+    }
+    return publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.COLUMN_DOCS, extra)
 
 
 @dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)

@@ -3,7 +3,7 @@ promotion gate that moves the `champion` alias."""
 
 import subprocess
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any
 
 import dagster as dg
 import optuna
@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
-from f1_pipeline.modeling.candidates import FAMILIES, Family, Recipe, recipes_to_json
+from f1_pipeline.modeling.candidates import FAMILIES, Recipe, recipes_to_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import calibration
 from f1_pipeline.modeling.promotion import Evaluation, evaluation_of
@@ -44,7 +44,7 @@ from f1_pipeline.tables import (
 )
 from f1_pipeline.warehouse import Warehouse
 
-_MODELS = {"group_name": "models"}
+_MODELS: dict[str, Any] = {"group_name": "models"}
 BASELINE_NAMES = sorted(comparison.BASELINE_NAMES)
 
 
@@ -118,7 +118,7 @@ def model_backtest(
     seasons = by_season["season"]
     return dg.MaterializeResult(
         metadata={
-            "seasons": f"{seasons.min()}-{seasons.max()}",
+            "seasons": f"{seasons.min()!s}-{seasons.max()!s}",
             "races": predictions.filter(model=CANDIDATE).select("season", "round").n_unique(),
             "summary": dg.MetadataValue.md(markdown_preview(overall, rows=overall.height)),
             "candidate_by_season": dg.MetadataValue.md(
@@ -198,8 +198,7 @@ def _offered_recipes(store: Warehouse, config: CandidateConfig) -> dict[Mode, Re
         return recipes
     if config.family not in FAMILIES:
         raise dg.Failure(f"family must be one of {', '.join(FAMILIES)}, got {config.family!r}")
-    family = cast("Family", config.family)
-    return {mode: Recipe(family=family, params=recipe.params) for mode, recipe in recipes.items()}
+    return {mode: Recipe(family=config.family, params=recipe.params) for mode, recipe in recipes.items()}
 
 
 def _candidate(

@@ -73,10 +73,11 @@ def practice_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     break a rule (unreadable values, a weekend not on the calendar, a driver twice in a session) are quarantined."""
     store = warehouse.warehouse()
     table, quarantined = cleaning.practice_results(store.read(RAW_PRACTICE), store.read(RACES))
-    result = publish(store, PRACTICE_RESULTS, table, quarantined, cleaning.COLUMN_DOCS)
-    result.metadata["weekends"] = table.select("season", "round").unique().height
-    result.metadata["sessions"] = table.select(*cleaning.SESSION_KEY).unique().height
-    return result
+    extra = {
+        "weekends": table.select("season", "round").unique().height,
+        "sessions": table.select(*cleaning.SESSION_KEY).unique().height,
+    }
+    return publish(store, PRACTICE_RESULTS, table, quarantined, cleaning.COLUMN_DOCS, extra)
 
 
 def practice_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:

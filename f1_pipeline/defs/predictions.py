@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import dagster as dg
 import polars as pl
@@ -36,7 +37,7 @@ from f1_pipeline.tables import (
 )
 from f1_pipeline.warehouse import Warehouse
 
-_PREDICTIONS = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
+_PREDICTIONS: dict[str, Any] = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
 COLUMN_DOCS = {
     "probability": "win probability; the field's probabilities sum to 1 per race and mode",
     **OUTCOME_COLUMNS,
@@ -165,7 +166,7 @@ def check_next_race_predictions_sum_to_one(warehouse: WarehouseResource) -> dg.A
     """Each mode's field is a distribution: probabilities in [0, 1] summing to 100%."""
     table = warehouse.warehouse().read(NEXT_RACE)
     totals = table.group_by("mode").agg(total=pl.col("probability").sum(), low=pl.col("probability").min())
-    worst = float((totals["total"] - 1).abs().max())
+    worst = cast(float, (totals["total"] - 1).abs().max())
     return dg.AssetCheckResult(
         passed=worst < 1e-9 and bool((totals["low"] >= 0).all()),
         metadata={"actual": worst, "threshold": "|sum - 1| < 1e-9, no negative probability"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -168,7 +169,7 @@ class MlflowResource(dg.ConfigurableResource):
 
 
 def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:
-    def fields_of(resource: type[dg.ConfigurableResource]) -> dict[str, object]:
+    def fields_of(resource: type[dg.ConfigurableResource]) -> dict[str, Any]:
         return settings.model_dump(mode="json", include=set(resource.model_fields))
 
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -47,7 +49,7 @@ def champion_of(next_race: pl.DataFrame) -> tuple[str, str]:
     return models["model_name"][0], models["model_version"][0]
 
 
-def publication_metadata(manifest: Manifest, tables: dict[str, pl.DataFrame]) -> dict[str, object]:
+def publication_metadata(manifest: Manifest, tables: dict[str, pl.DataFrame]) -> dict[str, Any]:
     return {
         "snapshot_id": manifest.snapshot_id,
         "published_at": manifest.published_at.isoformat(),

@@ -106,19 +106,26 @@ def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.
     store = warehouse.warehouse()
     races = store.read(RACES)
     if weather.weather_source == "none":
-        result = publish(store, WEATHER, empty_weather(), column_docs=COLUMN_DOCS)
-        result.metadata.update({"source": "none", "reason": NO_WEATHER_REASON})
-        return result
+        return publish(
+            store,
+            WEATHER,
+            empty_weather(),
+            column_docs=COLUMN_DOCS,
+            extra={"source": "none", "reason": NO_WEATHER_REASON},
+        )
     if weather.weather_source == "csv":
         table = csv_weather(read_weather(Path(str(weather.weather_path))), races)
     else:
         table = race_weather(store.read(RAW_WEATHER))
-    result = publish(store, WEATHER, table, column_docs=COLUMN_DOCS)
     upcoming = table.join(
         races.filter(pl.col("is_next")).select("season", "round", "race_name"), on=["season", "round"]
     )
-    result.metadata.update(
-        {
+    return publish(
+        store,
+        WEATHER,
+        table,
+        column_docs=COLUMN_DOCS,
+        extra={
             "source": weather.weather_source,
             "observed_races": table.filter(pl.col("kind") == OBSERVED).height,
             "forecast_races": table.filter(pl.col("kind") == FORECAST).height,
@@ -126,9 +133,8 @@ def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.
             "wet_threshold_mm": WET_THRESHOLD_MM,
             "next_race": race_label(upcoming),
             "next_race_forecast": dg.MetadataValue.md(markdown_preview(upcoming, rows=1)),
-        }
+        },
     )
-    return result
 
 
 def read_weather(path: Path) -> pl.DataFrame:

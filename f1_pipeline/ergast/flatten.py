@@ -105,7 +105,7 @@ def _get(node: Any, path: Path) -> str | None:
 
 
 def _frame(rows: Iterable[Any], columns: Sequence[tuple[str, Path]]) -> pl.DataFrame:
-    data = {name: [] for name, _ in columns}
+    data: dict[str, list[Any]] = {name: [] for name, _ in columns}
     for row in rows:
         for name, path in columns:
             data[name].append(_get(row, path))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 import numpy as np
 import polars as pl
@@ -24,6 +24,15 @@ class RaceModel(Protocol):
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray: ...
 
+
+class ExplainedModel(RaceModel, Protocol):
+    """A model family's model, which can say how much each feature weighs (a baseline cannot)."""
+
+    def feature_importances(self) -> dict[str, float]: ...
+
+
+Name = TypeVar("Name", bound=str)
+"""A model's name: any string, or one of a Literal's."""
 
 Lineup = Callable[[Mode], Mapping[str, RaceModel]]
 """Fresh, unfitted models by name for one mode (a mode has its own baselines)."""
@@ -97,7 +106,7 @@ _EMPTY = pl.DataFrame(
 )
 
 
-def with_averages(predictions: pl.DataFrame, averages: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+def with_averages(predictions: pl.DataFrame, averages: Mapping[Name, Sequence[str]]) -> pl.DataFrame:
     """Add models whose distribution is the mean of others' (a mean of distributions is one), without refitting.
 
     Averages are added in order, so one may average an earlier one.

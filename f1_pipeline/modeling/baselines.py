@@ -8,7 +8,7 @@ that sum to 1 in every race.
 from __future__ import annotations
 
 import math
-from typing import Self
+from typing import Self, cast
 
 import numpy as np
 import polars as pl
@@ -82,7 +82,7 @@ class GridSlotRate(BaseEstimator):
 
     def fit(self, train: pl.DataFrame) -> Self:
         train = _labelled(train)
-        self.base_rate_ = float(train["won"].mean())
+        self.base_rate_ = cast(float, train["won"].mean())
         prior_wins = self.smoothing * self.base_rate_
         slots = train.group_by(slot=_grid_slot()).agg(wins=pl.col("won").sum(), starts=pl.len())
         rates = (slots["wins"] + prior_wins) / (slots["starts"] + self.smoothing)
@@ -229,7 +229,7 @@ class GridPodiumRate(BaseEstimator):
 
     def fit(self, train: pl.DataFrame) -> Self:
         train = _labelled(train).with_columns(podium=pl.col("finish_position").is_between(1, 3).fill_null(False))
-        self.base_rate_ = float(train["podium"].mean())
+        self.base_rate_ = cast(float, train["podium"].mean())
         slots = train.group_by(slot=_grid_slot()).agg(podiums=pl.col("podium").sum(), starts=pl.len())
         rates = (slots["podiums"] + self.smoothing * self.base_rate_) / (slots["starts"] + self.smoothing)
         self.slot_podium_rate_ = dict(zip(slots["slot"].to_list(), rates.to_list(), strict=True))

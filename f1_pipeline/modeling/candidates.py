@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import polars as pl
 
-from f1_pipeline.modeling.backtest import Lineup, RaceModel, predict_seasons, race_scores, with_averages
+from f1_pipeline.modeling.backtest import ExplainedModel, Lineup, predict_seasons, race_scores, with_averages
 from f1_pipeline.modeling.estimators import Average
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import summarise
@@ -37,14 +37,15 @@ class Recipe:
     family: Family
     params: Mapping[Estimator, Mapping[str, Any]] = field(default_factory=lambda: dict(REFERENCE_PARAMS))
 
-    def build(self, mode: Mode) -> RaceModel:
+    def build(self, mode: Mode) -> ExplainedModel:
         return build_family(self.family, mode, self.params)
 
 
-def build_family(family: Family, mode: Mode, params: Mapping[Estimator, Mapping[str, Any]]) -> RaceModel:
+def build_family(family: Family, mode: Mode, params: Mapping[Estimator, Mapping[str, Any]]) -> ExplainedModel:
     if family in AVERAGES:
         return Average(tuple(build_family(member, mode, params) for member in AVERAGES[family]))
-    return build_model(family, mode, params[family])
+    estimator = cast(Estimator, family)  # a family that averages none is one estimator
+    return build_model(estimator, mode, params[estimator])
 
 
 def recipes_to_json(recipes: Mapping[Mode, Recipe]) -> str:

@@ -183,6 +183,8 @@ class _LinearScore:
     mode: Mode
     l2: float = 1.0
     extended: bool = True
+    coef_: np.ndarray = field(init=False, repr=False, compare=False)
+    """The fitted weights, set by the subclass's `_fit`."""
 
     def fit(self, train: pl.DataFrame) -> Self:
         """Standardise, then fit the weights in one BLAS thread: L-BFGS makes hundreds of tiny BLAS calls, and

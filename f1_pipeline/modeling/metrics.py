@@ -11,6 +11,7 @@ high as the winner's. A uniform field therefore never scores a top-1 hit, and th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -134,7 +135,7 @@ def expected_calibration_error(frame: pl.DataFrame, probability: np.ndarray, bin
     """The count-weighted mean gap between predicted and observed win rates over `calibration`'s bins."""
     curve = calibration(frame, probability, bins)
     gap = (curve["observed_rate"] - curve["mean_probability"]).abs()
-    return float((gap * curve["count"]).sum() / curve["count"].sum())
+    return float(cast(float, (gap * curve["count"]).sum()) / cast(int, curve["count"].sum()))
 
 
 def _scored(frame: pl.DataFrame, probability: np.ndarray) -> pl.DataFrame:

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 
 import polars as pl
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -120,7 +121,7 @@ def accuracy_by_season_figure(summary_by_season: pl.DataFrame, metric: str = "to
         _season_lines(axis, rows, metric)
         axis.set(title=MODE_LABELS.get(mode, mode) if mode else METRIC_LABELS.get(metric, metric), xlabel="season")
     axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    handles: dict[str, object] = {}
+    handles: dict[str, Artist] = {}
     for axis in axes:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)

@@ -11,6 +11,7 @@ Plackett-Luce order) is more than `PODIUM_MARGIN` worse than the champion's, rel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
@@ -48,12 +49,15 @@ def evaluation_of(predictions: pl.DataFrame, fingerprint: str) -> Evaluation:
     scores = race_scores(predictions)
     races = scores.select("season", "round").n_unique()
     podium = (
-        float(podium_scores(predictions.drop(PODIUM_BASELINE, strict=False))[PODIUM_METRIC].mean())
+        cast(float, podium_scores(predictions.drop(PODIUM_BASELINE, strict=False))[PODIUM_METRIC].mean())
         if {"podium_probability", "finish_position"} <= set(predictions.columns)
         else None
     )
     return Evaluation(
-        log_loss=float(scores[EVALUATION_METRIC].mean()), races=races, fingerprint=fingerprint, podium_log_loss=podium
+        log_loss=cast(float, scores[EVALUATION_METRIC].mean()),
+        races=races,
+        fingerprint=fingerprint,
+        podium_log_loss=podium,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import polars as pl
@@ -82,7 +82,7 @@ def standings(
 def remaining_rounds(races: pl.DataFrame, season: int, after_round: int) -> list[Round]:
     """The rounds of `season` after `after_round`, with their sprints, from the calendar (cancelled races left out)."""
     calendar = races.filter((pl.col("season") == season) & (pl.col("status") != "cancelled")).sort("round")
-    final = int(calendar["round"].max())
+    final = cast(int, calendar["round"].max())
     return [
         Round(int(row["round"]), bool(row["has_sprint"]), int(row["round"]) == final)
         for row in calendar.filter(pl.col("round") > after_round).iter_rows(named=True)
@@ -187,7 +187,7 @@ def _odds(
 
 def world_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -> dict[Entity, str]:
     """Who won each title: the most points over the whole season, then the most wins."""
-    last = int(results.filter(pl.col("season") == season)["round"].max())
+    last = cast(int, results.filter(pl.col("season") == season)["round"].max())
     return {entity: standings(results, sprints, season, last, entity)["id"][0] for entity in ENTITIES}
 
 
@@ -206,7 +206,7 @@ def baselines(now: pl.DataFrame, rate: float) -> pl.DataFrame:
     leaders = now["points"] == top
     others = now.height - int(leaders.sum())
     leader = np.where(
-        leaders.to_numpy(), rate / leaders.sum() if others else 1.0 / now.height, (1 - rate) / max(others, 1)
+        leaders.to_numpy(), rate / (now.height - others) if others else 1.0 / now.height, (1 - rate) / max(others, 1)
     )
     points = now["points"].to_numpy()
     proportional = points / points.sum() if points.sum() > 0 else np.full(now.height, 1.0 / now.height)

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from f1_pipeline.modeling.backtest import RaceModel, completed, race_scores, walk_forward, with_averages
+from f1_pipeline.modeling.backtest import ExplainedModel, RaceModel, completed, race_scores, walk_forward, with_averages
 from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
 from f1_pipeline.modeling.estimators import ConditionalLogit
@@ -68,7 +68,9 @@ def tune_recipes(
 ) -> Tuning:
     """Optuna per estimator and mode, then per mode the model family that does best on the validation seasons.
     `progress` hears of each trial and each study done, with an estimate of the time the other studies will take."""
-    recipes, studies, families = {}, [], []
+    recipes: dict[Mode, Recipe] = {}
+    studies: list[dict[str, Any]] = []
+    families: list[pl.DataFrame] = []
     countdown = Countdown(len(modes) * len(ESTIMATORS))
     for mode in modes:
         results = []
@@ -161,7 +163,7 @@ def summary(predictions: pl.DataFrame, by_season: bool = False) -> pl.DataFrame:
     return summarise(scores, by=by).sort(by if by_season else ["mode", "log_loss"], nulls_last=True)
 
 
-def fit_final(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> dict[Mode, RaceModel]:
+def fit_final(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> dict[Mode, ExplainedModel]:
     """Each mode's model fitted on every completed race from the first training season: the one to register."""
     train = completed(frame).filter(pl.col("season") >= seasons.train_first)
     return {mode: recipe.build(mode).fit(train) for mode, recipe in recipes.items()}

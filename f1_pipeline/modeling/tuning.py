@@ -12,12 +12,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import optuna
 import polars as pl
 
-from f1_pipeline.modeling.backtest import RaceModel, completed, fingerprint, predict_seasons, race_scores
+from f1_pipeline.modeling.backtest import (
+    ExplainedModel,
+    RaceModel,
+    completed,
+    fingerprint,
+    predict_seasons,
+    race_scores,
+)
 from f1_pipeline.modeling.estimators import (
     REFERENCE_RANDOM_FOREST,
     REFERENCE_XGBOOST,
@@ -81,13 +88,14 @@ REFERENCE_PARAMS: dict[Estimator, dict[str, Any]] = {
 }
 
 
-def build_model(estimator: Estimator, mode: Mode, params: Mapping[str, Any], *, n_jobs: int = 2) -> RaceModel:
+def build_model(estimator: Estimator, mode: Mode, params: Mapping[str, Any], *, n_jobs: int = 2) -> ExplainedModel:
     """A model of one estimator with these hyper-parameters (a tree estimator alone, not yet averaged)."""
     if estimator == "conditional_logit":
         return ConditionalLogit(mode, **params)
     if estimator == "plackett_luce":
         return PlackettLuce(mode, **params)
-    return TreeEnsemble(mode, members=(estimator,), n_jobs=n_jobs, **{estimator: dict(params)})
+    tree_params: dict[str, Any] = {estimator: dict(params)}
+    return TreeEnsemble(mode, members=(estimator,), n_jobs=n_jobs, **tree_params)
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ class TuningResult:
 def validation_log_loss(model: RaceModel, mode: Mode, frame: pl.DataFrame, window: TuningWindow) -> float:
     """Mean over the validation races of -ln p(winner), the model fitted once on the seasons before them."""
     predictions = predict_seasons(frame, lambda _: {"model": model}, [mode], window.first_season, window.seasons)
-    return float(race_scores(predictions)["log_loss"].mean())
+    return cast(float, race_scores(predictions)["log_loss"].mean())
 
 
 def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
@@ -191,7 +199,7 @@ def tune(
         study_name=study_name,
         params=dict(study.best_params),
         validation_log_loss=float(study.best_value),
-        reference_log_loss=float(reference_trial.value),
+        reference_log_loss=cast(float, reference_trial.value),  # a finished trial's
         trials=len(finished),
         seconds=time.perf_counter() - started,
     )

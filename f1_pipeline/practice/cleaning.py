@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
@@ -23,7 +24,7 @@ SESSION_KEY = ("season", "round", "session")
 MAX_LAP_SECONDS = 86_400
 TIME_TOLERANCE_SECONDS = 0.0005
 
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "season": pl.Int32,
     "round": pl.Int32,
     "session": pl.String,
@@ -96,4 +97,4 @@ def practice_results(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFra
     )
     ordered = typed.sort(*SESSION_KEY, "published", "driver_id", nulls_last=True)
     table = ordered.with_columns(position=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(SESSION_KEY))
-    return table.select(*SCHEMA).cast(SCHEMA).sort(*SESSION_KEY, "position"), quarantined
+    return table.select(*SCHEMA).cast(pl.Schema(SCHEMA)).sort(*SESSION_KEY, "position"), quarantined

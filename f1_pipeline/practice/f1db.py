@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
 import httpx
 import polars as pl
@@ -200,8 +200,10 @@ def session_rows(
                 "round": str(round_),
                 "session": session,
                 "position": values["position"],
-                "driver_id": ids.driver(values["driverId"]),
-                "constructor_id": ids.constructor(values["constructorId"], values.get("engineManufacturerId"), season),
+                "driver_id": ids.driver(cast(str, values["driverId"])),  # required: checked above
+                "constructor_id": ids.constructor(
+                    cast(str, values["constructorId"]), values.get("engineManufacturerId"), season
+                ),
                 "time": values.get("time"),
                 "gap": values.get("gap"),
                 "laps": values.get("laps"),

@@ -23,7 +23,7 @@ RAW_COLUMNS = (
     "gap",
     "laps",
 )
-RAW_SCHEMA = dict.fromkeys(RAW_COLUMNS, pl.String)
+RAW_SCHEMA = pl.Schema(dict.fromkeys(RAW_COLUMNS, pl.String))
 
 
 @dataclass(frozen=True)

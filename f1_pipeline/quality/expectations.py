@@ -78,12 +78,12 @@ def validate(suite: str, frame: pd.DataFrame, expectations: Sequence[Expectation
     result = batch.validate(gx_suite)
     outcomes = []
     for item in result.results:
-        config = item.expectation_config
-        kwargs = config.kwargs if config is not None else {}
+        expectation = item.expectation_config
+        kwargs = expectation.kwargs if expectation is not None else {}
         details = item.result or {}
         outcomes.append(
             ExpectationOutcome(
-                expectation=config.type if config is not None else "?",
+                expectation=expectation.type if expectation is not None else "?",
                 column=str(kwargs.get("column") or kwargs.get("column_list") or ""),
                 success=bool(item.success),
                 unexpected_count=details.get("unexpected_count"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import cast
 
 import optuna
 import polars as pl
@@ -23,6 +24,7 @@ from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.modeling.training import CANDIDATE, REFERENCE_FEATURES
+from f1_pipeline.modeling.tuning import Estimator
 from f1_pipeline.registry.tracking import ROLE, STEP_PREFIX, ChildRun
 
 SUMMARY_KEYS = ("mode", "model", "season", "races")
@@ -56,13 +58,13 @@ def role_of(model: str) -> str:
     return "ablation" if model == REFERENCE_FEATURES else "family"
 
 
-def estimators_of(model: str, params: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
+def estimators_of(model: str, params: Mapping[Estimator, Mapping[str, object]]) -> tuple[Estimator, ...]:
     """The tuned estimators whose hyper-parameters a backtest model was built with (none for a baseline)."""
     if model in AVERAGES:
         return tuple(estimator for member in AVERAGES[model] for estimator in estimators_of(member, params))
     if model == REFERENCE_FEATURES:
         return ("conditional_logit",)
-    return (model,) if model in params else ()
+    return (cast(Estimator, model),) if model in params else ()
 
 
 def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Mapping[Mode, Recipe]) -> list[ChildRun]:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from f1_pipeline import tables
 from f1_pipeline.modeling.backtest import completed, fingerprint
@@ -39,22 +40,21 @@ Action = Literal["promotion", "refusal", "manual_promotion", "rollback"]
 GATED: tuple[Action, ...] = ("promotion", "refusal")
 CLI = "cli"
 """`decided_by` of a decision taken through the registry CLI (the asset's is its Dagster run id)."""
-PROMOTION_SCHEMA = pl.Schema(
-    {
-        "decided_at": pl.Datetime("us", "UTC"),
-        "action": pl.String,
-        "candidate_version": pl.String,
-        "previous_champion_version": pl.String,
-        "resulting_champion_version": pl.String,
-        "candidate_log_loss": pl.Float64,
-        "champion_log_loss": pl.Float64,
-        "candidate_podium_log_loss": pl.Float64,
-        "champion_podium_log_loss": pl.Float64,
-        "evaluation_fingerprint": pl.String,
-        "reason": pl.String,
-        "decided_by": pl.String,
-    }
-)
+_PROMOTION_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
+    "decided_at": pl.Datetime("us", "UTC"),
+    "action": pl.String,
+    "candidate_version": pl.String,
+    "previous_champion_version": pl.String,
+    "resulting_champion_version": pl.String,
+    "candidate_log_loss": pl.Float64,
+    "champion_log_loss": pl.Float64,
+    "candidate_podium_log_loss": pl.Float64,
+    "champion_podium_log_loss": pl.Float64,
+    "evaluation_fingerprint": pl.String,
+    "reason": pl.String,
+    "decided_by": pl.String,
+}
+PROMOTION_SCHEMA = pl.Schema(_PROMOTION_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import polars as pl
+from mlflow.pyfunc.model import PythonModel
 
 from f1_pipeline.modeling.backtest import RaceModel
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
@@ -26,7 +26,7 @@ CONTRIBUTIONS_SHOWN = 3
 """How many features `top_contributions` lists per driver: the largest by absolute contribution."""
 
 
-class RaceWinnerModel(mlflow.pyfunc.PythonModel):
+class RaceWinnerModel(PythonModel):
     """Predicts with the model of the requested mode; refuses an unknown mode or missing feature columns."""
 
     def __init__(self, models: Mapping[Mode, RaceModel]) -> None:

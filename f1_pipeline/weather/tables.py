@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from f1_pipeline.weather.client import HOURLY_VARIABLES, Answer
 from f1_pipeline.weather.windows import FORECAST, OBSERVED, Kind
@@ -22,7 +23,7 @@ WET_THRESHOLD_MM = 1.0
 above the trace amounts a reanalysis spreads over dry afternoons."""
 
 UTC_TIME = pl.Datetime("us", "UTC")
-RAW_SCHEMA = {
+RAW_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "season": pl.String,
     "round": pl.Int32,
     "circuit_id": pl.String,
@@ -40,7 +41,7 @@ RAW_SCHEMA = {
     "url": pl.String,
     "fetched_at": UTC_TIME,
 }
-CLEAN_SCHEMA = {
+CLEAN_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "season": pl.Int32,
     "round": pl.Int32,
     "circuit_id": pl.String,
@@ -135,7 +136,7 @@ def race_weather(raw: pl.DataFrame) -> pl.DataFrame:
             wet=pl.col("precipitation") >= WET_THRESHOLD_MM,
         )
         .select(*CLEAN_SCHEMA)
-        .cast(CLEAN_SCHEMA)
+        .cast(pl.Schema(CLEAN_SCHEMA))
         .sort("season", "round")
     )
 

@@ -12,12 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from f1_serving.deps import RuntimeDep
+from f1_serving.deps import RuntimeDep, StrictQueryRoute
 from f1_serving.schemas import Health, Readiness
 from f1_serving.serving_state import SUMMARIES
 from f1_serving.settings import ApiSettings
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], route_class=StrictQueryRoute)
 
 
 @router.get("")
@@ -56,4 +56,6 @@ async def ready(
 
 def _is_operator(settings: ApiSettings, token: str | None) -> bool:
     expected = settings.operator_token
-    return bool(token and expected) and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    if not token or expected is None:
+        return False
+    return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
