@@ -7,6 +7,7 @@ need is done here: names beside ids, winners on the calendar, outcomes beside pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 import polars.selectors as cs
@@ -122,7 +123,7 @@ SCHEMAS: dict[str, Schema] = {
         "elo_rank": pl.Int32,
         "points_rank": pl.Int32,
     },
-    "rating_history": {**_RACE, "kind": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
+    "rating_history": {**_RACE, "entity": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
     "championship_odds": {
         "season": pl.Int32,
         "after_round": pl.Int32,
@@ -369,20 +370,20 @@ def rating_history(
     the history charts (the whole history is in the warehouse; a chart needs only the recent seasons)."""
     names = pl.concat(
         [
-            _driver_names(drivers).select(pl.lit("driver").alias("kind"), entity_id="driver_id", name="driver_name"),
+            _driver_names(drivers).select(pl.lit("driver").alias("entity"), entity_id="driver_id", name="driver_name"),
             _team_names(constructors).select(
-                pl.lit("team").alias("kind"), entity_id="constructor_id", name="constructor_name"
+                pl.lit("team").alias("entity"), entity_id="constructor_id", name="constructor_name"
             ),
         ]
     )
-    first = elo_history[SEASON_KEY].max() - RATING_HISTORY_SEASONS + 1 if elo_history.height else 0
+    first = cast(int, elo_history[SEASON_KEY].max()) - RATING_HISTORY_SEASONS + 1 if elo_history.height else 0
     return (
         elo_history.filter(pl.col(SEASON_KEY) >= first)
-        .select(*RACE_KEY, "kind", "entity_id", elo="rating_after")
-        .join(names, on=["kind", "entity_id"], how="left")
+        .select(*RACE_KEY, "entity", "entity_id", elo="rating_after")
+        .join(names, on=["entity", "entity_id"], how="left")
         .join(races.select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
-        .select(*RACE_KEY, "race_name", "date", "kind", "entity_id", "name", "elo")
-        .sort("kind", "entity_id", *RACE_KEY)
+        .select(*RACE_KEY, "race_name", "date", "entity", "entity_id", "name", "elo")
+        .sort("entity", "entity_id", *RACE_KEY)
     )
 
 
@@ -433,13 +434,13 @@ def _season_totals(race_results: pl.DataFrame, sprint_results: pl.DataFrame, ent
     )
 
 
-def _season_end_elo(elo_history: pl.DataFrame, kind: str, entity: str) -> pl.DataFrame:
+def _season_end_elo(elo_history: pl.DataFrame, entity: str, id_column: str) -> pl.DataFrame:
     return (
-        elo_history.filter(pl.col("kind") == kind)
+        elo_history.filter(pl.col("entity") == entity)
         .sort(RACE_KEY)
         .group_by(SEASON_KEY, "entity_id")
         .agg(elo=pl.col("rating_after").last())
-        .rename({"entity_id": entity})
+        .rename({"entity_id": id_column})
     )
 
 

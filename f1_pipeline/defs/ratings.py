@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -16,28 +18,29 @@ CARRYOVER_GRID = (0.6, 0.7, 0.8, 0.9, 1.0)
 WORLD_CHAMPION_TOP = 3
 WORLD_CHAMPION_SHARE = 0.8
 COLUMN_DOCS = {
-    "kind": "driver or team (constructor)",
+    "entity": "the rating entity: driver or team (constructor)",
     "rating_before": "rating known before the race (after the new-season carry-over)",
     "rating_after": "rating after the race",
     "races_before": "earlier rated races of this driver or team; 0 marks a debut, rated at the base",
 }
-_RATINGS = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
+_RATINGS: dict[str, Any] = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
 
 
 @dg.asset(deps=writers(RACE_RESULTS, RACES), **_RATINGS)
 def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Every driver's and team's rating before and after every race. K and the season carry-over are tuned per
-    kind on the pairwise log loss of the seasons before validation starts (the reference K = 32 is on the grid)."""
+    rating entity on the pairwise log loss of the seasons before validation starts (the reference K = 32 is on the
+    grid)."""
     store = warehouse.warehouse()
     results = store.read(RACE_RESULTS)
     seasons = range(modeling.train_first_season, modeling.validation_first_season)
-    grids = {kind: elo.tune(results, K_GRID, CARRYOVER_GRID, seasons, kind=kind) for kind in elo.KINDS}
-    chosen = {kind: grid.row(0, named=True) for kind, grid in grids.items()}
-    configs = {kind: elo.EloConfig(k=row["k"], carryover=row["carryover"]) for kind, row in chosen.items()}
+    grids = {entity: elo.tune(results, K_GRID, CARRYOVER_GRID, seasons, entity=entity) for entity in elo.ENTITIES}
+    chosen = {entity: grid.row(0, named=True) for entity, grid in grids.items()}
+    configs = {entity: elo.EloConfig(k=row["k"], carryover=row["carryover"]) for entity, row in chosen.items()}
     history = elo.elo_history(results, configs[elo.DRIVER], configs[elo.TEAM])
     parameters = pl.DataFrame(
-        [{"kind": kind, "base": configs[kind].base, **row} for kind, row in chosen.items()]
-    ).select("kind", "base", "k", "carryover", "log_loss")
+        [{"entity": entity, "base": configs[entity].base, **row} for entity, row in chosen.items()]
+    ).select("entity", "base", "k", "carryover", "log_loss")
     with store.transaction() as writes:
         writes.replace_table(ELO_HISTORY, history)
         writes.replace_table(ELO_PARAMETERS, parameters)
@@ -47,7 +50,7 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
         "team_k": configs[elo.TEAM].k,
         "team_carryover": configs[elo.TEAM].carryover,
         "tuning_seasons": f"{seasons.start}-{seasons.stop - 1}",
-        "tuning": dg.MetadataValue.md(markdown_preview(pl.concat(grids.values()).sort("kind", "log_loss"), rows=12)),
+        "tuning": dg.MetadataValue.md(markdown_preview(pl.concat(grids.values()).sort("entity", "log_loss"), rows=12)),
         "top_drivers_now": dg.MetadataValue.md(markdown_preview(top_drivers_now(history))),
     }
     return dg.MaterializeResult(metadata=metadata)
@@ -56,7 +59,7 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
 def top_drivers_now(history: pl.DataFrame, count: int = 10) -> pl.DataFrame:
     """The highest-rated drivers of the latest season, each at his rating after his last race of it. A rating
     stays frozen after a driver's last race, so ranking the whole history would list drivers retired for decades."""
-    current = history.filter(pl.col("kind") == elo.DRIVER, pl.col("season") == history["season"].max())
+    current = history.filter(pl.col("entity") == elo.DRIVER, pl.col("season") == history["season"].max())
     return (
         current.sort("season", "round")
         .group_by("entity_id", maintain_order=True)
@@ -69,7 +72,7 @@ def top_drivers_now(history: pl.DataFrame, count: int = 10) -> pl.DataFrame:
 def elo_configs(store: Warehouse) -> dict[str, elo.EloConfig]:
     """The tuned configs the ratings were built with, as `FeatureInputs` takes them."""
     configs = {
-        row["kind"]: elo.EloConfig(base=row["base"], k=row["k"], carryover=row["carryover"])
+        row["entity"]: elo.EloConfig(base=row["base"], k=row["k"], carryover=row["carryover"])
         for row in store.read(ELO_PARAMETERS).iter_rows(named=True)
     }
     return {"driver_elo": configs[elo.DRIVER], "team_elo": configs[elo.TEAM]}

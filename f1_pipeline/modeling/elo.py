@@ -27,6 +27,7 @@ import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +35,8 @@ import polars as pl
 
 DRIVER = "driver"
 TEAM = "team"
-KINDS = (DRIVER, TEAM)
+ENTITIES = (DRIVER, TEAM)
+"""The rating entities: drivers and teams are rated apart, each with its own K and carry-over."""
 SCALE = 400.0
 """Rating gap at which the stronger entity is expected to score 10 times as often as the weaker."""
 
@@ -44,7 +46,7 @@ HISTORY_SCHEMA = pl.Schema(
     {
         "season": pl.Int32,
         "round": pl.Int32,
-        "kind": pl.Utf8,
+        "entity": pl.Utf8,
         "entity_id": pl.Utf8,
         "rating_before": pl.Float64,
         "rating_after": pl.Float64,
@@ -91,17 +93,17 @@ def expected_score(rating_a: npt.ArrayLike, rating_b: npt.ArrayLike) -> np.ndarr
 
 @dataclass(frozen=True)
 class _Field:
-    """One kind's races prepared once as integer arrays, so replaying them under many configs is cheap.
+    """One rating entity's races prepared once as integer arrays, so replaying them under many configs is cheap.
 
     Rows are one per (race, entity), grouped by race in (season, round) order and within a race sorted by
     result, best first: for i < j in a race, entity i finished ahead of or level with entity j.
     """
 
-    kind: str
+    entity: str
     season: np.ndarray  # per race
     round: np.ndarray  # per race
     offsets: np.ndarray  # race r is rows offsets[r]:offsets[r + 1]
-    entity: np.ndarray  # per row, an index into entity_ids
+    entity_index: np.ndarray  # per row, an index into entity_ids
     entity_ids: np.ndarray  # object array of ids, sorted
     races_before: np.ndarray  # per row
     wins: list[np.ndarray]  # per race: actual score of each row summed over the field, sum_b S_ab
@@ -123,18 +125,18 @@ def _validated(results: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _field(results: pl.DataFrame, kind: str) -> _Field:
-    if kind not in _ENTITY_COLUMN:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+def _field(results: pl.DataFrame, entity: str) -> _Field:
+    if entity not in _ENTITY_COLUMN:
+        raise ValueError(f"entity must be one of {ENTITIES}, got {entity!r}")
     rows = (
         _validated(results)
-        .group_by("season", "round", pl.col(_ENTITY_COLUMN[kind]).alias("entity_id"))
+        .group_by("season", "round", pl.col(_ENTITY_COLUMN[entity]).alias("entity_id"))
         .agg(pl.col("position_order").min())
         .sort("season", "round", "position_order", "entity_id")
         .with_columns(
             race=pl.struct("season", "round").rle_id(),
             races_before=pl.int_range(pl.len(), dtype=pl.Int32).over("entity_id"),
-            entity=pl.col("entity_id").rank("dense").cast(pl.Int64) - 1,
+            entity_index=pl.col("entity_id").rank("dense").cast(pl.Int64) - 1,
         )
     )
     races = rows.group_by("race", maintain_order=True).agg(pl.col("season", "round").first(), size=pl.len())
@@ -147,11 +149,11 @@ def _field(results: pl.DataFrame, kind: str) -> _Field:
         ahead.append(better)
         wins.append(better.sum(axis=1) + 0.5 * ((place[:, None] == place[None, :]).sum(axis=1) - 1))
     return _Field(
-        kind=kind,
+        entity=entity,
         season=races["season"].to_numpy(),
         round=races["round"].to_numpy(),
         offsets=offsets,
-        entity=rows["entity"].to_numpy(),
+        entity_index=rows["entity_index"].to_numpy(),
         entity_ids=np.asarray(rows["entity_id"].unique().sort().to_list(), dtype=object),
         races_before=rows["races_before"].to_numpy(),
         wins=wins,
@@ -180,8 +182,8 @@ def _replay(field: _Field, config: EloConfig, scored: np.ndarray | None = None) 
     a later one. Stops after the last scored race when scoring (what comes after cannot change the loss).
     """
     ratings = np.full(len(field.entity_ids), config.base)
-    before = np.full(len(field.entity), np.nan)
-    after = np.full(len(field.entity), np.nan)
+    before = np.full(len(field.entity_index), np.nan)
+    after = np.full(len(field.entity_index), np.nan)
     last = field.races if scored is None or not scored.any() else int(np.flatnonzero(scored)[-1]) + 1
     loss_sum, pairs = 0.0, 0
     for race in range(last):
@@ -189,7 +191,7 @@ def _replay(field: _Field, config: EloConfig, scored: np.ndarray | None = None) 
             # Entities never rated sit at the base, which this leaves unchanged: rookies still enter at the base.
             ratings = config.base + config.carryover * (ratings - config.base)
         start, stop = field.offsets[race], field.offsets[race + 1]
-        who = field.entity[start:stop]
+        who = field.entity_index[start:stop]
         current = ratings[who]
         before[start:stop] = current
         size = stop - start
@@ -218,8 +220,8 @@ def _history(field: _Field, config: EloConfig) -> pl.DataFrame:
         {
             "season": np.repeat(field.season, sizes),
             "round": np.repeat(field.round, sizes),
-            "kind": [field.kind] * len(field.entity),
-            "entity_id": field.entity_ids[field.entity],
+            "entity": [field.entity] * len(field.entity_index),
+            "entity_id": field.entity_ids[field.entity_index],
             "rating_before": replay.before,
             "rating_after": replay.after,
             "races_before": field.races_before,
@@ -231,14 +233,14 @@ def _history(field: _Field, config: EloConfig) -> pl.DataFrame:
 def elo_history(results: pl.DataFrame, driver: EloConfig = DRIVER_ELO, team: EloConfig = TEAM_ELO) -> pl.DataFrame:
     """Driver and team ratings before and after every race in `results` (rows of clean.race_results).
 
-    Uses season, round, driver_id, constructor_id and position_order; any row order. One row per
-    (race, kind, entity), sorted by season, round, kind and rating_after (best first). `rating_before` is what
-    was known before the race (after any new-season carry-over); `races_before` counts the entity's earlier
-    rated races, so 0 marks a debut, which is rated at the base.
+    Uses season, round, driver_id, constructor_id and position_order; any row order. One row per (race, rating
+    entity, entity id), sorted by season, round, entity and rating_after (best first). `rating_before` is what was
+    known before the race (after any new-season carry-over); `races_before` counts the entity's earlier rated races,
+    so 0 marks a debut, which is rated at the base.
     """
-    frames = [_history(_field(results, kind), config) for kind, config in ((DRIVER, driver), (TEAM, team))]
+    frames = [_history(_field(results, entity), config) for entity, config in ((DRIVER, driver), (TEAM, team))]
     return pl.concat(frames).sort(
-        ["season", "round", "kind", "rating_after", "entity_id"], descending=[False, False, False, True, False]
+        ["season", "round", "entity", "rating_after", "entity_id"], descending=[False, False, False, True, False]
     )
 
 
@@ -249,14 +251,16 @@ def _scored_races(field: _Field, seasons: Collection[int]) -> np.ndarray:
     return scored
 
 
-def pairwise_log_loss(results: pl.DataFrame, config: EloConfig, seasons: Collection[int], kind: str = DRIVER) -> float:
+def pairwise_log_loss(
+    results: pl.DataFrame, config: EloConfig, seasons: Collection[int], entity: str = DRIVER
+) -> float:
     """Mean binary log loss of E_ab against the outcome, over every untied pair in the races of `seasons`.
 
     This is what the ratings claim to know (the chance a finishes ahead of b), so it is the objective for K and
     the carry-over. Ratings use the whole history before each race, also races outside `seasons` (warm-up).
-    Drivers and teams are rated independently, so one kind needs only its own config.
+    Drivers and teams are rated independently, so one rating entity needs only its own config.
     """
-    field = _field(results, kind)
+    field = _field(results, entity)
     return _replay(field, config, _scored_races(field, seasons)).mean_loss
 
 
@@ -265,21 +269,21 @@ def tune(
     ks: Sequence[float],
     carryovers: Sequence[float],
     seasons: Collection[int],
-    kind: str = DRIVER,
+    entity: str = DRIVER,
     base: float = 1500.0,
 ) -> pl.DataFrame:
-    """Grid search of K x carry-over on `pairwise_log_loss`; columns kind, k, carryover, log_loss; best first.
+    """Grid search of K x carry-over on `pairwise_log_loss`; columns entity, k, carryover, log_loss; best first.
 
     The races are prepared once and replayed per grid point, so a grid of ~20 points takes a couple of seconds.
     """
-    field = _field(results, kind)
+    field = _field(results, entity)
     scored = _scored_races(field, seasons)
     rows = []
     for k in ks:
         for carryover in carryovers:
             loss = _replay(field, EloConfig(base=base, k=k, carryover=carryover), scored).mean_loss
-            rows.append({"kind": kind, "k": float(k), "carryover": float(carryover), "log_loss": loss})
-    schema = {"kind": pl.Utf8, "k": pl.Float64, "carryover": pl.Float64, "log_loss": pl.Float64}
+            rows.append({"entity": entity, "k": float(k), "carryover": float(carryover), "log_loss": loss})
+    schema = {"entity": pl.Utf8, "k": pl.Float64, "carryover": pl.Float64, "log_loss": pl.Float64}
     return pl.DataFrame(rows, schema=schema).sort("log_loss", "k", "carryover")
 
 
@@ -293,7 +297,8 @@ def non_finite(history: pl.DataFrame) -> int:
 
 
 def field_mean_drift(history: pl.DataFrame, driver: EloConfig = DRIVER_ELO, team: EloConfig = TEAM_ELO) -> float:
-    """Largest distance from the base of the mean current rating of everyone rated so far, over races and kinds.
+    """Largest distance from the base of the mean current rating of everyone rated so far, over races and rating
+    entities.
 
     After each race the current rating of an entity is its last `rating_after`, pulled toward the base by the
     carry-over once per season started since (which the history shows only at its next race, so the configs
@@ -302,20 +307,20 @@ def field_mean_drift(history: pl.DataFrame, driver: EloConfig = DRIVER_ELO, team
     or destroyed.
     """
     drift = 0.0
-    for kind, config in ((DRIVER, driver), (TEAM, team)):
-        rows = history.filter(pl.col("kind") == kind)
+    for entity, config in ((DRIVER, driver), (TEAM, team)):
+        rows = history.filter(pl.col("entity") == entity)
         if rows.is_empty():
             continue
         rows = rows.with_columns(
             race=pl.struct("season", "round").rank("dense").cast(pl.Int64) - 1,
             year=pl.col("season").rank("dense").cast(pl.Int64) - 1,
-            entity=pl.col("entity_id").rank("dense").cast(pl.Int64) - 1,
+            entity_index=pl.col("entity_id").rank("dense").cast(pl.Int64) - 1,
         )
-        race, entity = rows["race"].to_numpy(), rows["entity"].to_numpy()
-        shape = (int(race.max()) + 1, int(entity.max()) + 1)
+        race, index = rows["race"].to_numpy(), rows["entity_index"].to_numpy()
+        shape = (int(race.max()) + 1, int(index.max()) + 1)
         # Per (race, entity): the row index of the entity's latest rated race up to this one, -1 before its first.
         latest = np.full(shape, -1, dtype=np.int64)
-        latest[race, entity] = np.arange(rows.height)
+        latest[race, index] = np.arange(rows.height)
         latest = np.maximum.accumulate(latest, axis=0)
         rated = latest >= 0
         deviation = rows["rating_after"].to_numpy() - config.base
@@ -366,7 +371,7 @@ def world_champion_rank_at_season_end(
         .select("season", world_champion_id="driver_id", points="points")
     )
     season_end = (
-        history.filter(pl.col("kind") == DRIVER)
+        history.filter(pl.col("entity") == DRIVER)
         .sort("season", "round")
         .group_by("season", "entity_id")
         .agg(pl.col("rating_after").last())
@@ -389,4 +394,4 @@ def share_in_top(ranks: pl.DataFrame, top: int = 3) -> float:
     not)."""
     if ranks.is_empty():
         return float("nan")
-    return float((ranks["rank"].fill_null(top + 1) <= top).mean())
+    return float(cast(float, (ranks["rank"].fill_null(top + 1) <= top).mean()))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -254,27 +254,27 @@ def _attach(rows: pl.DataFrame, stats: pl.DataFrame, by: Sequence[str]) -> pl.Da
     )
 
 
-def _ratings(ratings: pl.DataFrame, calendar: pl.DataFrame, kind: str) -> pl.DataFrame:
-    key = "driver_id" if kind == "driver" else "constructor_id"
+def _ratings(ratings: pl.DataFrame, calendar: pl.DataFrame, entity: str) -> pl.DataFrame:
+    key = "driver_id" if entity == "driver" else "constructor_id"
     return (
-        ratings.filter(kind=kind)
+        ratings.filter(entity=entity)
         .join(calendar.select("season", "round", "order"), on=["season", "round"])
         .select(
             "order",
             pl.col("entity_id").alias(key),
-            pl.col("rating_after").alias(f"{kind}_elo"),
-            pl.col("season").alias(f"{kind}_elo_season"),
+            pl.col("rating_after").alias(f"{entity}_elo"),
+            pl.col("season").alias(f"{entity}_elo_season"),
         )
     )
 
 
-def _carried_into_season(rows: pl.DataFrame, kind: str, config: EloConfig) -> pl.DataFrame:
+def _carried_into_season(rows: pl.DataFrame, entity: str, config: EloConfig) -> pl.DataFrame:
     """The rating as the ratings themselves carry it: pulled toward the base once per season started since it was
     earned (what `rating_before` holds at a season's first race); a newcomer at the base."""
-    rating, earned = pl.col(f"{kind}_elo"), pl.col(f"{kind}_elo_season")
+    rating, earned = pl.col(f"{entity}_elo"), pl.col(f"{entity}_elo_season")
     seasons = (pl.col("season") - earned).cast(pl.Float64)
     carried = config.base + pl.lit(config.carryover).pow(seasons) * (rating - config.base)
-    return rows.with_columns(carried.fill_null(config.base).alias(f"{kind}_elo")).drop(earned.meta.output_name())
+    return rows.with_columns(carried.fill_null(config.base).alias(f"{entity}_elo")).drop(earned.meta.output_name())
 
 
 def _race_rows(results: pl.DataFrame, calendar: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -293,7 +293,7 @@ def _race_rows(results: pl.DataFrame, calendar: pl.DataFrame, key: str) -> pl.Da
 
 def _form(results: pl.DataFrame, calendar: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
     """Rolling form after each race of a driver or team."""
-    window = {"min_samples": 1}
+    window: dict[str, Any] = {"min_samples": 1}
     stats = {
         f"{prefix}_avg_finish_5": pl.col("finish").rolling_mean(5, **window),
         f"{prefix}_wins_rate_10": pl.col("won").rolling_mean(10, **window),

@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -131,8 +131,8 @@ def next_race(served: Served, today: date) -> NextRacePage:
     predictions = served.next_race
     version = served.champion.version
     if predictions.is_empty():
-        notes = ("Every race on the calendar has results: there is no next race to predict.",)
-        return NextRacePage(None, None, (), (), None, (), notes, fresh, version)
+        done = ("Every race on the calendar has results: there is no next race to predict.",)
+        return NextRacePage(None, None, (), (), None, (), done, fresh, version)
     mode = _best_mode(predictions)
     shown = predictions.filter(pl.col("mode") == mode).sort("rank")
     first = shown.row(0, named=True)
@@ -164,7 +164,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
         )
         for row in shown.iter_rows(named=True)
     )
-    notes = []
+    notes: list[str] = []
     if not change:
         notes.append("Qualifying for this race is not in the data yet: these chances are from before qualifying.")
     if not outcomes:
@@ -242,7 +242,7 @@ def season(served: Served, year: int) -> SeasonPage:
     races = calendar.filter(pl.col("season") == year).sort("round")
     if races.is_empty():
         seasons = calendar["season"]
-        raise PageNotFoundError(f"there is no {year} calendar: the data covers {seasons.min()}-{seasons.max()}")
+        raise PageNotFoundError(f"there is no {year} calendar: the data covers {seasons.min()!s}-{seasons.max()!s}")
     predictions = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed").filter(
         pl.col("season") == year
     )
@@ -259,19 +259,19 @@ def season(served: Served, year: int) -> SeasonPage:
     wins = sum(race.favourite_won == "yes" for race in decided)
     summary = f"The favourite won {wins} of {len(decided)} predicted races." if decided else None
     modes = set(favourites["mode"].to_list())
-    notes = []
+    notes: list[str] = []
     if favourites.is_empty():
         notes.append(f"There are no predictions for {year}: the walk-forward backtest covers {_span(served)}.")
-    seasons = sorted(set(calendar["season"].to_list()))
-    index = seasons.index(year)
+    known = sorted(set(calendar["season"].to_list()))
+    index = known.index(year)
     return SeasonPage(
         season=year,
         mode=" and ".join(MODE_LABELS[mode] for mode in (POST, PRE) if mode in modes) or MISSING,
         races=shown,
         summary=summary,
         notes=tuple(notes),
-        previous=seasons[index - 1] if index > 0 else None,
-        next=seasons[index + 1] if index + 1 < len(seasons) else None,
+        previous=known[index - 1] if index > 0 else None,
+        next=known[index + 1] if index + 1 < len(known) else None,
         predicted_seasons=tuple(sorted(set(predictions_seasons(served)))),
     )
 
@@ -280,7 +280,7 @@ def latest_season(served: Served) -> int:
     """The season of the next race, or the last on the calendar when every race has results."""
     calendar = served.table("calendar")
     upcoming = calendar.filter(pl.col("is_next"))
-    return int((upcoming if upcoming.height else calendar)["season"].max())
+    return cast(int, (upcoming if upcoming.height else calendar)["season"].max())
 
 
 def predictions_seasons(served: Served) -> list[int]:
@@ -487,17 +487,17 @@ def ratings(served: Served) -> RatingsPage:
         return RatingsPage(None, None, (), (), "")
     order = history.select("season", "round").unique().sort("season", "round").with_row_index("race")
     history = history.join(order, on=["season", "round"]).with_columns(pl.col("race").cast(pl.Float64))
-    latest = history["season"].max()
-    seasons = f"{history['season'].min()}-{latest}"
+    latest = cast(int, history["season"].max())
+    seasons = f"{history['season'].min()!s}-{latest}"
     firsts = order.group_by("season").agg(pl.col("race").min()).sort("season")
     x_labels = {float(row["race"]): str(row["season"]) for row in firsts.iter_rows(named=True)}
-    drivers_chart, drivers = _ratings_of(history.filter(pl.col("kind") == "driver"), latest, "Driver", x_labels)
-    teams_chart, teams = _ratings_of(history.filter(pl.col("kind") == "team"), latest, "Team", x_labels)
+    drivers_chart, drivers = _ratings_of(history.filter(pl.col("entity") == "driver"), latest, "Driver", x_labels)
+    teams_chart, teams = _ratings_of(history.filter(pl.col("entity") == "team"), latest, "Team", x_labels)
     return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons)
 
 
 def _ratings_of(
-    history: pl.DataFrame, latest: int, kind: str, x_labels: dict[float, str]
+    history: pl.DataFrame, latest: int, entity: str, x_labels: dict[float, str]
 ) -> tuple[LineChart | None, tuple[RatingRow, ...]]:
     current = history.filter(pl.col("season") == latest).sort("race")
     if current.is_empty():
@@ -527,9 +527,9 @@ def _ratings_of(
     ]
     names = ", ".join(f"{line.name} {line.points[-1][1]:.0f}" for line in series)
     chart = line_chart(
-        f"{kind} ratings after each race",
+        f"{entity} ratings after each race",
         f"ELO rating after each race since {min(x_labels.values())} of the {len(series)} highest-rated "
-        f"{kind.lower()}s of {latest}; their latest ratings: {names}.",
+        f"{entity.lower()}s of {latest}; their latest ratings: {names}.",
         series,
         y_label="ELO",
         x_labels=x_labels,
@@ -573,7 +573,7 @@ def model_card(served: Served) -> ModelPage:
         registered_at=_instant(champion.registered_at),
         published_at=_instant(manifest.published_at),
         published_by_version=manifest.model_version,
-        backtest_seasons=f"{seasons.min()}-{seasons.max()}" if len(seasons) else "none",
+        backtest_seasons=f"{seasons.min()!s}-{seasons.max()!s}" if len(seasons) else "none",
         races=accuracy.select("season", "round").n_unique(),
         training_seasons=_training_seasons(champion.params),
         comparison=comparison,

@@ -51,7 +51,7 @@ def test_rating_history_keeps_the_recent_seasons_named_in_race_order():
         {
             "season": seasons,
             "round": [1, 1, 2, 1, 1],
-            "kind": ["driver", "driver", "driver", "driver", "team"],
+            "entity": ["driver", "driver", "driver", "driver", "team"],
             "entity_id": ["a", "a", "a", "a", "x"],
             "rating_before": [1500.0] * 5,
             "rating_after": [1490.0, 1510.0, 1530.0, 1520.0, 1505.0],
@@ -59,11 +59,11 @@ def test_rating_history_keeps_the_recent_seasons_named_in_race_order():
         schema_overrides={"season": pl.Int32, "round": pl.Int32},
     )
     table = rating_history(history, DRIVERS, CONSTRUCTORS, RACES)
-    assert table.columns == ["season", "round", "race_name", "date", "kind", "entity_id", "name", "elo"]
-    assert table.select("season", "round", "kind", "name", "elo").rows() == [
+    assert table.columns == ["season", "round", "race_name", "date", "entity", "entity_id", "name", "elo"]
+    assert table.select("season", "round", "entity", "name", "elo").rows() == [
         (2030 - RATING_HISTORY_SEASONS + 1, 1, "driver", "Ann A", 1510.0),
         (2030, 1, "driver", "Ann A", 1520.0),
         (2030, 2, "driver", "Ann A", 1530.0),
         (2030, 1, "team", "Xteam", 1505.0),
     ]
-    assert table.filter(season=2030, round=1, kind="driver")["race_name"].to_list() == ["Hungarian GP"]
+    assert table.filter(season=2030, round=1, entity="driver")["race_name"].to_list() == ["Hungarian GP"]

@@ -74,7 +74,7 @@ def test_a_three_driver_race_by_hand():
         PLAIN,
     )
     # Race 1, everyone at 1500 so E = 0.5 per pair; K / (n - 1) = 16: the winner +16, the middle 0, the last -16.
-    first = history.filter(round=1, kind="driver")
+    first = history.filter(round=1, entity="driver")
     assert first["entity_id"].to_list() == ["a", "b", "c"]
     assert first["rating_before"].to_list() == [1500.0, 1500.0, 1500.0]
     assert first["rating_after"].to_list() == [1516.0, 1500.0, 1484.0]
@@ -83,7 +83,7 @@ def test_a_three_driver_race_by_hand():
     assert rating(history, 2000, 2, "b") == pytest.approx(1500.0, abs=1e-9)
     assert rating(history, 2000, 2, "a") == pytest.approx(1498.8970958387513, abs=1e-9)
     # One car per team here, so the teams move exactly like their drivers.
-    teams = history.filter(kind="team").sort("season", "round", "entity_id")["rating_after"].to_list()
+    teams = history.filter(entity="team").sort("season", "round", "entity_id")["rating_after"].to_list()
     assert teams == pytest.approx([1516.0, 1500.0, 1484.0, 1498.8970958387513, 1500.0, 1501.1029041612487])
     assert history.filter(round=2)["races_before"].unique().to_list() == [1]
 
@@ -92,7 +92,7 @@ def test_a_team_is_rated_by_its_best_car():
     history = elo.elo_history(
         results((2000, 1, [("a", "x", 1), ("b", "y", 2), ("c", "y", 3), ("d", "x", 4)])), PLAIN, PLAIN
     )
-    teams = history.filter(kind="team")
+    teams = history.filter(entity="team")
     assert teams["entity_id"].to_list() == ["x", "y"]
     assert teams["rating_after"].to_list() == [1516.0, 1484.0]  # one pair, K / 1 = 32, E = 0.5: +-16
 
@@ -101,10 +101,10 @@ def test_history_columns_types_and_order():
     history = elo.elo_history(random_results(1))
     assert history.schema == elo.HISTORY_SCHEMA
     expected = history.sort(
-        ["season", "round", "kind", "rating_after", "entity_id"], descending=[False, False, False, True, False]
+        ["season", "round", "entity", "rating_after", "entity_id"], descending=[False, False, False, True, False]
     )
     assert history.equals(expected)
-    assert history.select("season", "round", "kind", "entity_id").is_unique().all()
+    assert history.select("season", "round", "entity", "entity_id").is_unique().all()
 
 
 def test_row_order_of_the_input_does_not_matter():
@@ -115,15 +115,15 @@ def test_row_order_of_the_input_does_not_matter():
 def test_ratings_are_zero_sum_and_the_mean_stays_at_the_base():
     driver, team = EloConfig(base=1000.0, k=80.0, carryover=0.6), EloConfig(base=1000.0, k=50.0, carryover=0.9)
     history = elo.elo_history(random_results(4), driver, team)
-    per_race = history.group_by("season", "round", "kind").agg(
+    per_race = history.group_by("season", "round", "entity").agg(
         change=(pl.col("rating_after") - pl.col("rating_before")).sum()
     )
     assert per_race["change"].abs().max() < 1e-9
     # The current ratings of everyone after the last race, pulled to the base once per season started since.
-    last = history.sort("season", "round").group_by("kind", "entity_id").last()
-    shrink = pl.when(pl.col("kind") == "driver").then(driver.carryover).otherwise(team.carryover)
+    last = history.sort("season", "round").group_by("entity", "entity_id").last()
+    shrink = pl.when(pl.col("entity") == "driver").then(driver.carryover).otherwise(team.carryover)
     now = last.with_columns(current=1000.0 + (pl.col("rating_after") - 1000.0) * shrink ** (2002 - pl.col("season")))
-    assert now.group_by("kind").agg(pl.col("current").mean())["current"].to_list() == pytest.approx([1000.0] * 2)
+    assert now.group_by("entity").agg(pl.col("current").mean())["current"].to_list() == pytest.approx([1000.0] * 2)
     assert elo.field_mean_drift(history, driver, team) < 1e-9
     assert elo.field_mean_drift(history, driver, EloConfig(base=1000.0, k=50.0, carryover=1.0)) > 1e-3
 
@@ -150,7 +150,7 @@ def test_a_later_race_does_not_change_earlier_rows():
     before_last = (pl.col("season") < 2002) | (pl.col("round") < 5)
     assert changed.filter(before_last).equals(history.filter(before_last))
     # In the changed race itself only what came out of it moved.
-    key = ["kind", "entity_id"]
+    key = ["entity", "entity_id"]
     assert (
         changed.filter(~before_last)
         .sort(key)["rating_before"]
@@ -162,16 +162,16 @@ def test_a_shared_drive_counts_once_with_the_best_result():
     shared = results((1955, 1, [("fangio", "mercedes", 1), ("moss", "maserati", 2), ("fangio", "ferrari", 4)]))
     single = results((1955, 1, [("fangio", "mercedes", 1), ("moss", "maserati", 2)]))
     history = elo.elo_history(shared, PLAIN, PLAIN)
-    drivers = history.filter(kind="driver")
+    drivers = history.filter(entity="driver")
     assert drivers["entity_id"].to_list() == ["fangio", "moss"]
-    assert drivers.equals(elo.elo_history(single, PLAIN, PLAIN).filter(kind="driver"))
+    assert drivers.equals(elo.elo_history(single, PLAIN, PLAIN).filter(entity="driver"))
     assert drivers["rating_after"].to_list() == [1516.0, 1484.0]
-    assert history.filter(kind="team")["entity_id"].to_list() == ["mercedes", "maserati", "ferrari"]
+    assert history.filter(entity="team")["entity_id"].to_list() == ["mercedes", "maserati", "ferrari"]
 
 
 def test_drivers_sharing_a_car_tie():
     history = elo.elo_history(results((1957, 1, [("a", "x", 1), ("b", "x", 1), ("c", "y", 2)])), PLAIN, PLAIN)
-    drivers = history.filter(kind="driver").sort("entity_id")
+    drivers = history.filter(entity="driver").sort("entity_id")
     # a and b: 0.5 against each other, 1 against c; K / 2 = 16.
     assert drivers["rating_after"].to_list() == [1508.0, 1508.0, 1484.0]
 
@@ -214,12 +214,12 @@ def test_pairwise_log_loss_is_ln2_without_learning_and_counts_only_the_scored_se
 
 def test_tune_returns_the_grid_best_first():
     frame = random_results(8, seasons=4)
-    table = elo.tune(frame, [0.0, 16.0, 64.0], [0.5, 1.0], range(2001, 2004), kind="team")
-    assert table.columns == ["kind", "k", "carryover", "log_loss"]
+    table = elo.tune(frame, [0.0, 16.0, 64.0], [0.5, 1.0], range(2001, 2004), entity="team")
+    assert table.columns == ["entity", "k", "carryover", "log_loss"]
     assert table.height == 6
     assert table["log_loss"].is_sorted()
     best = table.row(0, named=True)
-    assert best["kind"] == "team"
+    assert best["entity"] == "team"
     direct = elo.pairwise_log_loss(
         frame, EloConfig(k=best["k"], carryover=best["carryover"]), range(2001, 2004), "team"
     )

@@ -237,8 +237,8 @@ def test_season_standings_count_only_earlier_races_and_sprints(inputs, features)
 
 
 def test_ratings_features_are_the_ratings_known_before_the_race(inputs, features):
-    for kind, key, column in (("driver", "driver_id", "driver_elo"), ("team", "constructor_id", "team_elo")):
-        before = inputs.ratings.filter(kind=kind).select(
+    for entity, key, column in (("driver", "driver_id", "driver_elo"), ("team", "constructor_id", "team_elo")):
+        before = inputs.ratings.filter(entity=entity).select(
             "season", "round", pl.col("entity_id").alias(key), "rating_before"
         )
         joined = features.join(before, on=["season", "round", key], how="left")

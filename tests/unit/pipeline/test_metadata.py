@@ -32,5 +32,5 @@ def test_the_preview_of_a_race_table_starts_at_the_latest_race_keeping_the_order
 
 
 def test_a_table_without_seasons_keeps_its_order():
-    frame = pl.DataFrame({"kind": ["driver", "team"], "log_loss": [0.6, 0.5]})
+    frame = pl.DataFrame({"entity": ["driver", "team"], "log_loss": [0.6, 0.5]})
     assert latest_first(frame).equals(frame)

@@ -5,8 +5,8 @@ import polars as pl
 from f1_pipeline.defs.ratings import top_drivers_now
 
 
-def history_row(kind, entity, season, round_, after):
-    return {"kind": kind, "entity_id": entity, "season": season, "round": round_, "rating_after": after}
+def history_row(entity, entity_id, season, round_, after):
+    return {"entity": entity, "entity_id": entity_id, "season": season, "round": round_, "rating_after": after}
 
 
 def test_only_drivers_of_the_latest_season_at_their_latest_rating():
