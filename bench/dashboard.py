@@ -98,7 +98,8 @@ def measure(requests: int) -> tuple[list[Row], str]:
 
 def report(rows: list[Row], data: str, requests: int) -> str:
     lines = [
-        f"{requests} requests per page and kind, in-process through the whole ASGI stack (no sockets), on {data}.",
+        f"{requests} requests per page, built and cached, in-process through the whole ASGI stack (no sockets), "
+        f"on {data}.",
         "",
         "| page | built: median | built: p95 | built: CPU median | built: CPU p95 | cached: median | size |",
         "|---|---|---|---|---|---|---|",
