@@ -163,8 +163,8 @@ def candidate_model(
     frame = store.read(RACE_FEATURES)
     seasons = modeling.seasons()
     recipes = _offered_recipes(store, config)
-    kinds = gate.families_backtest(store)
-    chosen = candidate_predictions(kinds, recipes)
+    families = gate.families_backtest(store)
+    chosen = candidate_predictions(families, recipes)
     evaluation = evaluation_of(chosen, gate.evaluation_fingerprint(frame, seasons))
     registry = mlflow.registry()
     version = registry.registered_candidate(evaluation, recipes)
@@ -172,7 +172,7 @@ def candidate_model(
         registration = f"reused version {version.version} (same evaluation and recipes)"
     else:
         through = comparison.data_through(frame, store.read(RACES))
-        predictions = pl.concat([chosen, kinds])
+        predictions = pl.concat([chosen, families])
         version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, predictions, through))
         registration = f"registered version {version.version}"
     context.log.info(registration)

@@ -158,12 +158,12 @@ class ModelRegistry:
         """The experiment, created (or, when an older version of this code created it, tagged) as a classic
         model-training experiment."""
         client = self.client()
-        key, kind = EXPERIMENT_KIND
+        key, value = EXPERIMENT_KIND
         existing = client.get_experiment_by_name(self.experiment)
         if existing is None:
-            return client.create_experiment(self.experiment, self.artifact_location, tags={key: kind})
-        if existing.tags.get(key) != kind:
-            client.set_experiment_tag(existing.experiment_id, key, kind)
+            return client.create_experiment(self.experiment, self.artifact_location, tags={key: value})
+        if existing.tags.get(key) != value:
+            client.set_experiment_tag(existing.experiment_id, key, value)
         return existing.experiment_id
 
     def log_candidate(self, candidate: Candidate) -> ModelVersion:

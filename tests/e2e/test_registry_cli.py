@@ -49,7 +49,7 @@ def log_random_forest(settings: PipelineSettings, fingerprint: str | None = None
     store = warehouse_of(settings)
     frame = store.read(RACE_FEATURES)
     seasons = Seasons(settings.train_first_season, settings.validation_first_season, settings.backtest_first_season)
-    recipes = {mode: Recipe(kind="random_forest") for mode in ("pre_qualifying", "post_qualifying")}
+    recipes = {mode: Recipe(family="random_forest") for mode in ("pre_qualifying", "post_qualifying")}
     registry = registry_for(settings)
     champion = registry.champion()
     evaluation = evaluation_of(recipe_backtest(frame, recipes, seasons), champion.tags["evaluation_fingerprint"])

@@ -126,8 +126,8 @@ def test_a_single_car_field_is_certain_and_a_race_is_independent_of_the_others(t
     np.testing.assert_allclose(model.predict(one_race), together["p"].to_numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda kind: kind.__name__)
-def test_linear_kinds_learn_the_feature_that_drives_winning(linear):
+@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda estimator: estimator.__name__)
+def test_linear_estimators_learn_the_feature_that_drives_winning(linear):
     big_train = synthetic_frame(seed=5, races=120, strength=2.5)
     held_out = synthetic_frame(seed=6, races=60, strength=2.5, first_season=2030)
     model = linear("pre_qualifying").fit(big_train)
@@ -219,7 +219,7 @@ def test_plackett_luce_ignores_where_non_classified_cars_fell(train):
     assert not np.allclose(model.coef_, other.coef_)
 
 
-@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda kind: kind.__name__)
+@pytest.mark.parametrize("linear", [ConditionalLogit, PlackettLuce], ids=lambda estimator: estimator.__name__)
 def test_linear_contributions_add_up_to_the_score_against_the_race_mean(linear, train, test):
     model = linear("post_qualifying").fit(train)
     contributions = model.contributions(test)
