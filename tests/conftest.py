@@ -16,23 +16,30 @@ from fastapi.testclient import TestClient
 
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
-from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.settings import ENV_FILE_VARIABLE, PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 from f1_serving.main import create_app
 from tests.api_support import api_settings, bearer, register
 
 POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+os.environ[ENV_FILE_VARIABLE] = ""  # a developer's .env reaches no test, no session fixture, no server a test starts
 
 
 TIERS = ("unit", "integration", "e2e")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test's tier is the folder it lives in (tests/unit, tests/integration, tests/e2e), so `-m` selects by tier."""
+    """A test's tier is the folder it lives in (tests/unit, tests/integration, tests/e2e), so `-m` selects by tier.
+
+    Its xdist group (`--dist loadgroup`) keeps what shares a materialization on one worker, which builds it once:
+    every test on the session's `trained` graph, and otherwise the tests of one module (module-scoped fixtures)."""
     for item in items:
-        tier = next((part for part in item.path.relative_to(item.config.rootpath).parts if part in TIERS), None)
+        path = item.path.relative_to(item.config.rootpath)
+        tier = next((part for part in path.parts if part in TIERS), None)
         if tier:
             item.add_marker(tier)
+        item.add_marker(pytest.mark.xdist_group("trained" if "trained" in item.fixturenames else path.as_posix()))
 
 
 def run_job(
@@ -55,7 +62,7 @@ def run_job(
 def _no_pipeline_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests state their settings; an F1_DATA_SOURCE=live left in a shell must never send them to the network."""
     for name in list(os.environ):
-        if name.startswith("F1_") and name != "F1_TEST_POSTGRES_URL":
+        if name.startswith("F1_") and name not in {"F1_TEST_POSTGRES_URL", ENV_FILE_VARIABLE}:
             monkeypatch.delenv(name)
 
 
@@ -98,6 +105,16 @@ SMALL_TRAINING = {
 }
 """A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the reference parameters),
 backtest 2025-2026."""
+
+QUICK_SEASONS = ("2020", "2026")
+QUICK_TRAINING = {
+    "train_first_season": 2021,
+    "validation_first_season": 2024,
+    "backtest_first_season": 2026,
+    "tuning_trials": 1,
+}
+"""Smaller still, for runs of `QUICK_SEASONS` (2020 gives the ratings a season to settle): tests about which runs
+start, what a killed run leaves or where production keeps its state, not about the model."""
 
 
 @pytest.fixture
