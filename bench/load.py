@@ -5,13 +5,16 @@ warm-up, then `--concurrency` keep-alive connections for `--seconds` from `bench
 published data and champion of the default locations, with a throwaway users database and a rate limit too
 high to trip: what is measured is serving, not the limiter. Client and server share the machine's cores, and
 the table says how much of them each used. Also times a single cache hit (sequential requests, one connection).
+With --wrk, each endpoint is then loaded again by wrk (Debian's `wrk` package; one thread, the same connections
+and seconds, `bench/wrk_auth.lua` sending the token), a second client to cross-check the generator's figures.
 With --write, replaces the `api` block of BENCHMARKS.md.
 
-    python -m bench.load [--seconds 30] [--concurrency 64] [--processes 1] [--write]
+    python -m bench.load [--seconds 30] [--concurrency 64] [--processes 1] [--wrk] [--write]
 """
 
 import argparse
 import contextlib
+import json
 import os
 import socket
 import statistics
@@ -44,6 +47,7 @@ TARGET_P99_MS = 25.0
 TARGET_RATIO = 0.60
 FLOOR_P95_MS = 500.0
 FLOOR_CACHE_HIT_MS = 50.0
+WRK_SCRIPT = REPO_ROOT / "bench" / "wrk_auth.lua"
 BUSY_MACHINE_CORES = 0.25
 """More CPU than this taken by other processes during a run makes its numbers pessimistic: the block says so."""
 
@@ -60,6 +64,19 @@ class Result:
     errors: int
     cpu: CpuTime
     """In cores (CPU seconds over the run's wall time): how much of the machine each side took."""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    endpoint: str
+    requests: int
+    per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    """Socket errors and answers other than 2xx or 3xx."""
 
 
 @dataclass(frozen=True)
@@ -162,20 +179,44 @@ def cache_hit_ms(target: Target) -> float:
     return statistics.median(hits)
 
 
-def measure_api(args: argparse.Namespace) -> tuple[Result, float]:
+def run_wrk(endpoint: str, server: Server, path: str, token: str | None, args: argparse.Namespace) -> WrkResult:
+    """wrk on the same server right after the generator's run (so warm), with as many connections for as long."""
+    command = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{args.seconds:.0f}s", "-s", str(WRK_SCRIPT)]
+    env = {**os.environ, "WRK_TOKEN": token or ""}
+    done = subprocess.run([*command, f"http://{HOST}:{server.port}{path}"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return WrkResult(
+        endpoint=endpoint,
+        requests=figures["requests"],
+        per_second=figures["requests"] / (figures["duration_us"] / 1e6),
+        p50_ms=figures["p50_us"] / 1000,
+        p95_ms=figures["p95_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        max_ms=figures["max_us"] / 1000,
+        errors=figures["non_2xx_3xx"] + figures["socket_errors"],
+    )
+
+
+def measure_api(args: argparse.Namespace) -> tuple[Result, float, WrkResult | None]:
+    endpoint = f"`GET {NEXT_RACE}` (auth)"
     with (
         tempfile.TemporaryDirectory() as tmp,
         served(["--factory", "f1_serving.main:create_app"], f"{API}/health/ready", api_env(Path(tmp))) as server,
     ):
-        auth = (("Authorization", f"Bearer {register(server.port)}"),)
-        target = Target(HOST, server.port, NEXT_RACE, auth)
+        token = register(server.port)
+        target = Target(HOST, server.port, NEXT_RACE, (("Authorization", f"Bearer {token}"),))
         cache_ms = cache_hit_ms(target)
-        return measure(f"`GET {NEXT_RACE}` (auth)", server, target, args), cache_ms
+        result = measure(endpoint, server, target, args)
+        return result, cache_ms, run_wrk(endpoint, server, NEXT_RACE, token, args) if args.wrk else None
 
 
-def measure_bare(args: argparse.Namespace) -> Result:
+def measure_bare(args: argparse.Namespace) -> tuple[Result, WrkResult | None]:
+    endpoint = f"`GET {BARE}` (bare FastAPI)"
     with served(["bench.bare_app:app"], BARE, dict(os.environ)) as server:
-        return measure(f"`GET {BARE}` (bare FastAPI)", server, Target(HOST, server.port, BARE), args)
+        result = measure(endpoint, server, Target(HOST, server.port, BARE), args)
+        return result, run_wrk(endpoint, server, BARE, None, args) if args.wrk else None
 
 
 def table(results: list[Result]) -> list[str]:
@@ -224,7 +265,36 @@ def contention_note(results: list[Result]) -> list[str]:
     ]
 
 
-def block(api: Result, bare: Result, cache_ms: float, args: argparse.Namespace) -> str:
+def wrk_table(api: WrkResult, bare: WrkResult, args: argparse.Namespace) -> list[str]:
+    return [
+        f"Cross-check with wrk (`--wrk`: `wrk -t1 -c{args.concurrency} -d{args.seconds:.0f}s -s bench/wrk_auth.lua`, "
+        "on the same servers right after the runs above; wrk's own latency percentiles):",
+        "",
+        "| endpoint | requests | req/s | p50 | p95 | p99 | max | errors |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {r.endpoint} | {r.requests:,} | {r.per_second:,.0f} | {r.p50_ms:.2f} ms | {r.p95_ms:.2f} ms "
+            f"| {r.p99_ms:.2f} ms | {r.max_ms:.1f} ms | {r.errors} |"
+            for r in (api, bare)
+        ),
+        "",
+        f"Throughput of the API over the bare endpoint under wrk: {api.per_second / bare.per_second:.0%}.",
+        "",
+    ]
+
+
+def _load() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def block(
+    api: Result,
+    bare: Result,
+    cache_ms: float,
+    args: argparse.Namespace,
+    checked: tuple[WrkResult, WrkResult] | None,
+    load_before: str,
+) -> str:
     clients = "this process" if args.processes == 1 else f"{args.processes} processes"
     return "\n".join(
         [
@@ -242,8 +312,10 @@ def block(api: Result, bare: Result, cache_ms: float, args: argparse.Namespace) 
             "",
             *verdicts(api, bare, cache_ms),
             "",
+            *(wrk_table(*checked, args) if checked else []),
             *contention_note([api, bare]),
-            f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d', time.gmtime())}.",
+            f"Machine: {machine()}; load average (1, 5, 15 min) {load_before} before the runs, {_load()} after. "
+            f"Measured {time.strftime('%Y-%m-%d', time.gmtime())}.",
         ]
     )
 
@@ -253,11 +325,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--processes", type=int, default=1, help="load generator processes sharing the connections")
+    parser.add_argument("--wrk", action="store_true", help="cross-check each endpoint with wrk (apt-get install wrk)")
     parser.add_argument("--write", action="store_true", help="replace the api block in BENCHMARKS.md")
     args = parser.parse_args()
-    api, cache_ms = measure_api(args)
-    bare = measure_bare(args)
-    text = block(api, bare, cache_ms, args)
+    load_before = _load()
+    api, cache_ms, api_wrk = measure_api(args)
+    bare, bare_wrk = measure_bare(args)
+    checked = (api_wrk, bare_wrk) if api_wrk and bare_wrk else None
+    text = block(api, bare, cache_ms, args, checked, load_before)
     print(text)
     if args.write:
         write_block("api", text)

@@ -13,10 +13,9 @@ import gc
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from f1_serving.dashboard.routes import install_dashboard
-from f1_serving.deps import reject_unknown_query
 from f1_serving.docs import install_docs
 from f1_serving.errors import COMMON_ERRORS, install_error_handlers
 from f1_serving.exposure import uses_development_secret, warn_at_start
@@ -69,8 +68,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(ServingHeaders)
     install_docs(app, API_PREFIX)
     for router in API_ROUTERS:
-        app.include_router(
-            router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)], responses=COMMON_ERRORS
-        )
+        app.include_router(router, prefix=API_PREFIX, responses=COMMON_ERRORS)
     install_dashboard(app)
     return app

@@ -37,6 +37,7 @@ SECURITY_HEADERS = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
+_CSP_HEADER = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
 API_PATH = "/api/"
 
 
@@ -46,14 +47,19 @@ class RequestGuard:
         self.max_header_bytes = max_header_bytes
         self.max_headers = max_headers
         self._unwarned = development_secret
+        self._loopback: set[tuple[object, ...]] = set()
+        """Server addresses already seen to be loopback: the check parses an address, once per address."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._unwarned and is_exposed(scope):
-            self._unwarned = False
-            warn_exposed(scope)
+        if self._unwarned and (server := tuple(scope.get("server") or ())) not in self._loopback:
+            if is_exposed(scope):
+                self._unwarned = False
+                warn_exposed(scope)
+            else:
+                self._loopback.add(server)
         headers = scope["headers"]
         size = sum(len(name) + len(value) for name, value in headers)
         if len(headers) > self.max_headers or size > self.max_header_bytes:
@@ -104,7 +110,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await send_error(send, self._too_large())
             return
@@ -156,7 +162,7 @@ def _headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[byt
     present = {name.lower() for name, _ in headers}
     headers += SECURITY_HEADERS
     if b"content-security-policy" not in present:
-        headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+        headers.append(_CSP_HEADER)
     if b"cache-control" not in present and scope["path"].startswith(API_PATH):
         headers.append((b"cache-control", b"no-store"))
     status = scope.get("state", {}).get("rate_limit")

@@ -59,6 +59,8 @@ class Runtime:
                 self.state.report(REFRESH_DEGRADED, error)
 
     def degraded(self) -> list[str]:
+        if not self.state.problems and self.limiter_degraded is None:  # every answer asks: the usual case, quickly
+            return []
         return sorted({*self.state.degraded, *([self.limiter_degraded] if self.limiter_degraded else [])})
 
     async def aclose(self) -> None:

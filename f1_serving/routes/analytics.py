@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from f1_serving import queries
-from f1_serving.deps import ServedDep, limit_by_user
+from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.queries import RankingSort
 from f1_serving.schemas import AccuracySummary, DriverRankings, Mode, SeasonAccuracyDetail, TeamRankings
 
-router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(
+    prefix="/analytics", tags=["analytics"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
+)
 ModeQuery = Annotated[
     Mode,
     Query(description="which predictions to score: pre_qualifying or post_qualifying", examples=["post_qualifying"]),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from f1_serving import queries
-from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import ChampionshipOdds
 
-router = APIRouter(prefix="/championship", tags=["championship"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(
+    prefix="/championship", tags=["championship"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
+)
 
 
 @router.get(
@@ -19,9 +21,9 @@ router = APIRouter(prefix="/championship", tags=["championship"], dependencies=[
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def championship(request: Request, runtime: RuntimeDep, served: ServedDep) -> Response:
+async def championship(request: Request, served: ServedDep) -> Response:
     """Each driver's and team's probability of winning the current season's title (also as a percentage) and
     expected final points, from the standings after the last completed round and a simulation of the remaining
     rounds and sprints with the champion's chances as the pipeline published them; 404 when none are published."""
     key = (served.version, "championship")
-    return cached_json(request.scope, runtime.cache, key, lambda: queries.championship(served))
+    return cached_json(request.scope, request.app.state.runtime.cache, key, lambda: queries.championship(served))

@@ -7,12 +7,14 @@ from typing import Annotated
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Response
 
-from f1_serving.deps import ServedDep, limit_by_user
+from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.exports import CSV_RESPONSE, ExportFormat, export_response
 from f1_serving.schemas import ChampionshipExportRow, PredictionExportRow, ResultExportRow
 
-router = APIRouter(prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(
+    prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
+)
 SeasonQuery = Annotated[
     int | None, Query(ge=1950, le=2100, description="only this season; default: every season", examples=[2025])
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.deps import RuntimeDep, ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.schemas import ModelInfo
 
-router = APIRouter(prefix="/model", tags=["model"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(prefix="/model", tags=["model"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 
 
 @router.get("", responses=error_responses(401, 429, 503))

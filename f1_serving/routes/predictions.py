@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from f1_serving import queries
-from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Mode, NextRacePredictions, RacePredictions
 
-router = APIRouter(prefix="/predictions", tags=["predictions"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(
+    prefix="/predictions", tags=["predictions"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
+)
 ModeQuery = Annotated[
     Mode | None,
     Query(
@@ -31,7 +33,7 @@ Round = Annotated[int, Path(ge=1, le=40, description="the round within the seaso
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def next_race(request: Request, runtime: RuntimeDep, served: ServedDep, mode: ModeQuery = None) -> Response:
+async def next_race(request: Request, served: ServedDep, mode: ModeQuery = None) -> Response:
     """Every entrant of the next race with the champion's chances (win, podium, top 6, points, ahead of teammate,
     team win, expected place; each also as a percentage), most likely winner first (the win chances sum to 1), and
     the features that moved each driver most. The race's circuit, local start time and how fresh the data is come
@@ -39,7 +41,9 @@ async def next_race(request: Request, runtime: RuntimeDep, served: ServedDep, mo
     qualifying is in; before that, asking for them is a 404."""
     today = datetime.now(UTC).date()
     key = (served.version, "next-race", mode, today)
-    return cached_json(request.scope, runtime.cache, key, lambda: queries.next_race(served, mode, today))
+    return cached_json(
+        request.scope, request.app.state.runtime.cache, key, lambda: queries.next_race(served, mode, today)
+    )
 
 
 @router.get(
@@ -48,12 +52,12 @@ async def next_race(request: Request, runtime: RuntimeDep, served: ServedDep, mo
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def race(
-    request: Request, runtime: RuntimeDep, served: ServedDep, season: Season, round: Round, mode: ModeQuery = None
-) -> Response:
+async def race(request: Request, served: ServedDep, season: Season, round: Round, mode: ModeQuery = None) -> Response:
     """A race the walk-forward backtest covers, predicted by a model trained only on the races before it, with every
     chance `/next-race` gives and, per driver, whether he won and where he finished; the next race answers as
     `/next-race` does."""
     today = datetime.now(UTC).date()
     key = (served.version, "race", season, round, mode, today)
-    return cached_json(request.scope, runtime.cache, key, lambda: queries.race(served, season, round, mode, today))
+    return cached_json(
+        request.scope, request.app.state.runtime.cache, key, lambda: queries.race(served, season, round, mode, today)
+    )

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from f1_serving import queries
-from f1_serving.deps import RuntimeDep, ServedDep, limit_by_user
+from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Calendar
 
-router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)])
+router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 
 
 @router.get(
@@ -24,7 +24,6 @@ router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_
 )
 async def calendar(
     request: Request,
-    runtime: RuntimeDep,
     served: ServedDep,
     season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],
 ) -> Response:
@@ -32,4 +31,6 @@ async def calendar(
     results has no winner fields), the next race flagged, and how fresh the data is."""
     today = datetime.now(UTC).date()
     key = (served.version, "calendar", season, today)
-    return cached_json(request.scope, runtime.cache, key, lambda: queries.calendar(served, season, today))
+    return cached_json(
+        request.scope, request.app.state.runtime.cache, key, lambda: queries.calendar(served, season, today)
+    )
