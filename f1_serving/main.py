@@ -66,8 +66,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         development_secret=uses_development_secret(settings),
     )
     app.add_middleware(ServingHeaders)
-    install_docs(app, API_PREFIX)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=COMMON_ERRORS)
+    install_docs(app, API_PREFIX)  # after the API: routes are matched in order, the docs pages are rarely asked for
     install_dashboard(app)
     return app
