@@ -22,6 +22,7 @@ from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.registry.tracking import CHAMPION, registry_for
 from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import NEXT_RACE
 from tests.conftest import warehouse_of
 from tests.local_server import free_port
 
@@ -123,7 +124,7 @@ def test_a_fresh_virtualenv_loads_the_champion_and_predicts_as_the_pipeline(
     )
     predicted = pd.read_parquet(output)
     pd.testing.assert_frame_equal(predicted.reset_index(drop=True), in_process.reset_index(drop=True), rtol=1e-12)
-    stored = warehouse_of(pipeline).read("predictions.next_race").select(*RACE_KEY, "driver_id", "mode", "probability")
+    stored = warehouse_of(pipeline).read(NEXT_RACE).select(*RACE_KEY, "driver_id", "mode", "probability")
     fresh = pl.from_pandas(predicted).cast({"season": pl.Int32, "round": pl.Int32})
     joined = stored.join(fresh, on=[*RACE_KEY, "driver_id", "mode"], how="left", suffix="_fresh")
     assert joined.height == stored.height > 0
