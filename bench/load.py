@@ -133,6 +133,7 @@ def api_env(workdir: Path) -> dict[str, str]:
     return {
         **os.environ,
         "F1_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        "F1_CLIENT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "F1_USERS_DATABASE_URL": f"sqlite:///{workdir / 'users.db'}",
     }
 
