@@ -28,18 +28,22 @@ os.environ[ENV_FILE_VARIABLE] = ""  # a developer's .env reaches no test, no ses
 TIERS = ("unit", "integration", "e2e")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test's tier is the folder it lives in (tests/unit, tests/integration, tests/e2e), so `-m` selects by tier.
 
-    Its xdist group (`--dist loadgroup`) keeps what shares a materialization on one worker, which builds it once:
-    every test on the session's `trained` graph, and otherwise the tests of one module (module-scoped fixtures)."""
+    Under pytest-xdist's `--dist loadgroup` (pyproject's addopts), what shares a materialization runs on one worker,
+    which builds it once: every test on the session's `trained` graph, otherwise the tests of one module (its
+    module-scoped fixtures). xdist groups by an "@<group>" suffix of the node id; it appends its `xdist_group` marks
+    to `item._nodeid`, which pytest 9 no longer reads (the id is a structured `_id`), so the suffix is set here."""
+    grouped = getattr(config.option, "loadgroup", False)  # what xdist's workers are told of --dist loadgroup
     for item in items:
-        path = item.path.relative_to(item.config.rootpath)
+        path = item.path.relative_to(config.rootpath)
         tier = next((part for part in path.parts if part in TIERS), None)
         if tier:
             item.add_marker(tier)
-        item.add_marker(pytest.mark.xdist_group("trained" if "trained" in item.fixturenames else path.as_posix()))
+        if grouped:
+            group = "trained" if "trained" in item.fixturenames else path.as_posix()
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")
 
 
 def run_job(
