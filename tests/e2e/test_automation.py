@@ -35,7 +35,14 @@ from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.publication import read_publication
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import ELO_HISTORY, NEXT_RACE
-from tests.conftest import edit_season_file, isolated_settings, run_job, warehouse_of
+from tests.conftest import (
+    QUICK_SEASONS,
+    QUICK_TRAINING,
+    edit_season_file,
+    isolated_settings,
+    run_job,
+    warehouse_of,
+)
 from tests.fake_jolpica import FakeJolpica, free_port, serving
 from tests.import_rules import imported_modules, is_forbidden
 from tests.local_server import Answer
@@ -340,15 +347,6 @@ def test_a_race_a_later_run_already_published_starts_nothing(tmp_path: Path) -> 
     assert retraining.cursor == "2026-11"
 
 
-QUICK_TRAINING = {
-    "train_first_season": 2021,
-    "validation_first_season": 2024,
-    "backtest_first_season": 2026,
-    "tuning_trials": 1,
-}
-"""Smaller than `SMALL_TRAINING` (a minute, not two): this test is about which runs start, not about the model."""
-
-
 def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
     tmp_path: Path, snapshot_copy: Path
 ) -> None:
@@ -357,7 +355,7 @@ def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
     definitions = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     retraining, qualifying = Ticks(definitions, instance, RETRAINING), Ticks(definitions, instance, QUALIFYING)
-    assert run_job(settings, "2020", "2026", instance=instance).success
+    assert run_job(settings, *QUICK_SEASONS, instance=instance).success
     assert run_keys(retraining()) == run_keys(qualifying()) == []
 
     restore(snapshot_copy, "results")

@@ -33,19 +33,22 @@ from f1_pipeline.publication import MANIFEST, SNAPSHOTS, current_snapshot, publi
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
 from f1_pipeline.tables import NEXT_RACE, PROMOTIONS, RECIPES, TUNING_STUDIES
 from f1_pipeline.warehouse import Warehouse
-from tests.conftest import SMALL_TRAINING, isolated_settings
+from tests.conftest import QUICK_SEASONS, QUICK_TRAINING, isolated_settings
 from tests.modeling_data import synthetic_frame
 from tests.publication_support import MODEL, tables
 
-RANGE_TAGS = {"dagster/asset_partition_range_start": "2012", "dagster/asset_partition_range_end": "2026"}
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": QUICK_SEASONS[0],
+    "dagster/asset_partition_range_end": QUICK_SEASONS[1],
+}
 COMMAND = [
     str(Path(sys.executable).with_name("dagster")),
     *("job", "execute", "-m", "f1_pipeline.definitions", "-j", "main", "--tags", json.dumps(RANGE_TAGS)),
 ]
-"""The Makefile's `run` target over seasons 2012-2026."""
+"""The Makefile's `run` target over `QUICK_SEASONS`."""
 FILE_SETTINGS = ("warehouse_path", "mlflow_tracking_uri", "mlflow_artifact_location", "optuna_storage", "serving_dir")
 RUN_TIMEOUT = 20 * 60
-"""Seconds one CLI run may take: about 2 minutes on 2 idle cores, far more when other test runs share them."""
+"""Seconds one CLI run may take: far more than it needs on 2 idle cores, for when other test runs share them."""
 
 VOLATILE_COLUMNS = {
     PROMOTIONS.qualified: ("decided_at", "decided_by"),  # when, and in which Dagster run, the gate decided
@@ -71,16 +74,16 @@ class CliPipeline:
 
     @property
     def settings(self) -> PipelineSettings:
-        return isolated_settings(self.root, **SMALL_TRAINING)
+        return isolated_settings(self.root, **QUICK_TRAINING)
 
     @property
     def log(self) -> Path:
         return self.root / "runs.log"
 
     def environment(self) -> dict[str, str]:
-        """This shell's environment without its `F1_*` settings, plus the isolated files and SMALL_TRAINING; the
+        """This shell's environment without its `F1_*` settings, plus the isolated files and QUICK_TRAINING; the
         code is this checkout's, also when the virtualenv's editable install points at another one."""
-        chosen = self.settings.model_dump(mode="json", include={*FILE_SETTINGS, *SMALL_TRAINING})
+        chosen = self.settings.model_dump(mode="json", include={*FILE_SETTINGS, *QUICK_TRAINING})
         inherited = {name: value for name, value in os.environ.items() if not name.startswith("F1_")}
         return {
             **inherited,
