@@ -1,5 +1,5 @@
 """The production configuration end to end, on the real PostgreSQL: the real CLI runs the whole graph (seasons
-2012-2026, one Optuna trial) with Dagster storage, MLflow tracking and Optuna studies each in their own PostgreSQL
+2020-2026, one Optuna trial) with Dagster storage, MLflow tracking and Optuna studies each in their own PostgreSQL
 database and every step in its own process; then the API serves from that registry with users on PostgreSQL and rate
 limits in the real Redis."""
 
@@ -33,12 +33,12 @@ from f1_pipeline.warehouse import Warehouse
 from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
 from tests.api_support import bearer, register
-from tests.conftest import POSTGRES_ADMIN_URL, SMALL_TRAINING, _postgres_reachable
+from tests.conftest import POSTGRES_ADMIN_URL, QUICK_SEASONS, QUICK_TRAINING, _postgres_reachable
 
 pytestmark = pytest.mark.postgres
 
 PREFIX = "/api/v1"
-FIRST_SEASON, LAST_SEASON = "2012", "2026"
+FIRST_SEASON, LAST_SEASON = QUICK_SEASONS
 MODEL_NAME = "f1-race-winner"
 DATABASES = ("dagster", "mlflow", "optuna", "users")
 CLI_TIMEOUT_SECONDS = 1800
@@ -106,7 +106,7 @@ def production(postgres_databases, tmp_path_factory) -> Production:
         "F1_DATA_SOURCE": "snapshot",
         "F1_WAREHOUSE_PATH": str(root / "warehouse" / "f1.duckdb"),
         "F1_SERVING_DIR": str(root / "serving"),
-        **{f"F1_{name.upper()}": str(value) for name, value in SMALL_TRAINING.items()},
+        **{f"F1_{name.upper()}": str(value) for name, value in QUICK_TRAINING.items()},
     }
     tags = {"dagster/asset_partition_range_start": FIRST_SEASON, "dagster/asset_partition_range_end": LAST_SEASON}
     command = [
@@ -210,7 +210,7 @@ def test_the_optuna_studies_are_on_postgresql(production):
     assert sorted(summary.study_name.split("-")[:2] for summary in summaries) == sorted(
         [family, mode] for family in families for mode in modes
     )
-    assert all(summary.n_trials == SMALL_TRAINING["tuning_trials"] for summary in summaries)
+    assert all(summary.n_trials == QUICK_TRAINING["tuning_trials"] for summary in summaries)
     assert all(summary.best_trial is not None for summary in summaries)
     logged = Warehouse(production.warehouse_path, read_only=True).read(TUNING_STUDIES)
     assert set(logged["study_name"]) == {summary.study_name for summary in summaries}
