@@ -4,6 +4,8 @@ import functools
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from f1_pipeline.settings import PipelineSettings
+from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
 
 PASSWORD = "Sup3rSecret"
@@ -66,3 +69,23 @@ def empty_registry(root: Path) -> str:
     if not path.exists():
         shutil.copyfile(_empty_registry_template(), path)
     return f"sqlite:///{path}"
+
+
+@contextmanager
+def api_on_a_copy(
+    pipeline: PipelineSettings, root: Path
+) -> Iterator[tuple[PipelineSettings, TestClient, dict[str, str]]]:
+    """The API over a copy of the pipeline's registry database and publication under `root`, so a test can move the
+    champion, republish, or break and restore them; yields the copy's settings, a client and a user's header."""
+    shutil.copy(pipeline.mlflow_tracking_uri.removeprefix("sqlite:///"), root / "mlflow.db")
+    shutil.copytree(pipeline.serving_dir, root / "serving")
+    copy = pipeline.model_copy(
+        update={"mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}", "serving_dir": root / "serving"}
+    )
+    with TestClient(create_app(api_settings(root, copy))) as client:
+        yield copy, client, bearer(register(client))
+
+
+def refresh(client: TestClient) -> None:
+    """What the server's periodic refresh does, now."""
+    client.portal.call(client.app.state.runtime.refresh)

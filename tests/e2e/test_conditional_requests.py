@@ -2,7 +2,6 @@
 without a body for a client that sends it back, a new tag once a new publication or a new champion changes the
 answer, and never a 304 before the token and the budgets have been checked."""
 
-import shutil
 import time
 
 import polars as pl
@@ -12,7 +11,7 @@ from mlflow import MlflowClient
 
 from f1_pipeline.publication import publish, read_publication
 from f1_serving.main import create_app
-from tests.api_support import api_settings, bearer, register
+from tests.api_support import api_on_a_copy, api_settings, bearer, refresh, register
 
 API = "/api/v1"
 NEXT_RACE = f"{API}/predictions/next-race"
@@ -21,17 +20,8 @@ NEXT_RACE = f"{API}/predictions/next-race"
 @pytest.fixture
 def own_copy(pipeline, tmp_path):
     """The pipeline's registry database and publication copied, so a test can move the champion or republish."""
-    shutil.copy(pipeline.mlflow_tracking_uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
-    shutil.copytree(pipeline.serving_dir, tmp_path / "serving")
-    copy = pipeline.model_copy(
-        update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "serving_dir": tmp_path / "serving"}
-    )
-    with TestClient(create_app(api_settings(tmp_path, copy))) as client:
-        yield copy, client, bearer(register(client))
-
-
-def _refresh(client: TestClient) -> None:
-    client.portal.call(client.app.state.runtime.refresh)
+    with api_on_a_copy(pipeline, tmp_path) as api:
+        yield api
 
 
 def _tag(client: TestClient, headers: dict[str, str], path: str = NEXT_RACE) -> str:
@@ -106,7 +96,7 @@ def test_a_new_publication_changes_the_tag(own_copy):
     manifest = publish(
         settings.serving_dir, tables, model_name=old.manifest.model_name, model_version=old.manifest.model_version
     )
-    _refresh(client)
+    refresh(client)
     answer = client.get(NEXT_RACE, headers={**headers, "If-None-Match": tag})
     assert answer.status_code == 200 and answer.json()["snapshot_id"] == manifest.snapshot_id
     assert answer.headers["etag"] != tag
@@ -122,7 +112,7 @@ def test_a_new_champion_changes_the_tag(own_copy):
         settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
     )
     registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
-    _refresh(client)
+    refresh(client)
     answer = client.get(NEXT_RACE, headers={**headers, "If-None-Match": tag})
     assert answer.status_code == 200 and answer.json()["model_version"] == str(promoted.version)
     assert answer.headers["etag"] != tag

@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from f1_pipeline.publication import Publication, publish, read_publication
-from f1_serving.main import create_app
 from f1_serving.serving_state import PUBLICATION_DEGRADED, REGISTRY_DEGRADED, SCORING_DEGRADED
-from tests.api_support import api_settings, bearer, register
+from tests.api_support import api_on_a_copy, refresh
 
 PREFIX = "/api/v1"
 
@@ -23,17 +22,8 @@ PREFIX = "/api/v1"
 @pytest.fixture
 def api(pipeline, tmp_path):
     """The pipeline's registry database and publication copied, so a test can break and restore them."""
-    shutil.copy(pipeline.mlflow_tracking_uri.removeprefix("sqlite:///"), tmp_path / "mlflow.db")
-    shutil.copytree(pipeline.serving_dir, tmp_path / "serving")
-    copy = pipeline.model_copy(
-        update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "serving_dir": tmp_path / "serving"}
-    )
-    with TestClient(create_app(api_settings(tmp_path, copy))) as client:
-        yield copy, client, bearer(register(client))
-
-
-def _refresh(client: TestClient) -> None:
-    client.portal.call(client.app.state.runtime.refresh)
+    with api_on_a_copy(pipeline, tmp_path) as api:
+        yield api
 
 
 def _republish(settings, old: Publication, **changes: pl.DataFrame) -> str:
@@ -74,13 +64,13 @@ def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_serv
     before = client.get(PREFIX + "/health/ready").json()
     good = read_publication(settings.serving_dir)
     bad = _republish(settings, good, **{table: change(good.tables[table])})
-    _refresh(client)
+    refresh(client)
     _assert_degraded(client, headers, PUBLICATION_DEGRADED, before)
     assert bad != before["snapshot_id"]
     for path in ("/races/2025", "/export/results?season=2025", "/predictions/races/2025/1"):
         assert client.get(PREFIX + path, headers=headers).status_code == 200, path
     repaired = _republish(settings, good)  # the pipeline publishes a correct snapshot again
-    _refresh(client)
+    refresh(client)
     ready = client.get(PREFIX + "/health/ready").json()
     assert ready["degraded"] == [] and ready["snapshot_id"] == repaired
     assert ready["refreshed_at"] > before["refreshed_at"]
@@ -100,7 +90,7 @@ def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_
         settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
     )
     registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
-    _refresh(client)
+    refresh(client)
     _assert_degraded(client, headers, SCORING_DEGRADED, before)
     assert client.get(PREFIX + "/predictions/next-race", headers=headers).json() == served
     assert client.get(PREFIX + "/model", headers=headers).json()["version"] == str(current.version)
@@ -116,13 +106,13 @@ def test_a_truncated_registry_is_flagged_and_its_restored_copy_picked_up_by_the_
     with database.open("w"):  # truncated in place, as a failed disk or a careless command would
         pass
     for _ in range(2):  # the first refresh fails on the pooled connection, the next on a fresh one
-        _refresh(client)
+        refresh(client)
         _assert_degraded(client, headers, REGISTRY_DEGRADED, before)
     if restore == "mv":
         os.replace(backup, database)
     else:
         shutil.copyfile(backup, database)
-    _refresh(client)
+    refresh(client)
     ready = client.get(PREFIX + "/health/ready").json()
     assert ready["degraded"] == [] and ready["model_version"] == before["model_version"]
     assert "x-serving-degraded" not in client.get(PREFIX + "/predictions/next-race", headers=headers).headers
