@@ -53,7 +53,9 @@ BUSY_MACHINE_CORES = 0.25
 
 
 @dataclass(frozen=True)
-class Result:
+class Figures:
+    """What one client measured on one endpoint (the project's generator or wrk)."""
+
     endpoint: str
     requests: int
     per_second: float
@@ -62,21 +64,14 @@ class Result:
     p99_ms: float
     max_ms: float
     errors: int
-    cpu: CpuTime
-    """In cores (CPU seconds over the run's wall time): how much of the machine each side took."""
+    """Failed exchanges: connection errors, timeouts, and answers the client counts as failed (the generator: any
+    status but 200; wrk: any but 2xx or 3xx)."""
 
 
 @dataclass(frozen=True)
-class WrkResult:
-    endpoint: str
-    requests: int
-    per_second: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    errors: int
-    """Socket errors and answers other than 2xx or 3xx."""
+class Result(Figures):
+    cpu: CpuTime
+    """In cores (CPU seconds over the run's wall time): how much of the machine each side took."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +175,7 @@ def cache_hit_ms(target: Target) -> float:
     return statistics.median(hits)
 
 
-def run_wrk(endpoint: str, server: Server, path: str, token: str | None, args: argparse.Namespace) -> WrkResult:
+def run_wrk(endpoint: str, server: Server, path: str, token: str | None, args: argparse.Namespace) -> Figures:
     """wrk on the same server right after the generator's run (so warm), with as many connections for as long."""
     command = ["wrk", "-t1", f"-c{args.concurrency}", f"-d{args.seconds:.0f}s", "-s", str(WRK_SCRIPT)]
     env = {**os.environ, "WRK_TOKEN": token or ""}
@@ -188,7 +183,7 @@ def run_wrk(endpoint: str, server: Server, path: str, token: str | None, args: a
     if done.returncode != 0:
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return WrkResult(
+    return Figures(
         endpoint=endpoint,
         requests=figures["requests"],
         per_second=figures["requests"] / (figures["duration_us"] / 1e6),
@@ -200,7 +195,7 @@ def run_wrk(endpoint: str, server: Server, path: str, token: str | None, args: a
     )
 
 
-def measure_api(args: argparse.Namespace) -> tuple[Result, float, WrkResult | None]:
+def measure_api(args: argparse.Namespace) -> tuple[Result, float, Figures | None]:
     endpoint = f"`GET {NEXT_RACE}` (auth)"
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -213,7 +208,7 @@ def measure_api(args: argparse.Namespace) -> tuple[Result, float, WrkResult | No
         return result, cache_ms, run_wrk(endpoint, server, NEXT_RACE, token, args) if args.wrk else None
 
 
-def measure_bare(args: argparse.Namespace) -> tuple[Result, WrkResult | None]:
+def measure_bare(args: argparse.Namespace) -> tuple[Result, Figures | None]:
     endpoint = f"`GET {BARE}` (bare FastAPI)"
     with served(["bench.bare_app:app"], BARE, dict(os.environ)) as server:
         result = measure(endpoint, server, Target(HOST, server.port, BARE), args)
@@ -266,7 +261,7 @@ def contention_note(results: list[Result]) -> list[str]:
     ]
 
 
-def wrk_table(api: WrkResult, bare: WrkResult, args: argparse.Namespace) -> list[str]:
+def wrk_table(api: Figures, bare: Figures, args: argparse.Namespace) -> list[str]:
     return [
         f"Cross-check with wrk (`--wrk`: `wrk -t1 -c{args.concurrency} -d{args.seconds:.0f}s -s bench/wrk_auth.lua`, "
         "on the same servers right after the runs above; wrk's own latency percentiles):",
@@ -293,7 +288,7 @@ def block(
     bare: Result,
     cache_ms: float,
     args: argparse.Namespace,
-    checked: tuple[WrkResult, WrkResult] | None,
+    checked: tuple[Figures, Figures] | None,
     load_before: str,
 ) -> str:
     clients = "this process" if args.processes == 1 else f"{args.processes} processes"
