@@ -20,6 +20,7 @@ from f1_serving.docs import install_docs
 from f1_serving.errors import COMMON_ERRORS, install_error_handlers
 from f1_serving.exposure import uses_development_secret, warn_at_start
 from f1_serving.middleware import BodyLimit, RequestGuard, ServingHeaders
+from f1_serving.repeated_answers import RepeatedAnswers
 from f1_serving.routes import API_ROUTERS
 from f1_serving.runtime import Runtime
 from f1_serving.settings import ApiSettings
@@ -58,6 +59,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redirect_slashes=False,  # a slash redirect would build its Location from the client's Host header
     )
     install_error_handlers(app)
+    app.add_middleware(RepeatedAnswers)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestGuard,

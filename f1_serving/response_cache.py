@@ -17,9 +17,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 from starlette.types import Scope
 
@@ -72,28 +73,69 @@ class Cached:
         return cls(body, b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"')
 
 
-class ResponseCache:
-    """A bounded LRU of response bodies; one per process (replicas each warm their own)."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
+
+class _Lru(Generic[K, V]):
     def __init__(self, entries: int) -> None:
         self._entries = entries
-        self._bodies: OrderedDict[Hashable, Cached] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: K, item: V) -> V:
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self._entries:
+            self._items.popitem(last=False)
+        return item
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+AnswerKey = tuple[Hashable, date, str, bytes]
+"""What an answer is valid for: the served data's version, the UTC day, the request's path and its query string."""
+
+
+class ResponseCache:
+    """Bounded LRUs of response bodies, one per process (replicas each warm their own): by what a body was built
+    from, and by the request a body answered (read by `repeated_answers`, without the router)."""
+
+    def __init__(self, entries: int) -> None:
+        self._bodies: _Lru[Hashable, Cached] = _Lru(entries)
+        self._answers: _Lru[AnswerKey, Cached] = _Lru(entries)
 
     def get(self, key: Hashable) -> Cached | None:
-        entry = self._bodies.get(key)
-        if entry is not None:
-            self._bodies.move_to_end(key)
-        return entry
+        return self._bodies.get(key)
 
     def put(self, key: Hashable, body: bytes) -> Cached:
-        entry = self._bodies[key] = Cached.of(body)
-        self._bodies.move_to_end(key)
-        while len(self._bodies) > self._entries:
-            self._bodies.popitem(last=False)
-        return entry
+        return self._bodies.put(key, Cached.of(body))
+
+    def answered(self, key: AnswerKey) -> Cached | None:
+        """The body that answered this same request today under the same served data, if one did."""
+        return self._answers.get(key)
+
+    def remember(self, key: AnswerKey, entry: Cached) -> None:
+        self._answers.put(key, entry)
 
     def clear(self) -> None:
         self._bodies.clear()
+        self._answers.clear()
+
+
+def utc_today() -> date:
+    """The day a date-dependent answer (the next race, whether the data is stale) was built for."""
+    return datetime.now(UTC).date()
+
+
+def answer_key(version: Hashable, today: date, scope: Scope) -> AnswerKey:
+    return version, today, scope["path"], scope["query_string"]
 
 
 def none_match(scope: Scope, etag: bytes) -> bool:
@@ -106,18 +148,32 @@ def none_match(scope: Scope, etag: bytes) -> bool:
     )
 
 
-def cached_json(scope: Scope, cache: ResponseCache, key: Hashable, build: Callable[[], BaseModel]) -> Response:
-    """The cached body for `key`, or `build()` serialized once and kept; `X-Cache` says which. A request whose
-    `If-None-Match` names the body's tag gets a 304 with the validators and no body (nor its type: RFC 9110, 15.4.5)."""
+def answer(scope: Scope, entry: Cached, hit: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of a cached answer; a request whose `If-None-Match` names the body's tag gets a 304
+    with the validators and no body (nor its type or length: RFC 9110, 15.4.5). The router's path (`cached_json`)
+    and the repeated-answer path both send exactly this."""
+    headers = [(b"etag", entry.etag), (b"cache-control", _CACHE_CONTROL), (b"x-cache", b"hit" if hit else b"miss")]
+    if none_match(scope, entry.etag):
+        return 304, headers, b""
+    headers += ((b"content-type", b"application/json"), (b"content-length", str(len(entry.body)).encode()))
+    return 200, headers, entry.body
+
+
+def cached_json(
+    request: Request, version: Hashable, parts: tuple[Hashable, ...], build: Callable[[date], BaseModel]
+) -> Response:
+    """The cached body for `parts` under the served `version` and today's date, or `build(today)` serialized once
+    and kept; `X-Cache` says which. The request is remembered as answered by that body, so the same request again
+    is answered without the router (`repeated_answers`)."""
+    cache: ResponseCache = request.app.state.runtime.cache
+    today = utc_today()
+    key = (version, today, *parts)
     entry = cache.get(key)
     hit = entry is not None
     if entry is None:
-        entry = cache.put(key, build().model_dump_json().encode())
-    validators = [(b"etag", entry.etag), (b"cache-control", _CACHE_CONTROL), (b"x-cache", b"hit" if hit else b"miss")]
-    if none_match(scope, entry.etag):
-        response = Response(status_code=304)
-    else:
-        response = Response(entry.body)
-        validators.append((b"content-type", b"application/json"))
-    response.raw_headers += validators
+        entry = cache.put(key, build(today).model_dump_json().encode())
+    cache.remember(answer_key(version, today, request.scope), entry)
+    status, headers, body = answer(request.scope, entry, hit)
+    response = Response(status_code=status)
+    response.body, response.raw_headers = body, headers
     return response

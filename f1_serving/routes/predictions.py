@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -39,10 +38,8 @@ async def next_race(request: Request, served: ServedDep, mode: ModeQuery = None)
     the features that moved each driver most. The race's circuit, local start time and how fresh the data is come
     with it; an entrant has no result fields, the race not being run. Post-qualifying predictions exist once
     qualifying is in; before that, asking for them is a 404."""
-    today = datetime.now(UTC).date()
-    key = (served.version, "next-race", mode, today)
     return cached_json(
-        request.scope, request.app.state.runtime.cache, key, lambda: queries.next_race(served, mode, today)
+        request, served.version, ("next-race", mode), lambda today: queries.next_race(served, mode, today)
     )
 
 
@@ -56,8 +53,9 @@ async def race(request: Request, served: ServedDep, season: Season, round: Round
     """A race the walk-forward backtest covers, predicted by a model trained only on the races before it, with every
     chance `/next-race` gives and, per driver, whether he won and where he finished; the next race answers as
     `/next-race` does."""
-    today = datetime.now(UTC).date()
-    key = (served.version, "race", season, round, mode, today)
     return cached_json(
-        request.scope, request.app.state.runtime.cache, key, lambda: queries.race(served, season, round, mode, today)
+        request,
+        served.version,
+        ("race", season, round, mode),
+        lambda today: queries.race(served, season, round, mode, today),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -29,8 +28,6 @@ async def calendar(
 ) -> Response:
     """The season's races: date, start time (UTC and local), circuit, status, the winner once run (a race without
     results has no winner fields), the next race flagged, and how fresh the data is."""
-    today = datetime.now(UTC).date()
-    key = (served.version, "calendar", season, today)
     return cached_json(
-        request.scope, request.app.state.runtime.cache, key, lambda: queries.calendar(served, season, today)
+        request, served.version, ("calendar", season), lambda today: queries.calendar(served, season, today)
     )

@@ -1,10 +1,22 @@
 """Cached answers and their entity tags: `If-None-Match` read as RFC 9110 (13.1.2) says, a 304 without a body, the
 tag following the bytes."""
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from pydantic import BaseModel
+from starlette.requests import Request
 
-from f1_serving.response_cache import CACHE_CONTROL, Cached, ResponseCache, cached_json, none_match
+from f1_serving.response_cache import (
+    CACHE_CONTROL,
+    Cached,
+    ResponseCache,
+    answer_key,
+    cached_json,
+    none_match,
+    utc_today,
+)
 
 
 class Answer(BaseModel):
@@ -13,6 +25,12 @@ class Answer(BaseModel):
 
 def _scope(*if_none_match: bytes) -> dict:
     return {"headers": [(b"host", b"testserver"), *((b"if-none-match", value) for value in if_none_match)]}
+
+
+def _request(cache: ResponseCache, *if_none_match: bytes, path: str = "/next-race") -> Request:
+    """A request to an app whose runtime holds `cache`: all `cached_json` reads of the app."""
+    app = SimpleNamespace(state=SimpleNamespace(runtime=SimpleNamespace(cache=cache)))
+    return Request({"type": "http", "app": app, "path": path, "query_string": b"", **_scope(*if_none_match)})
 
 
 def _headers(response) -> dict[bytes, bytes]:
@@ -67,30 +85,30 @@ def test_a_tag_is_a_digest_of_the_bytes():
 def test_the_answer_is_built_once_and_a_matching_request_gets_a_304_without_a_body():
     cache, built = ResponseCache(4), []
 
-    def build() -> Answer:
+    def build(_today) -> Answer:
         built.append(1)
         return Answer(winner="norris")
 
-    first = cached_json(_scope(), cache, "key", build)
+    first = cached_json(_request(cache), "v1", ("next-race",), build)
     tag = _headers(first)[b"etag"]
     assert first.status_code == 200 and first.body == b'{"winner":"norris"}'
     assert _headers(first)[b"cache-control"] == CACHE_CONTROL.encode() == b"private, no-cache"
     assert _headers(first)[b"content-type"] == b"application/json" and _headers(first)[b"x-cache"] == b"miss"
-    again = cached_json(_scope(tag), cache, "key", build)
+    again = cached_json(_request(cache, tag), "v1", ("next-race",), build)
     assert again.status_code == 304 and again.body == b"" and built == [1]
     assert _headers(again)[b"etag"] == tag and _headers(again)[b"cache-control"] == b"private, no-cache"
     assert b"content-type" not in _headers(again) and b"content-length" not in _headers(again)
     assert _headers(again)[b"x-cache"] == b"hit"
-    stale = cached_json(_scope(b'"an-older-answer"'), cache, "key", build)
+    stale = cached_json(_request(cache, b'"an-older-answer"'), "v1", ("next-race",), build)
     assert stale.status_code == 200 and stale.body == first.body
 
 
 def test_a_changed_answer_has_a_new_tag_and_the_old_one_no_longer_matches():
     cache = ResponseCache(4)
-    old = _headers(cached_json(_scope(), cache, ("v1", "next-race"), lambda: Answer(winner="norris")))[b"etag"]
-    new = cached_json(_scope(old), cache, ("v2", "next-race"), lambda: Answer(winner="piastri"))
+    old = _headers(cached_json(_request(cache), "v1", ("next-race",), lambda _: Answer(winner="norris")))[b"etag"]
+    new = cached_json(_request(cache, old), "v2", ("next-race",), lambda _: Answer(winner="piastri"))
     assert new.status_code == 200 and _headers(new)[b"etag"] != old
-    same = cached_json(_scope(old), cache, ("v3", "next-race"), lambda: Answer(winner="norris"))
+    same = cached_json(_request(cache, old), "v3", ("next-race",), lambda _: Answer(winner="norris"))
     assert same.status_code == 304, "the same bytes under a new version keep their tag"
 
 
@@ -103,3 +121,19 @@ def test_the_cache_keeps_the_most_recently_used_entries():
     assert cache.get("b") is None and cache.get("a").body == b"1" and cache.get("c").body == b"3"
     cache.clear()
     assert cache.get("a") is None
+
+
+def test_a_request_is_remembered_with_the_body_that_answered_it_for_its_day_and_data():
+    cache = ResponseCache(4)
+    request = _request(cache, path="/api/v1/predictions/next-race")
+    first = cached_json(request, "v1", ("next-race",), lambda _: Answer(winner="norris"))
+    today = utc_today()
+    remembered = cache.answered(answer_key("v1", today, request.scope))
+    assert remembered is not None and remembered.body == first.body
+    assert cache.answered(answer_key("v2", today, request.scope)) is None, "not under other data"
+    assert cache.answered(answer_key("v1", today - timedelta(days=1), request.scope)) is None, "nor another day"
+    other = _request(cache, path="/api/v1/predictions/next-race")
+    other.scope["query_string"] = b"mode=pre_qualifying"
+    assert cache.answered(answer_key("v1", today, other.scope)) is None, "nor another query"
+    cache.clear()
+    assert cache.answered(answer_key("v1", today, request.scope)) is None
