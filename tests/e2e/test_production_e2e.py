@@ -42,7 +42,8 @@ FIRST_SEASON, LAST_SEASON = QUICK_SEASONS
 MODEL_NAME = "f1-race-winner"
 DATABASES = ("dagster", "mlflow", "optuna", "users")
 CLI_TIMEOUT_SECONDS = 1800
-"""Observed 640-710 s on 2 busy cores: each of the ~57 steps is a process that imports the code location."""
+"""Far more than the run needs (55 s on 2 quiet cores, each of the ~57 steps a process forked from a server that
+imported the code location once), for when other test runs share the cores."""
 KEPT_FROM_THE_SHELL = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
 
 
