@@ -97,5 +97,5 @@ class RedisRateLimiter:
         await self._redis.aclose()
 
 
-def rate_limiter(redis_url: str | None) -> RateLimiter:
-    return RedisRateLimiter(redis_url) if redis_url else InProcessRateLimiter()
+def rate_limiter(redis_url: str | None, clock: Callable[[], float] = time.time) -> RateLimiter:
+    return RedisRateLimiter(redis_url, clock=clock) if redis_url else InProcessRateLimiter(clock)

@@ -3,8 +3,9 @@
 import functools
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from mlflow import MlflowClient
 
 from f1_pipeline.settings import PipelineSettings
 from f1_serving.main import create_app
+from f1_serving.rate_limit import rate_limiter
 from f1_serving.settings import ApiSettings
 
 PASSWORD = "Sup3rSecret"
@@ -38,6 +40,23 @@ def api_settings(root: Path, pipeline: PipelineSettings | None = None, **overrid
             **overrides,
         }
     )
+
+
+def stopped_clock() -> Callable[[], float]:
+    stopped = time.time()
+    return lambda: stopped
+
+
+@contextmanager
+def api_client(settings: ApiSettings, clock: Callable[[], float] | None = None) -> Iterator[TestClient]:
+    """A started app whose budgets count every request in one minute: its limiter's clock is stopped (`clock`, by
+    default when the app starts), so a test of a small budget never straddles two calendar-minute windows, and never
+    waits for a new one to start."""
+    with TestClient(create_app(settings)) as client:
+        runtime = client.app.state.runtime
+        client.portal.call(runtime.limiter.aclose)
+        runtime.limiter = rate_limiter(settings.redis_url, clock or stopped_clock())
+        yield client
 
 
 def new_email() -> str:

@@ -2,16 +2,13 @@
 without a body for a client that sends it back, a new tag once a new publication or a new champion changes the
 answer, and never a 304 before the token and the budgets have been checked."""
 
-import time
-
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from f1_pipeline.publication import publish, read_publication
-from f1_serving.main import create_app
-from tests.api_support import api_on_a_copy, api_settings, bearer, refresh, register
+from tests.api_support import api_client, api_on_a_copy, api_settings, bearer, refresh, register
 
 API = "/api/v1"
 NEXT_RACE = f"{API}/predictions/next-race"
@@ -79,9 +76,7 @@ def test_no_304_without_a_valid_token(own_copy):
 
 
 def test_a_304_counts_against_the_budget(pipeline, tmp_path):
-    if 60 - time.time() % 60 < 20:  # budgets are calendar minutes: keep the requests in one
-        time.sleep(60 - time.time() % 60 + 0.1)
-    with TestClient(create_app(api_settings(tmp_path, pipeline, rate_limit_per_minute=3))) as client:
+    with api_client(api_settings(tmp_path, pipeline, rate_limit_per_minute=3)) as client:
         headers = bearer(register(client))
         conditional = {**headers, "If-None-Match": _tag(client, headers)}
         assert [client.get(NEXT_RACE, headers=conditional).status_code for _ in range(3)] == [304, 304, 429]

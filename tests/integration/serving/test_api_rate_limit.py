@@ -1,23 +1,12 @@
 """100 requests a minute per user: headers, 429, the budget shared through the real Redis by two app instances,
 and what happens when Redis is down."""
 
-import time
 import uuid
 
-import pytest
 from fastapi.testclient import TestClient
 
-from f1_serving.main import create_app
 from f1_serving.rate_limit import REDIS_DEGRADED, InProcessRateLimiter, RedisRateLimiter
-from tests.api_support import api_settings, bearer, register
-
-
-@pytest.fixture(autouse=True)
-def _not_at_a_minute_boundary():
-    """Windows are calendar minutes: start with time to spare so a test's requests share one window."""
-    left = 60 - time.time() % 60
-    if left < 8:
-        time.sleep(left + 0.1)
+from tests.api_support import api_client, api_settings, bearer, register, stopped_clock
 
 
 def _me(client: TestClient, token: str):
@@ -25,7 +14,7 @@ def _me(client: TestClient, token: str):
 
 
 def test_the_limit_counts_down_then_answers_429_with_retry_after(tmp_path):
-    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=5))) as client:
+    with api_client(api_settings(tmp_path, rate_limit_per_minute=5)) as client:
         token, other = register(client), register(client)
         remaining = []
         for _ in range(5):
@@ -44,7 +33,8 @@ def test_the_limit_counts_down_then_answers_429_with_retry_after(tmp_path):
 
 def test_two_app_instances_share_one_budget_through_redis(tmp_path, redis_url):
     settings = api_settings(tmp_path, rate_limit_per_minute=6, redis_url=redis_url)
-    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+    clock = stopped_clock()
+    with api_client(settings, clock) as first, api_client(settings, clock) as second:
         token = register(first)
         statuses = [(_me(first if i % 2 else second, token)) for i in range(6)]
         assert [int(r.headers["x-ratelimit-remaining"]) for r in statuses] == [5, 4, 3, 2, 1, 0]
@@ -55,7 +45,7 @@ def test_two_app_instances_share_one_budget_through_redis(tmp_path, redis_url):
 
 def test_with_redis_down_requests_are_counted_per_process_and_the_response_says_so(tmp_path):
     settings = api_settings(tmp_path, rate_limit_per_minute=3, redis_url="redis://127.0.0.1:1/0")
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         token = register(client)
         answered = [_me(client, token) for _ in range(3)]
         assert [r.status_code for r in answered] == [200, 200, 200]
@@ -64,7 +54,7 @@ def test_with_redis_down_requests_are_counted_per_process_and_the_response_says_
 
 
 def test_login_attempts_are_limited_per_client_address(tmp_path):
-    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=3))) as client:
+    with api_client(api_settings(tmp_path, rate_limit_per_minute=3)) as client:
         body = {"email": "nobody@example.org", "password": "Wr0ngPassword"}
         codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(4)]
         assert codes == [401, 401, 401, 429]

@@ -4,7 +4,6 @@ the `Allow` header of a 405, readiness without internal details for anonymous ca
 warning."""
 
 import logging
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,17 +13,9 @@ from f1_pipeline.settings import REPO_ROOT
 from f1_serving.client_address import client_address
 from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
-from tests.api_support import api_settings, bearer, new_email, register
+from tests.api_support import api_client, api_settings, bearer, new_email, register
 
 API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def _not_at_a_minute_boundary():
-    """Windows are calendar minutes: start with time to spare so a test's requests share one window."""
-    left = 60 - time.time() % 60
-    if left < 30:
-        time.sleep(left + 0.1)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +32,7 @@ def client(tmp_path_factory):
 
 def test_one_address_has_one_budget_however_many_accounts_and_tokens_it_uses(tmp_path):
     settings = api_settings(tmp_path, rate_limit_per_minute=1_000, client_rate_limit_per_minute=12)
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         tokens = [register(client) for _ in range(3)]
         answered = [client.get(f"{API}/users/me", headers=bearer(token)).status_code for token in tokens]
         answered += [client.get(f"{API}/users/me", headers=bearer("forged.token.value")).status_code for _ in range(3)]
@@ -57,7 +48,7 @@ def test_one_address_has_one_budget_however_many_accounts_and_tokens_it_uses(tmp
 
 
 def test_a_forged_forwarded_for_does_not_reset_the_login_budget(tmp_path):
-    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=3))) as client:
+    with api_client(api_settings(tmp_path, rate_limit_per_minute=3)) as client:
         body = {"email": "nobody@example.org", "password": "Wr0ngPassword"}
         codes = [
             client.post(f"{API}/auth/login", json=body, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
@@ -68,7 +59,7 @@ def test_a_forged_forwarded_for_does_not_reset_the_login_budget(tmp_path):
 
 def test_forwarded_for_is_read_only_from_a_trusted_proxy(tmp_path):
     settings = api_settings(tmp_path, rate_limit_per_minute=2, trusted_proxies="10.0.0.0/8")
-    with TestClient(create_app(settings)) as app_client:
+    with api_client(settings) as app_client:
         proxy = TestClient(app_client.app, client=("10.1.2.3", 5000))
         body = {"email": "nobody@example.org", "password": "Wr0ngPassword"}
 

@@ -14,7 +14,7 @@ from f1_serving import repeated_answers, response_cache
 from f1_serving.deps import get_served, limit_by_user
 from f1_serving.main import create_app
 from f1_serving.response_cache import utc_today
-from tests.api_support import api_settings, bearer, register
+from tests.api_support import api_client, api_settings, bearer, register
 
 NEXT_RACE = "/api/v1/predictions/next-race"
 BUDGET = 6
@@ -53,7 +53,7 @@ class Api:
 
 @pytest.fixture
 def api(tmp_path):
-    with TestClient(create_app(api_settings(tmp_path, rate_limit_per_minute=BUDGET))) as client:
+    with api_client(api_settings(tmp_path, rate_limit_per_minute=BUDGET)) as client:
         yield Api(client)
 
 
