@@ -2,6 +2,8 @@
 
 A key carries the served data's version (publication snapshot and champion version), so a new champion or a new
 publication can never be answered from an older entry; the whole cache is also dropped when the version changes.
+Date-dependent answers (the next race, staleness) carry the UTC day too. Each request a body answered is remembered
+with it under the same version and day, for `repeated_answers` to answer that request again without the router.
 
 The entity tag is a digest of the body, taken once when the body is built: it changes exactly when the bytes do
 (new data, a new champion, a stale calendar, any field), is the same on every replica and after a restart, and is
