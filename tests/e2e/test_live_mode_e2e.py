@@ -13,7 +13,7 @@ def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(s
     app = FakeJolpica(page_cap=30, fail_every=9, rate_limit_every=13, retry_after="0")
     with serving(app) as base_url:
         live = settings_for(
-            data_source="live", ergast_base_url=base_url, retry_backoff_seconds=0.01, requests_per_second=50
+            data_source="live", ergast_base_url=base_url, retry_backoff_seconds=0.001, requests_per_second=1000
         )
         result = run_job(live, "2021", "2022", job="ingest_and_clean")
     assert result.success
@@ -39,7 +39,11 @@ def test_live_mode_gives_up_with_a_clear_error_when_the_server_keeps_failing(set
     app = FakeJolpica(fail_every=1)
     with serving(app) as base_url:
         live = settings_for(
-            data_source="live", ergast_base_url=base_url, retry_backoff_seconds=0.01, request_attempts=3
+            data_source="live",
+            ergast_base_url=base_url,
+            retry_backoff_seconds=0.001,
+            request_attempts=3,
+            requests_per_second=1000,  # a local server: no pacing
         )
         result = run_job(live, "2021", "2021", job="ingest_and_clean")
     assert not result.success

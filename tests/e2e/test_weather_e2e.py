@@ -50,12 +50,12 @@ def test_offline_by_default_no_request_leaves_the_machine_and_the_metadata_says_
 def open_meteo_settings(
     settings_for: Callable[..., PipelineSettings], root: str, **overrides: object
 ) -> PipelineSettings:
-    """Settings reading the fake Open-Meteo at `root`, with step retries a hundred times faster than the default."""
+    """Settings reading the fake Open-Meteo at `root`, with step retries a thousand times faster than the default."""
     return settings_for(
         weather_source="open-meteo",
         open_meteo_archive_url=f"{root}/v1/archive",
         open_meteo_forecast_url=f"{root}/v1/forecast",
-        retry_backoff_seconds=0.01,
+        retry_backoff_seconds=0.001,
         **overrides,
     )
 
