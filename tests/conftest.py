@@ -110,14 +110,14 @@ SMALL_TRAINING = {
 """A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the reference parameters),
 backtest 2025-2026."""
 
-QUICK_SEASONS = ("2020", "2026")
+QUICK_SEASONS = ("2023", "2026")
 QUICK_TRAINING = {
-    "train_first_season": 2021,
-    "validation_first_season": 2024,
+    "train_first_season": 2024,
+    "validation_first_season": 2025,
     "backtest_first_season": 2026,
     "tuning_trials": 1,
 }
-"""Smaller still, for runs of `QUICK_SEASONS` (2020 gives the ratings a season to settle): tests about which runs
+"""Smaller still, for runs of `QUICK_SEASONS` (2023 gives the ratings a season to settle): tests about which runs
 start, what a killed run leaves or where production keeps its state, not about the model."""
 
 

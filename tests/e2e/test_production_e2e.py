@@ -1,5 +1,5 @@
 """The production configuration end to end, on the real PostgreSQL: the real CLI runs the whole graph (seasons
-2020-2026, one Optuna trial) with Dagster storage, MLflow tracking and Optuna studies each in their own PostgreSQL
+2023-2026, one Optuna trial) with Dagster storage, MLflow tracking and Optuna studies each in their own PostgreSQL
 database and every step in its own process; then the API serves from that registry with users on PostgreSQL and rate
 limits in the real Redis."""
 
