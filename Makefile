@@ -15,10 +15,11 @@ setup: $(VENV)/.installed
 
 # Exactly the versions in uv.lock (the project itself editable); --locked fails if uv.lock no longer matches
 # pyproject.toml (`uv lock` updates it). uv is bootstrapped with pip, then pinned by the lock like any dev tool.
+# Bytecode is compiled once here, not by the first run of every command (nor by every test worker at once).
 $(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "uv>=0.13.9,<0.14"
-	$(BIN)/uv sync --quiet --locked --extra dev
+	$(BIN)/uv sync --quiet --locked --compile-bytecode --extra dev
 	touch $@
 
 # The main job as a run of the workspace's code location (listed under the job in the Dagster UI), a line per stage.

@@ -38,6 +38,7 @@ class ApiSettings(SharedSettings):
     refresh_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=16 * 1024, ge=256)
     response_cache_entries: int = Field(default=512, ge=1)
+    """Bodies kept per process, and as many requests remembered with the body that answered them."""
     user_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a replica trusts that a token's account still exists (an account deleted through another replica
     is refused after at most this long; through this one, at once). 0 looks the account up on every request."""
