@@ -6,8 +6,9 @@ champion on the same walk-forward over the warehouse's current features, so the 
 materialized. `promote VERSION --force --reason TEXT` overrides the gate; `rollback VERSION` is deliberately ungated
 (it is how a bad champion is undone). Every decision, refusals included, becomes a row of `models.promotions`.
 
-Exit codes: 0 the alias is on VERSION, 1 the gate refused, 2 nothing was decided (an unknown version, no model layer
-in the warehouse to evaluate on, or `--force` without a reason).
+Exit codes: 0 the alias is on VERSION, 1 the gate refused, 2 nothing was decided (an unknown version, a version
+without the recipe tags the gate rebuilds it from, no model layer in the warehouse to evaluate on, or `--force`
+without a reason), 3 the decision was recorded but the alias did not move (run the command again).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mlflow.exceptions import MlflowException
 
 from f1_pipeline.modeling.training import Seasons
 from f1_pipeline.registry import gate
-from f1_pipeline.registry.tracking import ModelRegistry, describe, registry_for
+from f1_pipeline.registry.tracking import MissingRecipeError, ModelRegistry, describe, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import PROMOTIONS
 from f1_pipeline.warehouse import MissingTableError, Warehouse
@@ -44,7 +45,7 @@ def promote(settings: PipelineSettings, version: str, *, force: bool = False, re
         return 2
     store = Warehouse(settings.warehouse_path)
     if force:
-        return _report(gate.manual_promotion(registry, store, version, reason or ""))
+        return _report(lambda: gate.manual_promotion(registry, store, version, reason or ""))
     try:
         if not settings.warehouse_path.exists():
             raise MissingTableError(f"no warehouse at {settings.warehouse_path}")
@@ -56,14 +57,14 @@ def promote(settings: PipelineSettings, version: str, *, force: bool = False, re
             2,
         )
     print(f"scoring version {version} and the champion on the current walk-forward...", file=sys.stderr)
-    return _report(gate.promote(registry, store, walk_forward, version, decided_by=gate.CLI))
+    return _report(lambda: gate.promote(registry, store, walk_forward, version, decided_by=gate.CLI))
 
 
 def rollback(settings: PipelineSettings, version: str, reason: str | None = None) -> int:
     registry = registry_for(settings)
     if not _known(registry, version):
         return 2
-    return _report(gate.rollback(registry, Warehouse(settings.warehouse_path), version, reason))
+    return _report(lambda: gate.rollback(registry, Warehouse(settings.warehouse_path), version, reason))
 
 
 def _seasons(settings: PipelineSettings) -> Seasons:
@@ -79,7 +80,14 @@ def _known(registry: ModelRegistry, version: str) -> bool:
     return True
 
 
-def _report(outcome: gate.Outcome) -> int:
+def _report(decide: Callable[[], gate.Outcome]) -> int:
+    """The decision's exit code and line; a failure is a documented code and a sentence, not a traceback."""
+    try:
+        outcome = decide()
+    except gate.AliasNotMovedError as error:
+        return _refused(str(error), 3)
+    except (MissingRecipeError, MissingTableError) as error:
+        return _refused(f"nothing decided: {error}", 2)
     record = outcome.record
     trail = f"recorded in {PROMOTIONS}" if outcome.recorded else f"already the last row of {PROMOTIONS}"
     if not record.promoted:

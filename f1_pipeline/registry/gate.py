@@ -97,6 +97,11 @@ class PromotionRecord:
         }
 
 
+class AliasNotMovedError(RuntimeError):
+    """The decision was recorded, but the registry did not end with the alias where it says (a registry failure
+    between the two). Running the same decision again moves the alias (a gated rerun records nothing twice)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     record: PromotionRecord
@@ -248,7 +253,10 @@ def _decided(
         registry.set_champion(record.resulting_champion_version)
     moved = registry.champion()
     if moved is None or str(moved.version) != record.resulting_champion_version:
-        raise RuntimeError(f"the champion alias is not on version {record.resulting_champion_version} after the gate")
+        raise AliasNotMovedError(
+            f"the decision is recorded in {tables.PROMOTIONS} but the champion alias is not on version "
+            f"{record.resulting_champion_version}; run the same command again to move it"
+        )
     return Outcome(record, recorded=not repeat)
 
 

@@ -419,6 +419,10 @@ def _parsed(text: str, annotation: Any) -> Any:
     return types[0](text)
 
 
+class MissingRecipeError(LookupError):
+    """A version registered without the tags its models are rebuilt from (by hand, or by another tool)."""
+
+
 def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
     """How to rebuild each mode's model of a version, from its tags (the single JSON tag of older versions; the model
     family tagged `kind` on versions registered before it had that name)."""
@@ -435,7 +439,7 @@ def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
             params = recipes.setdefault(path[0], {"params": {}})["params"]
             params.setdefault(path[1], {})[path[2]] = json.loads(value)
     if not recipes:
-        raise LookupError(f"version {version.version} has no recipe tags")
+        raise MissingRecipeError(f"version {version.version} has no recipe tags")
     return recipes_from_json(json.dumps(recipes))
 
 

@@ -24,7 +24,7 @@ from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from f1_pipeline.registry import gate
 from f1_pipeline.registry.cli import main
-from f1_pipeline.registry.tracking import Candidate, ModelRegistry
+from f1_pipeline.registry.tracking import LEGACY_RECIPES, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
 from tests.modeling_data import synthetic_frame
 
@@ -257,3 +257,17 @@ def test_f1_predict_registry_runs_the_same_commands(cli_env):
     trail = cli_env.trail()
     assert trail["action"].to_list() == ["manual_promotion", "promotion", "rollback"]
     assert trail["reason"].to_list()[::2] == ["first champion", "drill"]
+
+
+def test_cli_promote_of_a_version_without_recipe_tags_decides_nothing(cli_env, capsys):
+    """A version registered by hand (no recipe tags) cannot be rebuilt for the walk-forward: exit 2 with the reason,
+    not a traceback with the refusal's exit code."""
+    client = cli_env.registry.client()
+    for key in client.get_model_version(MODEL, cli_env.bad).tags:
+        if key == LEGACY_RECIPES or key.startswith(f"{RECIPE_PREFIX}."):
+            client.delete_model_version_tag(MODEL, cli_env.bad, key)
+    cli_env.registry.set_champion(cli_env.good)
+    assert main(["promote", cli_env.bad]) == 2
+    assert f"nothing decided: version {cli_env.bad} has no recipe tags" in capsys.readouterr().err
+    assert cli_env.champion() == cli_env.good
+    assert tables.PROMOTIONS.qualified not in cli_env.store.tables()
