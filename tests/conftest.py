@@ -34,7 +34,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Under pytest-xdist's `--dist loadgroup` (pyproject's addopts), what shares a materialization runs on one worker,
     which builds it once: every test on the session's `trained` graph, otherwise the tests of one module (its
     module-scoped fixtures). xdist groups by an "@<group>" suffix of the node id; it appends its `xdist_group` marks
-    to `item._nodeid`, which pytest 9 no longer reads (the id is a structured `_id`), so the suffix is set here."""
+    to `item._nodeid`, which pytest 9 no longer reads (the id is a structured `_id`), so the suffix is set here.
+
+    Workers take groups in the order of the items: the `long` ones come first, so that the last minute of the suite is
+    not one worker finishing a long group while the other has nothing left."""
     grouped = getattr(config.option, "loadgroup", False)  # what xdist's workers are told of --dist loadgroup
     for item in items:
         path = item.path.relative_to(config.rootpath)
@@ -44,6 +47,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if grouped:
             group = "trained" if "trained" in item.fixturenames else path.as_posix()
             item._id = type(item._id).parse(f"{item.nodeid}@{group}")
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise in collection order
 
 
 def run_job(

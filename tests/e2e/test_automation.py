@@ -47,6 +47,8 @@ from tests.fake_jolpica import FakeJolpica, free_port, serving
 from tests.import_rules import imported_modules, is_forbidden
 from tests.local_server import Answer
 
+pytestmark = pytest.mark.long
+
 RAW = ("raw_races", "raw_results", "raw_qualifying", "raw_sprint")
 RETRAINING = "post_race_retraining"
 QUALIFYING = "post_qualifying_predictions"

@@ -37,6 +37,8 @@ from tests.conftest import QUICK_SEASONS, QUICK_TRAINING, isolated_settings
 from tests.modeling_data import synthetic_frame
 from tests.publication_support import MODEL, tables
 
+pytestmark = pytest.mark.long
+
 RANGE_TAGS = {
     "dagster/asset_partition_range_start": QUICK_SEASONS[0],
     "dagster/asset_partition_range_end": QUICK_SEASONS[1],

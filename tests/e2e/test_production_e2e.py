@@ -35,7 +35,7 @@ from f1_serving.settings import ApiSettings
 from tests.api_support import bearer, register
 from tests.conftest import POSTGRES_ADMIN_URL, QUICK_SEASONS, QUICK_TRAINING, _postgres_reachable
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.long]
 
 PREFIX = "/api/v1"
 FIRST_SEASON, LAST_SEASON = QUICK_SEASONS
