@@ -14,6 +14,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
+from f1_pipeline.cli.workspace_run import QUIET
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.settings import ENV_FILE_VARIABLE, PipelineSettings
@@ -57,10 +58,12 @@ def run_job(
     instance: dg.DagsterInstance | None = None,
     job: str = "ingest_and_clean",
 ) -> dg.ExecuteInProcessResult:
-    """Run a job of the real code location over seasons `first`..`last` in one run, as the README's command does."""
+    """Run a job of the real code location over seasons `first`..`last` in one run, as the README's command does
+    (its console kept to warnings, as `f1-predict run` keeps it: the events are in the result)."""
     definitions = build_definitions(settings)
     return definitions.resolve_job_def(job).execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=QUIET,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
     )
