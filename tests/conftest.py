@@ -13,6 +13,7 @@ import dagster as dg
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
+from threadpoolctl import threadpool_limits
 
 from f1_pipeline.cli.workspace_run import QUIET
 from f1_pipeline.definitions import build_definitions
@@ -24,6 +25,11 @@ from tests.api_support import api_settings, bearer, register
 
 POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 os.environ[ENV_FILE_VARIABLE] = ""  # a developer's .env reaches no test, no session fixture, no server a test starts
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # pytest-xdist runs a worker per core: one BLAS/OpenMP thread each, in the processes the tests start too, rather
+    # than every worker's threads spinning on the same cores
+    os.environ.setdefault(_variable, "1")
+threadpool_limits(1)  # the same for a library loaded before this file
 
 
 TIERS = ("unit", "integration", "e2e")
