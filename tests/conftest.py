@@ -5,7 +5,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +63,16 @@ def run_job(
     last: str,
     instance: dg.DagsterInstance | None = None,
     job: str = "ingest_and_clean",
+    assets: Sequence[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run a job of the real code location over seasons `first`..`last` in one run, as the README's command does
-    (its console kept to warnings, as `f1-predict run` keeps it: the events are in the result)."""
+    (its console kept to warnings, as `f1-predict run` keeps it: the events are in the result); `assets` runs only
+    those of the job's assets, with their checks."""
     definitions = build_definitions(settings)
     return definitions.resolve_job_def(job).execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),
         run_config=QUIET,
+        asset_selection=None if assets is None else [dg.AssetKey(name) for name in assets],
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
     )
