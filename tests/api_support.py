@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 
 from f1_pipeline.settings import PipelineSettings
 from f1_serving.main import create_app
@@ -103,6 +104,18 @@ def api_on_a_copy(
     )
     with TestClient(create_app(api_settings(root, copy))) as client:
         yield copy, client, bearer(register(client))
+
+
+def champion_as_a_new_version(settings: PipelineSettings) -> tuple[ModelVersion, ModelVersion]:
+    """The champion's model registered again as a new version and given the alias: a new champion whose predictions
+    are the old one's. Returns (the old champion, the new)."""
+    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+    current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
+    promoted = registry.create_model_version(
+        settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
+    )
+    registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
+    return current, promoted
 
 
 def refresh(client: TestClient) -> None:

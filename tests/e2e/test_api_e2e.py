@@ -3,20 +3,17 @@ client uses it, checked against the published tables and the registry; a champio
 the server runs; the registry failing underneath it."""
 
 import io
-import shutil
 import subprocess
 import sys
 
 import duckdb
 import polars as pl
 import pytest
-from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from f1_pipeline.publication import publish, read_publication
-from f1_serving.main import create_app
 from f1_serving.serving_state import REGISTRY_DEGRADED
-from tests.api_support import api_settings, bearer, register
+from tests.api_support import api_on_a_copy, champion_as_a_new_version
 
 PREFIX = "/api/v1"
 
@@ -189,25 +186,14 @@ def test_the_serving_package_never_imports_duckdb():
 @pytest.fixture
 def own_copy(pipeline, tmp_path):
     """The pipeline's registry database and publication copied, so a test can move the champion or republish."""
-    database = pipeline.mlflow_tracking_uri.removeprefix("sqlite:///")
-    shutil.copy(database, tmp_path / "mlflow.db")
-    shutil.copytree(pipeline.serving_dir, tmp_path / "serving")
-    copy = pipeline.model_copy(
-        update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "serving_dir": tmp_path / "serving"}
-    )
-    with TestClient(create_app(api_settings(tmp_path, copy))) as client:
-        yield copy, client, bearer(register(client))
+    with api_on_a_copy(pipeline, tmp_path) as api:
+        yield api
 
 
 def test_a_new_champion_is_served_without_a_restart(own_copy):
     settings, client, headers = own_copy
-    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
     before = _get(client, headers, "/predictions/next-race").json()
-    current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
-    promoted = registry.create_model_version(
-        settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
-    )
-    registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
+    _, promoted = champion_as_a_new_version(settings)
     client.portal.call(client.app.state.runtime.refresh)
     assert client.app.state.runtime.state.problems == {}
     assert _get(client, headers, "/model").json()["version"] == str(promoted.version)

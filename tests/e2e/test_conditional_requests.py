@@ -5,10 +5,17 @@ answer, and never a 304 before the token and the budgets have been checked."""
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from mlflow import MlflowClient
 
 from f1_pipeline.publication import publish, read_publication
-from tests.api_support import api_client, api_on_a_copy, api_settings, bearer, refresh, register
+from tests.api_support import (
+    api_client,
+    api_on_a_copy,
+    api_settings,
+    bearer,
+    champion_as_a_new_version,
+    refresh,
+    register,
+)
 
 API = "/api/v1"
 NEXT_RACE = f"{API}/predictions/next-race"
@@ -101,12 +108,7 @@ def test_a_new_publication_changes_the_tag(own_copy):
 def test_a_new_champion_changes_the_tag(own_copy):
     settings, client, headers = own_copy
     tag = _tag(client, headers)
-    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
-    current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
-    promoted = registry.create_model_version(
-        settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
-    )
-    registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
+    _, promoted = champion_as_a_new_version(settings)
     refresh(client)
     answer = client.get(NEXT_RACE, headers={**headers, "If-None-Match": tag})
     assert answer.status_code == 200 and answer.json()["model_version"] == str(promoted.version)

@@ -10,11 +10,10 @@ import shutil
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from mlflow import MlflowClient
 
 from f1_pipeline.publication import Publication, publish, read_publication
 from f1_serving.serving_state import PUBLICATION_DEGRADED, REGISTRY_DEGRADED, SCORING_DEGRADED
-from tests.api_support import api_on_a_copy, refresh
+from tests.api_support import api_on_a_copy, champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"
 
@@ -84,12 +83,7 @@ def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_
     _republish(
         settings, good, next_race_features=good.tables["next_race_features"].select("season", "round", "driver_id")
     )
-    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
-    current = registry.get_model_version_by_alias(settings.registered_model_name, "champion")
-    promoted = registry.create_model_version(
-        settings.registered_model_name, current.source, run_id=current.run_id, tags=current.tags
-    )
-    registry.set_registered_model_alias(settings.registered_model_name, "champion", promoted.version)
+    current, _ = champion_as_a_new_version(settings)
     refresh(client)
     _assert_degraded(client, headers, SCORING_DEGRADED, before)
     assert client.get(PREFIX + "/predictions/next-race", headers=headers).json() == served
