@@ -126,9 +126,13 @@ class _CallerWithinBudget(OAuth2PasswordBearer):
     # The scheme's dependency answers the caller rather than the bare token: a deliberate narrowing of the base.
     async def __call__(self, request: HTTPConnection) -> User:  # type: ignore[override]
         runtime: Runtime = request.app.state.runtime
-        user = await caller(runtime, await super().__call__(request))
+        user = await caller(runtime, await self.token(request))
         await within_user_budget(request, runtime, user)
         return user
+
+    async def token(self, request: HTTPConnection) -> str | None:
+        """The bearer token as the scheme reads it (`Authorization: Bearer <token>`), or None."""
+        return await super().__call__(request)
 
 
 limit_by_user = _CallerWithinBudget(

@@ -12,12 +12,11 @@ the router's path sends (`response_cache.answer`); any other request goes to the
 
 from __future__ import annotations
 
-from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from f1_serving.deps import caller, within_user_budget
+from f1_serving.deps import caller, limit_by_user, within_user_budget
 from f1_serving.errors import ApiError
 from f1_serving.middleware import send_error
 from f1_serving.response_cache import answer, answer_key, utc_today
@@ -37,18 +36,21 @@ async def _answered(scope: Scope, send: Send) -> bool:
     """Whether the request was answered here (its cached answer, or a 429); False leaves it to the router."""
     runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
     served = runtime.state.served if runtime is not None else None
-    token = _bearer_token(scope)
-    if runtime is None or served is None or token is None:
+    if runtime is None or served is None:
         return False
     entry = runtime.cache.answered(answer_key(served.version, utc_today(), scope))
     if entry is None:
+        return False
+    connection = HTTPConnection(scope)
+    token = await limit_by_user.token(connection)
+    if token is None:
         return False
     try:
         user = await caller(runtime, token)
     except ApiError:
         return False
     try:
-        await within_user_budget(HTTPConnection(scope), runtime, user)
+        await within_user_budget(connection, runtime, user)
     except HTTPException as refused:
         await send_error(send, refused)
         return True
@@ -56,12 +58,3 @@ async def _answered(scope: Scope, send: Send) -> bool:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return True
-
-
-def _bearer_token(scope: Scope) -> str | None:
-    """The token as the router's security scheme reads it: the first `Authorization` header, scheme `Bearer`."""
-    value = next((value for name, value in scope["headers"] if name == b"authorization"), None)
-    if value is None:
-        return None
-    scheme, token = get_authorization_scheme_param(value.decode("latin-1"))
-    return token if scheme.lower() == "bearer" and token else None
