@@ -53,34 +53,40 @@ def _instance_home(tmp_path: Path, max_runtime_seconds: int) -> Path:
 @contextmanager
 def _sleepy_run(tmp_path: Path, home: Path, monkeypatch) -> Iterator[tuple[subprocess.Popen, int]]:
     """A real `dagster job execute` on the instance in `home` and the pid of its step's subprocess, once the step
-    runs; both are killed on the way out (a step subprocess outlives a killed `dagster job execute`)."""
+    runs; both are killed on the way out (a step subprocess outlives a killed `dagster job execute`).
+
+    The instance's storage is created before the command starts: Dagster creates a SQLite run storage without a
+    lock, and two processes creating it at once can make one fail with "table ... already exists" (1 in 20 tries
+    here; a CI run once saw the command exit before its step started)."""
     (tmp_path / "sleepy.py").write_text(SLEEPY_JOB)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.delenv("F1_DAGSTER_POSTGRES_URL", raising=False)
     dagster = Path(sys.executable).parent / "dagster"
-    process = subprocess.Popen(
-        [str(dagster), "job", "execute", "-f", str(tmp_path / "sleepy.py"), "-j", "sleepy"],
-        cwd=tmp_path,
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     step_pids: list[int] = []
-    try:
-        with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, (tmp_path / "dagster.log").open("w+") as log:
+        assert not instance.get_runs()
+        process = subprocess.Popen(
+            [str(dagster), "job", "execute", "-f", str(tmp_path / "sleepy.py"), "-j", "sleepy"],
+            cwd=tmp_path,
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
             deadline = time.monotonic() + 180
             while not step_pids:
-                assert process.poll() is None and time.monotonic() < deadline, "the step never started"
+                started = process.poll() is None and time.monotonic() < deadline
+                assert started, f"the step never started:\n{Path(log.name).read_text()[-3000:]}"
                 time.sleep(0.5)
                 for run in instance.get_runs():
                     records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START).records
                     step_pids = [record.event_log_entry.dagster_event.pid for record in records]
-        yield process, step_pids[0]
-    finally:
-        _kill(process)
-        for pid in step_pids:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            yield process, step_pids[0]
+        finally:
+            _kill(process)
+            for pid in step_pids:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def _kill(process: subprocess.Popen) -> None:
