@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 # Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
 SEASONS ?= 1950...$(shell date -u +%Y)
 
-.PHONY: quickstart setup run dev serve mlflow test test-fast lint bench clean
+.PHONY: quickstart setup run dev serve mlflow test test-fast lint screenshots bench clean
 
 quickstart: setup run
 
@@ -50,6 +50,10 @@ test-fast: setup
 # ruff, then mypy over the packages and the benchmarks ([tool.mypy] in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+# The documentation's dashboard images, taken in headless Chromium of the pages on what `make run` published here.
+screenshots: setup
+	DASHBOARD_SCREENSHOTS=docs/images $(BIN)/pytest -n 0 tests/e2e/test_dashboard_browser.py
 
 bench: setup
 	$(BIN)/python -m bench.materialize --write

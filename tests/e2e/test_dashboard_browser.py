@@ -2,8 +2,9 @@
 server running on the session's materialized graph (seasons 2012-2026). Every page loads with no console error and
 no failed request, its charts render, the numbers it shows are the JSON API's, and the keyboard reaches every link.
 
-Screenshots of every page at desktop and phone widths go to a temporary directory, or to the directory named by
-`DASHBOARD_SCREENSHOTS` (the documentation's images are made with `DASHBOARD_SCREENSHOTS=docs/images`).
+Screenshots of every page at desktop and phone widths go to a temporary directory. With `DASHBOARD_SCREENSHOTS`
+set they go to the directory it names and the pages show what `make quickstart` made in this checkout, not the
+session's graph: the documentation's images (`make screenshots`) are of the data the README quotes.
 """
 
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from f1_pipeline.settings import PipelineSettings
 from f1_serving.dashboard.formatting import percent
 from f1_serving.main import create_app
 from tests.api_support import api_settings, bearer, new_email
@@ -34,12 +36,19 @@ SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
 
 from playwright.sync_api import Browser, Page  # noqa: E402  (after chromium's check that a browser can run)
 
+if SCREENSHOTS:
+
+    @pytest.fixture(scope="module")
+    def pipeline() -> PipelineSettings:
+        """The quick start's registry and publication in this checkout, in place of the session's graph."""
+        settings = PipelineSettings()
+        assert settings.serving_dir.is_dir(), f"no publication in {settings.serving_dir}: run `make quickstart`"
+        return settings
+
 
 @pytest.fixture(scope="module")
-def server(trained, tmp_path_factory) -> Iterator[str]:
+def server(pipeline, tmp_path_factory) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, in a thread of this process."""
-    pipeline, result = trained
-    assert result.success
     settings = api_settings(tmp_path_factory.mktemp("browser"), pipeline, rate_limit_per_minute=100_000)
     with serving(create_app(settings), lifespan="on") as url:
         yield url
