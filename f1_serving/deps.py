@@ -90,7 +90,7 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def caller(runtime: Runtime, token: str | None) -> User:
+async def _caller(runtime: Runtime, token: str | None) -> User:
     """The account a valid, unexpired token names, if it still exists; one generic 401 for every other case."""
     if not token:
         raise ApiError(401, "not_authenticated", "send an access token: Authorization: Bearer <token>", _UNAUTHORIZED)
@@ -104,17 +104,12 @@ async def caller(runtime: Runtime, token: str | None) -> User:
     return user
 
 
-async def within_budget(request: HTTPConnection, runtime: Runtime, key: str, limit: int) -> None:
-    """Counts the request against `key`'s budget; a refusal (429) once it is spent."""
+async def _limit(request: HTTPConnection, runtime: Runtime, key: str, limit: int) -> None:
     status = await runtime.limiter.hit(key, limit)
     runtime.limiter_degraded = status.degraded
     request.state.rate_limit = tighter(getattr(request.state, "rate_limit", None), status)
     if not status.allowed:
         raise too_many(status)
-
-
-async def within_user_budget(request: HTTPConnection, runtime: Runtime, user: User) -> None:
-    await within_budget(request, runtime, f"user:{user.id}", runtime.settings.rate_limit_per_minute)
 
 
 class _CallerWithinBudget(OAuth2PasswordBearer):
@@ -126,13 +121,9 @@ class _CallerWithinBudget(OAuth2PasswordBearer):
     # The scheme's dependency answers the caller rather than the bare token: a deliberate narrowing of the base.
     async def __call__(self, request: HTTPConnection) -> User:  # type: ignore[override]
         runtime: Runtime = request.app.state.runtime
-        user = await caller(runtime, await self.token(request))
-        await within_user_budget(request, runtime, user)
+        user = await _caller(runtime, await super().__call__(request))
+        await _limit(request, runtime, f"user:{user.id}", runtime.settings.rate_limit_per_minute)
         return user
-
-    async def token(self, request: HTTPConnection) -> str | None:
-        """The bearer token as the scheme reads it (`Authorization: Bearer <token>`), or None."""
-        return await super().__call__(request)
 
 
 limit_by_user = _CallerWithinBudget(
@@ -156,7 +147,7 @@ async def limit_by_client(request: Request) -> None:
     address = getattr(request.state, "client_address", None) or client_address(
         request.scope, runtime.settings.trusted_proxies
     )
-    await within_budget(request, runtime, f"client:{address}", runtime.settings.rate_limit_per_minute)
+    await _limit(request, runtime, f"client:{address}", runtime.settings.rate_limit_per_minute)
 
 
 async def get_served(request: Request) -> Served:

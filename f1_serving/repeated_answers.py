@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from f1_serving.deps import caller, limit_by_user, within_user_budget
+from f1_serving.deps import limit_by_user
 from f1_serving.errors import ApiError
 from f1_serving.middleware import send_error
 from f1_serving.response_cache import answer, answer_key, utc_today
@@ -41,16 +41,10 @@ async def _answered(scope: Scope, send: Send) -> bool:
     entry = runtime.cache.answered(answer_key(served.version, utc_today(), scope))
     if entry is None:
         return False
-    connection = HTTPConnection(scope)
-    token = await limit_by_user.token(connection)
-    if token is None:
-        return False
     try:
-        user = await caller(runtime, token)
-    except ApiError:
+        await limit_by_user(HTTPConnection(scope))  # the routes' own dependency: token, account, then budget
+    except ApiError:  # no valid token, or no such account: the router answers with its 401
         return False
-    try:
-        await within_user_budget(connection, runtime, user)
     except HTTPException as refused:
         await send_error(send, refused)
         return True
