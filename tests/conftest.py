@@ -21,7 +21,7 @@ from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.settings import ENV_FILE_VARIABLE, PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 from f1_serving.main import create_app
-from tests.api_support import api_settings, bearer, register
+from tests.api_support import api_on_a_copy, api_settings, bearer, register
 
 POSTGRES_ADMIN_URL = os.environ.get("F1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 os.environ[ENV_FILE_VARIABLE] = ""  # a developer's .env reaches no test, no session fixture, no server a test starts
@@ -158,6 +158,14 @@ def pipeline(trained) -> PipelineSettings:
     settings, result = trained
     assert result.success
     return settings
+
+
+@pytest.fixture
+def own_copy(pipeline, tmp_path) -> Iterator[tuple[PipelineSettings, TestClient, dict[str, str]]]:
+    """The API over a copy of the `trained` graph's registry and publication, so a test can move the champion,
+    republish, or break and restore them: the copy's settings, a client and a user's header."""
+    with api_on_a_copy(pipeline, tmp_path) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

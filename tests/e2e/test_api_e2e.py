@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from f1_pipeline.publication import publish, read_publication
 from f1_serving.serving_state import REGISTRY_DEGRADED
-from tests.api_support import api_on_a_copy, champion_as_a_new_version
+from tests.api_support import champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"
 
@@ -183,18 +183,11 @@ def test_the_serving_package_never_imports_duckdb():
     )
 
 
-@pytest.fixture
-def own_copy(pipeline, tmp_path):
-    """The pipeline's registry database and publication copied, so a test can move the champion or republish."""
-    with api_on_a_copy(pipeline, tmp_path) as api:
-        yield api
-
-
 def test_a_new_champion_is_served_without_a_restart(own_copy):
     settings, client, headers = own_copy
     before = _get(client, headers, "/predictions/next-race").json()
     _, promoted = champion_as_a_new_version(settings)
-    client.portal.call(client.app.state.runtime.refresh)
+    refresh(client)
     assert client.app.state.runtime.state.problems == {}
     assert _get(client, headers, "/model").json()["version"] == str(promoted.version)
     after = _get(client, headers, "/predictions/next-race")
@@ -228,7 +221,7 @@ def test_a_new_publication_is_served_and_the_cache_forgets_the_old_one(own_copy)
         settings.serving_dir, tables, model_name=old.manifest.model_name, model_version=old.manifest.model_version
     )
     assert manifest.snapshot_id != old.manifest.snapshot_id
-    client.portal.call(client.app.state.runtime.refresh)
+    refresh(client)
     assert client.get(PREFIX + "/health/ready").json()["snapshot_id"] == manifest.snapshot_id
     assert _get(client, headers, "/predictions/races/2025/1").status_code == 404
 
@@ -239,7 +232,7 @@ def test_with_the_registry_down_the_last_good_champion_is_served_and_flagged(own
     saved = database.read_bytes()
     database.write_bytes(b"this is not a database" * 100)
     try:
-        client.portal.call(client.app.state.runtime.refresh)
+        refresh(client)
         response = _get(client, headers, "/predictions/next-race")
         assert response.status_code == 200 and response.headers["x-serving-degraded"] == REGISTRY_DEGRADED
         ready = client.get(PREFIX + "/health/ready").json()
@@ -247,5 +240,5 @@ def test_with_the_registry_down_the_last_good_champion_is_served_and_flagged(own
         assert _get(client, headers, "/model").json()["degraded"] == [REGISTRY_DEGRADED]
     finally:
         database.write_bytes(saved)
-    client.portal.call(client.app.state.runtime.refresh)
+    refresh(client)
     assert "x-serving-degraded" not in _get(client, headers, "/predictions/next-race").headers

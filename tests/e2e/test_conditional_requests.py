@@ -3,13 +3,11 @@ without a body for a client that sends it back, a new tag once a new publication
 answer, and never a 304 before the token and the budgets have been checked."""
 
 import polars as pl
-import pytest
 from fastapi.testclient import TestClient
 
 from f1_pipeline.publication import publish, read_publication
 from tests.api_support import (
     api_client,
-    api_on_a_copy,
     api_settings,
     bearer,
     champion_as_a_new_version,
@@ -19,13 +17,6 @@ from tests.api_support import (
 
 API = "/api/v1"
 NEXT_RACE = f"{API}/predictions/next-race"
-
-
-@pytest.fixture
-def own_copy(pipeline, tmp_path):
-    """The pipeline's registry database and publication copied, so a test can move the champion or republish."""
-    with api_on_a_copy(pipeline, tmp_path) as api:
-        yield api
 
 
 def _tag(client: TestClient, headers: dict[str, str], path: str = NEXT_RACE) -> str:

@@ -13,16 +13,9 @@ from fastapi.testclient import TestClient
 
 from f1_pipeline.publication import Publication, publish, read_publication
 from f1_serving.serving_state import PUBLICATION_DEGRADED, REGISTRY_DEGRADED, SCORING_DEGRADED
-from tests.api_support import api_on_a_copy, champion_as_a_new_version, refresh
+from tests.api_support import champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"
-
-
-@pytest.fixture
-def api(pipeline, tmp_path):
-    """The pipeline's registry database and publication copied, so a test can break and restore them."""
-    with api_on_a_copy(pipeline, tmp_path) as api:
-        yield api
 
 
 def _republish(settings, old: Publication, **changes: pl.DataFrame) -> str:
@@ -58,8 +51,8 @@ def _assert_degraded(client: TestClient, headers: dict[str, str], source: str, r
     ],
     ids=["results-without-points", "probability-as-text", "calendar-without-is_next"],
 )
-def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_served(api, table, change):
-    settings, client, headers = api
+def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_served(own_copy, table, change):
+    settings, client, headers = own_copy
     before = client.get(PREFIX + "/health/ready").json()
     good = read_publication(settings.serving_dir)
     bad = _republish(settings, good, **{table: change(good.tables[table])})
@@ -75,8 +68,8 @@ def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_serv
     assert ready["refreshed_at"] > before["refreshed_at"]
 
 
-def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_good_predictions(api):
-    settings, client, headers = api
+def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_good_predictions(own_copy):
+    settings, client, headers = own_copy
     before = client.get(PREFIX + "/health/ready").json()
     served = client.get(PREFIX + "/predictions/next-race", headers=headers).json()
     good = read_publication(settings.serving_dir)
@@ -91,8 +84,10 @@ def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_
 
 
 @pytest.mark.parametrize("restore", ["mv", "cp"])
-def test_a_truncated_registry_is_flagged_and_its_restored_copy_picked_up_by_the_next_refresh(api, tmp_path, restore):
-    _, client, headers = api
+def test_a_truncated_registry_is_flagged_and_its_restored_copy_picked_up_by_the_next_refresh(
+    own_copy, tmp_path, restore
+):
+    _, client, headers = own_copy
     before = client.get(PREFIX + "/health/ready").json()
     database = tmp_path / "mlflow.db"
     backup = tmp_path / "mlflow.db.backup"
