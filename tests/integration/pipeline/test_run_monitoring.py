@@ -63,7 +63,7 @@ def _sleepy_run(tmp_path: Path, home: Path, monkeypatch) -> Iterator[tuple[subpr
     monkeypatch.delenv("F1_DAGSTER_POSTGRES_URL", raising=False)
     dagster = Path(sys.executable).parent / "dagster"
     step_pids: list[int] = []
-    with dg.DagsterInstance.get() as instance, (tmp_path / "dagster.log").open("w+") as log:
+    with dg.DagsterInstance.get() as instance, (tmp_path / "dagster.log").open("w") as log:
         assert not instance.get_runs()
         process = subprocess.Popen(
             [str(dagster), "job", "execute", "-f", str(tmp_path / "sleepy.py"), "-j", "sleepy"],

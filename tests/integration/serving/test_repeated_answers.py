@@ -2,10 +2,8 @@
 bytes and headers, after the same checks (the token, the account, the budget, `If-None-Match`), and never for another
 query, other data or another day."""
 
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,11 +105,11 @@ def test_another_query_other_data_or_another_day_goes_through_the_router(api, mo
     assert api.get().status_code == 200 and api.routed == 4
 
 
-def test_every_cached_answer_is_behind_the_token_and_the_user_budget_the_cached_path_checks():
+def test_every_cached_answer_is_behind_the_token_and_the_user_budget_the_cached_path_checks(tmp_path):
     """The cached path answers only with a valid token and counts the user budget: right for every operation whose
     answers it remembers (those taking `If-None-Match`), since each one declares the scheme (`limit_by_user`, the
     token and the user budget in one dependency) and its 401 and 429."""
-    document = create_app(api_settings(Path(tempfile.mkdtemp()))).openapi()
+    document = create_app(api_settings(tmp_path)).openapi()
     cached = {
         path: operation
         for path, operations in document["paths"].items()
