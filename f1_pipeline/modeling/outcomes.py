@@ -53,8 +53,11 @@ OUTCOME_COLUMNS = {
     "podium_probability": "P(finishing in the top 3)",
     "top6_probability": "P(finishing in the top 6)",
     "points_probability": "P(finishing in a points-paying place of that season: top 10 since 2010)",
-    "expected_position": "expected finishing place (1 = winner) if every car is ranked",
-    "teammate_ahead_probability": "P(finishing ahead of every teammate); null without a teammate",
+    "expected_position": "expected finishing place (1 = winner); a car not classified counts behind every classified "
+    "car, sharing the places left (their mean)",
+    "not_classified_probability": "P(not classified: retired, disqualified or not started), from the reliability model",
+    "teammate_ahead_probability": "P(classified ahead of every classified teammate, a teammate not classified counting "
+    "as beaten); null without a teammate",
     "team_win_probability": "P(one of the driver's team's cars wins): the constructors' win probability",
 }
 """Derived from each race's win distribution read as a Plackett-Luce finishing order."""
@@ -170,57 +173,111 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
     """The predictions with `OUTCOME_COLUMNS` added, one distribution per race and `by` group (e.g. model, mode).
 
     Needs `probability` (P(win), summing to 1 per distribution), `driver_id` and `constructor_id` (teammates; a null
-    team has none). Rows keep their order.
+    team has none). With a `not_classified_probability` column (the reliability model's) every outcome comes from the
+    joint law of retirements and the classified order (`joint_places`; the column is then the one used, raised
+    where P(win) asks for it); without one, every car is taken to finish. Rows keep their order.
     """
     key = [*by, *RACE_KEY]
     _require(predictions, [*key, "driver_id", "constructor_id", "probability"])
+    if "not_classified_probability" not in predictions.columns:
+        predictions = predictions.with_columns(not_classified_probability=pl.lit(0.0))
     team = [*key, "constructor_id"]
-    p = pl.col("probability")
     rows = _indexed(predictions, key).with_columns(
-        _points_places=pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
+        _points_places=pl.col("season").map_elements(points_places, return_dtype=pl.Int64),
+        _team=pl.when(pl.col("constructor_id").is_not_null() & (pl.len().over(team) > 1))
+        .then(pl.struct(team).rank("dense").cast(pl.Int64))
+        .otherwise(-1),
     )
-    top = _top_k_columns(rows)
+    columns = _joint_columns(rows)
     has_team = pl.col("constructor_id").is_not_null()
-    teammates = pl.len().over(team) > 1
     return rows.with_columns(
-        podium_probability=pl.Series(top[:, 0]),
-        top6_probability=pl.Series(top[:, 1]),
-        points_probability=pl.Series(top[:, 2]),
-        expected_position=pl.Series(_expected_positions(rows)),
-        teammate_ahead_probability=pl.when(has_team & teammates).then(
-            pl.col("_strength") / pl.col("_strength").sum().over(team)
-        ),
-        team_win_probability=pl.when(has_team).then(p.sum().over(team)),
-    ).drop("_race", "_slot", "_points_places", "_total", "_strength")
+        podium_probability=pl.Series(columns[:, 0]),
+        top6_probability=pl.Series(columns[:, 1]),
+        points_probability=pl.Series(columns[:, 2]),
+        expected_position=pl.Series(columns[:, 3]),
+        not_classified_probability=pl.Series(columns[:, 4]),
+        teammate_ahead_probability=pl.when(pl.col("_team") >= 0).then(pl.Series(columns[:, 5])),
+        team_win_probability=pl.when(has_team).then(pl.col("probability").sum().over(team)),
+    ).drop("_race", "_slot", "_points_places", "_total", "_strength", "_team")
+
+
+def _joint_columns(rows: pl.DataFrame) -> np.ndarray:
+    """P(podium), P(top 6), P(points), expected place, P(not classified), P(ahead of teammates) per row."""
+    result = np.zeros((rows.height, 6))
+    if not rows.height:
+        return result
+    p, races, slots = _padded(rows, "probability")
+    failing, _, _ = _padded(rows.with_columns(_c=1.0 - pl.col("not_classified_probability")), "_c")
+    team = np.full(p.shape, -1, dtype=np.int64)
+    team[races, slots] = rows["_team"].to_numpy()
+    real = np.zeros(p.shape, dtype=bool)
+    real[races, slots] = True
+    places_of_race = np.zeros(p.shape[0], dtype=np.int64)
+    places_of_race[races] = rows["_points_places"].to_numpy()
+    per_race = np.zeros((*p.shape, 6))
+    for start in range(0, p.shape[0], _JOINT_BATCH):
+        batch = slice(start, start + _JOINT_BATCH)
+        strengths, c = classified_strengths(
+            np.where(real[batch], np.maximum(p[batch], PROBABILITY_FLOOR), 0.0),
+            np.where(real[batch], failing[batch], 0.0),
+        )
+        places, ahead = joint_places(strengths, c, team[batch])
+        cumulative = np.cumsum(places, axis=2)
+        width = places.shape[2]
+        field = real[batch].sum(axis=1, keepdims=True)
+        others = c.sum(axis=1, keepdims=True) - c
+        per_race[batch, :, 0] = cumulative[:, :, min(PODIUM, width) - 1]
+        per_race[batch, :, 1] = cumulative[:, :, min(TOP6, width) - 1]
+        points = np.minimum(places_of_race[batch], width) - 1
+        per_race[batch, :, 2] = np.take_along_axis(cumulative, points[:, None, None], axis=2)[:, :, 0]
+        per_race[batch, :, 3] = places @ np.arange(1, width + 1) + (1 - c) * (1 + others + field) / 2
+        per_race[batch, :, 4] = 1 - c
+        per_race[batch, :, 5] = ahead
+    result[:] = per_race[races, slots]
+    return result
+
+
+_JOINT_BATCH = 16
+"""Races computed together: bounds the (races, nodes, cars, cars) working array to a few tens of MB."""
 
 
 def outcome_problems(table: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """The races (per `by` group) whose outcome columns break what any finishing order guarantees: P(win) summing to
-    1, P(podium) to min(3, field), P(win) <= P(podium) <= P(top 6) <= P(points) for every driver and an expected
-    place within [1, field]. One row per offending race with what is wrong; empty when all is well."""
+    1, P(podium) summing to at most min(3, field) (exactly, when every car is taken to finish), P(win) <= P(podium)
+    <= P(top 6) <= P(points) <= P(classified) for every driver and an expected place within [1, field].
+    One row per offending race with what is wrong; empty when all is well."""
     key = [*by, *RACE_KEY]
     tolerance = CONSISTENCY_TOLERANCE
     p, podium, top6, points = (
         pl.col(name) for name in ("probability", "podium_probability", "top6_probability", "points_probability")
     )
+    failing = pl.col("not_classified_probability") if "not_classified_probability" in table.columns else pl.lit(0.0)
     per_race = table.group_by(key).agg(
         field=pl.len(),
         win_total=p.sum(),
         podium_total=podium.sum(),
-        unordered=((p > podium + tolerance) | (podium > top6 + tolerance) | (top6 > points + tolerance)).sum(),
+        everyone_finishes=(failing == 0).all(),
+        unordered=(
+            (p > podium + tolerance)
+            | (podium > top6 + tolerance)
+            | (top6 > points + tolerance)
+            | (points > 1 - failing + tolerance)
+        ).sum(),
         outside=(~pl.col("expected_position").is_between(1 - tolerance, pl.len() + tolerance)).sum(),
         missing=pl.any_horizontal(
-            podium.is_null(), top6.is_null(), points.is_null(), pl.col("expected_position").is_null()
+            podium.is_null(), top6.is_null(), points.is_null(), pl.col("expected_position").is_null(), failing.is_null()
         ).sum(),
     )
+    podium_gap = pl.col("podium_total") - pl.min_horizontal("field", 3)
     wrong = (
         ((pl.col("win_total") - 1).abs() > tolerance)
-        | ((pl.col("podium_total") - pl.min_horizontal("field", 3)).abs() > tolerance)
+        | (podium_gap > tolerance)
+        | (pl.col("everyone_finishes") & (podium_gap.abs() > tolerance))
         | (pl.col("unordered") > 0)
         | (pl.col("outside") > 0)
         | (pl.col("missing") > 0)
     )
-    return per_race.filter(wrong).sort(key)
+    return per_race.filter(wrong).drop("everyone_finishes").sort(key)
 
 
 def podium_probabilities(predictions: pl.DataFrame, by: Sequence[str] = ()) -> np.ndarray:
@@ -301,3 +358,88 @@ def _top_k_columns(rows: pl.DataFrame) -> np.ndarray:
 def _expected_positions(rows: pl.DataFrame) -> np.ndarray:
     strengths, races, slots = _padded(rows, "_strength")
     return expected_positions(strengths)[races, slots]
+
+
+def classified_strengths(p: np.ndarray, classified: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Plackett-Luce strengths s of the classified order that keep every car's P(win) at p, and the P(classified)
+    used (raised where p asks for it); both (races, cars), zero-padded.
+
+    The win model was fitted on real winners, so its p already counts a car's chance of retiring: using p itself as
+    the strengths of the classified order would count retirements twice and move P(win). The strengths are instead
+    solved so that the joint distribution's P(win) equals p, by the fixed point s <- s p / win(s) (win(s) is
+    increasing in s_i and decreasing in the others', and the iteration converges in a few tens of steps).
+    A car can win only if classified, and its P(win) tends to c_i when s_i grows without bound, so p_i >= c_i has no
+    solution: there c_i is raised to sqrt(p_i) (>= p_i, equal only at 0 and 1), i.e. the reliability model yields to
+    the win model, whose p was fitted on the outcome itself.
+    """
+    p = np.atleast_2d(np.asarray(p, dtype=np.float64))
+    real = p > 0
+    c = np.where(real, np.maximum(np.atleast_2d(classified), np.sqrt(np.clip(p, 0.0, 1.0))), 0.0)
+    c = np.clip(c, 0.0, 1.0)
+    s = np.where(real, np.maximum(p, PROBABILITY_FLOOR), 0.0)
+    for _ in range(_FIXED_POINT_STEPS):
+        win = _win_probabilities(s, c)
+        if np.abs(win - p)[real].max(initial=0.0) < _FIXED_POINT_TOLERANCE:
+            break
+        ratio = np.divide(p, win, out=np.ones_like(p), where=win > 0)
+        s = np.where(real, np.maximum(s * ratio, PROBABILITY_FLOOR), 0.0)
+        s /= s.sum(axis=1, keepdims=True)
+    return s, c
+
+
+_FIXED_POINT_STEPS = 500
+_FIXED_POINT_TOLERANCE = 1e-10
+
+
+def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """log P(car j is not a classified car past the line by time t) = log(1 - c_j + c_j e^{-s_j t}):
+    shape (races, nodes, cars); a padded car (c = 0) contributes 0."""
+    with np.errstate(divide="ignore"):
+        return np.logaddexp(np.log(1.0 - c)[:, None, :], np.log(c)[:, None, :] - s[:, None, :] * t[None, :, None])
+
+
+def _win_probabilities(s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """P(car i wins | at least one car is classified) of the joint law, by the log-time trapezoid rule."""
+    t = np.exp(_joint_nodes(s))
+    unfinished = _log_unfinished(s, c, t)
+    others = unfinished.sum(axis=2, keepdims=True) - unfinished
+    density = c[:, None, :] * s[:, None, :] * t[None, :, None] * np.exp(-s[:, None, :] * t[None, :, None]) * _STEP
+    win = (density * np.exp(others)).sum(axis=1)
+    anyone = 1.0 - np.prod(np.where(s > 0, 1.0 - c, 1.0), axis=1, keepdims=True)
+    return win / anyone
+
+
+def _joint_nodes(s: np.ndarray) -> np.ndarray:
+    """Log-times covering the integrands: before 1e-11 / s_max nobody has finished; a car that may be the only one
+    classified left keeps its density until e^{-s_i t} is below e^{-50}, so the grid runs to 50 / (smallest s)."""
+    positive = s[s > 0]
+    return np.arange(np.log(_EARLY / positive.max()), np.log(_HORIZON / positive.min()) + _STEP, _STEP)
+
+
+def joint_places(s: np.ndarray, c: np.ndarray, team: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(car i is classified in place r+1) for every place (races, cars, cars), and P(car i is classified ahead of
+    every classified teammate) (races, cars), for classified-order strengths s and P(classified) c.
+
+    Exponential race with retirements: car j independently is classified with probability c_j and then crosses the
+    line at T_j ~ Exp(s_j); the classified cars are ordered by time. So
+    P(i in place r) = c_i integral s_i e^{-s_i t} P(exactly r-1 other classified cars crossed by t) dt, where car j
+    has crossed by t with probability c_j (1 - e^{-s_j t}) (a Poisson-binomial count, by dynamic programming).
+    `team` numbers each car's team in its race (-1: no teammates).
+    """
+    races, cars = s.shape
+    t = np.exp(_joint_nodes(s))
+    unfinished = _log_unfinished(s, c, t)
+    crossed = 1.0 - np.exp(unfinished)  # (races, nodes, cars): c_j (1 - e^{-s_j t})
+    count = np.zeros((races, t.size, cars, cars))
+    count[..., 0] = 1.0
+    for j in range(cars):
+        q = crossed[:, :, j, None] * (np.arange(cars) != j)
+        moved = count[..., :-1] * q[..., None]
+        count *= 1.0 - q[..., None]
+        count[..., 1:] += moved
+    density = c[:, None, :] * s[:, None, :] * t[None, :, None] * np.exp(-s[:, None, :] * t[None, :, None]) * _STEP
+    places = np.einsum("bnc,bncr->bcr", density, count)
+    mates = (team[:, :, None] == team[:, None, :]) & (team[:, :, None] >= 0) & ~np.eye(cars, dtype=bool)
+    beaten = np.einsum("bnj,bij->bni", unfinished, mates.astype(np.float64))
+    ahead = (density * np.exp(beaten)).sum(axis=1)
+    return np.clip(places, 0.0, 1.0), np.clip(ahead, 0.0, 1.0)

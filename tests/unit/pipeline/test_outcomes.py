@@ -7,8 +7,10 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import (
+    classified_strengths,
     expected_positions,
     finishing_outcomes,
+    joint_places,
     outcome_problems,
     place_probabilities,
     sample_orders,
@@ -142,3 +144,59 @@ def test_outcome_problems_name_the_races_that_break_a_guarantee():
     problems = outcome_problems(broken)
     assert problems["round"].to_list() == [2]
     assert problems["unordered"][0] == 1
+
+
+def enumerated_joint(strengths: np.ndarray, classified: np.ndarray, team: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(car c classified in place r) and P(car c classified ahead of every classified teammate), by summing over
+    every set of classified cars and every order of it (small fields only)."""
+    cars = len(strengths)
+    places, ahead = np.zeros((cars, cars)), np.zeros(cars)
+    for mask in itertools.product([False, True], repeat=cars):
+        chance = np.prod(np.where(mask, classified, 1 - classified))
+        finishers = [car for car in range(cars) if mask[car]]
+        for order in itertools.permutations(finishers):
+            probability = chance
+            for place, car in enumerate(order):
+                probability *= strengths[car] / sum(strengths[other] for other in order[place:])
+            for place, car in enumerate(order):
+                places[car, place] += probability
+                mates = [o for o in order[place + 1 :] if team[o] == team[car] and team[car] >= 0]
+                if len(mates) == sum(1 for o in finishers if o != car and team[o] == team[car] and team[car] >= 0):
+                    ahead[car] += probability
+    return places, ahead
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_joint_law_of_retirements_and_order_matches_every_case_enumerated(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(6))
+    classified = rng.uniform(0.5, 0.99, 6)
+    team = np.array([0, 0, 1, 1, 2, -1])
+    strengths, used = classified_strengths(p[None, :], classified[None, :])
+    places, ahead = joint_places(strengths, used, team[None, :])
+    exact_places, exact_ahead = enumerated_joint(strengths[0], used[0], team)
+    assert np.abs(places[0] - exact_places).max() < 1e-8
+    assert np.abs(ahead[0] - exact_ahead).max() < 1e-8
+    nobody = np.prod(1 - used[0])
+    assert np.allclose(exact_places[:, 0] / (1 - nobody), p, atol=1e-9)  # P(win) stays the model's
+    assert np.allclose(exact_places.sum(axis=1), used[0], atol=1e-12)
+    assert np.all(used[0] >= classified)  # raised only where P(win) needs it
+
+
+def test_a_favourite_more_likely_to_win_than_to_be_classified_is_made_reliable_enough():
+    strengths, used = classified_strengths(np.array([[0.9, 0.05, 0.05]]), np.array([[0.8, 0.9, 0.9]]))
+    assert used[0, 0] == pytest.approx(np.sqrt(0.9))
+    places, _ = joint_places(strengths, used, np.array([[-1, -1, -1]]))
+    assert places[0, 0, 0] / (1 - np.prod(1 - used[0])) == pytest.approx(0.9, abs=1e-9)
+
+
+def test_retirements_lower_the_points_chance_of_a_dominant_field_and_stay_consistent():
+    race = _race(2024, 1, [0.6, 0.2, *[0.2 / 18] * 18], [f"t{i // 2}" for i in range(20)])
+    certain = finishing_outcomes(race)
+    risky = finishing_outcomes(race.with_columns(not_classified_probability=pl.lit(0.15)))
+    assert certain["points_probability"].max() > 0.9999
+    assert risky["points_probability"].max() < 0.86
+    assert np.allclose(risky["probability"], race["probability"])
+    assert risky["not_classified_probability"].min() == pytest.approx(1 - max(0.85, np.sqrt(0.6)))
+    assert outcome_problems(risky).is_empty()
+    assert risky["podium_probability"].sum() < 3
