@@ -60,7 +60,8 @@ class Served:
 def next_race_of(publication: Publication, champion: Champion) -> pl.DataFrame:
     """Published predictions are the champion's when its version made them; after a promotion or rollback that the
     pipeline has not yet published, the champion scores the published next-race features here, with the same
-    finishing-order outcomes and contributions the pipeline derives (`with_outcomes`)."""
+    finishing-order outcomes and contributions the pipeline derives (`with_outcomes`), with the reliability the
+    pipeline published for the same entries (it does not depend on the champion)."""
     published = publication.tables["next_race"]
     if publication.manifest.model_version == champion.version:
         return published
@@ -71,7 +72,7 @@ def next_race_of(publication: Publication, champion: Champion) -> pl.DataFrame:
     if "top_contributions" not in scored.columns:  # a model registered before models explained themselves
         scored = scored.with_columns(top_contributions=pl.lit(None, pl.String))
     return with_rank(
-        with_outcomes(scored, features)
+        with_outcomes(scored, features, published)
         .join(names, on="driver_id", how="left")
         .join(race, on=["season", "round"], how="left")
         .with_columns(

@@ -24,12 +24,25 @@ def score(model: PyFuncModel, rows: pl.DataFrame) -> pl.DataFrame:
     ).cast({"season": pl.Int32, "round": pl.Int32})
 
 
-def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """The scored predictions with each driver's team (from the rows scored) and what the win distribution says of
-    the whole finishing order: podium, top 6, points, expected place, teammate, the team's win."""
+def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified: pl.DataFrame) -> pl.DataFrame:
+    """The scored predictions with each driver's team (from the rows scored) and what the win distribution and the
+    reliability model's `not_classified` (mode, season, round, driver_id, not_classified_probability) say of the
+    whole finishing order: podium, top 6, points, not classified, expected place, teammate, the team's win."""
     key = [*RACE_KEY, "driver_id"]
     teams = rows.select(*key, "constructor_id").unique(key)
-    return finishing_outcomes(predictions.join(teams, on=key, how="left", maintain_order="left"), by=("mode",))
+    failing = not_classified.select("mode", *key, "not_classified_probability").unique(["mode", *key])
+    joined = predictions.drop("not_classified_probability", strict=False).join(
+        teams, on=key, how="left", maintain_order="left"
+    )
+    joined = joined.join(failing, on=["mode", *key], how="left", maintain_order="left")
+    missing = joined.filter(pl.col("not_classified_probability").is_null())
+    if not missing.is_empty():
+        first = missing.row(0, named=True)
+        raise ValueError(
+            f"no reliability for {missing.height} prediction(s), e.g. {first['driver_id']} in "
+            f"{first['season']}/{first['round']} ({first['mode']})"
+        )
+    return finishing_outcomes(joined, by=("mode",))
 
 
 def with_rank(predictions: pl.DataFrame) -> pl.DataFrame:

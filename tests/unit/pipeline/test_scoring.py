@@ -3,7 +3,6 @@ finishing-order outcomes scored rows gain."""
 
 import json
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -53,8 +52,13 @@ def test_a_model_without_contributions_still_predicts():
 
 def test_scored_rows_gain_consistent_finishing_order_outcomes(scored):
     race, _, output = scored
-    outcomes = with_outcomes(output.cast({"season": pl.Int32, "round": pl.Int32}), race)
+    predictions = output.cast({"season": pl.Int32, "round": pl.Int32})
+    failing = predictions.select("mode", "season", "round", "driver_id", not_classified_probability=pl.lit(0.1))
+    outcomes = with_outcomes(predictions, race, failing)
     assert outcomes.height == race.height
     assert outcome_problems(outcomes, by=("mode",)).is_empty()
     assert outcomes["constructor_id"].null_count() == 0
-    assert np.isclose(outcomes["podium_probability"].sum(), 3)
+    assert 2.9 < outcomes["podium_probability"].sum() < 3
+    assert outcomes["points_probability"].max() <= 0.9 + 1e-9
+    with pytest.raises(ValueError, match="no reliability"):
+        with_outcomes(predictions, race, failing.head(1))
