@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.points import points_places
 
 PROBABILITY_FLOOR = 1e-15
 SUM_TOLERANCE = 1e-6
@@ -184,3 +185,115 @@ def _refuse(offending: pl.DataFrame, message: str, detail: str) -> None:
     shown = offending.sort(RACE_KEY).head(5).iter_rows(named=True)
     races = ", ".join(f"{row['season']}/{row['round']} ({detail}={row[detail]:g})" for row in shown)
     raise ValueError(f"{message}: {offending.height} race(s) do not, e.g. {races}")
+
+
+OUTCOMES = {
+    "win": "probability",
+    "podium": "podium_probability",
+    "top6": "top6_probability",
+    "points": "points_probability",
+    "not_classified": "not_classified_probability",
+    "teammate": "teammate_ahead_probability",
+}
+"""Every published chance and its column. Each is scored as a binary forecast per driver-race, so the same metric
+names (`OUTCOME_METRICS`) serve every outcome and every model family."""
+OUTCOME_METRICS = ("driver_log_loss", "driver_brier", "ece")
+"""Per outcome, as `{outcome}_{metric}`: mean binary log loss and squared error per driver-race forecast, and the
+count-weighted mean gap between forecast and observed rate over 10 equal-width bins (`calibration`'s)."""
+CALIBRATION_BINS = 10
+
+
+def outcome_labels(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """The completed rows (`won` known) with `{outcome}_happened` for every outcome: the classified place in the
+    top 1/3/6/points places of the season, not classified (no `finish_position`), and classified ahead of every
+    classified teammate (a teammate not classified counts as beaten; null without a teammate)."""
+    required = {*by, *RACE_KEY, "won", "finish_position", "constructor_id"}
+    missing = required - set(frame.columns)
+    if missing:
+        raise ValueError(f"outcome scores need the column(s) {', '.join(sorted(missing))}")
+    place = pl.col("finish_position")
+    team = [*by, *RACE_KEY, "constructor_id"]
+    places = pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
+    teammates = pl.col("constructor_id").is_not_null() & (pl.len().over(team) > 1)
+    return frame.filter(pl.col("won").is_not_null()).with_columns(
+        win_happened=pl.col("won"),
+        podium_happened=place.is_between(1, 3).fill_null(False),
+        top6_happened=place.is_between(1, 6).fill_null(False),
+        points_happened=(place <= places).fill_null(False),
+        not_classified_happened=place.is_null(),
+        teammate_happened=pl.when(teammates).then((place == place.min().over(team)).fill_null(False)),
+    )
+
+
+def outcome_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per `by` group and outcome present: forecasts scored, `OUTCOME_METRICS` (unprefixed)."""
+    curves = outcome_calibration(frame, by)
+    gaps = curves.group_by(*by, "outcome").agg(
+        ece=((pl.col("observed_rate") - pl.col("mean_probability")).abs() * pl.col("count")).sum()
+        / pl.col("count").sum()
+    )
+    scored = _outcome_rows(frame, by)
+    p = pl.col("forecast").clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    happened = pl.col("happened").cast(pl.Float64)
+    return (
+        scored.group_by(*by, "outcome")
+        .agg(
+            forecasts=pl.len(),
+            driver_log_loss=-(happened * p.log() + (1 - happened) * (1 - p).log()).mean(),
+            driver_brier=((pl.col("forecast") - happened) ** 2).mean(),
+        )
+        .join(gaps, on=[*by, "outcome"])
+        .sort(*by, "outcome")
+    )
+
+
+def outcome_race_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per `by` group, race and outcome: the mean binary log loss of the race's forecasts (what the gate
+    pairs race by race between two models)."""
+    p = pl.col("forecast").clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    happened = pl.col("happened").cast(pl.Float64)
+    return (
+        _outcome_rows(frame, by)
+        .group_by(*by, *RACE_KEY, "outcome")
+        .agg(driver_log_loss=-(happened * p.log() + (1 - happened) * (1 - p).log()).mean())
+        .sort(*by, "outcome", *RACE_KEY)
+    )
+
+
+def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """The reliability table of every outcome: per `by` group, outcome and bin (k/10 <= p < (k+1)/10), the count
+    of forecasts, their mean and the observed rate. Empty bins are left out."""
+    forecast = pl.col("forecast")
+    return (
+        _outcome_rows(frame, by)
+        .group_by(
+            *by, "outcome", bin=(forecast * CALIBRATION_BINS).floor().cast(pl.Int32).clip(0, CALIBRATION_BINS - 1)
+        )
+        .agg(
+            count=pl.len().cast(pl.Int64),
+            mean_probability=forecast.mean(),
+            observed_rate=pl.col("happened").cast(pl.Float64).mean(),
+        )
+        .sort(*by, "outcome", "bin")
+    )
+
+
+def _outcome_rows(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Long form: one row per driver-race and outcome with a forecast (an outcome whose column is absent is skipped)."""
+    labelled = outcome_labels(frame, by)
+    parts = [
+        labelled.select(
+            *by,
+            *RACE_KEY,
+            outcome=pl.lit(outcome),
+            forecast=pl.col(column).cast(pl.Float64),
+            happened=pl.col(f"{outcome}_happened"),
+        )
+        for outcome, column in OUTCOMES.items()
+        if column in labelled.columns
+    ]
+    rows = pl.concat(parts).filter(pl.col("forecast").is_not_null() & pl.col("happened").is_not_null())
+    bad = rows.filter(~pl.col("forecast").is_between(0.0, 1.0))
+    if not bad.is_empty():
+        raise ValueError(f"forecasts must be within [0, 1]: {bad.height} are not (e.g. {bad.row(0, named=True)})")
+    return rows

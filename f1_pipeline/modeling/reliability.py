@@ -1,5 +1,8 @@
 """Reliability: each driver's chance of not being classified in a race (retired, disqualified, did not start).
 
+"Not classified" is a result without a `finish_position`: a car that retired after most of the distance is still
+classified (86 such retirements 2014-2025) and can score, so the status alone is not the label.
+
 About one starter in six (2014-2025) is not classified, and the finishing-order outcomes (`outcomes.py`) need that
 chance per car. It is a logistic regression, refitted per season on the seasons before it (walk-forward), over
 what is known before the race:
@@ -30,8 +33,6 @@ from sklearn.linear_model import LogisticRegression
 
 from f1_pipeline.modeling.feature_matrix import Mode
 
-NOT_CLASSIFIED = ("retired", "disqualified", "did_not_start")
-"""The `status_category` values of a car without a classified place."""
 WINDOW = 20
 """Races of history behind the team's and the driver's rates."""
 PRIOR_ENTRIES = 10.0
@@ -72,7 +73,7 @@ _KEY = ("season", "round", "driver_id")
 @dataclass(frozen=True)
 class ReliabilityInputs:
     results: pl.DataFrame
-    """clean.race_results: season, round, driver_id, constructor_id, grid, status_category, position_order."""
+    """clean.race_results: season, round, driver_id, constructor_id, grid, finish_position, position_order."""
     races: pl.DataFrame
     """clean.races: season, round, circuit_id, has_sprint, status."""
 
@@ -97,7 +98,7 @@ def reliability_frame(inputs: ReliabilityInputs, entries: pl.DataFrame) -> pl.Da
         inputs.results.sort("position_order")
         .unique(list(_KEY), keep="first")
         .join(calendar.select("season", "round", "order"), on=["season", "round"])
-        .with_columns(dnf=pl.col("status_category").is_in(NOT_CLASSIFIED).cast(pl.Float64))
+        .with_columns(dnf=pl.col("finish_position").is_null().cast(pl.Float64))
     )
     era = (
         results.group_by("order")

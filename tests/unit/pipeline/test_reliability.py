@@ -30,10 +30,13 @@ def _history(seasons: range, rounds: int = 10, seed: int = 0) -> ReliabilityInpu
                         "constructor_id": team,
                         "grid": index + 1,
                         "position_order": index + 1,
-                        "status_category": "retired" if fails else "finished",
+                        "finish_position": None if fails else index + 1,
                     }
                 )
-    results = pl.DataFrame(rows, schema_overrides={"season": pl.Int32, "round": pl.Int32, "grid": pl.Int32})
+    results = pl.DataFrame(
+        rows,
+        schema_overrides={"season": pl.Int32, "round": pl.Int32, "grid": pl.Int32, "finish_position": pl.Int32},
+    )
     races = (
         results.select("season", "round")
         .unique()
@@ -48,7 +51,7 @@ def test_a_races_inputs_ignore_that_race_and_every_later_one():
     before = reliability_frame(inputs, entries)
     later = (pl.col("season") > 2011) | ((pl.col("season") == 2011) & (pl.col("round") >= 5))
     flipped = inputs.results.with_columns(
-        status_category=pl.when(later).then(pl.lit("retired")).otherwise(pl.col("status_category"))
+        finish_position=pl.when(later).then(pl.lit(None, pl.Int32)).otherwise(pl.col("finish_position"))
     )
     after = reliability_frame(ReliabilityInputs(flipped, inputs.races), entries)
     race = (pl.col("season") == 2011) & (pl.col("round") == 5)
