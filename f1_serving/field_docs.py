@@ -9,6 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+_PRECISION = (
+    " Raw, not rounded: computed to within 1e-6 of the model's distribution, so a value within 1e-6 of 0 or 1 is not "
+    "a certainty but a chance below that resolution"
+)
 FIELD_DOCS: dict[str, tuple[str, Any]] = {
     # accounts and tokens
     "id": ("the account's id (random, never reused)", "0b9f3c1e-5d2a-4c8e-9f6a-2e7d1c3b4a5f"),
@@ -47,7 +51,11 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "won": ("whether the driver won the race; null before the race", True),
     # predictions
     "rank": ("1 = the most likely winner of the race", 1),
-    "probability": ("the champion model's probability that the driver wins, from 0 to 1", 0.3125),
+    "probability": (
+        "the champion model's probability that the driver wins, from 0 to 1; raw (not rounded): the model's own "
+        "number to float precision",
+        0.3125,
+    ),
     "mode": ("pre_qualifying (before the grid is known) or post_qualifying (with the grid)", "post_qualifying"),
     "model_name": ("the registered model's name", "f1-race-winner"),
     "model_version": ("the registered version that made the predictions", "7"),
@@ -55,18 +63,36 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "walk_forward": ("true: made by a model trained only on races before this one", True),
     "predictions": ("every entrant, most likely winner first", None),
     "win_pct": ("`probability` as a percentage, rounded to one decimal", 31.3),
-    "podium_probability": ("probability that the driver finishes in the top 3, from 0 to 1", 0.6712),
+    "podium_probability": (
+        "probability that the driver is classified in the top 3, from 0 to 1, retirements included." + _PRECISION,
+        0.6712,
+    ),
     "podium_pct": ("`podium_probability` as a percentage, rounded to one decimal", 67.1),
-    "top6_probability": ("probability that the driver finishes in the top 6, from 0 to 1", 0.8841),
+    "top6_probability": (
+        "probability that the driver is classified in the top 6, from 0 to 1, retirements included." + _PRECISION,
+        0.8841,
+    ),
     "top6_pct": ("`top6_probability` as a percentage, rounded to one decimal", 88.4),
     "points_probability": (
-        "probability that the driver finishes in a points-paying place of that season (top 10 since 2010)",
-        0.9502,
+        "probability that the driver is classified in a points-paying place of that season (top 10 since 2010), "
+        "retirements included." + _PRECISION,
+        0.8502,
     ),
-    "points_pct": ("`points_probability` as a percentage, rounded to one decimal", 95.0),
-    "expected_position": ("expected finishing place (1 = winner), every car ranked", 3.2),
+    "points_pct": ("`points_probability` as a percentage, rounded to one decimal", 85.0),
+    "not_classified_probability": (
+        "probability that the driver is not classified (retires, is disqualified or does not start), from the "
+        "reliability model, from 0 to 1." + _PRECISION,
+        0.14,
+    ),
+    "not_classified_pct": ("`not_classified_probability` as a percentage, rounded to one decimal", 14.0),
+    "expected_position": (
+        "expected finishing place (1 = winner); a car not classified counts behind every classified car, sharing "
+        "the places left",
+        3.2,
+    ),
     "teammate_ahead_probability": (
-        "probability that the driver finishes ahead of every teammate; null without a teammate",
+        "probability that the driver is classified ahead of every classified teammate (a teammate not classified "
+        "counts as beaten); null without a teammate." + _PRECISION,
         0.64,
     ),
     "teammate_ahead_pct": ("`teammate_ahead_probability` as a percentage, one decimal; null without a teammate", 64.0),
@@ -114,6 +140,24 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "winner_probability": ("the probability the model gave the actual winner", 0.41),
     "field_size": ("drivers in the race", 20),
     "correct_winner_rate": ("share of races the favourite won", 0.55),
+    "outcomes": (
+        "every published chance scored as a yes/no forecast per driver and race, over the races of the answer: win, "
+        "podium, top6, points, not_classified, teammate (ahead of every teammate)",
+        None,
+    ),
+    "outcome": ("which chance: win, podium, top6, points, not_classified or teammate", "points"),
+    "forecasts": ("driver-race forecasts scored", 5106),
+    "driver_log_loss": ("mean binary log loss per driver-race forecast (lower is better)", 0.46),
+    "driver_brier": ("mean squared error per driver-race forecast (lower is better)", 0.15),
+    "ece": (
+        "expected calibration error: the forecast-weighted mean gap between forecast and observed rate over the bins",
+        0.02,
+    ),
+    "bins": ("the reliability table: 10 equal-width probability bins, empty ones left out", None),
+    "bin": ("the bin k holds forecasts with k/10 <= p < (k+1)/10 (p = 1 in bin 9)", 8),
+    "count": ("forecasts in the bin", 613),
+    "mean_probability": ("mean forecast in the bin", 0.858),
+    "observed_rate": ("share of the bin's forecasts that came true", 0.829),
     "winner_in_top3_rate": ("share of races whose winner was among the three favourites", 0.85),
     "seasons": ("one entry per season, oldest first", None),
     "race_breakdown": ("every scored race of the season, in round order", None),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
 from f1_serving.errors import ApiError
 from f1_serving.freshness import staleness
 from f1_serving.schemas import (
@@ -27,6 +28,7 @@ from f1_serving.schemas import (
     Freshness,
     Mode,
     NextRacePredictions,
+    OutcomeAccuracy,
     Race,
     RaceAccuracy,
     RacePredictions,
@@ -47,6 +49,7 @@ PERCENTAGES = {
     "podium_probability": "podium_pct",
     "top6_probability": "top6_pct",
     "points_probability": "points_pct",
+    "not_classified_probability": "not_classified_pct",
     "teammate_ahead_probability": "teammate_ahead_pct",
     "team_win_probability": "team_win_pct",
 }
@@ -250,7 +253,25 @@ def accuracy_summary(served: Served, mode: Mode) -> AccuracySummary:
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         seasons=[SeasonAccuracy.model_validate(row) for row in _season_summaries(accuracy).iter_rows(named=True)],
+        outcomes=_outcome_accuracy(served, mode),
     )
+
+
+def _outcome_accuracy(served: Served, mode: Mode, season: int | None = None) -> list[OutcomeAccuracy]:
+    """Every published chance of the walk-forward predictions scored against the results, with its reliability
+    table (`modeling.metrics`, the numbers the pipeline's accuracy and the promotion gate use)."""
+    rows = served.table("race_predictions").filter((pl.col("mode") == mode) & pl.col("won").is_not_null())
+    if season is not None:
+        rows = rows.filter(pl.col("season") == season)
+    if rows.is_empty():
+        return []
+    bins = outcome_calibration(rows)
+    return [
+        OutcomeAccuracy.model_validate(
+            score | {"bins": bins.filter(pl.col("outcome") == score["outcome"]).drop("outcome").to_dicts()}
+        )
+        for score in outcome_scores(rows).iter_rows(named=True)
+    ]
 
 
 def _accuracy_version(served: Served, accuracy: pl.DataFrame) -> str:
@@ -269,6 +290,7 @@ def season_accuracy(served: Served, season: int, mode: Mode) -> SeasonAccuracyDe
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         race_breakdown=[RaceAccuracy.model_validate(row) for row in accuracy.iter_rows(named=True)],
+        outcomes=_outcome_accuracy(served, mode, season),
     )
 
 

@@ -147,6 +147,8 @@ class DriverChances(Documented):
     top6_pct: float = Field(ge=0, le=100)
     points_probability: float = Field(ge=0, le=1)
     points_pct: float = Field(ge=0, le=100)
+    not_classified_probability: float = Field(ge=0, le=1)
+    not_classified_pct: float = Field(ge=0, le=100)
     expected_position: float = Field(ge=1)
     teammate_ahead_probability: float | None = Field(ge=0, le=1)
     teammate_ahead_pct: float | None = Field(ge=0, le=100)
@@ -273,16 +275,34 @@ class SeasonAccuracy(Documented):
     winner_in_top3_rate: float
 
 
+class CalibrationBin(Documented):
+    bin: int = Field(ge=0, le=9)
+    count: int = Field(ge=1)
+    mean_probability: float = Field(ge=0, le=1)
+    observed_rate: float = Field(ge=0, le=1)
+
+
+class OutcomeAccuracy(Documented):
+    outcome: Literal["win", "podium", "top6", "points", "not_classified", "teammate"]
+    forecasts: int
+    driver_log_loss: float
+    driver_brier: float
+    ece: float
+    bins: list[CalibrationBin]
+
+
 class AccuracySummary(Documented):
     mode: Mode
     model_version: str
     seasons: list[SeasonAccuracy]
+    outcomes: list[OutcomeAccuracy]
 
 
 class SeasonAccuracyDetail(SeasonAccuracy):
     mode: Mode
     model_version: str
     race_breakdown: list[RaceAccuracy]
+    outcomes: list[OutcomeAccuracy]
 
 
 class DriverRanking(Documented):
@@ -337,6 +357,7 @@ class PredictionExportRow(Documented):
     podium_probability: float
     top6_probability: float
     points_probability: float
+    not_classified_probability: float
     expected_position: float
     teammate_ahead_probability: float | None
     team_win_probability: float
