@@ -126,3 +126,24 @@ def synthetic_frame(
         *(pl.lit(None, pl.Float64).alias(name) for name in WEATHER_COLUMNS),
     )
     return frame
+
+
+def results_and_races(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """clean.race_results and clean.races as a synthetic feature frame implies them (what the reliability model
+    reads): every race completed at one permanent circuit, no sprint."""
+    completed = frame.filter(~pl.col("is_next"))
+    results = completed.select(
+        "season",
+        "round",
+        "driver_id",
+        "constructor_id",
+        "grid",
+        "finish_position",
+        position_order=pl.col("finish_position").fill_null(99),
+    )
+    races = (
+        completed.select("season", "round")
+        .unique()
+        .with_columns(circuit_id=pl.lit("monza"), has_sprint=pl.lit(False), status=pl.lit("completed"))
+    )
+    return results, races

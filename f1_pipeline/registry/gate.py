@@ -32,7 +32,9 @@ from f1_pipeline.modeling.backtest import completed, fingerprint
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
+from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.modeling.training import CANDIDATE, Seasons, candidate_predictions, recipe_backtest
+from f1_pipeline.registry.scoring import with_outcomes
 from f1_pipeline.registry.tracking import ModelRegistry, recipes_of
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
@@ -53,6 +55,7 @@ _PROMOTION_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
     "evaluation_fingerprint": pl.String,
     "reason": pl.String,
     "decided_by": pl.String,
+    "deciding_outcomes": pl.String,
 }
 PROMOTION_SCHEMA = pl.Schema(_PROMOTION_COLUMNS)
 
@@ -73,6 +76,8 @@ class PromotionRecord:
     """The candidate's score on the walk-forward the gate compared (None: nothing was compared)."""
     champion: Evaluation | None = None
     """The previous champion's score on the same walk-forward (None: no champion, or nothing was compared)."""
+    deciding_outcomes: tuple[str, ...] = ()
+    """The published outcomes the gate's decision turned on (`Decision.deciding_outcomes`); empty when ungated."""
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -94,6 +99,7 @@ class PromotionRecord:
             "evaluation_fingerprint": None if compared is None else compared.fingerprint,
             "reason": self.reason,
             "decided_by": self.decided_by,
+            "deciding_outcomes": ",".join(self.deciding_outcomes) or None,
         }
 
 
@@ -125,10 +131,25 @@ class WalkForward:
     families: pl.DataFrame
     """The backtest of every model family and baseline, without the rows relabelled `candidate` by the validation
     choice."""
+    not_classified: pl.DataFrame | None = None
+    """The reliability model's walk-forward P(not classified) of every feature row (mode, season, round, driver_id,
+    not_classified_probability): with it the gate scores every published outcome, not only the winner's."""
 
     @classmethod
     def from_warehouse(cls, store: Warehouse, seasons: Seasons) -> WalkForward:
-        return cls(store.read(tables.RACE_FEATURES), seasons, tuned_recipes(store), families_backtest(store))
+        frame = store.read(tables.RACE_FEATURES)
+        inputs = ReliabilityInputs(results=store.read(tables.RACE_RESULTS), races=store.read(tables.RACES))
+        scored = completed(frame).filter(pl.col("season") >= seasons.backtest_first)
+        entries = scored.select("season", "round", "driver_id", "constructor_id", "grid")
+        reliability = not_classified_probabilities(inputs, entries) if entries.height else None
+        return cls(frame, seasons, tuned_recipes(store), families_backtest(store), reliability)
+
+    def evaluation(self, predictions: pl.DataFrame) -> Evaluation:
+        """The gate's score of walk-forward predictions: with every published outcome when the reliability is known
+        (each model's outcomes from its own win distribution and the same reliability)."""
+        if self.not_classified is not None:
+            predictions = published_outcomes(predictions, self.frame, self.not_classified)
+        return evaluation_of(predictions, self.fingerprint())
 
     def fingerprint(self) -> str:
         return evaluation_fingerprint(self.frame, self.seasons)
@@ -140,6 +161,12 @@ class WalkForward:
         if recipes.keys() == tuned.keys() and all(recipes[mode].params == tuned[mode].params for mode in recipes):
             return candidate_predictions(self.families, recipes)
         return recipe_backtest(self.frame, recipes, self.seasons)
+
+
+def published_outcomes(predictions: pl.DataFrame, frame: pl.DataFrame, not_classified: pl.DataFrame) -> pl.DataFrame:
+    """Walk-forward predictions (one `model`, both modes) with every published outcome column, as the published
+    predictions derive them (`registry.scoring.with_outcomes`)."""
+    return with_outcomes(predictions.drop("podium_probability", strict=False), frame, not_classified)
 
 
 def tuned_recipes(store: Warehouse) -> dict[Mode, Recipe]:
@@ -164,7 +191,7 @@ def promote(
     history = promotion_history(store)
     current = walk_forward.fingerprint()
     candidate_predictions = walk_forward.predictions(recipes_of(candidate))
-    candidate_evaluation = evaluation_of(candidate_predictions, current)
+    candidate_evaluation = walk_forward.evaluation(candidate_predictions)
     champion_evaluation: Evaluation | None = None
     champion_predictions: pl.DataFrame | None = None
     rollback = rolled_back_from(history, version)
@@ -180,7 +207,7 @@ def promote(
         )
     else:
         champion_predictions = walk_forward.predictions(recipes_of(champion))
-        champion_evaluation = evaluation_of(champion_predictions, current)
+        champion_evaluation = walk_forward.evaluation(champion_predictions)
         decision = decide(candidate_evaluation, champion_evaluation)
     resulting = version if decision.promote or previous is None else previous
     if resulting == version:
@@ -200,6 +227,7 @@ def promote(
         decided_by=decided_by,
         candidate=candidate_evaluation,
         champion=champion_evaluation,
+        deciding_outcomes=decision.deciding_outcomes,
     )
     backtest = published.with_columns(model_version=pl.lit(resulting), evaluation_fingerprint=pl.lit(current))
     return _decided(registry, store, history, record, backtest)
@@ -268,6 +296,8 @@ def promotion_history(store: Warehouse) -> pl.DataFrame:
         return pl.DataFrame(schema=PROMOTION_SCHEMA)
     if "promoted" in recorded.columns:
         recorded = _from_first_layout(recorded)
+    if "deciding_outcomes" not in recorded.columns:  # decided before every outcome was gated
+        recorded = recorded.with_columns(deciding_outcomes=pl.lit(None, pl.String))
     return recorded.select(PROMOTION_SCHEMA.names()).cast(PROMOTION_SCHEMA)
 
 

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from mlflow import MlflowClient
 
+from f1_pipeline.modeling.points import points_places
 from f1_pipeline.publication import publish, read_publication
 from f1_serving.serving_state import REGISTRY_DEGRADED
 from tests.api_support import champion_as_a_new_version, refresh
@@ -125,6 +126,18 @@ def test_accuracy_by_season_and_its_race_breakdown_match_the_scores(client, head
     assert season["correct_winner_rate"] == pytest.approx(scores["correct_winner"].mean())
     detail = _get(client, headers, "/analytics/accuracy/2025", mode="pre_qualifying").json()
     assert detail["mode"] == "pre_qualifying" and len(detail["race_breakdown"]) == detail["races"] == scores.height
+    predictions = published.tables["race_predictions"].filter(
+        (pl.col("mode") == "post_qualifying") & pl.col("won").is_not_null()
+    )
+    outcomes = {row["outcome"]: row for row in summary["outcomes"]}
+    assert set(outcomes) == {"win", "podium", "top6", "points", "not_classified", "teammate"}
+    points = outcomes["points"]
+    assert points["forecasts"] == predictions.height == sum(row["count"] for row in points["bins"])
+    scored = sum(row["count"] * row["observed_rate"] for row in points["bins"])
+    places = pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
+    assert scored == pytest.approx(predictions.filter(pl.col("finish_position") <= places).height)
+    assert 0 < points["ece"] < 0.1 and points["driver_log_loss"] < 0.69
+    assert {row["outcome"] for row in detail["outcomes"]} == set(outcomes)
 
 
 def test_rankings_order_drivers_and_teams_by_points_elo_or_wins(client, headers):

@@ -26,7 +26,7 @@ from f1_pipeline.registry import gate
 from f1_pipeline.registry.cli import main
 from f1_pipeline.registry.tracking import LEGACY_RECIPES, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
-from tests.modeling_data import synthetic_frame
+from tests.modeling_data import results_and_races, synthetic_frame
 
 SEASONS = Seasons(train_first=2000, validation_first=2001, backtest_first=2002)
 SHALLOW_FOREST = {**REFERENCE_PARAMS["random_forest"], "n_estimators": 20, "max_depth": 2}
@@ -93,6 +93,9 @@ def setup(versions: Versions, tmp_path: Path) -> Setup:
     store = Warehouse(tmp_path / "warehouse.duckdb")
     with store.transaction() as writes:
         writes.replace_table(tables.RACE_FEATURES, versions.frame)
+        results, races = results_and_races(versions.frame)
+        writes.replace_table(tables.RACE_RESULTS, results)
+        writes.replace_table(tables.RACES, races)
         writes.replace_table(tables.BACKTEST_PREDICTIONS, versions.families)
         writes.replace_table(
             tables.RECIPES,
@@ -127,6 +130,10 @@ def test_a_worse_version_is_refused_with_both_scores_and_a_repeat_is_recorded_on
     (row,) = setup.trail().iter_rows(named=True)
     assert row["decided_by"] == "run-1" and "kept the champion" in row["reason"]
     assert row["candidate_log_loss"] > row["champion_log_loss"]
+    assert row["deciding_outcomes"] == "win"
+    assert first.record.candidate is not None and first.record.candidate.outcome_races is not None
+    scored = set(first.record.candidate.outcome_races["outcome"])
+    assert scored == {"win", "podium", "top6", "points", "not_classified", "teammate"}
     assert row["resulting_champion_version"] == row["previous_champion_version"] == setup.good
     published = setup.store.read(tables.CHAMPION_BACKTEST)
     assert published["model_version"].unique().to_list() == [setup.good]

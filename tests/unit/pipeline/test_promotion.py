@@ -3,13 +3,15 @@
 import json
 import math
 
+import numpy as np
+import polars as pl
 import pytest
 
 from f1_pipeline.modeling.backtest import fingerprint, race_scores
 from f1_pipeline.modeling.candidates import AVERAGES, FAMILIES, Recipe, recipes_from_json, recipes_to_json
 from f1_pipeline.modeling.estimators import Average, ConditionalLogit, PlackettLuce, TreeEnsemble
 from f1_pipeline.modeling.feature_matrix import MODES
-from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of
+from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of, outcome_comparison
 from f1_pipeline.modeling.training import Seasons, recipe_backtest
 from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from tests.modeling_data import real_features
@@ -116,3 +118,41 @@ def test_a_recipe_registered_when_the_model_family_was_called_kind_reads_the_sam
     written = json.loads(recipes_to_json({"pre_qualifying": recipe}))
     written["pre_qualifying"]["kind"] = written["pre_qualifying"].pop("family")
     assert recipes_from_json(json.dumps(written)) == {"pre_qualifying": recipe}
+
+
+def _outcome_races(points_shift: float, noise: float, seed: int = 0) -> pl.DataFrame:
+    """Per-race binary log losses of 200 races for win and points: a shared race difficulty plus the model's own
+    per-race noise, points shifted by `points_shift`."""
+    rng = np.random.default_rng(seed)
+    difficulty = np.random.default_rng(99).normal(0.5, 0.1, 200)
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "mode": "post_qualifying",
+                "season": 2020 + np.arange(200) // 20,
+                "round": 1 + np.arange(200) % 20,
+                "outcome": outcome,
+                "driver_log_loss": difficulty + shift + rng.normal(0, noise, 200),
+            }
+        )
+        for outcome, shift in (("win", 0.0), ("points", points_shift))
+    )
+
+
+def test_a_candidate_better_on_the_winner_but_worse_on_points_beyond_noise_is_refused():
+    champion = Evaluation(1.30, 200, "abc", outcome_races=_outcome_races(0.0, 0.01, seed=1))
+    worse = Evaluation(1.20, 200, "abc", outcome_races=_outcome_races(0.02, 0.01, seed=2))
+    decision = decide(worse, champion)
+    assert not decision.promote
+    assert decision.deciding_outcomes == ("points",)
+    assert "points" in decision.reason and "noise" in decision.reason
+    comparison = outcome_comparison(worse, champion).filter(outcome="points").row(0, named=True)
+    assert comparison["races"] == 200 and comparison["difference"] == pytest.approx(0.02, abs=0.005)
+
+
+def test_a_difference_within_paired_noise_does_not_block_a_better_winner_model():
+    champion = Evaluation(1.30, 200, "abc", outcome_races=_outcome_races(0.0, 0.05, seed=1))
+    within = Evaluation(1.20, 200, "abc", outcome_races=_outcome_races(0.002, 0.05, seed=2))
+    decision = decide(within, champion)
+    assert decision.promote and decision.deciding_outcomes == ("win",)
+    assert "no published outcome worse beyond paired noise" in decision.reason
