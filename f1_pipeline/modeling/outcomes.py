@@ -221,16 +221,22 @@ def _joint_columns(rows: pl.DataFrame) -> np.ndarray:
             np.where(real[batch], np.maximum(p[batch], PROBABILITY_FLOOR), 0.0),
             np.where(real[batch], failing[batch], 0.0),
         )
-        places, ahead = joint_places(strengths, c, team[batch])
+        places, ahead = joint_places(strengths, c, team[batch], max(TOP6, int(places_of_race[batch].max())))
         cumulative = np.cumsum(places, axis=2)
         width = places.shape[2]
         field = real[batch].sum(axis=1, keepdims=True)
         others = c.sum(axis=1, keepdims=True) - c
+        pair = strengths[:, :, None] + strengths[:, None, :]
+        behind = np.divide(
+            np.broadcast_to(strengths[:, None, :], pair.shape), pair, out=np.zeros(pair.shape), where=pair > 0
+        )  # P(j ahead of i | both classified) = s_j / (s_i + s_j)
+        np.einsum("bii->bi", behind)[:] = 0.0
+        classified_place = c * (1 + np.einsum("bij,bj->bi", behind, c))
         per_race[batch, :, 0] = cumulative[:, :, min(PODIUM, width) - 1]
         per_race[batch, :, 1] = cumulative[:, :, min(TOP6, width) - 1]
         points = np.minimum(places_of_race[batch], width) - 1
         per_race[batch, :, 2] = np.take_along_axis(cumulative, points[:, None, None], axis=2)[:, :, 0]
-        per_race[batch, :, 3] = places @ np.arange(1, width + 1) + (1 - c) * (1 + others + field) / 2
+        per_race[batch, :, 3] = classified_place + (1 - c) * (1 + others + field) / 2
         per_race[batch, :, 4] = 1 - c
         per_race[batch, :, 5] = ahead
     result[:] = per_race[races, slots]
@@ -416,9 +422,12 @@ def _joint_nodes(s: np.ndarray) -> np.ndarray:
     return np.arange(np.log(_EARLY / positive.max()), np.log(_HORIZON / positive.min()) + _STEP, _STEP)
 
 
-def joint_places(s: np.ndarray, c: np.ndarray, team: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P(car i is classified in place r+1) for every place (races, cars, cars), and P(car i is classified ahead of
-    every classified teammate) (races, cars), for classified-order strengths s and P(classified) c.
+def joint_places(
+    s: np.ndarray, c: np.ndarray, team: np.ndarray, places: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(car i is classified in place r+1) for the first `places` places (every place by default), shape (races,
+    cars, places), and P(car i is classified ahead of every classified teammate) (races, cars), for classified-order
+    strengths s and P(classified) c.
 
     Exponential race with retirements: car j independently is classified with probability c_j and then crosses the
     line at T_j ~ Exp(s_j); the classified cars are ordered by time. So
@@ -427,10 +436,11 @@ def joint_places(s: np.ndarray, c: np.ndarray, team: np.ndarray) -> tuple[np.nda
     `team` numbers each car's team in its race (-1: no teammates).
     """
     races, cars = s.shape
+    places = cars if places is None else min(places, cars)
     t = np.exp(_joint_nodes(s))
     unfinished = _log_unfinished(s, c, t)
     crossed = 1.0 - np.exp(unfinished)  # (races, nodes, cars): c_j (1 - e^{-s_j t})
-    count = np.zeros((races, t.size, cars, cars))
+    count = np.zeros((races, t.size, cars, places))
     count[..., 0] = 1.0
     for j in range(cars):
         q = crossed[:, :, j, None] * (np.arange(cars) != j)
@@ -438,8 +448,8 @@ def joint_places(s: np.ndarray, c: np.ndarray, team: np.ndarray) -> tuple[np.nda
         count *= 1.0 - q[..., None]
         count[..., 1:] += moved
     density = c[:, None, :] * s[:, None, :] * t[None, :, None] * np.exp(-s[:, None, :] * t[None, :, None]) * _STEP
-    places = np.einsum("bnc,bncr->bcr", density, count)
+    placed = np.einsum("bnc,bncr->bcr", density, count)
     mates = (team[:, :, None] == team[:, None, :]) & (team[:, :, None] >= 0) & ~np.eye(cars, dtype=bool)
     beaten = np.einsum("bnj,bij->bni", unfinished, mates.astype(np.float64))
     ahead = (density * np.exp(beaten)).sum(axis=1)
-    return np.clip(places, 0.0, 1.0), np.clip(ahead, 0.0, 1.0)
+    return np.clip(placed, 0.0, 1.0), np.clip(ahead, 0.0, 1.0)
