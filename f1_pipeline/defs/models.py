@@ -14,9 +14,11 @@ from sqlalchemy.engine import make_url
 from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
+from f1_pipeline.modeling.backtest import completed
 from f1_pipeline.modeling.candidates import FAMILIES, Recipe, recipes_to_json
 from f1_pipeline.modeling.feature_matrix import Mode
-from f1_pipeline.modeling.metrics import calibration
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.metrics import OUTCOME_METRICS, OUTCOMES, calibration
 from f1_pipeline.modeling.promotion import Evaluation, evaluation_of
 from f1_pipeline.modeling.training import (
     CANDIDATE,
@@ -28,6 +30,7 @@ from f1_pipeline.modeling.training import (
     tune_recipes,
 )
 from f1_pipeline.registry import comparison, gate
+from f1_pipeline.registry.scoring import outcomes_of_models, reliability_of
 from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.tables import (
@@ -37,6 +40,7 @@ from f1_pipeline.tables import (
     FAMILY_VALIDATION,
     PROMOTIONS,
     RACE_FEATURES,
+    RACE_RESULTS,
     RACES,
     RECIPES,
     TUNING_STUDIES,
@@ -100,7 +104,11 @@ def _finished_trials(studies: pl.DataFrame, storage: str | None) -> dict[str, li
     }
 
 
-@dg.asset(deps=writers(RECIPES), kinds={"scikitlearn", "xgboost", "duckdb"}, **_MODELS)
+@dg.asset(
+    deps=[*writers(RECIPES), *writers(RACE_RESULTS), *writers(RACES)],
+    kinds={"scikitlearn", "xgboost", "duckdb"},
+    **_MODELS,
+)
 def model_backtest(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource
 ) -> dg.MaterializeResult:
@@ -109,7 +117,13 @@ def model_backtest(
     store = warehouse.warehouse()
     frame = store.read(RACE_FEATURES)
     predictions = backtest(frame, gate.tuned_recipes(store), modeling.seasons(), progress=context.log.info)
-    overall, by_season = summary(predictions), summary(predictions, by_season=True)
+    outcomes = outcomes_of_models(
+        predictions,
+        frame,
+        reliability_of(store, completed(frame).join(predictions.select(*RACE_KEY).unique(), on=RACE_KEY, how="semi")),
+    )
+    overall = summary(predictions, outcomes=outcomes)
+    by_season = summary(predictions, by_season=True, outcomes=outcomes)
     with store.transaction() as writes:
         writes.replace_table(BACKTEST_PREDICTIONS, predictions)
         writes.replace_table(BACKTEST_SUMMARY, overall)
@@ -173,7 +187,10 @@ def candidate_model(
     else:
         through = comparison.data_through(frame, store.read(RACES))
         predictions = pl.concat([chosen, families])
-        version = registry.log_candidate(_candidate(context, frame, recipes, seasons, evaluation, predictions, through))
+        stored = (store.read(BACKTEST_SUMMARY), store.read(BACKTEST_BY_SEASON))
+        version = registry.log_candidate(
+            _candidate(context, frame, recipes, seasons, evaluation, predictions, through, stored)
+        )
         registration = f"registered version {version.version}"
     context.log.info(registration)
     return dg.MaterializeResult(
@@ -188,6 +205,30 @@ def candidate_model(
             **{f"family_{mode}": recipe.family for mode, recipe in recipes.items()},
             "tracking_uri": _redacted(mlflow.mlflow_tracking_uri),
         }
+    )
+
+
+def _with_stored_outcomes(table: pl.DataFrame, stored: pl.DataFrame, recipes: dict[Mode, Recipe]) -> pl.DataFrame:
+    """The backtest table with every published outcome's metrics as `model_backtest` stored them (scoring them is
+    the costly part); the candidate's rows take its model family's (they are its predictions)."""
+    names = {f"{outcome}_{metric}" for outcome in OUTCOMES for metric in OUTCOME_METRICS}
+    columns = [name for name in stored.columns if name in names]
+    key = [name for name in ("mode", "model", "season") if name in table.columns]
+    source = pl.col("model")
+    for mode, recipe in recipes.items():
+        source = (
+            pl.when((pl.col("model") == CANDIDATE) & (pl.col("mode") == mode))
+            .then(pl.lit(recipe.family))
+            .otherwise(source)
+        )
+    return (
+        table.with_columns(_source=source)
+        .join(
+            stored.select(*key, *columns).rename({"model": "_source"}),
+            on=[*(k if k != "model" else "_source" for k in key)],
+            how="left",
+        )
+        .drop("_source")
     )
 
 
@@ -209,9 +250,13 @@ def _candidate(
     evaluation: Evaluation,
     predictions: pl.DataFrame,
     through: str,
+    stored: tuple[pl.DataFrame, pl.DataFrame],
 ) -> Candidate:
     """The final fit and everything its runs log: only built when no registered version holds it already."""
-    overall, by_season = summary(predictions), summary(predictions, by_season=True)
+    overall, by_season = (
+        _with_stored_outcomes(summary(predictions), stored[0], recipes),
+        _with_stored_outcomes(summary(predictions, by_season=True), stored[1], recipes),
+    )
     models = fit_final(frame, recipes, seasons)
     importances = {
         f"feature_importance_{mode}": plots.feature_importance_figure(

@@ -21,8 +21,7 @@ from f1_pipeline.modeling.backtest import race_scores
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_calibration, podium_scores
 from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, OUTCOME_COLUMNS, outcome_problems
-from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
-from f1_pipeline.registry.scoring import available_modes, score, with_outcomes, with_rank
+from f1_pipeline.registry.scoring import available_modes, reliability_of, score, with_outcomes, with_rank
 from f1_pipeline.serving_tables import with_names
 from f1_pipeline.tables import (
     CHAMPION_BACKTEST,
@@ -51,7 +50,7 @@ COLUMN_DOCS = {
 }
 
 
-@dg.asset(deps=["champion_model", *writers(RACE_FEATURES), *writers(RACE_RESULTS)], **_PREDICTIONS)
+@dg.asset(deps=["champion_model", *writers(RACE_FEATURES), *writers(RACE_RESULTS), *writers(RACES)], **_PREDICTIONS)
 def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) -> dg.MaterializeResult:
     """The champion's probability for every driver on the next race's entry list: pre-qualifying always, and
     post-qualifying once that race's qualifying is in the data."""
@@ -64,7 +63,7 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     if rows.is_empty():
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
     modes = available_modes(rows)
-    predicted = with_outcomes(score(registry.load(champion.version), rows), rows, _reliability(store, rows))
+    predicted = with_outcomes(score(registry.load(champion.version), rows), rows, reliability_of(store, rows))
     table = _named(store, predicted, rows).with_columns(
         model_name=pl.lit(mlflow.registered_model_name),
         model_version=pl.lit(str(champion.version)),
@@ -85,7 +84,7 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     )
 
 
-@dg.asset(deps=[*writers(CHAMPION_BACKTEST), *writers(RACE_RESULTS)], **_PREDICTIONS)
+@dg.asset(deps=[*writers(CHAMPION_BACKTEST), *writers(RACE_RESULTS), *writers(RACES)], **_PREDICTIONS)
 def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The champion's walk-forward probabilities for every backtested race and both modes."""
     store = warehouse.warehouse()
@@ -96,7 +95,7 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     predicted = with_outcomes(
         published,
         features,
-        _reliability(store, features.join(published.select(*RACE_KEY).unique(), on=RACE_KEY, how="semi")),
+        reliability_of(store, features.join(published.select(*RACE_KEY).unique(), on=RACE_KEY, how="semi")),
     )
     seconds = time.perf_counter() - started
     table = _named(store, predicted, features)
@@ -144,12 +143,6 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "podium_calibration": dg.MetadataValue.md(markdown_preview(calibration, rows=calibration.height)),
         }
     )
-
-
-def _reliability(store: Warehouse, rows: pl.DataFrame) -> pl.DataFrame:
-    """Each entry's walk-forward P(not classified), both modes (`modeling/reliability.py`)."""
-    inputs = ReliabilityInputs(results=store.read(RACE_RESULTS), races=store.read(RACES))
-    return not_classified_probabilities(inputs, rows.select(*RACE_KEY, "driver_id", "constructor_id", "grid"))
 
 
 def _named(store: Warehouse, predictions: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:

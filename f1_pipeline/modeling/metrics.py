@@ -297,3 +297,20 @@ def _outcome_rows(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     if not bad.is_empty():
         raise ValueError(f"forecasts must be within [0, 1]: {bad.height} are not (e.g. {bad.row(0, named=True)})")
     return rows
+
+
+def outcome_summary(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """`outcome_scores` one row per `by` group, as `{outcome}_{metric}` columns (what the backtest tables and the
+    MLflow runs carry beside the winner's metrics)."""
+    scores = outcome_scores(frame, by)
+    wide = [
+        scores.filter(pl.col("outcome") == outcome).select(
+            *by, *(pl.col(metric).alias(f"{outcome}_{metric}") for metric in OUTCOME_METRICS)
+        )
+        for outcome in OUTCOMES
+        if outcome in set(scores["outcome"])
+    ]
+    table = wide[0] if wide else scores.select(by).unique()
+    for part in wide[1:]:
+        table = table.join(part, on=list(by), how="full", coalesce=True)
+    return table

@@ -18,7 +18,7 @@ from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choos
 from f1_pipeline.modeling.estimators import ConditionalLogit
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_scores, summarise
+from f1_pipeline.modeling.metrics import PODIUM_BASELINE, outcome_summary, podium_scores, summarise
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.progress import Countdown, Report
 from f1_pipeline.modeling.tuning import ESTIMATORS, Estimator, TuningWindow, tune
@@ -152,15 +152,20 @@ def with_podium(predictions: pl.DataFrame, frame: pl.DataFrame, seasons: Seasons
     )
 
 
-def summary(predictions: pl.DataFrame, by_season: bool = False) -> pl.DataFrame:
+def summary(predictions: pl.DataFrame, by_season: bool = False, outcomes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Mean metrics per model and mode (and season): the backtest table. Podium metrics are there when the predictions
-    carry them (`with_podium`), the grid podium baseline as one more post-qualifying row with podium metrics only."""
+    carry them (`with_podium`), the grid podium baseline as one more post-qualifying row with podium metrics only.
+    With `outcomes` (the predictions with every published outcome column, `registry.scoring.with_outcomes`), every
+    outcome's `{outcome}_{metric}` (`metrics.OUTCOME_METRICS`) too."""
     by = ["mode", "model", "season"] if by_season else ["mode", "model"]
     scores = race_scores(predictions)
     if "podium_probability" in predictions.columns:
         podium = podium_scores(predictions)
         scores = scores.join(podium, on=["model", "mode", *RACE_KEY], how="full", coalesce=True)
-    return summarise(scores, by=by).sort(by if by_season else ["mode", "log_loss"], nulls_last=True)
+    table = summarise(scores, by=by)
+    if outcomes is not None:
+        table = table.join(outcome_summary(outcomes, by), on=by, how="left")
+    return table.sort(by if by_season else ["mode", "log_loss"], nulls_last=True)
 
 
 def fit_final(frame: pl.DataFrame, recipes: Mapping[Mode, Recipe], seasons: Seasons) -> dict[Mode, ExplainedModel]:

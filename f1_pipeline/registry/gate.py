@@ -32,9 +32,8 @@ from f1_pipeline.modeling.backtest import completed, fingerprint
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
-from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.modeling.training import CANDIDATE, Seasons, candidate_predictions, recipe_backtest
-from f1_pipeline.registry.scoring import with_outcomes
+from f1_pipeline.registry.scoring import reliability_of, with_outcomes
 from f1_pipeline.registry.tracking import ModelRegistry, recipes_of
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
@@ -138,10 +137,8 @@ class WalkForward:
     @classmethod
     def from_warehouse(cls, store: Warehouse, seasons: Seasons) -> WalkForward:
         frame = store.read(tables.RACE_FEATURES)
-        inputs = ReliabilityInputs(results=store.read(tables.RACE_RESULTS), races=store.read(tables.RACES))
         scored = completed(frame).filter(pl.col("season") >= seasons.backtest_first)
-        entries = scored.select("season", "round", "driver_id", "constructor_id", "grid")
-        reliability = not_classified_probabilities(inputs, entries) if entries.height else None
+        reliability = reliability_of(store, scored) if scored.height else None
         return cls(frame, seasons, tuned_recipes(store), families_backtest(store), reliability)
 
     def evaluation(self, predictions: pl.DataFrame) -> Evaluation:

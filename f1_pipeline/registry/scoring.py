@@ -9,7 +9,10 @@ from mlflow.pyfunc import PyFuncModel
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import finishing_outcomes
+from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.registry.tracking import model_input
+from f1_pipeline.tables import RACE_RESULTS, RACES
+from f1_pipeline.warehouse import Warehouse
 
 
 def available_modes(rows: pl.DataFrame) -> list[Mode]:
@@ -43,6 +46,20 @@ def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified:
             f"{first['season']}/{first['round']} ({first['mode']})"
         )
     return finishing_outcomes(joined, by=("mode",))
+
+
+def reliability_of(store: Warehouse, rows: pl.DataFrame) -> pl.DataFrame:
+    """Each row's walk-forward P(not classified), both modes (`modeling/reliability.py`), from the warehouse's
+    results and calendar; `rows` are feature rows (season, round, driver_id, constructor_id, grid)."""
+    inputs = ReliabilityInputs(results=store.read(RACE_RESULTS), races=store.read(RACES))
+    return not_classified_probabilities(inputs, rows.select(*RACE_KEY, "driver_id", "constructor_id", "grid"))
+
+
+def outcomes_of_models(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified: pl.DataFrame) -> pl.DataFrame:
+    """`with_outcomes` of each `model`'s walk-forward predictions (a backtest of several models)."""
+    return pl.concat(
+        with_outcomes(group, rows, not_classified) for _, group in predictions.group_by("model", maintain_order=True)
+    )
 
 
 def with_rank(predictions: pl.DataFrame) -> pl.DataFrame:
