@@ -19,7 +19,13 @@ from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.resources import MlflowResource, WarehouseResource
 from f1_pipeline.modeling.backtest import race_scores
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import PODIUM_BASELINE, podium_calibration, podium_scores
+from f1_pipeline.modeling.metrics import (
+    PODIUM_BASELINE,
+    outcome_calibration,
+    outcome_race_scores,
+    outcome_scores,
+    podium_scores,
+)
 from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, OUTCOME_COLUMNS, outcome_problems
 from f1_pipeline.registry.scoring import available_modes, reliability_of, score, with_outcomes, with_rank
 from f1_pipeline.serving_tables import with_names
@@ -112,11 +118,21 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 @dg.asset(deps=writers(RACE_PREDICTIONS), **_PREDICTIONS)
 def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per completed race and mode: Brier score, log loss, whether the favourite won, the winner in the top 3, and
-    the podium's (top-3 membership) log loss and Brier score."""
+    """Per completed race and mode: Brier score, log loss, whether the favourite won, the winner in the top 3, the
+    podium's (top-3 membership) log loss and Brier score, and every published chance's mean binary log loss over the
+    race's drivers (`{outcome}_driver_log_loss`); the metadata holds every outcome's scores and reliability table."""
     store = warehouse.warehouse()
     predictions = store.read(RACE_PREDICTIONS).with_columns(model=pl.col("model_version"))
-    scores = race_scores(predictions).join(podium_scores(predictions), on=["model", "mode", *RACE_KEY], how="left")
+    per_outcome = (
+        outcome_race_scores(predictions, by=("model", "mode"))
+        .with_columns(pl.concat_str(pl.col("outcome"), pl.lit("_driver_log_loss")).alias("metric"))
+        .pivot("metric", index=["model", "mode", *RACE_KEY], values="driver_log_loss")
+    )
+    scores = (
+        race_scores(predictions)
+        .join(podium_scores(predictions), on=["model", "mode", *RACE_KEY], how="left")
+        .join(per_outcome, on=["model", "mode", *RACE_KEY], how="left")
+    )
     table = (
         scores.rename({"model": "model_version", "top1": "correct_winner", "top3": "winner_in_top3"})
         .join(store.read(RACES).select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
@@ -132,15 +148,14 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
         podium_log_loss=pl.col("podium_log_loss").mean(),
         podium_brier=pl.col("podium_brier").mean(),
     )
-    calibration = pl.concat(
-        podium_calibration(group, group["podium_probability"].to_numpy()).with_columns(mode=pl.lit(mode))
-        for (mode,), group in predictions.group_by("mode", maintain_order=True)
-    ).select("mode", pl.exclude("mode"))
+    calibration = outcome_calibration(predictions, by=("mode",))
+    outcomes = outcome_scores(predictions, by=("mode",))
     return dg.MaterializeResult(
         metadata=table_metadata(PREDICTION_ACCURACY, table)
         | {
             "by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode"))),
-            "podium_calibration": dg.MetadataValue.md(markdown_preview(calibration, rows=calibration.height)),
+            "outcome_scores": dg.MetadataValue.md(markdown_preview(outcomes, rows=outcomes.height)),
+            "outcome_calibration": dg.MetadataValue.md(markdown_preview(calibration, rows=calibration.height)),
         }
     )
 

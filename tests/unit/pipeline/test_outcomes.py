@@ -200,3 +200,26 @@ def test_retirements_lower_the_points_chance_of_a_dominant_field_and_stay_consis
     assert risky["not_classified_probability"].min() == pytest.approx(1 - max(0.85, np.sqrt(0.6)))
     assert outcome_problems(risky).is_empty()
     assert risky["podium_probability"].sum() < 3
+
+
+def test_expected_place_counts_cars_not_classified_behind_the_classified_ones():
+    p = np.array([0.4, 0.25, 0.15, 0.12, 0.08])
+    failing = np.array([0.1, 0.3, 0.2, 0.15, 0.25])
+    race = _race(2024, 1, p.tolist(), ["a", "a", "b", "b", None]).with_columns(
+        not_classified_probability=pl.Series(failing)
+    )
+    outcomes = finishing_outcomes(race)
+    strengths, used = classified_strengths(p[None, :], 1 - failing[None, :])
+    s, c = strengths[0], used[0]
+    expected = np.zeros(5)
+    for mask in itertools.product([False, True], repeat=5):
+        chance = np.prod(np.where(mask, c, 1 - c))
+        finishers = [car for car in range(5) if mask[car]]
+        shared = (len(finishers) + 1 + 5) / 2  # the places left, shared by the cars not classified
+        for order in itertools.permutations(finishers):
+            probability = chance
+            for place, car in enumerate(order):
+                probability *= s[car] / sum(s[other] for other in order[place:])
+            places = {car: place + 1 for place, car in enumerate(order)}
+            expected += probability * np.array([places.get(car, shared) for car in range(5)])
+    assert np.allclose(outcomes["expected_position"].to_numpy(), expected, atol=1e-8)
