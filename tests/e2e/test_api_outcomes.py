@@ -30,7 +30,8 @@ def _get(client, headers, path, **params):
 
 def _assert_rows_match(answer, table, extra=()):
     """Every chance of every row equals the published table's, its percentage is round(100 p, 1), and the race's
-    chances are consistent: P(win) sums to 1, P(podium) to 3."""
+    chances are consistent: P(win) sums to 1, P(podium) to 3 (a 20-car field almost surely classifies three cars), and
+    no car scores unless classified."""
     expected = {row["driver_id"]: row for row in table.iter_rows(named=True)}
     assert {row["driver_id"] for row in answer["predictions"]} == set(expected)
     for row in answer["predictions"]:
@@ -42,9 +43,14 @@ def _assert_rows_match(answer, table, extra=()):
     assert sum(row["probability"] for row in answer["predictions"]) == pytest.approx(1.0)
     assert sum(row["podium_probability"] for row in answer["predictions"]) == pytest.approx(3.0)
     assert all(
-        row["probability"] <= row["podium_probability"] <= row["top6_probability"] <= row["points_probability"]
+        row["probability"]
+        <= row["podium_probability"]
+        <= row["top6_probability"]
+        <= row["points_probability"]
+        <= 1 - row["not_classified_probability"] + 1e-9
         for row in answer["predictions"]
     )
+    assert all(0 < row["not_classified_probability"] < 1 for row in answer["predictions"])
 
 
 def test_the_next_race_gives_every_chance_and_its_contributions_as_published(client, headers, published):
