@@ -212,7 +212,7 @@ def outcome_labels(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     if missing:
         raise ValueError(f"outcome scores need the column(s) {', '.join(sorted(missing))}")
     place = pl.col("finish_position")
-    team = [*by, *RACE_KEY, "constructor_id"]
+    team = [*_race_keys(by), "constructor_id"]
     places = pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
     teammates = pl.col("constructor_id").is_not_null() & (pl.len().over(team) > 1)
     return frame.filter(pl.col("won").is_not_null()).with_columns(
@@ -254,9 +254,9 @@ def outcome_race_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
     happened = pl.col("happened").cast(pl.Float64)
     return (
         _outcome_rows(frame, by)
-        .group_by(*by, *RACE_KEY, "outcome")
+        .group_by(*_race_keys(by), "outcome")
         .agg(driver_log_loss=-(happened * p.log() + (1 - happened) * (1 - p).log()).mean())
-        .sort(*by, "outcome", *RACE_KEY)
+        .sort(*dict.fromkeys([*by, "outcome", *RACE_KEY]))
     )
 
 
@@ -278,13 +278,17 @@ def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
     )
 
 
+def _race_keys(by: Sequence[str]) -> list[str]:
+    """The group keys and the race key, each once (`by` may hold `season`, for tables by season)."""
+    return list(dict.fromkeys([*by, *RACE_KEY]))
+
+
 def _outcome_rows(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     """Long form: one row per driver-race and outcome with a forecast (an outcome whose column is absent is skipped)."""
     labelled = outcome_labels(frame, by)
     parts = [
         labelled.select(
-            *by,
-            *RACE_KEY,
+            *_race_keys(by),
             outcome=pl.lit(outcome),
             forecast=pl.col(column).cast(pl.Float64),
             happened=pl.col(f"{outcome}_happened"),

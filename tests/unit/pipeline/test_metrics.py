@@ -13,6 +13,7 @@ from f1_pipeline.modeling.metrics import (
     outcome_labels,
     outcome_race_scores,
     outcome_scores,
+    outcome_summary,
     race_metrics,
     summarise,
 )
@@ -190,3 +191,10 @@ def test_the_reliability_table_counts_every_forecast_once_per_outcome():
     not_classified = curve.filter(outcome="not_classified").sort("bin")
     assert not_classified["observed_rate"].to_list() == [0.0, 0.0, 0.5, 0.5]
     assert outcome_race_scores(_two_races()).height == 8
+
+
+def test_outcome_scores_by_season_name_the_season_once():
+    by_season = outcome_summary(_two_races().with_columns(mode=pl.lit("pre_qualifying")), ["mode", "season"])
+    assert by_season.height == 1 and by_season["season"].to_list() == [2024]
+    assert {"podium_driver_log_loss", "not_classified_ece", "teammate_driver_brier"} <= set(by_season.columns)
+    assert outcome_race_scores(_two_races(), by=["season"]).height == 8
