@@ -1,5 +1,11 @@
 """Finishing-order outcomes of a race from its win distribution: podium, top 6, points, position, teammate.
 
+What is published (`finishing_outcomes` with a `not_classified_probability` column) is the joint law of
+retirements and the classified order (`classified_strengths`, `joint_places`): each car is classified with the
+reliability model's probability c, and the classified cars finish in a Plackett-Luce order whose strengths are solved
+so that P(win) stays p. The rest of this docstring describes the order over all cars (every c = 1), which the
+backtest's podium metric of every model (`podium_probabilities`) and the season simulation (`sample_orders`) use.
+
 A race's win probabilities p are read as Plackett-Luce strengths (scores log p): the first place is drawn with
 probability p, the next from the remaining cars in proportion to their p, and so on. This is exact for P(win) (it
 is the model's own distribution) and the only finishing-order law that adds nothing to what the model said.
@@ -50,9 +56,10 @@ _BATCH = 64
 _HORIZON = 50.0
 
 OUTCOME_COLUMNS = {
-    "podium_probability": "P(finishing in the top 3)",
-    "top6_probability": "P(finishing in the top 6)",
-    "points_probability": "P(finishing in a points-paying place of that season: top 10 since 2010)",
+    "podium_probability": "P(classified in the top 3), retirements included",
+    "top6_probability": "P(classified in the top 6), retirements included",
+    "points_probability": "P(classified in a points-paying place of that season: top 10 since 2010), retirements "
+    "included",
     "expected_position": "expected finishing place (1 = winner); a car not classified counts behind every classified "
     "car, sharing the places left (their mean)",
     "not_classified_probability": "P(not classified: retired, disqualified or not started), from the reliability model",
@@ -60,7 +67,8 @@ OUTCOME_COLUMNS = {
     "as beaten); null without a teammate",
     "team_win_probability": "P(one of the driver's team's cars wins): the constructors' win probability",
 }
-"""Derived from each race's win distribution read as a Plackett-Luce finishing order."""
+"""Derived from each race's win distribution and its cars' reliability: one joint law of retirements and the
+classified order (`finishing_outcomes`)."""
 
 
 def place_probabilities(strengths: np.ndarray, places: int) -> np.ndarray:
