@@ -21,6 +21,11 @@ from f1_pipeline.database_urls import with_psycopg2_driver
 POSTGRES_URL_ENV = "F1_DAGSTER_POSTGRES_URL"
 
 
+def postgres_url_of(variable: str = POSTGRES_URL_ENV) -> str:
+    """The PostgreSQL URL the instance's storage uses; empty for SQLite under `DAGSTER_HOME`."""
+    return os.environ.get(variable, "").strip()
+
+
 class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
     """Never instantiated: `from_config_value` returns the PostgreSQL or the SQLite storage."""
 
@@ -33,7 +38,7 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]) -> DagsterStorage:  # type: ignore[override]
-        postgres_url = os.environ.get(config_value.get("postgres_url_env", POSTGRES_URL_ENV), "").strip()
+        postgres_url = postgres_url_of(config_value.get("postgres_url_env", POSTGRES_URL_ENV))
         if postgres_url:
             from dagster_postgres import DagsterPostgresStorage
 

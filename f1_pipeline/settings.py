@@ -66,6 +66,8 @@ class SharedSettings(BaseSettings):
 
 
 class PipelineSettings(SharedSettings):
+    mlflow_ui_url: str = Field(default="http://127.0.0.1:5000", pattern=r"^https?://[^\s/]+")
+    """Where people open the MLflow UI: the Dagster UI's metadata links runs and versions there."""
     data_source: DataSource = "snapshot"
     ergast_base_url: str = Field(default=JOLPICA_BASE_URL, pattern=r"^https?://[^\s/]+")
     snapshot_dir: Path = BUNDLED_SNAPSHOT

@@ -1,5 +1,5 @@
-"""Schedules and sensors: the reference project's daily ingestion, retraining after each race, predicting again after
-qualifying, and an alert when a run fails.
+"""Schedules and sensors: daily ingestion, retraining after each race, predicting again after qualifying, and an alert
+when a run fails.
 
 The race sensors watch the clean tables' materializations, not the API: a race "gains results" when the cleaned
 and checked `race_results` says so, whichever run loaded it (the schedule, a backfill, a run started by hand).
@@ -8,11 +8,9 @@ Each keeps the last race it acted on as its cursor and names the race in its run
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from typing import NamedTuple, Protocol, cast
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition  # not re-exported
-from dagster._utils.error import SerializableErrorInfo
 
 from f1_pipeline.alerts import RunFailure, alert_payload, failure_text, send_alert
 from f1_pipeline.defs.jobs import ingest_and_clean_job, post_qualifying_job, train_job
@@ -127,9 +125,11 @@ def _key(race: RaceId | None) -> str:
 
 
 def race_sensor(
-    name: str, watch: Watch, job: UnresolvedAssetJobDefinition, description: str, status: dg.DefaultSensorStatus
+    name: str, watch: Watch, job_name: str, description: str, status: dg.DefaultSensorStatus
 ) -> dg.SensorDefinition:
-    @dg.sensor(name=name, job=job, description=description, default_status=status)
+    """A sensor starting `job_name` (a job of the same Definitions) once per race that `watch` sees."""
+
+    @dg.sensor(name=name, job_name=job_name, description=description, default_status=status)
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         return react_to_new_race(context, watch)
 
@@ -150,9 +150,8 @@ def daily_ingestion(status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
         job=ingest_and_clean_job,
         default_status=status,
         description=(
-            "Every day at 02:00 UTC, the current season from the live API, then every clean table: the reference "
-            "project's Airflow DAG, and the weather (the next race's forecast refreshed). New results and qualifying "
-            "then wake the race sensors."
+            "Every day at 02:00 UTC, the current season from the live API, then every clean table and the weather "
+            "(the next race's forecast refreshed). New results and qualifying then wake the race sensors."
         ),
     )
     def _schedule(context: dg.ScheduleEvaluationContext, ergast: ErgastResource) -> dg.RunRequest:
@@ -178,7 +177,17 @@ def failure_of(context: dg.RunFailureSensorContext) -> RunFailure:
     )
 
 
-def root_cause(error: SerializableErrorInfo) -> str:
+class ErrorChain(Protocol):
+    """What a step failure's error carries (Dagster's serializable error info), as far as the alert reads it."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def cause(self) -> "ErrorChain | None": ...
+
+
+def root_cause(error: ErrorChain) -> str:
     """The innermost error: Dagster wraps what the asset raised ("Error occurred while executing op ...")."""
     while error.cause is not None:
         error = error.cause
@@ -220,14 +229,14 @@ def sensors(settings: PipelineSettings) -> list[dg.SensorDefinition]:
         race_sensor(
             "post_race_retraining",
             RESULTS_WATCH,
-            train_job,
+            train_job.name,
             "When a race gains results: ratings, features, retraining, promotion, predictions and serving data.",
             status,
         ),
         race_sensor(
             "post_qualifying_predictions",
             QUALIFYING_WATCH,
-            post_qualifying_job,
+            post_qualifying_job.name,
             "When the next race's qualifying appears: its post-qualifying predictions and the serving data.",
             status,
         ),

@@ -6,8 +6,8 @@ import dagster as dg
 
 ingest_and_clean_job = dg.define_asset_job(
     "ingest_and_clean",
-    selection=dg.AssetSelection.groups("raw", "clean"),
-    description="Raw seasons from the Ergast source, then every clean table, with their checks.",
+    selection=dg.AssetSelection.groups("raw", "clean", "weather"),
+    description="Raw seasons from the Ergast source, every clean table and the weather, with their checks.",
 )
 
 main_job = dg.define_asset_job(

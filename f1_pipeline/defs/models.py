@@ -81,7 +81,7 @@ def model_tuning(
     return dg.MaterializeResult(
         metadata={
             **{f"family_{mode}": recipe.family for mode, recipe in tuning.recipes.items()},
-            "mlflow_tuning_run_id": tuning_run,
+            "mlflow_tuning_run": mlflow.run_link(tuning_run),
             "trials_per_study": modeling.tuning_trials,
             "optuna_storage": _redacted(modeling.optuna_storage),
             "training_seasons": f"{window.first_season}-{window.validation_first - 1}",
@@ -198,7 +198,7 @@ def candidate_model(
             "model_version": version.version,
             "registration": registration,
             "model_name": mlflow.registered_model_name,
-            "run_id": version.run_id,
+            "mlflow_run": mlflow.run_link(version.run_id),
             "evaluation_log_loss": evaluation.log_loss,
             "evaluation_races": evaluation.races,
             "evaluation_fingerprint": evaluation.fingerprint,

@@ -57,7 +57,7 @@ def retried_only_if_recoverable(data_source: DataSource = "live") -> Iterator[No
 
 
 def raw_layer_asset(
-    table: Table, retry_policy: dg.RetryPolicy, **options: Any
+    table: Table, retry_policy: dg.RetryPolicy, group_name: str = "raw", **options: Any
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """A raw asset: one warehouse table written per season partition, a backfill in one run, step retries."""
     with warnings.catch_warnings():
@@ -65,7 +65,7 @@ def raw_layer_asset(
         warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
         return dg.asset(
             name=table.asset,
-            group_name="raw",
+            group_name=group_name,
             partitions_def=season_partitions,
             backfill_policy=SINGLE_RUN,
             kinds={"duckdb", "polars"},

@@ -163,9 +163,15 @@ class MlflowResource(dg.ConfigurableResource):
     mlflow_artifact_location: str
     mlflow_experiment: str
     registered_model_name: str
+    mlflow_ui_url: str
 
     def registry(self) -> ModelRegistry:
         return registry_for(self)
+
+    def run_link(self, run_id: str) -> dg.MetadataValue:
+        """The run in the MLflow UI, as a link the Dagster UI opens."""
+        experiment = self.registry().client().get_run(run_id).info.experiment_id
+        return dg.MetadataValue.url(f"{self.mlflow_ui_url.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}")
 
 
 def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResource]:

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import dagster as dg
-from dagster._core.event_api import EventLogRecord
-from dagster._core.storage.dagster_run import RunsFilter
-from dagster._core.storage.runs.sqlite import SqliteRunStorage
 
+from f1_pipeline.instance_storage import postgres_url_of
 from f1_pipeline.run_liveness import HOST_TAG, RecordedProcess, RunProcesses, local_process, this_host, why_dead
 
 
-def recorded(records: Sequence[EventLogRecord]) -> tuple[RecordedProcess, ...]:
+def recorded(records: Sequence[dg.EventLogRecord]) -> tuple[RecordedProcess, ...]:
     """Each event's pid (every event carries the pid of the process that wrote it) and when it was written."""
     events = [(record.event_log_entry.dagster_event, record.event_log_entry.timestamp) for record in records]
     return tuple(RecordedProcess(event.pid, at) for event, at in events if event is not None and event.pid is not None)
@@ -45,9 +43,9 @@ def run_processes(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProces
 def dead_run_monitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     instance = context.instance
     here = this_host()
-    untagged_runs_are_local = isinstance(instance.run_storage, SqliteRunStorage)
+    untagged_runs_are_local = not postgres_url_of()  # SQLite storage: only this machine's processes write runs
     failed = []
-    for record in instance.get_run_records(filters=RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         reason = why_dead(run_processes(instance, record.dagster_run), here, untagged_runs_are_local, local_process)
         # Read again once the process is known gone: it may have finished the run after the listing, then exited.
         run = instance.get_run_by_id(record.dagster_run.run_id) if reason is not None else None

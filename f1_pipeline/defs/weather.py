@@ -35,13 +35,18 @@ PLAUSIBLE = {
 """Bounds no race has ever been run outside of (C, mm, m/s, percent): a value beyond them is a broken answer."""
 
 
+WEATHER_GROUP = "weather"
+"""Raw and clean weather in a group of their own: the requests need the clean calendar (dates, circuit coordinates),
+so in the `raw` group they would draw `raw` downstream of `clean` in the collapsed lineage."""
+
+
 def utc_today() -> date:
     """What the archive and the forecast cover depends on the day (tests set it)."""
     return datetime.now(UTC).date()
 
 
 def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
-    @raw_layer_asset(RAW_WEATHER, retry_policy, deps=writers(RACES, CIRCUITS))
+    @raw_layer_asset(RAW_WEATHER, retry_policy, group_name=WEATHER_GROUP, deps=writers(RACES, CIRCUITS))
     def raw_weather(
         context: dg.AssetExecutionContext, weather: WeatherResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -99,7 +104,7 @@ def weather_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     return [raw_weather_asset(ingestion_retry_policy(retry_backoff_seconds)), weather_table]
 
 
-@dg.asset(name=WEATHER.asset, deps=writers(RAW_WEATHER, RACES), group_name="clean", kinds={"duckdb", "polars"})
+@dg.asset(name=WEATHER.asset, deps=writers(RAW_WEATHER, RACES), group_name=WEATHER_GROUP, kinds={"duckdb", "polars"})
 def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per race: air temperature, precipitation over the race window, the wet flag, wind and humidity,
     observed (history) or forecast (with when it was fetched). Empty, and says why, without a weather source."""

@@ -21,11 +21,11 @@ from f1_pipeline.modeling.backtest import completed
 from f1_pipeline.modeling.baselines import BASELINES
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe
 from f1_pipeline.modeling.feature_matrix import Mode
-from f1_pipeline.modeling.metrics import PODIUM_BASELINE
+from f1_pipeline.modeling.metrics import METRICS, PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
 from f1_pipeline.modeling.training import CANDIDATE, REFERENCE_FEATURES
 from f1_pipeline.modeling.tuning import Estimator
-from f1_pipeline.registry.tracking import ROLE, STEP_PREFIX, ChildRun
+from f1_pipeline.registry.tracking import ROLE, SEASON_PREFIX, ChildRun
 
 SUMMARY_KEYS = ("mode", "model", "season", "races")
 """Columns of a backtest summary that are not scores (the race count is a param of a run, not a metric)."""
@@ -73,7 +73,7 @@ def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Map
 
     The `candidate` rows are left out: they are the chosen model family's rows under another name, already a run."""
     metrics = metric_columns(overall)
-    season_metrics = metric_columns(by_season)
+    season_metrics = [name for name in metric_columns(by_season) if name in METRICS]  # a few columns per season
     runs = []
     for row in overall.filter(pl.col("model") != CANDIDATE).sort("mode", "model").iter_rows(named=True):
         mode, model = row["mode"], row["model"]
@@ -93,19 +93,19 @@ def comparison_runs(overall: pl.DataFrame, by_season: pl.DataFrame, recipes: Map
                         for name, value in tuned[estimator].items()
                     },
                 },
-                metrics={name: float(row[name]) for name in metrics if row[name] is not None},
+                metrics={
+                    **{name: float(row[name]) for name in metrics if row[name] is not None},
+                    **{
+                        f"{SEASON_PREFIX}{season}.{name}": float(value)
+                        for name in season_metrics
+                        for season, value in seasons.select("season", name).iter_rows()
+                        if value is not None
+                    },
+                },
                 tags={
                     "mode": mode,
                     ROLE: role_of(model),
                     "candidate": "yes" if mode in recipes and recipes[mode].family == model else "no",
-                },
-                steps={
-                    f"{STEP_PREFIX}{name}": {
-                        int(season): float(value)
-                        for season, value in seasons.select("season", name).iter_rows()
-                        if value is not None
-                    }
-                    for name in season_metrics
                 },
             )
         )
@@ -171,7 +171,7 @@ def study_runs(
         best = recipes[mode].params[estimator]
         runs.append(
             ChildRun(
-                name=f"{estimator} · {mode}",
+                name=f"tuning {estimator} · {mode}",
                 params={"estimator": estimator, "mode": mode, "study_name": study["study_name"], **best},
                 metrics={
                     "validation_log_loss": study["validation_log_loss"],
@@ -187,7 +187,7 @@ def study_runs(
 
 def _trial_run(estimator: str, mode: str, trial: optuna.trial.FrozenTrial) -> ChildRun:
     return ChildRun(
-        name=f"trial {trial.number} · {estimator} · {mode}",
+        name=f"tuning trial {trial.number} · {estimator} · {mode}",
         params={"estimator": estimator, "mode": mode, "trial": trial.number, **trial.params},
         metrics={} if trial.value is None else {"validation_log_loss": float(trial.value)},
         tags={"mode": mode, ROLE: "trial"},

@@ -75,6 +75,29 @@ which `--env-manager uv` would rebuild that instead): it is pointed at the stage
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 """MLflow's marker of a classic model-training experiment (not a GenAI one). MLflow 3.17's UI itself picks its view
 from its GenAI / Model training switch (`?workflowType=machine_learning`), not from this tag: see docs/mlflow.md."""
+RUNS_VIEW = "model-comparison"
+"""The runs table's view kept in the experiment, opened by `?viewStateShareKey=model-comparison` (`runs_view_url`):
+MLflow's default table shows no metric at all, this one the scores every training and nested run shares."""
+RUNS_VIEW_COLUMNS = (
+    "metrics.`evaluation_log_loss`",
+    "metrics.`post_qualifying.log_loss`",
+    "metrics.`pre_qualifying.log_loss`",
+    "metrics.`log_loss`",
+    "metrics.`brier`",
+    "metrics.`top1`",
+    "metrics.`top3`",
+    "metrics.`podium_log_loss`",
+    "metrics.`points_driver_log_loss`",
+    "metrics.`points_ece`",
+    "params.`mode`",
+    "params.`races`",
+    "attributes.`Models`",
+)
+RUNS_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW}"
+"""MLflow's UI reads a shared view's state from this experiment tag (JSON of its table state)."""
+RUNS_VIEW_STATE = json.dumps(
+    {"selectedColumns": list(RUNS_VIEW_COLUMNS), "orderByKey": "attributes.start_time", "orderByAsc": False}
+)
 ROLE = "role"
 """Run tag: `training` and `tuning` for parent runs; `family`, `baseline`, `ablation`, `study`, `trial` nested."""
 FINGERPRINT = "data_fingerprint"
@@ -82,9 +105,9 @@ TUNING_KEY = "tuning_key"
 NOTE = "mlflow.note.content"
 """The tag MLflow's UI shows as a run's description (Markdown)."""
 PARENT = "mlflow.parentRunId"
-STEP_PREFIX = "season_"
-"""Per-season scores are metric histories with the season as the step (`season_log_loss` at step 2025, ...): the
-run's chart draws them as lines, while `log_loss` itself stays the whole backtest's figure."""
+SEASON_PREFIX = "season_"
+"""Per-season scores are metrics named by their season (`season_2025.log_loss`, ...), so that the runs table never
+shows one season's figure under a name that reads as the whole backtest's (`log_loss` stays that)."""
 RECIPE_PREFIX = "recipe"
 LEGACY_RECIPES = "recipes"
 """The one JSON tag that held the recipes before they were split into one tag per hyper-parameter."""
@@ -105,8 +128,6 @@ class ChildRun:
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    steps: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
-    """Metric histories: name -> step -> value."""
     children: Sequence[ChildRun] = ()
 
 
@@ -139,6 +160,14 @@ def model_input(frame: pl.DataFrame) -> pd.DataFrame:
     return frame.select(*INPUT_KEY, *(pl.col(name).cast(pl.Float64) for name in features)).to_pandas()
 
 
+def runs_view_url(ui_url: str, experiment_id: str) -> str:
+    """The experiment's runs table in MLflow's model-training view, with the metric columns of `RUNS_VIEW`."""
+    return (
+        f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs"
+        f"?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"
+    )
+
+
 @dataclass(frozen=True)
 class ModelRegistry:
     tracking_uri: str
@@ -161,9 +190,13 @@ class ModelRegistry:
         key, value = EXPERIMENT_KIND
         existing = client.get_experiment_by_name(self.experiment)
         if existing is None:
-            return client.create_experiment(self.experiment, self.artifact_location, tags={key: value})
+            return client.create_experiment(
+                self.experiment, self.artifact_location, tags={key: value, RUNS_VIEW_TAG: RUNS_VIEW_STATE}
+            )
         if existing.tags.get(key) != value:
             client.set_experiment_tag(existing.experiment_id, key, value)
+        if existing.tags.get(RUNS_VIEW_TAG) != RUNS_VIEW_STATE:
+            client.set_experiment_tag(existing.experiment_id, RUNS_VIEW_TAG, RUNS_VIEW_STATE)
         return existing.experiment_id
 
     def log_candidate(self, candidate: Candidate) -> ModelVersion:
@@ -353,10 +386,7 @@ def _log_child(
     at = run.info.start_time
     client.log_batch(
         run_id,
-        metrics=[
-            *(Metric(name, value, at, 0) for name, value in child.metrics.items()),
-            *(Metric(name, value, at, step) for name, steps in child.steps.items() for step, value in steps.items()),
-        ],
+        metrics=[Metric(name, value, at, 0) for name, value in child.metrics.items()],
         params=[Param(name, str(value)) for name, value in child.params.items()],
     )
     for grandchild in child.children:
@@ -365,7 +395,7 @@ def _log_child(
 
 
 def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
-    """A training run's nested comparison runs as `<mode>.<model>.<metric>` (their per-season steps left out): every
+    """A training run's nested comparison runs as `<mode>.<model>.<metric>` (their per-season scores left out): every
     model family and baseline beside the champion, for whoever reads one run (the API's model card) rather than the
     UI."""
     nested = client.search_runs(
@@ -376,7 +406,7 @@ def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
         for child in nested
         if {"mode", "model"} <= child.data.params.keys()
         for metric, value in child.data.metrics.items()
-        if not metric.startswith(STEP_PREFIX)
+        if not metric.startswith(SEASON_PREFIX)
     }
 
 

@@ -20,7 +20,7 @@ import pytest
 from mlflow import MlflowClient
 
 from f1_pipeline.cli import servers
-from f1_pipeline.registry.tracking import registry_for
+from f1_pipeline.registry.tracking import registry_for, runs_view_url
 from tests.chromium import chromium
 from tests.local_server import free_port
 
@@ -100,4 +100,28 @@ def test_the_champion_and_its_comparison_runs_compare_side_by_side(mlflow_ui, tr
         if shots:
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=shots / "mlflow-compare.png", full_page=False)
+        assert errors == []
+
+
+def test_the_runs_table_opens_with_the_scores_as_columns(mlflow_ui, trained):
+    """The address the docs give (the experiment's shared view) opens the runs table with the gate's figure and the
+    candidate's log losses in columns, the values the tracking store holds."""
+    url, _ = mlflow_ui
+    pipeline, _ = trained
+    registry = registry_for(pipeline)
+    champion = registry.champion()
+    assert champion is not None
+    parent = registry.client().get_run(champion.run_id)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(runs_view_url(url, parent.info.experiment_id), wait_until="load")
+        page.get_by_text(parent.info.run_name, exact=True).first.wait_for(timeout=60_000)
+        headers = page.locator("[role=columnheader]").all_inner_texts()
+        text = page.locator("body").inner_text()
+        assert {"evaluation_log_loss", "log_loss", "brier"} <= {header.strip() for header in headers}
+        assert str(round(parent.data.metrics["evaluation_log_loss"], 3))[:5] in text
+        if SCREENSHOTS:
+            page.screenshot(path=Path(SCREENSHOTS) / "mlflow-runs.png", full_page=False)
         assert errors == []

@@ -121,8 +121,9 @@ class TestTrainedRegistry:
         logit = by_key[("conditional_logit", "post_qualifying")]
         tuned = recipes_of(champion)["post_qualifying"].params["conditional_logit"]
         assert logit.data.params["conditional_logit.l2"] == str(tuned["l2"])
-        history = client.get_metric_history(logit.info.run_id, "season_log_loss")
-        assert sorted(point.step for point in history) == [2025, 2026]
+        by_season = {name for name in logit.data.metrics if name.startswith("season_")}
+        assert {"season_2025.log_loss", "season_2026.log_loss", "season_2026.top1"} <= by_season
+        assert all(len(client.get_metric_history(logit.info.run_id, name)) == 1 for name in by_season)
 
     def test_descriptions_and_short_tags_with_the_long_json_as_artifacts(self, trained, client, champion):
         settings, _ = trained

@@ -11,7 +11,8 @@ from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.jobs import main_job, train_job
 from f1_pipeline.settings import PipelineSettings
 
-RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint", "raw_practice", "raw_weather"}
+RAW = {"raw_races", "raw_results", "raw_qualifying", "raw_sprint", "raw_practice"}
+WEATHER = {"raw_weather", "weather"}
 CLEAN = {
     "races",
     "race_results",
@@ -21,7 +22,6 @@ CLEAN = {
     "constructors",
     "circuits",
     "practice_results",
-    "weather",
 }
 MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model", "championship_backtest"}
 PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy", "championship_odds"}
@@ -35,6 +35,7 @@ def test_definitions_load_and_validate(tmp_path):
     assert groups == {
         **dict.fromkeys(RAW, "raw"),
         **dict.fromkeys(CLEAN, "clean"),
+        **dict.fromkeys(WEATHER, "weather"),
         "elo_ratings": "ratings",
         "race_features": "features",
         **dict.fromkeys(MODELS, "models"),
@@ -48,7 +49,7 @@ def test_definitions_load_and_validate(tmp_path):
 def test_raw_assets_are_partitioned_by_season_and_run_a_range_in_one_run(tmp_path):
     definitions = build_definitions(PipelineSettings(warehouse_path=tmp_path / "w.duckdb"))
     graph = definitions.resolve_asset_graph()
-    for name in RAW:
+    for name in RAW | {"raw_weather"}:
         node = graph.get(dg.AssetKey(name))
         keys = node.partitions_def.get_partition_keys()
         assert keys[0] == "1950"
