@@ -276,6 +276,10 @@ def _decided(
             writes.replace_table(tables.PROMOTIONS, rows)
     if record.promoted:
         registry.set_champion(record.resulting_champion_version)
+    if not repeat:
+        registry.note_decision(
+            record.candidate_version, f"{record.action} ({record.decided_at:%Y-%m-%d %H:%M} UTC): {record.reason}"
+        )
     moved = registry.champion()
     if moved is None or str(moved.version) != record.resulting_champion_version:
         raise AliasNotMovedError(

@@ -98,6 +98,7 @@ RUNS_VIEW_TAG = f"mlflow.sharedViewState.{RUNS_VIEW}"
 RUNS_VIEW_STATE = json.dumps(
     {"selectedColumns": list(RUNS_VIEW_COLUMNS), "orderByKey": "attributes.start_time", "orderByAsc": False}
 )
+DECISION_HEADING = "## The promotion gate's decision"
 ROLE = "role"
 """Run tag: `training` and `tuning` for parent runs; `family`, `baseline`, `ablation`, `study`, `trial` nested."""
 FINGERPRINT = "data_fingerprint"
@@ -338,6 +339,14 @@ class ModelRegistry:
 
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, version)
+
+    def note_decision(self, version: str, decision: str) -> None:
+        """The gate's latest word on `version` as the last section of its description, so the registry says why a
+        version is (or is not) the champion without a look at the warehouse; a later decision replaces it."""
+        client = self.client()
+        description = client.get_model_version(self.model_name, version).description or ""
+        kept = description.split(DECISION_HEADING)[0].rstrip()
+        client.update_model_version(self.model_name, version, f"{kept}\n\n{DECISION_HEADING}\n{decision}".lstrip())
 
     def load(self, version: str) -> PyFuncModel:
         self._point_mlflow_here()

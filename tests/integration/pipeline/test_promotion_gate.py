@@ -24,7 +24,7 @@ from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from f1_pipeline.registry import gate
 from f1_pipeline.registry.cli import main
-from f1_pipeline.registry.tracking import LEGACY_RECIPES, RECIPE_PREFIX, Candidate, ModelRegistry
+from f1_pipeline.registry.tracking import DECISION_HEADING, LEGACY_RECIPES, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
 from tests.modeling_data import results_and_races, synthetic_frame
 
@@ -129,6 +129,7 @@ def test_a_worse_version_is_refused_with_both_scores_and_a_repeat_is_recorded_on
     assert (first.record.action, first.recorded, again.recorded) == ("refusal", True, False)
     (row,) = setup.trail().iter_rows(named=True)
     assert row["decided_by"] == "run-1" and "kept the champion" in row["reason"]
+    assert setup.registry.version(setup.bad).description.endswith(row["reason"])  # and why it was refused
     assert row["candidate_log_loss"] > row["champion_log_loss"]
     assert row["deciding_outcomes"] == "win"
     assert first.record.candidate is not None and first.record.candidate.outcome_races is not None
@@ -148,6 +149,8 @@ def test_a_better_version_replaces_the_champion(setup):
     assert outcome.record.candidate.log_loss < outcome.record.champion.log_loss
     (row,) = setup.trail().iter_rows(named=True)
     assert (row["previous_champion_version"], row["resulting_champion_version"]) == (setup.bad, setup.good)
+    description = setup.registry.version(setup.good).description
+    assert description.count(DECISION_HEADING) == 1 and row["reason"] in description  # why it won, in the registry
 
 
 def test_the_gate_does_not_undo_a_rollback_until_a_manual_promotion(setup):
