@@ -24,8 +24,8 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.metrics import PROBABILITY_FLOOR
-from f1_pipeline.modeling.outcomes import sample_orders
 from f1_pipeline.modeling.points import points_places, points_system, race_points, sprint_points
+from f1_pipeline.modeling.strength_drift import Drift
 
 Entity = Literal["driver", "constructor"]
 ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
@@ -45,6 +45,8 @@ seasons 2010-2013 (title odds after rounds 5, 10 and 15 from a walk-forward cond
 mean log loss of the actual world champion for spreads 0 / 0.25 / 0.5 / 0.75 / 1 / 1.5 was 0.912 / 0.835 / 0.777 /
 0.783 / 0.808 / 0.889 (drivers) and 0.461 / 0.362 / 0.339 / 0.375 / 0.425 / 0.533 (constructors)."""
 EVALUATION_ROUNDS = (5, 10, 15)
+ERA_SEASONS = 3
+"""Seasons of results the fallback non-classification rate is taken over (with the current season so far)."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,17 @@ def simulate(
     simulations: int = SIMULATIONS,
     random_state: int = RANDOM_STATE,
     spread: float = STRENGTH_SPREAD,
+    drift: Drift | None = None,
+    not_classified_rate: float = 0.0,
 ) -> pl.DataFrame:
     """Title probability and expected final points of every driver and constructor.
 
     `now` holds each championship's standings (`standings`); `field` the entrants (driver_id, constructor_id) with
-    their strengths (`probability`, a win distribution); `spread` the standard deviation of each team's log-strength
-    change for the rest of a simulated season. Returns entity, id, points_now, title_probability, expected_points.
+    their strengths (`probability`, a win distribution) and optionally `not_classified_probability` (a car's chance
+    of not being classified in a race; missing or null: `not_classified_rate`); `spread` the standard deviation of
+    each team's log-strength change drawn once for the rest of a simulated season; `drift` (if given) a random walk
+    of every team's and driver's log strength from round to round (`strength_drift.py`), one past season's
+    deviations drawn per simulated season. Returns entity, id, points_now, title_probability, expected_points.
     """
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
@@ -110,37 +117,101 @@ def simulate(
     rng = np.random.default_rng([random_state, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
-    strengths = field["probability"].to_numpy().astype(np.float64) * np.exp(change)
-    gained, won = _simulated_points(season, strengths, rounds, rng)
+    log_strengths = np.log(np.clip(field["probability"].to_numpy().astype(np.float64), PROBABILITY_FLOOR, None))
+    walk = _StrengthWalk(log_strengths[None, :] + change, teams, drift, rng)
+    gained, won = _simulated_points(season, walk, rounds, not_classified(field, not_classified_rate), rng)
     cars = {"driver": field["driver_id"].to_list(), "constructor": field["constructor_id"].to_list()}
     parts = [_odds(entity, now[entity], cars[entity], gained, won, rng) for entity in ENTITIES]
     return pl.concat(parts)
 
 
+def not_classified(field: pl.DataFrame, rate: float) -> np.ndarray:
+    """Each car's chance of not being classified in a race: its own where the field has one, else `rate`."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"a non-classification rate is a probability below 1, got {rate}")
+    if "not_classified_probability" not in field.columns:
+        return np.full(field.height, rate)
+    own = field["not_classified_probability"].fill_null(rate).to_numpy().astype(np.float64)
+    if ((own < 0) | (own >= 1)).any():
+        raise ValueError("not_classified_probability must lie in [0, 1)")
+    return own
+
+
+def era_not_classified_rate(
+    results: pl.DataFrame, season: int, after_round: int, seasons_back: int = ERA_SEASONS
+) -> float:
+    """The share of starters not classified over the `seasons_back` seasons before `season` and its rounds up to
+    `after_round`: the fallback retirement chance when the field carries none (point in time: only earlier races)."""
+    earlier = results.filter(
+        pl.col("season").is_between(season - seasons_back, season - 1)
+        | ((pl.col("season") == season) & (pl.col("round") <= after_round))
+    )
+    if earlier.is_empty():
+        raise ValueError(f"no results before {season} round {after_round + 1} to take a non-classification rate from")
+    return float(earlier["finish_position"].is_null().mean())  # type: ignore[arg-type]
+
+
+class _StrengthWalk:
+    """Log strengths of every simulated season, moved before each round after the first by the drift's random walk
+    (per team and per driver, one past season's deviations per simulated season); without a drift they hold."""
+
+    def __init__(self, start: np.ndarray, teams: np.ndarray, drift: Drift | None, rng: np.random.Generator) -> None:
+        self.scores, self.teams, self.rng = start.copy(), teams, rng
+        self.team_sd = self.driver_sd = None
+        if drift is not None:
+            pick = rng.integers(len(drift.seasons), size=start.shape[0])
+            self.team_sd = np.asarray(drift.team)[pick][:, None]
+            self.driver_sd = np.asarray(drift.driver)[pick][:, None]
+
+    def step(self) -> None:
+        if self.team_sd is None or self.driver_sd is None:
+            return
+        simulations, cars = self.scores.shape
+        team = self.rng.standard_normal((simulations, int(self.teams.max()) + 1))[:, self.teams]
+        self.scores += team * self.team_sd + self.rng.standard_normal((simulations, cars)) * self.driver_sd
+
+
 def _simulated_points(
-    season: int, strengths: np.ndarray, rounds: Sequence[Round], rng: np.random.Generator
+    season: int,
+    walk: _StrengthWalk,
+    rounds: Sequence[Round],
+    not_classified_probability: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points and Grand Prix wins each car adds over the remaining rounds, from (simulations, cars) strengths (each
-    simulated season's own): two (simulations, cars) arrays."""
+    """Points and Grand Prix wins each car adds over the remaining rounds, each drawn from the walk's log strengths
+    (simulations, cars): two (simulations, cars) arrays. A car not classified in a simulated race or sprint scores
+    nothing."""
     system = points_system(season)
-    simulations, cars = strengths.shape
+    simulations, cars = walk.scores.shape
     gained = np.zeros((simulations, cars))
     won = np.zeros((simulations, cars), dtype=np.int64)
     rows = np.arange(simulations)[:, None]
-    for race in rounds:
-        place = _places(sample_orders(strengths, simulations, rng))
+    for index, race in enumerate(rounds):
+        if index:
+            walk.step()
+        scores = walk.scores
+        place = _classified_places(scores, not_classified_probability, rng)
         fastest = np.zeros((simulations, cars), dtype=bool)
         if system.fastest_lap:
-            eligible = place <= points_places(season)
-            draw = np.where(
-                eligible, np.log(np.clip(strengths, PROBABILITY_FLOOR, None)) + rng.gumbel(size=place.shape), -np.inf
-            )
+            eligible = (place >= 1) & (place <= points_places(season))
+            draw = np.where(eligible, scores + rng.gumbel(size=place.shape), -np.inf)
             fastest[rows, draw.argmax(axis=1)[:, None]] = True
         gained += race_points(system, place, fastest, race.final)
         won += place == 1
         if race.has_sprint and system.sprint:
-            gained += sprint_points(system, _places(sample_orders(strengths, simulations, rng)))
+            gained += sprint_points(system, _classified_places(scores, not_classified_probability, rng))
     return gained, won
+
+
+def _classified_places(
+    scores: np.ndarray, not_classified_probability: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """1-based places of a Plackett-Luce order (Gumbel-max over the log strengths) among the cars that finish;
+    0 for a car drawn as not classified (`race_points` pays it nothing)."""
+    out = rng.random(scores.shape) < not_classified_probability[None, :]
+    noisy = np.where(out, -np.inf, scores + rng.gumbel(size=scores.shape))
+    place = _places(np.argsort(-noisy, axis=1))
+    return np.where(out, 0, place)
 
 
 def _places(orders: np.ndarray) -> np.ndarray:

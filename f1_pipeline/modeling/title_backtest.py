@@ -1,0 +1,206 @@
+"""Title odds as they could have been given after every round of past seasons, scored on who won.
+
+Every checkpoint from round `FIRST_CHECKPOINT` to the second-to-last of each evaluated season, for drivers and
+constructors, gets three forecasts over the whole field, each from what was known then:
+- `model`: the season simulation with strengths drifting by a walk fitted on earlier seasons (`strength_drift.py`)
+  and retirements (the era's non-classification rate before the checkpoint, or the field's own chances);
+- `fixed`: the simulation as it was before the drift (one log-normal team factor per simulated season, every car
+  classified), kept to show what the drift buys;
+- `baseline`: the standings logit (`title_baseline.py`) fitted on earlier seasons' checkpoints.
+Strengths are the pre-qualifying win distributions of the round after the checkpoint, from a model trained on
+earlier seasons only. The multi-class log loss of a checkpoint is -ln P(actual champion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import polars as pl
+
+from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
+from f1_pipeline.modeling.season_simulation import (
+    ENTITIES,
+    STRENGTH_SPREAD,
+    Entity,
+    era_not_classified_rate,
+    remaining_rounds,
+    simulate,
+    standings,
+    world_champions,
+)
+from f1_pipeline.modeling.strength_drift import Drift, fit_drift
+from f1_pipeline.modeling.title_baseline import StandingsLogit, standings_features, win_points
+
+FIRST_CHECKPOINT = 3
+BASELINE_FIRST_SEASON = 1991
+"""The first season the standings baseline trains on: from 1991 every result counted (no dropped scores)."""
+DECIDED_TOLERANCE = 0.0
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """One way of simulating a season: the one-off team spread, a drift scale (None: no drift) and retirements."""
+
+    spread: float = 0.0
+    drift_scale: float | None = 1.0
+    retirements: bool = True
+
+
+MODEL = SimulationSettings()
+FIXED = SimulationSettings(spread=STRENGTH_SPREAD, drift_scale=None, retirements=False)
+
+
+def points_available(season: int, races_left: int, sprints_left: int, final_left: bool, entity: Entity) -> float:
+    """The most one driver (or, with both cars first and second, one team) can still add."""
+    cars = 2 if entity == "constructor" else 1
+    if season < FIRST_MODELLED_SEASON:
+        race = win_points(season) + (0.0 if cars == 1 else 8.0 if season >= 2003 else 6.0)
+        return race * races_left
+    system = points_system(season)
+    race = sum(system.race[:cars]) + system.fastest_lap
+    sprint = sum(system.sprint[:cars])
+    double = race if final_left and system.double_final_race else 0.0
+    return race * races_left + double + sprint * sprints_left
+
+
+def checkpoints(
+    results: pl.DataFrame, sprints: pl.DataFrame, races: pl.DataFrame, seasons: Sequence[int]
+) -> pl.DataFrame:
+    """season, after_round, entity, id, points, wins, points_available, champion: every contender at every
+    checkpoint of `seasons` (finished ones), with the standings-baseline features."""
+    frames = []
+    for season in seasons:
+        season_results = results.filter(pl.col("season") == season)
+        season_sprints = sprints.filter(pl.col("season") == season)
+        last = cast(int, season_results["round"].max())
+        champions = world_champions(season_results, season_sprints, season)
+        for after_round in range(FIRST_CHECKPOINT, last):
+            rounds = remaining_rounds(races, season, after_round)
+            for entity in ENTITIES:
+                now = standings(season_results, season_sprints, season, after_round, entity)
+                available = points_available(
+                    season, len(rounds), sum(r.has_sprint for r in rounds), any(r.final for r in rounds), entity
+                )
+                frames.append(
+                    now.with_columns(
+                        season=pl.lit(season, pl.Int64),
+                        after_round=pl.lit(after_round, pl.Int64),
+                        entity=pl.lit(entity),
+                        points_available=pl.lit(available, pl.Float64),
+                        champion=pl.col("id") == champions[entity],
+                    )
+                )
+    return standings_features(pl.concat(frames, how="vertical_relaxed"))
+
+
+def title_forecasts(
+    results: pl.DataFrame,
+    sprints: pl.DataFrame,
+    races: pl.DataFrame,
+    strengths: pl.DataFrame,
+    strength_history: pl.DataFrame,
+    seasons: Sequence[int],
+    simulations: int,
+    variants: Mapping[str, SimulationSettings] | None = None,
+    baseline_first_season: int = BASELINE_FIRST_SEASON,
+) -> pl.DataFrame:
+    """Every contender at every checkpoint of `seasons`, with each variant's and the baseline's P(title).
+
+    `strengths`: pre-qualifying win distributions (season, round, driver_id, constructor_id, probability and
+    optionally not_classified_probability) of the evaluated seasons; `strength_history`: the same for earlier
+    seasons, which the drift of season S is fitted on (only its seasons before S are used).
+    """
+    variants = {"model": MODEL, "fixed": FIXED} if variants is None else variants
+    history = checkpoints(results, sprints, races, range(baseline_first_season, max(seasons)))
+    evaluated = checkpoints(results, sprints, races, seasons)
+    parts = []
+    for season in seasons:
+        baseline = StandingsLogit().fit(history.filter(pl.col("season") < season))
+        drift = fit_drift(strength_history.filter(pl.col("season") < season))
+        rows = evaluated.filter(pl.col("season") == season)
+        rows = rows.with_columns(baseline=pl.Series(baseline.predict(rows)))
+        for after_round in rows["after_round"].unique().sort().to_list():
+            at = rows.filter(pl.col("after_round") == after_round)
+            parts.append(
+                _simulated(results, sprints, races, strengths, season, after_round, at, drift, variants, simulations)
+            )
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _simulated(
+    results: pl.DataFrame,
+    sprints: pl.DataFrame,
+    races: pl.DataFrame,
+    strengths: pl.DataFrame,
+    season: int,
+    after_round: int,
+    at: pl.DataFrame,
+    drift: Drift,
+    variants: Mapping[str, SimulationSettings],
+    simulations: int,
+) -> pl.DataFrame:
+    upcoming = strengths.filter((pl.col("season") == season) & (pl.col("round") > after_round))
+    field = upcoming.filter(pl.col("round") == upcoming["round"].min())
+    now = {entity: at.filter(pl.col("entity") == entity).select("id", "points", "wins") for entity in ENTITIES}
+    rounds = remaining_rounds(races, season, after_round)
+    rate = era_not_classified_rate(results, season, after_round)
+    for name, settings in variants.items():
+        odds = simulate(
+            season,
+            now,
+            field,
+            rounds,
+            simulations,
+            spread=settings.spread,
+            drift=None if settings.drift_scale is None else drift.scaled(settings.drift_scale),
+            not_classified_rate=rate if settings.retirements else 0.0,
+        )
+        if not settings.retirements and "not_classified_probability" in field.columns:
+            raise ValueError("a variant without retirements needs a field without not_classified_probability")
+        at = at.join(
+            odds.select("entity", "id", pl.col("title_probability").alias(name)), on=["entity", "id"], how="left"
+        ).with_columns(pl.col(name).fill_null(0.0))
+    return at
+
+
+def _floor(simulations: int) -> float:
+    return 1.0 / simulations
+
+
+def checkpoint_scores(forecasts: pl.DataFrame, methods: Sequence[str], simulations: int) -> pl.DataFrame:
+    """One row per (season, after_round, entity): the champion, the leader, and each method's P(champion) and log
+    loss (a Monte Carlo zero counts as 1 / `simulations`)."""
+    leader = forecasts.sort("points", "wins", descending=True).group_by(
+        "season", "after_round", "entity", maintain_order=True
+    ).agg(leader_now=pl.col("id").first(), gap_of_champion=pl.col("gap").filter("champion").first())
+    champion = forecasts.filter("champion").select(
+        "season", "after_round", "entity", pl.col("id").alias("world_champion"), *methods
+    )
+    floor = _floor(simulations)
+    scored = champion.with_columns(
+        *[(-pl.col(m).clip(floor).log()).alias(f"{m}_log_loss") for m in methods]
+    ).rename({m: f"{m}_probability" for m in methods})
+    return leader.join(scored, on=["season", "after_round", "entity"]).sort("entity", "season", "after_round")
+
+
+def calibration(forecasts: pl.DataFrame, method: str, bins: int = 10) -> pl.DataFrame:
+    """Reliability of one method's title forecasts over every contender: bin, count, mean forecast, observed."""
+    return (
+        forecasts.with_columns(bin=(pl.col(method) * bins).floor().clip(0, bins - 1).cast(pl.Int64))
+        .group_by("bin")
+        .agg(count=pl.len(), mean_forecast=pl.col(method).mean(), observed=pl.col("champion").mean())
+        .sort("bin")
+    )
+
+
+def confident_forecasts(forecasts: pl.DataFrame, method: str, threshold: float = 0.9) -> dict[str, float]:
+    """Forecasts at or above `threshold`: how many, their mean, and how often they came true."""
+    confident = forecasts.filter(pl.col(method) >= threshold)
+    return {
+        "count": float(confident.height),
+        "mean_forecast": float(confident[method].mean() or np.nan),  # type: ignore[arg-type]
+        "observed": float(confident["champion"].mean() or 0.0) if confident.height else float("nan"),  # type: ignore[arg-type]
+    }
