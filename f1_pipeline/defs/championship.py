@@ -1,9 +1,10 @@
 """Championship odds for the current season, and how such odds did on past seasons.
 
 `championship_odds` simulates the rest of the season from the standings after the last completed race and the
-champion's pre-qualifying win probabilities for the next race; `championship_backtest` gives the same odds as they
-could have been given after rounds 5, 10 and 15 of every finished backtest season, from the champion's walk-forward
-predictions, and scores them on who won against two baselines (`modeling/season_simulation.py`).
+champion's pre-qualifying win probabilities for the next race, strengths drifting by a walk fitted on earlier
+seasons and cars retiring; `championship_backtest` gives such odds as they could have been given after every round
+from 3 to the second-to-last of every finished season from 2010, and scores them on who won beside the simulation
+without drift and a standings baseline (`modeling/season_simulation.py`, `modeling/title_backtest.py`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,25 @@ from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling.season_simulation import (
     BACKTEST_SIMULATIONS,
     ENTITIES,
-    EVALUATION_ROUNDS,
     SIMULATIONS,
+    era_not_classified_rate,
     remaining_rounds,
     simulate,
     standings,
-    title_backtest,
+)
+from f1_pipeline.modeling.strength_drift import fit_drift
+from f1_pipeline.modeling.title_backtest import (
+    BASELINE_FIRST_SEASON,
+    CLOSE_GAP,
+    DRIFT_HISTORY_SEASONS,
+    MISS_PROBABILITY,
+    MODEL,
+    TITLE_FIRST_SEASON,
+    TITLE_METHODS,
+    checkpoint_scores,
+    confident_forecasts,
+    point_in_time_strengths,
+    title_forecasts,
 )
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
@@ -32,6 +46,7 @@ from f1_pipeline.tables import (
     CONSTRUCTORS,
     DRIVERS,
     NEXT_RACE,
+    RACE_FEATURES,
     RACE_PREDICTIONS,
     RACE_RESULTS,
     RACES,
@@ -41,6 +56,8 @@ from f1_pipeline.tables import (
 )
 from f1_pipeline.warehouse import Warehouse
 
+NOT_CLASSIFIED_COLUMN = {"not_classified_probability"}
+"""The reliability model's per-driver chance of not being classified, used when the next race's table carries it."""
 STRENGTHS_MODE = "pre_qualifying"
 """The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
 COLUMN_DOCS = {
@@ -53,14 +70,15 @@ COLUMN_DOCS = {
 BACKTEST_DOCS = {
     "after_round": "the standings' round: odds given after it, before the next race",
     "world_champion": "who won that title at the end of the season",
-    "model_probability": "the simulation's P(title) of the actual world champion",
-    "leader_probability": "baseline: the leader gets the rate at which leaders after this round won in earlier seasons",
-    "proportional_probability": "baseline: P(title) proportional to points now",
+    "gap_of_champion": "the world champion's points behind the leader after `after_round`",
+    "model_probability": "the simulation's P(title) of the actual world champion (drifting strengths, retirements)",
+    "fixed_probability": "the simulation without drift or retirements (one team factor per simulated season)",
+    "baseline_probability": "baseline: standings logit on the gap to the leader and the points still available",
 }
 
 
 @dg.asset(
-    deps=writers(NEXT_RACE, RACE_RESULTS, SPRINT_RESULTS, RACES, DRIVERS, CONSTRUCTORS),
+    deps=writers(NEXT_RACE, RACE_PREDICTIONS, RACE_RESULTS, SPRINT_RESULTS, RACES, DRIVERS, CONSTRUCTORS),
     group_name="predictions",
     kinds={"duckdb", "polars"},
 )
@@ -77,7 +95,13 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
     now = {entity: standings(results, sprints, season, after, entity) for entity in ENTITIES}
     rounds = remaining_rounds(store.read(RACES), season, after)
     started = time.perf_counter()
-    odds = simulate(season, now, strengths.select("driver_id", "constructor_id", "probability"), rounds)
+    history = store.read(RACE_PREDICTIONS).filter((pl.col("mode") == STRENGTHS_MODE) & (pl.col("season") < season))
+    drift = fit_drift(history)
+    field = strengths.select(
+        "driver_id", "constructor_id", "probability", *NOT_CLASSIFIED_COLUMN.intersection(strengths.columns)
+    )
+    rate = era_not_classified_rate(results, season, after)
+    odds = simulate(season, now, field, rounds, spread=MODEL.spread, drift=drift, not_classified_rate=rate)
     seconds = time.perf_counter() - started
     table = _named(store, odds).select(
         pl.lit(season, pl.Int32).alias("season"),
@@ -101,57 +125,84 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "sprints_simulated": sum(r.has_sprint for r in rounds),
             "simulations": SIMULATIONS,
             "simulation_seconds": round(seconds, 2),
+            "drift_per_round": f"team {drift.mean_team:.3f}, driver {drift.mean_driver:.3f} (log strength, fitted on "
+            f"{min(drift.seasons)}-{max(drift.seasons)})",
+            "fallback_not_classified_rate": round(rate, 4),
             "favourites": dg.MetadataValue.md(markdown_preview(leaders, rows=10)),
         }
     )
 
 
 @dg.asset(
-    deps=writers(RACE_PREDICTIONS, RACE_RESULTS, SPRINT_RESULTS, RACES),
+    deps=writers(RACE_PREDICTIONS, RACE_FEATURES, RACE_RESULTS, SPRINT_RESULTS, RACES),
     group_name="models",
     kinds={"duckdb", "polars"},
 )
 def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
-    """Title odds after rounds 5, 10 and 15 of every finished backtest season, from what was known then (standings,
-    the champion's walk-forward pre-qualifying odds for the next race), scored by the log loss of the actual
-    world champion against the "leader wins" and points-proportional baselines."""
+    """Title odds after every round from 3 to the second-to-last of every finished season from 2010, from what was
+    known then, scored by the log loss of the actual world champion: the drifting simulation, the fixed one it
+    replaced, and the standings baseline (`modeling/title_backtest.py`)."""
     store = warehouse.warehouse()
     predictions = store.read(RACE_PREDICTIONS).filter(pl.col("mode") == STRENGTHS_MODE)
     races = store.read(RACES)
     results, sprints = store.read(RACE_RESULTS), store.read(SPRINT_RESULTS)
-    seasons = _finished_seasons(races, predictions)
+    seasons = _finished_seasons(races, results, modeling.train_first_season)
     started = time.perf_counter()
-    table = title_backtest(
-        results, sprints, races, predictions, seasons, history_first_season=modeling.train_first_season
+    features = store.read(RACE_FEATURES)
+    drift_seasons = range(max(seasons[0] - DRIFT_HISTORY_SEASONS, modeling.train_first_season + 1), seasons[-1])
+    history = point_in_time_strengths(features, predictions, drift_seasons, modeling.train_first_season)
+    strengths = point_in_time_strengths(features, predictions, seasons, modeling.train_first_season)
+    forecasts = title_forecasts(
+        results,
+        sprints,
+        races,
+        strengths,
+        history,
+        seasons,
+        BACKTEST_SIMULATIONS,
+        baseline_first_season=max(BASELINE_FIRST_SEASON, cast(int, results["season"].min())),
     )
+    table = checkpoint_scores(forecasts, TITLE_METHODS, BACKTEST_SIMULATIONS)
     seconds = time.perf_counter() - started
     store.replace_table(CHAMPIONSHIP_BACKTEST, table)
     summary = championship_summary(table)
     return dg.MaterializeResult(
         metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, BACKTEST_DOCS)
         | {
-            "seasons": f"{min(seasons)}-{max(seasons)}" if seasons else "none finished",
-            "after_rounds": str(list(EVALUATION_ROUNDS)),
+            "seasons": f"{min(seasons)}-{max(seasons)}",
+            "strengths": "champion's walk-forward pre-qualifying odds; conditional logit walk-forward before them",
             "simulations": BACKTEST_SIMULATIONS,
             "seconds": round(seconds, 1),
             "log_loss": dg.MetadataValue.md(markdown_preview(summary, rows=summary.height)),
+            **{
+                f"{method}_confident": dg.MetadataValue.json(confident_forecasts(forecasts, method))
+                for method in TITLE_METHODS
+            },
         }
     )
 
 
 def championship_summary(table: pl.DataFrame) -> pl.DataFrame:
-    """Mean log loss of the actual world champion per championship and round, and overall, for the model and
-    baselines."""
-    losses = [pl.col(f"{name}_log_loss").mean() for name in ("model", "leader", "proportional")]
-    per_round = table.group_by("entity", "after_round").agg(pl.len().alias("seasons"), *losses)
-    overall = table.group_by("entity").agg(pl.len().alias("seasons"), *losses).with_columns(after_round=pl.lit(None))
-    return pl.concat([per_round, overall], how="diagonal_relaxed").sort("entity", "after_round", nulls_last=True)
+    """Mean log loss of the actual world champion per championship, for the simulations and the baseline, and how
+    often an eventual champion within 25 points of the lead was given under 5%."""
+    losses = [pl.col(f"{name}_log_loss").mean() for name in TITLE_METHODS]
+    close = pl.col("gap_of_champion") <= CLOSE_GAP
+    missed = [
+        (close & (pl.col(f"{name}_probability") < MISS_PROBABILITY)).sum().alias(f"{name}_missed")
+        for name in TITLE_METHODS
+    ]
+    return table.group_by("entity").agg(pl.len().alias("checkpoints"), *losses, *missed).sort("entity")
 
 
-def _finished_seasons(races: pl.DataFrame, predictions: pl.DataFrame) -> list[int]:
-    """Seasons the champion predicted whose every scheduled race has been run."""
-    unfinished = races.filter(pl.col("status") == "scheduled")["season"].unique().to_list()
-    return sorted(set(predictions["season"].unique().to_list()) - set(unfinished))
+def _finished_seasons(races: pl.DataFrame, results: pl.DataFrame, train_first_season: int) -> list[int]:
+    """Seasons from 2010 (the current points scale) with a few seasons of training before them, every scheduled race
+    run."""
+    unfinished = set(races.filter(pl.col("status") == "scheduled")["season"].unique().to_list())
+    first = max(TITLE_FIRST_SEASON, train_first_season + DRIFT_HISTORY_SEASONS)
+    seasons = sorted(s for s in results["season"].unique().to_list() if s >= first and s not in unfinished)
+    if not seasons:
+        raise dg.Failure(f"no finished season from {first} to evaluate title odds on")
+    return seasons
 
 
 def _named(store: Warehouse, odds: pl.DataFrame) -> pl.DataFrame:

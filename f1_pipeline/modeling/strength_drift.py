@@ -8,9 +8,10 @@ the walk-forward win distributions of earlier seasons moved within each season.
 Log strength is a car's log win probability centred on its race; a team's is the mean over its cars, a driver's the
 rest. The mean squared change between a season's race i and race i + k is fitted as `noise + k * variance` for
 k = 1..`MAX_GAP` (a random walk seen through a noisy estimate): the slope is the walk's per-round variance, the
-intercept the forecast's own race-to-race noise, which the walk must not count. Changes are weighted by the smaller
-of the two win probabilities, so the contenders' movements decide, not the back of the field's (whose log
-probabilities swing widely and do not matter for a title). Each season's fit is kept: the simulation draws one
+intercept the forecast's own race-to-race noise, which the walk must not count. The team and driver walks are
+independent in the simulation, so the fit splits a car's walk into them (see `_season_drift`). Changes are weighted
+by the smaller of the two win probabilities, so the contenders' movements decide, not the back of the field's (whose
+log probabilities swing widely and do not matter for a title). Each season's fit is kept: the simulation draws one
 past season's pair per simulated season, which carries the uncertainty about how much a season will move.
 """
 
@@ -86,13 +87,15 @@ def _season_drift(rows: pl.DataFrame, max_gap: int) -> tuple[float, float] | Non
     if rows["index"].max() is None or int(rows["index"].max()) < max_gap:  # type: ignore[arg-type]
         return None
     teams = rows.group_by("index", "constructor_id").agg(pl.col("team").first(), pl.col("probability").sum())
-    team = _random_walk_sd(teams, "constructor_id", "team", max_gap)
-    driver = _random_walk_sd(rows, "driver_id", "driver", max_gap)
-    return team, driver
+    team_variance = _random_walk_variance(teams, "constructor_id", "team", max_gap)
+    # A driver's deviation from a two-car team's mean is half the teammates' difference, so its change has half the
+    # variance of one driver's own walk, and the team mean carries the other half: undo both.
+    driver_variance = 2.0 * _random_walk_variance(rows, "driver_id", "driver", max_gap)
+    return float(np.sqrt(max(team_variance - driver_variance / 2.0, 0.0))), float(np.sqrt(driver_variance))
 
 
-def _random_walk_sd(rows: pl.DataFrame, key: str, value: str, max_gap: int) -> float:
-    """sqrt of the slope of the weighted mean squared change against the round gap (0 if strengths do not walk)."""
+def _random_walk_variance(rows: pl.DataFrame, key: str, value: str, max_gap: int) -> float:
+    """The slope of the weighted mean squared change against the round gap (0 if strengths do not walk)."""
     gaps, means = [], []
     for gap in range(1, max_gap + 1):
         later = rows.select(key, pl.col("index") - gap, later=pl.col(value), p_later=pl.col("probability"))
@@ -108,4 +111,4 @@ def _random_walk_sd(rows: pl.DataFrame, key: str, value: str, max_gap: int) -> f
     if len(gaps) < 2:
         return 0.0
     slope = float(np.polyfit(np.array(gaps, dtype=np.float64), np.array(means), 1)[0])
-    return float(np.sqrt(max(slope, 0.0)))
+    return max(slope, 0.0)

@@ -20,9 +20,11 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from f1_pipeline.modeling.estimators import ConditionalLogit
 from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
+    RANDOM_STATE,
     STRENGTH_SPREAD,
     Entity,
     era_not_classified_rate,
@@ -37,7 +39,14 @@ from f1_pipeline.modeling.title_baseline import StandingsLogit, standings_featur
 FIRST_CHECKPOINT = 3
 BASELINE_FIRST_SEASON = 1991
 """The first season the standings baseline trains on: from 1991 every result counted (no dropped scores)."""
-DECIDED_TOLERANCE = 0.0
+TITLE_FIRST_SEASON = 2010
+"""The first season evaluated: the current 25-18-15 points scale, which the simulation pays."""
+DRIFT_HISTORY_SEASONS = 5
+"""Seasons before the first evaluated one whose strengths the first drift is fitted on."""
+TITLE_METHODS = ("model", "fixed", "baseline")
+CLOSE_GAP = 25.0
+MISS_PROBABILITY = 0.05
+"""An eventual champion within `CLOSE_GAP` points of the lead given less than this is a miss the goals forbid."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ def title_forecasts(
     simulations: int,
     variants: Mapping[str, SimulationSettings] | None = None,
     baseline_first_season: int = BASELINE_FIRST_SEASON,
+    random_state: int = RANDOM_STATE,
 ) -> pl.DataFrame:
     """Every contender at every checkpoint of `seasons`, with each variant's and the baseline's P(title).
 
@@ -125,7 +135,19 @@ def title_forecasts(
         for after_round in rows["after_round"].unique().sort().to_list():
             at = rows.filter(pl.col("after_round") == after_round)
             parts.append(
-                _simulated(results, sprints, races, strengths, season, after_round, at, drift, variants, simulations)
+                _simulated(
+                    results,
+                    sprints,
+                    races,
+                    strengths,
+                    season,
+                    after_round,
+                    at,
+                    drift,
+                    variants,
+                    simulations,
+                    random_state,
+                )
             )
     return pl.concat(parts, how="vertical_relaxed")
 
@@ -141,6 +163,7 @@ def _simulated(
     drift: Drift,
     variants: Mapping[str, SimulationSettings],
     simulations: int,
+    random_state: int,
 ) -> pl.DataFrame:
     upcoming = strengths.filter((pl.col("season") == season) & (pl.col("round") > after_round))
     field = upcoming.filter(pl.col("round") == upcoming["round"].min())
@@ -154,6 +177,7 @@ def _simulated(
             field,
             rounds,
             simulations,
+            random_state,
             spread=settings.spread,
             drift=None if settings.drift_scale is None else drift.scaled(settings.drift_scale),
             not_classified_rate=rate if settings.retirements else 0.0,
@@ -173,16 +197,18 @@ def _floor(simulations: int) -> float:
 def checkpoint_scores(forecasts: pl.DataFrame, methods: Sequence[str], simulations: int) -> pl.DataFrame:
     """One row per (season, after_round, entity): the champion, the leader, and each method's P(champion) and log
     loss (a Monte Carlo zero counts as 1 / `simulations`)."""
-    leader = forecasts.sort("points", "wins", descending=True).group_by(
-        "season", "after_round", "entity", maintain_order=True
-    ).agg(leader_now=pl.col("id").first(), gap_of_champion=pl.col("gap").filter("champion").first())
+    leader = (
+        forecasts.sort("points", "wins", descending=True)
+        .group_by("season", "after_round", "entity", maintain_order=True)
+        .agg(leader_now=pl.col("id").first(), gap_of_champion=pl.col("gap").filter("champion").first())
+    )
     champion = forecasts.filter("champion").select(
         "season", "after_round", "entity", pl.col("id").alias("world_champion"), *methods
     )
     floor = _floor(simulations)
-    scored = champion.with_columns(
-        *[(-pl.col(m).clip(floor).log()).alias(f"{m}_log_loss") for m in methods]
-    ).rename({m: f"{m}_probability" for m in methods})
+    scored = champion.with_columns(*[(-pl.col(m).clip(floor).log()).alias(f"{m}_log_loss") for m in methods]).rename(
+        {m: f"{m}_probability" for m in methods}
+    )
     return leader.join(scored, on=["season", "after_round", "entity"]).sort("entity", "season", "after_round")
 
 
@@ -204,3 +230,24 @@ def confident_forecasts(forecasts: pl.DataFrame, method: str, threshold: float =
         "mean_forecast": float(confident[method].mean() or np.nan),  # type: ignore[arg-type]
         "observed": float(confident["champion"].mean() or 0.0) if confident.height else float("nan"),  # type: ignore[arg-type]
     }
+
+
+def point_in_time_strengths(
+    features: pl.DataFrame, predictions: pl.DataFrame, seasons: Sequence[int], train_first_season: int
+) -> pl.DataFrame:
+    """Pre-qualifying win distributions of `seasons`: the champion's walk-forward `predictions` where it has them,
+    else a conditional logit on the race features fitted on [`train_first_season`, S) and predicting season S, so
+    every season's strengths, like the champion's, come from a model that never saw it (2010-2013 have none)."""
+    keep = ["season", "round", "driver_id", "constructor_id", "probability"]
+    predicted = set(predictions["season"].unique().to_list())
+    parts = [predictions.filter(pl.col("season").is_in(list(seasons))).select(keep)]
+    for season in sorted(set(seasons) - predicted):
+        train = features.filter(
+            pl.col("season").is_between(train_first_season, season - 1) & pl.col("won").is_not_null()
+        )
+        if train.is_empty():
+            raise ValueError(f"no race features before {season} to fit its strengths on")
+        rows = features.filter((pl.col("season") == season) & pl.col("won").is_not_null())
+        model = ConditionalLogit(mode="pre_qualifying").fit(train)
+        parts.append(rows.select(keep[:-1]).with_columns(probability=pl.Series(model.predict(rows))))
+    return pl.concat(parts, how="vertical_relaxed").sort("season", "round", "driver_id")
