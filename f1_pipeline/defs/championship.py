@@ -31,6 +31,7 @@ from f1_pipeline.modeling.title_backtest import (
     BASELINE_FIRST_SEASON,
     CLOSE_GAP,
     DRIFT_HISTORY_SEASONS,
+    FIRST_CHECKPOINT,
     MISS_PROBABILITY,
     MODEL,
     TITLE_FIRST_SEASON,
@@ -234,22 +235,49 @@ def check_championship_odds_sum_to_one(warehouse: WarehouseResource) -> dg.Asset
     return _sums_to_one(CHAMPIONSHIP_ODDS, "title_probability", ["entity"], warehouse)
 
 
-@dg.asset_check(asset=championship_backtest)
-def check_championship_backtest_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Title odds worth publishing beat both baselines' log loss over the evaluated seasons: warn otherwise."""
-    summary = championship_summary(warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST))
-    overall = summary.filter(pl.col("after_round").is_null())
-    beats = overall.select(
-        (pl.col("model_log_loss") < pl.min_horizontal("leader_log_loss", "proportional_log_loss")).all()
-    ).item()
+@dg.asset_check(asset=championship_backtest, blocking=True)
+def check_championship_backtest_covers_every_checkpoint(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every season and championship is scored after each round from the first checkpoint on, none skipped, with
+    probabilities: a gap would make the mean log loss an average over chosen rounds."""
+    table = warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST)
+    runs = table.group_by("season", "entity").agg(
+        first=pl.col("after_round").min(), last=pl.col("after_round").max(), count=pl.len()
+    )
+    gaps = runs.filter(
+        (pl.col("first") != FIRST_CHECKPOINT) | (pl.col("count") != pl.col("last") - pl.col("first") + 1)
+    ).height
+    out_of_range = sum(int((~table[f"{method}_probability"].is_between(0, 1)).sum()) for method in TITLE_METHODS)
     return dg.AssetCheckResult(
-        passed=bool(beats) and overall.height > 0,
-        severity=dg.AssetCheckSeverity.WARN,
+        passed=table.height > 0 and gaps == 0 and out_of_range == 0,
         metadata={
-            "actual": dg.MetadataValue.md(markdown_preview(overall)),
-            "threshold": "model log loss below both baselines' in each championship",
+            "actual": f"{gaps} (season, championship) with a missing round, {out_of_range} probabilities out of [0, 1]",
+            "threshold": f"every round from {FIRST_CHECKPOINT} to the second-to-last, every probability in [0, 1]",
         },
     )
 
 
-CHAMPIONSHIP_CHECKS = [check_championship_odds_sum_to_one, check_championship_backtest_beats_baselines]
+@dg.asset_check(asset=championship_backtest)
+def check_championship_backtest_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Title odds worth publishing beat both the simulation without drift and the standings baseline in mean log loss,
+    and never give an eventual champion within 25 points of the lead under 5%: warn otherwise."""
+    summary = championship_summary(warehouse.warehouse().read(CHAMPIONSHIP_BACKTEST))
+    beats = summary.select(
+        (pl.col("model_log_loss") < pl.min_horizontal("fixed_log_loss", "baseline_log_loss")).all()
+    ).item()
+    missed = int(summary["model_missed"].sum())
+    return dg.AssetCheckResult(
+        passed=bool(beats) and missed == 0 and summary.height > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "actual": dg.MetadataValue.md(markdown_preview(summary)),
+            "threshold": f"model log loss below both others' in each championship; no champion within {CLOSE_GAP:g} "
+            f"points of the lead under {MISS_PROBABILITY:.0%}",
+        },
+    )
+
+
+CHAMPIONSHIP_CHECKS = [
+    check_championship_odds_sum_to_one,
+    check_championship_backtest_covers_every_checkpoint,
+    check_championship_backtest_beats_baselines,
+]
