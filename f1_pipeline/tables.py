@@ -99,7 +99,8 @@ PROMOTIONS = _table(
 CHAMPIONSHIP_BACKTEST = _table(
     "models.championship_backtest",
     "championship_backtest",
-    "the title odds a past season's world champion had after a round, beside the two baselines'",
+    "the title odds a past season's world champion had after a round, beside the simulation without drift's and the "
+    "standings baseline's",
 )
 
 NEXT_RACE = _table("predictions.next_race", "next_race_predictions", "a driver's chances in the next race, in a mode")

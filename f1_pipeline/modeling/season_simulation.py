@@ -2,12 +2,14 @@
 
 Standings are summed from the points the results record (races and sprints), so they are the official ones,
 penalties and half points included. The remaining rounds are simulated from the win probabilities of the next
-race (the champion's pre-qualifying distribution), each simulated season first moving every team's strength by its
-own log-normal factor (`STRENGTH_SPREAD`), since cars develop and form turns: every remaining Grand Prix and sprint
-draws a whole finishing order from them as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
-sorted), and pays the season's points (`points.py`): the fastest-lap point of 2019-2024 goes to a car of the top ten
-picked by a second, independent draw from the same strengths; 2014's final race pays double. Every car is
-classified in a simulated race (retirements are not modelled; a weak car rarely scores either way).
+race (the champion's pre-qualifying distribution). Cars develop and form turns, so in each simulated season the
+strengths walk from round to round, per team and per driver, with deviations fitted on earlier seasons
+(`strength_drift.py`; the older one-off team factor `STRENGTH_SPREAD` remains for comparison). Every remaining Grand
+Prix and sprint draws a whole finishing order as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
+sorted) among the cars that are classified (each car retires with its own chance, or the era's rate), and pays the
+season's points (`points.py`): a car not classified scores nothing; the fastest-lap point of 2019-2024 goes to a
+classified car of the top ten picked by a second, independent draw from the same strengths; 2014's final race pays
+double.
 
 Teams: a constructor scores what its cars score, with each car of the next race's entry list racing for the team it
 enters that race for; drivers and teams not on that list keep their points and score no more. Ties on points are
@@ -31,18 +33,17 @@ Entity = Literal["driver", "constructor"]
 ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
 ENTITY_COLUMN: dict[Entity, str] = {"driver": "driver_id", "constructor": "constructor_id"}
 SIMULATIONS = 100_000
-"""Seasons simulated for the published odds. Measured on 2021 after round 10 (12 rounds, 2 sprints left): four
-random seeds differed by at most 0.0030 in any title probability (0.0033 with strengths held fixed; 20,000
-simulations: 0.0083), so whole percentages are stable; 27-34 s per run on the 2-core machine while about 18 other
-processes shared it."""
+"""Seasons simulated for the published odds. Measured (before the drift) on 2021 after round 10 (12 rounds, 2 sprints
+left): four random seeds differed by at most 0.0030 in any title probability (20,000 simulations: 0.0083), so whole
+percentages are stable. With the drift and single-precision noise, 2026 after round 11 (12 rounds left) took 4.4 s."""
 BACKTEST_SIMULATIONS = 4_000
 """Per evaluated checkpoint: the backtest averages log losses over about 280 checkpoints per championship (every round
 from 3 to the second-to-last of 2010-2025) and runs two simulations at each, so 4,000 keep it near a minute; a world
 champion no simulated season crowned counts as 1/4,000."""
 RANDOM_STATE = 2026
 STRENGTH_SPREAD = 0.5
-"""Standard deviation of each team's log-strength change over the rest of a simulated season (cars develop, form
-turns): without it one race's strengths hold to the end and the odds are overconfident. Chosen on the validation
+"""The simulation before the drift (kept as the backtest's `fixed` comparison): the standard deviation of one
+log-strength change per team for the rest of a simulated season. Chosen then on the validation
 seasons 2010-2013 (title odds after rounds 5, 10 and 15 from a walk-forward conditional logit, 10,000 simulations):
 mean log loss of the actual world champion for spreads 0 / 0.25 / 0.5 / 0.75 / 1 / 1.5 was 0.912 / 0.835 / 0.777 /
 0.783 / 0.808 / 0.889 (drivers) and 0.461 / 0.362 / 0.339 / 0.375 / 0.425 / 0.533 (constructors)."""
