@@ -115,6 +115,11 @@ PREDICTION_ACCURACY = _table(
 CHAMPIONSHIP_ODDS = _table(
     "predictions.championship_odds", "championship_odds", "a driver's or constructor's odds of this season's title"
 )
+TITLE_ODDS_BY_ROUND = _table(
+    "predictions.title_odds_by_round",
+    "title_odds_by_round",
+    "a driver's or constructor's title odds after a completed round of this season",
+)
 
 CATALOGUE: tuple[Table, ...] = (
     RAW_RACES,
@@ -149,6 +154,7 @@ CATALOGUE: tuple[Table, ...] = (
     RACE_PREDICTIONS,
     PREDICTION_ACCURACY,
     CHAMPIONSHIP_ODDS,
+    TITLE_ODDS_BY_ROUND,
 )
 """Every warehouse table, in the order data flows."""
 

@@ -41,6 +41,7 @@ from f1_pipeline.modeling.title_backtest import (
     point_in_time_strengths,
     title_forecasts,
 )
+from f1_pipeline.modeling.title_odds import TITLE_ORDER, odds_after_each_round
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
     CHAMPIONSHIP_ODDS,
@@ -52,6 +53,7 @@ from f1_pipeline.tables import (
     RACE_RESULTS,
     RACES,
     SPRINT_RESULTS,
+    TITLE_ODDS_BY_ROUND,
     Table,
     writers,
 )
@@ -67,6 +69,12 @@ COLUMN_DOCS = {
     "points_now": "points after `after_round` (races and sprints, as recorded)",
     "title_probability": "share of simulated seasons this entity ends on top (ties: most wins, then chance)",
     "expected_points": "mean final points over the simulated seasons",
+}
+BY_ROUND_SIMULATIONS = 20_000
+"""Per completed round: a line per contender over the season, where a few thousandths do not show."""
+BY_ROUND_DOCS = {
+    "title_decided": "the title is mathematically won or lost given the points still available: only then may a "
+    "display show 100% or 0%",
 }
 BACKTEST_DOCS = {
     "after_round": "the standings' round: odds given after it, before the next race",
@@ -130,6 +138,65 @@ def championship_odds(warehouse: WarehouseResource) -> dg.MaterializeResult:
             f"{min(drift.seasons)}-{max(drift.seasons)})",
             "fallback_not_classified_rate": round(rate, 4),
             "favourites": dg.MetadataValue.md(markdown_preview(leaders, rows=10)),
+        }
+    )
+
+
+@dg.asset(
+    deps=writers(NEXT_RACE, RACE_PREDICTIONS, RACE_RESULTS, SPRINT_RESULTS, RACES, DRIVERS, CONSTRUCTORS),
+    group_name="predictions",
+    kinds={"duckdb", "polars"},
+)
+def title_odds_by_round(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The current season's title odds after every completed round, as the simulation gave them then (standings after
+    the round, the pre-qualifying odds of the round after it), so the odds can be drawn over the season."""
+    store = warehouse.warehouse()
+    upcoming = store.read(NEXT_RACE).filter(pl.col("mode") == STRENGTHS_MODE)
+    if upcoming.is_empty():
+        raise dg.Failure(f"{NEXT_RACE} has no {STRENGTHS_MODE} predictions: materialize {NEXT_RACE.asset}")
+    season = int(upcoming["season"][0])
+    predictions = store.read(RACE_PREDICTIONS).filter(pl.col("mode") == STRENGTHS_MODE)
+    drift = fit_drift(predictions.filter(pl.col("season") < season))
+    columns = ["season", "round", "driver_id", "constructor_id", "probability"]
+    extra = sorted(NOT_CLASSIFIED_COLUMN.intersection(upcoming.columns).intersection(predictions.columns))
+    strengths = pl.concat(
+        [predictions.filter(pl.col("season") == season).select(*columns, *extra), upcoming.select(*columns, *extra)],
+        how="vertical_relaxed",
+    )
+    started = time.perf_counter()
+    odds = odds_after_each_round(
+        store.read(RACE_RESULTS),
+        store.read(SPRINT_RESULTS),
+        store.read(RACES),
+        strengths,
+        season,
+        drift,
+        BY_ROUND_SIMULATIONS,
+    )
+    seconds = time.perf_counter() - started
+    table = (
+        _named(store, odds)
+        .select(
+            "season",
+            "after_round",
+            "entity",
+            "id",
+            "name",
+            "points_now",
+            "title_probability",
+            "expected_points",
+            "title_decided",
+        )
+        .sort(["after_round", "entity", *TITLE_ORDER[0]], descending=[False, False, *TITLE_ORDER[1]])
+    )
+    store.replace_table(TITLE_ODDS_BY_ROUND, table)
+    return dg.MaterializeResult(
+        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, COLUMN_DOCS | BY_ROUND_DOCS)
+        | {
+            "season": season,
+            "rounds": table["after_round"].n_unique(),
+            "simulations_per_round": BY_ROUND_SIMULATIONS,
+            "seconds": round(seconds, 1),
         }
     )
 
@@ -216,7 +283,7 @@ def _named(store: Warehouse, odds: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-CHAMPIONSHIP_ASSETS = [championship_odds, championship_backtest]
+CHAMPIONSHIP_ASSETS = [championship_odds, title_odds_by_round, championship_backtest]
 
 
 def _sums_to_one(source: Table, column: str, by: list[str], warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -276,8 +343,15 @@ def check_championship_backtest_beats_baselines(warehouse: WarehouseResource) ->
     )
 
 
+@dg.asset_check(asset=title_odds_by_round, blocking=True)
+def check_title_odds_by_round_sum_to_one(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """After every round, each championship's title probabilities are a distribution."""
+    return _sums_to_one(TITLE_ODDS_BY_ROUND, "title_probability", ["after_round", "entity"], warehouse)
+
+
 CHAMPIONSHIP_CHECKS = [
     check_championship_odds_sum_to_one,
+    check_title_odds_by_round_sum_to_one,
     check_championship_backtest_covers_every_checkpoint,
     check_championship_backtest_beats_baselines,
 ]

@@ -17,6 +17,7 @@ from f1_pipeline.modeling.season_simulation import (
 from f1_pipeline.modeling.strength_drift import Drift, fit_drift
 from f1_pipeline.modeling.title_backtest import TITLE_METHODS, checkpoint_scores, checkpoints, title_forecasts
 from f1_pipeline.modeling.title_baseline import StandingsLogit
+from f1_pipeline.modeling.title_odds import title_decided
 from tests.modeling_data import real_features, real_inputs
 
 POINTS_SEASONS = tuple(str(season) for season in range(2010, 2027))
@@ -234,3 +235,18 @@ def test_title_forecasts_on_real_seasons_score_every_checkpoint(recent):
         assert (table[f"{name}_log_loss"] >= 0).all()
     late = table.filter(entity="driver", after_round=16)
     assert late["model_probability"][0] > 0.9
+
+
+def test_a_title_is_decided_only_when_the_points_left_cannot_change_it():
+    odds = pl.DataFrame(
+        {
+            "entity": ["driver"] * 3 + ["constructor"] * 2,
+            "id": ["a", "b", "c", "x", "y"],
+            "points_now": [100.0, 70.0, 40.0, 100.0, 80.0],
+        }
+    )
+    decided = title_decided(odds, {"driver": 50.0, "constructor": 20.0})
+    assert decided.filter(entity="driver")["title_decided"].to_list() == [False, False, True]
+    assert decided.filter(entity="constructor")["title_decided"].to_list() == [False, False]
+    settled = title_decided(odds, {"driver": 25.0, "constructor": 19.0})
+    assert settled["title_decided"].to_list() == [True, True, True, True, True]

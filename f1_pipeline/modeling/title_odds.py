@@ -1,0 +1,82 @@
+"""The current season's title odds after every completed round, and whether a title is already decided.
+
+Published so a reader can follow how the odds moved through the season: after round r the simulation starts from
+the standings after r and the pre-qualifying win probabilities of round r + 1 (the champion's walk-forward
+predictions for a completed race, its next-race odds for the next one), exactly as the odds were computed then.
+A display may show 100% or 0% only for a title that is mathematically decided: `title_decided` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from f1_pipeline.modeling.season_simulation import (
+    ENTITIES,
+    era_not_classified_rate,
+    remaining_rounds,
+    simulate,
+    standings,
+)
+from f1_pipeline.modeling.strength_drift import Drift
+from f1_pipeline.modeling.title_backtest import points_available
+
+TITLE_ORDER = (["title_probability", "expected_points", "name"], [True, True, False])
+"""How every table of title odds is ordered (API, dashboard, CLI): chance, then expected points, then name."""
+
+
+def title_decided(odds: pl.DataFrame, available: Mapping[str, float]) -> pl.DataFrame:
+    """`odds` (entity, id, points_now, ...) with `title_decided`: the title is mathematically won by this entity (no
+    one else can reach its points with what is left) or lost (it cannot reach the leader's)."""
+    left = pl.col("entity").replace_strict(dict(available), return_dtype=pl.Float64)
+    leader = pl.col("points_now").max().over("entity")
+    others_best = (
+        pl.when(pl.col("points_now") == leader)
+        .then(pl.col("points_now").sort(descending=True).slice(1, 1).first().over("entity"))
+        .otherwise(leader)
+    )
+    lost = leader - pl.col("points_now") > left
+    won = (pl.col("points_now") == leader) & (pl.col("points_now") - others_best.fill_null(0.0) > left)
+    return odds.with_columns(title_decided=lost | won)
+
+
+def odds_after_each_round(
+    results: pl.DataFrame,
+    sprints: pl.DataFrame,
+    races: pl.DataFrame,
+    strengths: pl.DataFrame,
+    season: int,
+    drift: Drift,
+    simulations: int,
+) -> pl.DataFrame:
+    """season, after_round, entity, id, points_now, title_probability, expected_points, title_decided after every
+    completed round of `season` whose next round has strengths (season, round, driver_id, constructor_id,
+    probability, optionally not_classified_probability)."""
+    completed = results.filter(pl.col("season") == season)["round"].unique().sort().to_list()
+    parts = []
+    for after_round in completed:
+        upcoming = strengths.filter((pl.col("season") == season) & (pl.col("round") > after_round))
+        if upcoming.is_empty():
+            continue
+        field = upcoming.filter(pl.col("round") == upcoming["round"].min())
+        rounds = remaining_rounds(races, season, after_round)
+        now = {entity: standings(results, sprints, season, after_round, entity) for entity in ENTITIES}
+        rate = era_not_classified_rate(results, season, after_round)
+        odds = simulate(season, now, field, rounds, simulations, spread=0.0, drift=drift, not_classified_rate=rate)
+        available: dict[str, float] = {
+            entity: points_available(
+                season, len(rounds), sum(r.has_sprint for r in rounds), any(r.final for r in rounds), entity
+            )
+            for entity in ENTITIES
+        }
+        parts.append(
+            title_decided(odds, available).with_columns(
+                season=pl.lit(season, pl.Int32), after_round=pl.lit(after_round, pl.Int32)
+            )
+        )
+    if not parts:
+        raise ValueError(f"no completed round of {season} has strengths for the round after it")
+    return pl.concat(parts).select(
+        "season", "after_round", "entity", "id", "points_now", "title_probability", "expected_points", "title_decided"
+    )
