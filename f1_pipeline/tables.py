@@ -171,6 +171,7 @@ SERVED: tuple[Table, ...] = (
     RACE_PREDICTIONS,
     PREDICTION_ACCURACY,
     CHAMPIONSHIP_ODDS,
+    TITLE_ODDS_BY_ROUND,
 )
 """The tables the serving snapshot is built from, each read into the `WarehouseTables` field of its name."""
 

@@ -41,7 +41,8 @@ from f1_pipeline.modeling.title_backtest import (
     point_in_time_strengths,
     title_forecasts,
 )
-from f1_pipeline.modeling.title_odds import TITLE_ORDER, odds_after_each_round
+from f1_pipeline.modeling.title_odds import odds_after_each_round
+from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
     CHAMPIONSHIP_ODDS,

@@ -21,12 +21,10 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.estimators import ConditionalLogit
-from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
     RANDOM_STATE,
     STRENGTH_SPREAD,
-    Entity,
     era_not_classified_rate,
     remaining_rounds,
     simulate,
@@ -34,7 +32,8 @@ from f1_pipeline.modeling.season_simulation import (
     world_champions,
 )
 from f1_pipeline.modeling.strength_drift import Drift, fit_drift
-from f1_pipeline.modeling.title_baseline import StandingsLogit, standings_features, win_points
+from f1_pipeline.modeling.title_baseline import StandingsLogit, standings_features
+from f1_pipeline.modeling.title_odds import points_available
 
 FIRST_CHECKPOINT = 3
 BASELINE_FIRST_SEASON = 1991
@@ -60,19 +59,6 @@ class SimulationSettings:
 
 MODEL = SimulationSettings()
 FIXED = SimulationSettings(spread=STRENGTH_SPREAD, drift_scale=None, retirements=False)
-
-
-def points_available(season: int, races_left: int, sprints_left: int, final_left: bool, entity: Entity) -> float:
-    """The most one driver (or, with both cars first and second, one team) can still add."""
-    cars = 2 if entity == "constructor" else 1
-    if season < FIRST_MODELLED_SEASON:
-        race = win_points(season) + (0.0 if cars == 1 else 8.0 if season >= 2003 else 6.0)
-        return race * races_left
-    system = points_system(season)
-    race = sum(system.race[:cars]) + system.fastest_lap
-    sprint = sum(system.sprint[:cars])
-    double = race if final_left and system.double_final_race else 0.0
-    return race * races_left + double + sprint * sprints_left
 
 
 def checkpoints(

@@ -12,18 +12,30 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
+    Entity,
     era_not_classified_rate,
     remaining_rounds,
     simulate,
     standings,
 )
 from f1_pipeline.modeling.strength_drift import Drift
-from f1_pipeline.modeling.title_backtest import points_available
+from f1_pipeline.modeling.title_baseline import win_points
 
-TITLE_ORDER = (["title_probability", "expected_points", "name"], [True, True, False])
-"""How every table of title odds is ordered (API, dashboard, CLI): chance, then expected points, then name."""
+
+def points_available(season: int, races_left: int, sprints_left: int, final_left: bool, entity: Entity) -> float:
+    """The most one driver (or, with both cars first and second, one team) can still add."""
+    cars = 2 if entity == "constructor" else 1
+    if season < FIRST_MODELLED_SEASON:
+        race = win_points(season) + (0.0 if cars == 1 else 8.0 if season >= 2003 else 6.0)
+        return race * races_left
+    system = points_system(season)
+    race = sum(system.race[:cars]) + system.fastest_lap
+    sprint = sum(system.sprint[:cars])
+    double = race if final_left and system.double_final_race else 0.0
+    return race * races_left + double + sprint * sprints_left
 
 
 def title_decided(odds: pl.DataFrame, available: Mapping[str, float]) -> pl.DataFrame:
