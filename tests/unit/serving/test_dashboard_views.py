@@ -192,6 +192,41 @@ def test_title_odds_appear_once_published():
     assert partial.drivers == () and "title_probability" in partial.notes[0]
 
 
+def test_title_odds_are_ordered_by_chance_then_expected_points_then_name_and_drawn_over_the_rounds():
+    odds = pl.DataFrame(
+        {
+            "season": [2030] * 3,
+            "after_round": [2] * 3,
+            "entity": ["driver"] * 3,
+            "id": ["c", "b", "a"],
+            "name": ["Cid C", "Bob B", "Ann A"],
+            "points_now": [10.0, 43.0, 25.0],
+            "title_probability": [0.4, 0.3, 0.3],
+            "expected_points": [200.0, 300.0, 300.0],
+        }
+    )
+    history = pl.concat(
+        [
+            odds.with_columns(after_round=pl.lit(1, pl.Int64), title_probability=pl.Series([0.2, 0.5, 0.3])),
+            odds,
+        ]
+    ).with_columns(title_decided=False)
+    page = views.championship(
+        _served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds, views.TITLE_HISTORY_TABLE: history})
+    )
+    assert [row.name for row in page.drivers] == ["Cid C", "Ann A", "Bob B"]
+    chart = page.drivers_chart
+    assert chart is not None and page.constructors_chart is None
+    assert [line.name for line in chart.lines] == ["Bob B", "Cid C", "Ann A"]
+    assert [tick.label for tick in chart.x_ticks] == ["1", "2"]
+    assert "Bob B: round 1 50%, round 2 30%" in chart.description
+    nav, footer = [("/", "Next race")], {"snapshot": "s", "model": "m v7"}
+    html = (
+        templates().get_template("championship.html").render(page=page, nav=nav, footer=footer, current="/championship")
+    )
+    assert html.count("chart-svg") == 1 and 'id="drivers-title-chart-title"' in html and "<script" not in html
+
+
 def test_the_optional_parts_render_as_bars():
     odds = pl.DataFrame(
         {
