@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
-from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
+from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling.season_simulation import (
     BACKTEST_SIMULATIONS,
     ENTITIES,
@@ -40,6 +40,7 @@ from f1_pipeline.modeling.title_backtest import (
     confident_forecasts,
     point_in_time_strengths,
     title_forecasts,
+    title_metrics,
 )
 from f1_pipeline.modeling.title_odds import odds_after_each_round
 from f1_pipeline.serving_tables import TITLE_ORDER
@@ -207,10 +208,13 @@ def title_odds_by_round(warehouse: WarehouseResource) -> dg.MaterializeResult:
     group_name="models",
     kinds={"duckdb", "polars"},
 )
-def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
+def championship_backtest(
+    warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
     """Title odds after every round from 3 to the second-to-last of every finished season from 2010, from what was
     known then, scored by the log loss of the actual world champion: the drifting simulation, the fixed one it
-    replaced, and the standings baseline (`modeling/title_backtest.py`)."""
+    replaced, and the standings baseline (`modeling/title_backtest.py`). The title metrics are also logged on the
+    champion's MLflow run, whose predictions they score."""
     store = warehouse.warehouse()
     predictions = store.read(RACE_PREDICTIONS).filter(pl.col("mode") == STRENGTHS_MODE)
     races = store.read(RACES)
@@ -235,6 +239,8 @@ def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResour
     seconds = time.perf_counter() - started
     store.replace_table(CHAMPIONSHIP_BACKTEST, table)
     summary = championship_summary(table)
+    metrics = title_metrics(table, forecasts)
+    run_id = mlflow.registry().log_to_champion_run(metrics)
     return dg.MaterializeResult(
         metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, BACKTEST_DOCS)
         | {
@@ -243,6 +249,8 @@ def championship_backtest(warehouse: WarehouseResource, modeling: ModelingResour
             "simulations": BACKTEST_SIMULATIONS,
             "seconds": round(seconds, 1),
             "log_loss": dg.MetadataValue.md(markdown_preview(summary, rows=summary.height)),
+            "mlflow_run": run_id or "no champion yet: metrics not logged",
+            "title_metrics": dg.MetadataValue.json(metrics),
             **{
                 f"{method}_confident": dg.MetadataValue.json(confident_forecasts(forecasts, method))
                 for method in TITLE_METHODS

@@ -237,3 +237,27 @@ def point_in_time_strengths(
         model = ConditionalLogit(mode="pre_qualifying").fit(train)
         parts.append(rows.select(keep[:-1]).with_columns(probability=pl.Series(model.predict(rows))))
     return pl.concat(parts, how="vertical_relaxed").sort("season", "round", "driver_id")
+
+
+def title_metrics(table: pl.DataFrame, forecasts: pl.DataFrame) -> dict[str, float]:
+    """The title backtest as flat metrics, one name per championship and method (`title_<entity>_<method>_<what>`):
+    mean log loss, close misses (an eventual champion within `CLOSE_GAP` points given under `MISS_PROBABILITY`),
+    expected calibration error over ten bins of every contender's forecast, and the forecasts of 90% or more (count,
+    mean, observed rate)."""
+    metrics: dict[str, float] = {}
+    for entity in ENTITIES:
+        rows = table.filter(pl.col("entity") == entity)
+        everyone = forecasts.filter(pl.col("entity") == entity)
+        if rows.is_empty():
+            continue
+        for method in TITLE_METHODS:
+            key = f"title_{entity}_{method}"
+            metrics[f"{key}_log_loss"] = float(rows[f"{method}_log_loss"].mean())  # type: ignore[arg-type]
+            close = (rows["gap_of_champion"] <= CLOSE_GAP) & (rows[f"{method}_probability"] < MISS_PROBABILITY)
+            metrics[f"{key}_close_misses"] = float(close.sum())
+            bins = calibration(everyone, method)
+            gaps = ((bins["mean_forecast"] - bins["observed"]).abs() * bins["count"]).to_numpy()
+            metrics[f"{key}_calibration_error"] = float(gaps.sum() / bins["count"].to_numpy().sum())
+            confident = confident_forecasts(everyone, method)
+            metrics |= {f"{key}_confident_{name}": value for name, value in confident.items()}
+    return metrics

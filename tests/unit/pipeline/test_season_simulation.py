@@ -15,7 +15,13 @@ from f1_pipeline.modeling.season_simulation import (
     world_champions,
 )
 from f1_pipeline.modeling.strength_drift import Drift, fit_drift
-from f1_pipeline.modeling.title_backtest import TITLE_METHODS, checkpoint_scores, checkpoints, title_forecasts
+from f1_pipeline.modeling.title_backtest import (
+    TITLE_METHODS,
+    checkpoint_scores,
+    checkpoints,
+    title_forecasts,
+    title_metrics,
+)
 from f1_pipeline.modeling.title_baseline import StandingsLogit
 from f1_pipeline.modeling.title_odds import title_decided
 from tests.modeling_data import real_features, real_inputs
@@ -235,6 +241,12 @@ def test_title_forecasts_on_real_seasons_score_every_checkpoint(recent):
         assert (table[f"{name}_log_loss"] >= 0).all()
     late = table.filter(entity="driver", after_round=16)
     assert late["model_probability"][0] > 0.9
+    metrics = title_metrics(table, forecasts)
+    assert len(metrics) == 2 * len(TITLE_METHODS) * 6
+    assert metrics["title_driver_model_log_loss"] == pytest.approx(
+        table.filter(entity="driver")["model_log_loss"].mean()
+    )
+    assert 0 <= metrics["title_constructor_baseline_calibration_error"] < 0.2
 
 
 def test_a_title_is_decided_only_when_the_points_left_cannot_change_it():
