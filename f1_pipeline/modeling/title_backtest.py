@@ -180,6 +180,21 @@ def _floor(simulations: int) -> float:
     return 1.0 / simulations
 
 
+CHECKPOINT_SCHEMA = pl.Schema(
+    {
+        "season": pl.Int64,
+        "after_round": pl.Int64,
+        "entity": pl.String,
+        "leader_now": pl.String,
+        "gap_of_champion": pl.Float64,
+        "world_champion": pl.String,
+        **{f"{method}_probability": pl.Float64 for method in TITLE_METHODS},
+        **{f"{method}_log_loss": pl.Float64 for method in TITLE_METHODS},
+    }
+)
+"""`checkpoint_scores`' columns: also the empty table's, when no season can be evaluated yet."""
+
+
 def checkpoint_scores(forecasts: pl.DataFrame, methods: Sequence[str], simulations: int) -> pl.DataFrame:
     """One row per (season, after_round, entity): the champion, the leader, and each method's P(champion) and log
     loss (a Monte Carlo zero counts as 1 / `simulations`)."""
