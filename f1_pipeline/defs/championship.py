@@ -43,7 +43,7 @@ from f1_pipeline.modeling.title_backtest import (
     title_forecasts,
     title_metrics,
 )
-from f1_pipeline.modeling.title_odds import odds_after_each_round
+from f1_pipeline.modeling.title_odds import odds_after_each_round, with_title_decided
 from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
@@ -79,6 +79,8 @@ NOT_CLASSIFIED_COLUMN = {"not_classified_probability"}
 STRENGTHS_MODE = "pre_qualifying"
 """The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
 COLUMN_DOCS = {
+    "title_decided": "the title is mathematically won or lost given the points still available: only then may a "
+    "display show 100% or 0%",
     "after_round": "the last completed round the standings include",
     "entity": "driver or constructor: which championship",
     "points_now": "points after `after_round` (races and sprints, as recorded)",
@@ -87,10 +89,6 @@ COLUMN_DOCS = {
 }
 BY_ROUND_SIMULATIONS = 20_000
 """Per completed round: a line per contender over the season, where a few thousandths do not show."""
-BY_ROUND_DOCS = {
-    "title_decided": "the title is mathematically won or lost given the points still available: only then may a "
-    "display show 100% or 0%",
-}
 BACKTEST_DOCS = {
     "after_round": "the standings' round: odds given after it, before the next race",
     "world_champion": "who won that title at the end of the season",
@@ -128,7 +126,7 @@ def championship_odds(warehouse: WarehouseResource, modeling: ModelingResource) 
     rate = era_not_classified_rate(results, season, after)
     odds = simulate(season, now, field, rounds, spread=MODEL.spread, drift=drift, not_classified_rate=rate)
     seconds = time.perf_counter() - started
-    table = _named(store, odds).select(
+    table = _named(store, with_title_decided(odds, season, rounds)).select(
         pl.lit(season, pl.Int32).alias("season"),
         pl.lit(after, pl.Int32).alias("after_round"),
         "entity",
@@ -137,6 +135,7 @@ def championship_odds(warehouse: WarehouseResource, modeling: ModelingResource) 
         "points_now",
         "title_probability",
         "expected_points",
+        "title_decided",
     )
     store.replace_table(CHAMPIONSHIP_ODDS, table)
     leaders = table.group_by("entity", maintain_order=True).head(5)
@@ -209,7 +208,7 @@ def title_odds_by_round(warehouse: WarehouseResource, modeling: ModelingResource
     )
     store.replace_table(TITLE_ODDS_BY_ROUND, table)
     return dg.MaterializeResult(
-        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, COLUMN_DOCS | BY_ROUND_DOCS)
+        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, COLUMN_DOCS)
         | {
             "season": season,
             "rounds": table["after_round"].n_unique(),

@@ -8,7 +8,7 @@ A display may show 100% or 0% only for a title that is mathematically decided: `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -16,6 +16,7 @@ from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
     Entity,
+    Round,
     era_not_classified_rate,
     remaining_rounds,
     simulate,
@@ -53,6 +54,15 @@ def title_decided(odds: pl.DataFrame, available: Mapping[str, float]) -> pl.Data
     return odds.with_columns(title_decided=lost | won)
 
 
+def with_title_decided(odds: pl.DataFrame, season: int, rounds: Sequence[Round]) -> pl.DataFrame:
+    """`title_decided` for odds simulated over `rounds` (the season's remaining rounds, with their sprints)."""
+    sprints, final = sum(r.has_sprint for r in rounds), any(r.final for r in rounds)
+    available: dict[str, float] = {
+        entity: points_available(season, len(rounds), sprints, final, entity) for entity in ENTITIES
+    }
+    return title_decided(odds, available)
+
+
 def odds_after_each_round(
     results: pl.DataFrame,
     sprints: pl.DataFrame,
@@ -76,14 +86,8 @@ def odds_after_each_round(
         now = {entity: standings(results, sprints, season, after_round, entity) for entity in ENTITIES}
         rate = era_not_classified_rate(results, season, after_round)
         odds = simulate(season, now, field, rounds, simulations, spread=0.0, drift=drift, not_classified_rate=rate)
-        available: dict[str, float] = {
-            entity: points_available(
-                season, len(rounds), sum(r.has_sprint for r in rounds), any(r.final for r in rounds), entity
-            )
-            for entity in ENTITIES
-        }
         parts.append(
-            title_decided(odds, available).with_columns(
+            with_title_decided(odds, season, rounds).with_columns(
                 season=pl.lit(season, pl.Int32), after_round=pl.lit(after_round, pl.Int32)
             )
         )

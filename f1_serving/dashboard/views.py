@@ -14,7 +14,7 @@ from typing import Any, cast
 import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
-from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, title_percent
 from f1_serving.freshness import staleness
 from f1_serving.serving_state import Served
 
@@ -683,7 +683,9 @@ def championship(served: Served) -> ChampionshipPage:
                 name=row["name"] or row.get("id") or "",
                 points=f"{row['points_now']:g}",
                 expected=f"{row['expected_points']:.0f}" if has_expected else None,
-                chance=Cell(percent(row["title_probability"]), row["title_probability"]),
+                chance=Cell(
+                    title_percent(row["title_probability"], bool(row.get("title_decided"))), row["title_probability"]
+                ),
             )
             for row in chosen.iter_rows(named=True)
         )

@@ -13,7 +13,7 @@ from f1_pipeline.publication import Manifest, Publication
 from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
-from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, title_percent
 from f1_serving.dashboard.routes import templates
 from f1_serving.serving_state import Served
 
@@ -190,6 +190,21 @@ def test_title_odds_appear_once_published():
         views.championship(_served(_predictions()))
     partial = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds.drop("title_probability")}))
     assert partial.drivers == () and "title_probability" in partial.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("probability", "decided", "text"),
+    [
+        (1.0, True, "100.0%"),
+        (1.0, False, ">99.9%"),
+        (0.9996, False, ">99.9%"),
+        (0.0, True, "0.0%"),
+        (0.0, False, "<0.1%"),
+        (0.25, False, "25.0%"),
+    ],
+)
+def test_a_title_shows_100_or_0_percent_only_when_decided(probability, decided, text):
+    assert title_percent(probability, decided) == text
 
 
 def test_title_odds_are_ordered_by_chance_then_expected_points_then_name_and_drawn_over_the_rounds():
