@@ -134,6 +134,17 @@ SCHEMAS: dict[str, Schema] = {
         "title_probability": pl.Float64,
         "expected_points": pl.Float64,
     },
+    "title_odds_by_round": {
+        "season": pl.Int32,
+        "after_round": pl.Int32,
+        "entity": pl.String,
+        "id": pl.String,
+        "name": pl.String,
+        "points_now": pl.Float64,
+        "title_probability": pl.Float64,
+        "expected_points": pl.Float64,
+        "title_decided": pl.Boolean,
+    },
 }
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
 does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
@@ -156,6 +167,7 @@ class WarehouseTables:
     race_predictions: pl.DataFrame
     prediction_accuracy: pl.DataFrame
     championship_odds: pl.DataFrame
+    title_odds_by_round: pl.DataFrame
 
 
 def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
@@ -182,6 +194,7 @@ def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
             warehouse.elo_history, warehouse.drivers, warehouse.constructors, warehouse.races
         ),
         "championship_odds": championship_odds(warehouse.championship_odds),
+        "title_odds_by_round": title_odds_by_round(warehouse.title_odds_by_round),
     }
     return {name: in_utc(frame) for name, frame in tables.items()}
 
@@ -302,10 +315,26 @@ def prediction_accuracy(accuracy: pl.DataFrame) -> pl.DataFrame:
     return accuracy.sort("mode", *RACE_KEY)
 
 
+TITLE_ORDER = (["title_probability", "expected_points", "name"], [True, True, False])
+"""How every table of title odds is ordered (warehouse, API, dashboard, CLI): chance, then expected points, then
+name; the columns and whether each sorts descending."""
+
+
 def championship_odds(odds: pl.DataFrame) -> pl.DataFrame:
-    """The current season's title odds, drivers' then constructors', most likely world champion first."""
+    """The current season's title odds, drivers' then constructors', each ordered as every title table is: chance,
+    then expected points, then name (`TITLE_ORDER`)."""
+    return odds.sort(pl.col("entity") != "driver", *TITLE_ORDER[0], "id", descending=[False, *TITLE_ORDER[1], False])
+
+
+def title_odds_by_round(odds: pl.DataFrame) -> pl.DataFrame:
+    """The title odds after every completed round, by round, drivers' then constructors', each ordered as every title
+    table is."""
     return odds.sort(
-        pl.col("entity") != "driver", "title_probability", "points_now", "id", descending=[False, True, True, False]
+        "after_round",
+        pl.col("entity") != "driver",
+        *TITLE_ORDER[0],
+        "id",
+        descending=[False, False, *TITLE_ORDER[1], False],
     )
 
 

@@ -99,7 +99,8 @@ PROMOTIONS = _table(
 CHAMPIONSHIP_BACKTEST = _table(
     "models.championship_backtest",
     "championship_backtest",
-    "the title odds a past season's world champion had after a round, beside the two baselines'",
+    "the title odds a past season's world champion had after a round, beside the simulation without drift's and the "
+    "standings baseline's",
 )
 
 NEXT_RACE = _table("predictions.next_race", "next_race_predictions", "a driver's chances in the next race, in a mode")
@@ -113,6 +114,11 @@ PREDICTION_ACCURACY = _table(
 )
 CHAMPIONSHIP_ODDS = _table(
     "predictions.championship_odds", "championship_odds", "a driver's or constructor's odds of this season's title"
+)
+TITLE_ODDS_BY_ROUND = _table(
+    "predictions.title_odds_by_round",
+    "title_odds_by_round",
+    "a driver's or constructor's title odds after a completed round of this season",
 )
 
 CATALOGUE: tuple[Table, ...] = (
@@ -148,6 +154,7 @@ CATALOGUE: tuple[Table, ...] = (
     RACE_PREDICTIONS,
     PREDICTION_ACCURACY,
     CHAMPIONSHIP_ODDS,
+    TITLE_ODDS_BY_ROUND,
 )
 """Every warehouse table, in the order data flows."""
 
@@ -164,6 +171,7 @@ SERVED: tuple[Table, ...] = (
     RACE_PREDICTIONS,
     PREDICTION_ACCURACY,
     CHAMPIONSHIP_ODDS,
+    TITLE_ODDS_BY_ROUND,
 )
 """The tables the serving snapshot is built from, each read into the `WarehouseTables` field of its name."""
 

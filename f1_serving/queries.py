@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
+from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_serving.errors import ApiError
 from f1_serving.freshness import staleness
 from f1_serving.schemas import (
@@ -37,6 +38,8 @@ from f1_serving.schemas import (
     TeamRanking,
     TeamRankings,
     TitleOdds,
+    TitleOddsAfterRound,
+    TitleOddsHistory,
     UpcomingDriverPrediction,
     UpcomingRace,
 )
@@ -200,7 +203,8 @@ def _calendar_race(row: Mapping[str, Any]) -> Race | UpcomingRace:
 
 
 def championship(served: Served) -> ChampionshipOdds:
-    """The current season's title odds as the pipeline simulated them, each championship most likely first."""
+    """The current season's title odds as the pipeline simulated them, each championship ordered as every title table
+    is: chance, then expected points, then name."""
     odds = served.table("championship_odds")
     if odds.is_empty():
         raise ApiError(404, "championship_not_available", "no title odds are published: the season has no next race")
@@ -208,7 +212,7 @@ def championship(served: Served) -> ChampionshipOdds:
 
     def entries(entity: str) -> list[TitleOdds]:
         rows = odds.filter(pl.col("entity") == entity).sort(
-            "title_probability", "points_now", "id", descending=[True, True, False]
+            *TITLE_ORDER[0], "id", descending=[*TITLE_ORDER[1], False], nulls_last=True
         )
         return [
             TitleOdds.model_validate(row | {"rank": rank, "title_pct": percentage(row["title_probability"])})
@@ -221,6 +225,30 @@ def championship(served: Served) -> ChampionshipOdds:
         snapshot_id=served.publication.manifest.snapshot_id,
         drivers=entries("driver"),
         constructors=entries("constructor"),
+    )
+
+
+def title_odds_history(served: Served) -> TitleOddsHistory:
+    """The current season's title odds after every completed round, by round, each championship ordered as every
+    title table is."""
+    odds = served.table("title_odds_by_round")
+    if odds.is_empty():
+        raise ApiError(404, "championship_not_available", "no title odds by round are published")
+    rows = odds.sort(
+        "after_round",
+        "entity",
+        *TITLE_ORDER[0],
+        "id",
+        descending=[False, True, *TITLE_ORDER[1], False],
+        nulls_last=True,
+    )
+    return TitleOddsHistory(
+        season=int(rows["season"][0]),
+        snapshot_id=served.publication.manifest.snapshot_id,
+        odds=[
+            TitleOddsAfterRound.model_validate(row | {"title_pct": percentage(row["title_probability"])})
+            for row in rows.iter_rows(named=True)
+        ],
     )
 
 

@@ -375,6 +375,12 @@ class TitleOdds(Documented):
     title_probability: float = Field(ge=0, le=1)
     title_pct: float = Field(ge=0, le=100)
     expected_points: float
+    title_decided: bool = Field(
+        default=False,
+        examples=[False],
+        description="the title is mathematically won or lost given the points still available: only then is a "
+        "probability of exactly 1 or 0 a fact rather than a rounding",
+    )
 
 
 class ChampionshipOdds(Documented):
@@ -384,6 +390,30 @@ class ChampionshipOdds(Documented):
     drivers: list[TitleOdds] = Field(description="the drivers' championship, most likely world champion first")
     constructors: list[TitleOdds] = Field(
         description="the constructors' championship, most likely world champion first"
+    )
+
+
+class TitleOddsAfterRound(Documented):
+    after_round: int = Field(description="the last completed round the standings include", examples=[11])
+    entity: Literal["driver", "constructor"]
+    id: str = Field(description="the driver's or the team's Ergast id", examples=["norris"])
+    name: str | None = Field(description="the driver's or the team's name", examples=["Lando Norris"])
+    points_now: float
+    title_probability: float = Field(ge=0, le=1, description="raw simulated share, not rounded")
+    title_pct: float = Field(ge=0, le=100)
+    expected_points: float
+    title_decided: bool = Field(
+        examples=[False],
+        description="the title is mathematically won or lost given the points still available: only then is a "
+        "probability of exactly 1 or 0 a fact rather than a rounding",
+    )
+
+
+class TitleOddsHistory(Documented):
+    season: int
+    snapshot_id: str
+    odds: list[TitleOddsAfterRound] = Field(
+        description="by round, drivers then constructors, each ordered by chance, then expected points, then name"
     )
 
 

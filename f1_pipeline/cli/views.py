@@ -12,6 +12,7 @@ from rich.text import Text
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.progress import duration
+from f1_pipeline.serving_tables import TITLE_ORDER
 
 MODE_LABELS = {"pre_qualifying": "before qualifying", "post_qualifying": "after qualifying (grid known)"}
 FAVOURITES = 3
@@ -106,8 +107,8 @@ CHAMPIONSHIPS = {"driver": "Drivers' championship", "constructor": "Constructors
 
 
 def championship_tables(odds: pl.DataFrame) -> list[Table]:
-    """One table per championship (drivers', constructors'), the likeliest world champion first; any other shape of the
-    odds table is shown as it is."""
+    """One table per championship (drivers', constructors'), ordered as every title table is (chance, expected points,
+    name); any other shape of the odds table is shown as it is."""
     if not set(CHAMPIONSHIP_COLUMNS) <= set(odds.columns):
         return [frame_table(odds, "Championship odds")]
     tables = []
@@ -119,7 +120,7 @@ def championship_tables(odds: pl.DataFrame) -> list[Table]:
         table.add_column("Name")
         for numbers in ("Points now", "Title chance", "Expected points"):
             table.add_column(numbers, justify="right")
-        ranked = rows.sort(["title_probability", "expected_points"], descending=True)
+        ranked = rows.sort(TITLE_ORDER[0], descending=TITLE_ORDER[1], nulls_last=True)
         for place, row in enumerate(ranked.iter_rows(named=True), start=1):
             points = "" if row["points_now"] is None else f"{row['points_now']:g}"
             table.add_row(

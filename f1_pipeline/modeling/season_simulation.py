@@ -2,12 +2,14 @@
 
 Standings are summed from the points the results record (races and sprints), so they are the official ones,
 penalties and half points included. The remaining rounds are simulated from the win probabilities of the next
-race (the champion's pre-qualifying distribution), each simulated season first moving every team's strength by its
-own log-normal factor (`STRENGTH_SPREAD`), since cars develop and form turns: every remaining Grand Prix and sprint
-draws a whole finishing order from them as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
-sorted), and pays the season's points (`points.py`): the fastest-lap point of 2019-2024 goes to a car of the top ten
-picked by a second, independent draw from the same strengths; 2014's final race pays double. Every car is
-classified in a simulated race (retirements are not modelled; a weak car rarely scores either way).
+race (the champion's pre-qualifying distribution). Cars develop and form turns, so in each simulated season the
+strengths walk from round to round, per team and per driver, with deviations fitted on earlier seasons
+(`strength_drift.py`; the older one-off team factor `STRENGTH_SPREAD` remains for comparison). Every remaining Grand
+Prix and sprint draws a whole finishing order as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
+sorted) among the cars that are classified (each car retires with its own chance, or the era's rate), and pays the
+season's points (`points.py`): a car not classified scores nothing; the fastest-lap point of 2019-2024 goes to a
+classified car of the top ten picked by a second, independent draw from the same strengths; 2014's final race pays
+double.
 
 Teams: a constructor scores what its cars score, with each car of the next race's entry list racing for the team it
 enters that race for; drivers and teams not on that list keep their points and score no more. Ties on points are
@@ -24,27 +26,29 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.metrics import PROBABILITY_FLOOR
-from f1_pipeline.modeling.outcomes import sample_orders
 from f1_pipeline.modeling.points import points_places, points_system, race_points, sprint_points
+from f1_pipeline.modeling.strength_drift import Drift
 
 Entity = Literal["driver", "constructor"]
 ENTITIES: tuple[Entity, ...] = ("driver", "constructor")
 ENTITY_COLUMN: dict[Entity, str] = {"driver": "driver_id", "constructor": "constructor_id"}
 SIMULATIONS = 100_000
-"""Seasons simulated for the published odds. Measured on 2021 after round 10 (12 rounds, 2 sprints left): four
-random seeds differed by at most 0.0030 in any title probability (0.0033 with strengths held fixed; 20,000
-simulations: 0.0083), so whole percentages are stable; 27-34 s per run on the 2-core machine while about 18 other
-processes shared it."""
-BACKTEST_SIMULATIONS = 20_000
-"""Per evaluated cutoff: the backtest averages log losses over many cutoffs, so 20,000 simulations suffice."""
+"""Seasons simulated for the published odds. Measured (before the drift) on 2021 after round 10 (12 rounds, 2 sprints
+left): four random seeds differed by at most 0.0030 in any title probability (20,000 simulations: 0.0083), so whole
+percentages are stable. With the drift and single-precision noise, 2026 after round 11 (12 rounds left) took 4.4 s."""
+BACKTEST_SIMULATIONS = 4_000
+"""Per evaluated checkpoint: the backtest averages log losses over about 280 checkpoints per championship (every round
+from 3 to the second-to-last of 2010-2025) and runs two simulations at each, so 4,000 keep it near a minute; a world
+champion no simulated season crowned counts as 1/4,000."""
 RANDOM_STATE = 2026
 STRENGTH_SPREAD = 0.5
-"""Standard deviation of each team's log-strength change over the rest of a simulated season (cars develop, form
-turns): without it one race's strengths hold to the end and the odds are overconfident. Chosen on the validation
+"""The simulation before the drift (kept as the backtest's `fixed` comparison): the standard deviation of one
+log-strength change per team for the rest of a simulated season. Chosen then on the validation
 seasons 2010-2013 (title odds after rounds 5, 10 and 15 from a walk-forward conditional logit, 10,000 simulations):
 mean log loss of the actual world champion for spreads 0 / 0.25 / 0.5 / 0.75 / 1 / 1.5 was 0.912 / 0.835 / 0.777 /
 0.783 / 0.808 / 0.889 (drivers) and 0.461 / 0.362 / 0.339 / 0.375 / 0.425 / 0.533 (constructors)."""
-EVALUATION_ROUNDS = (5, 10, 15)
+ERA_SEASONS = 3
+"""Seasons of results the fallback non-classification rate is taken over (with the current season so far)."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,17 @@ def simulate(
     simulations: int = SIMULATIONS,
     random_state: int = RANDOM_STATE,
     spread: float = STRENGTH_SPREAD,
+    drift: Drift | None = None,
+    not_classified_rate: float = 0.0,
 ) -> pl.DataFrame:
     """Title probability and expected final points of every driver and constructor.
 
     `now` holds each championship's standings (`standings`); `field` the entrants (driver_id, constructor_id) with
-    their strengths (`probability`, a win distribution); `spread` the standard deviation of each team's log-strength
-    change for the rest of a simulated season. Returns entity, id, points_now, title_probability, expected_points.
+    their strengths (`probability`, a win distribution) and optionally `not_classified_probability` (a car's chance
+    of not being classified in a race; missing or null: `not_classified_rate`); `spread` the standard deviation of
+    each team's log-strength change drawn once for the rest of a simulated season; `drift` (if given) a random walk
+    of every team's and driver's log strength from round to round (`strength_drift.py`), one past season's
+    deviations drawn per simulated season. Returns entity, id, points_now, title_probability, expected_points.
     """
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
@@ -110,37 +119,109 @@ def simulate(
     rng = np.random.default_rng([random_state, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
-    strengths = field["probability"].to_numpy().astype(np.float64) * np.exp(change)
-    gained, won = _simulated_points(season, strengths, rounds, rng)
+    log_strengths = np.log(np.clip(field["probability"].to_numpy().astype(np.float64), PROBABILITY_FLOOR, None))
+    walk = _StrengthWalk(log_strengths[None, :] + change, teams, drift, rng)
+    gained, won = _simulated_points(season, walk, rounds, not_classified(field, not_classified_rate), rng)
     cars = {"driver": field["driver_id"].to_list(), "constructor": field["constructor_id"].to_list()}
     parts = [_odds(entity, now[entity], cars[entity], gained, won, rng) for entity in ENTITIES]
     return pl.concat(parts)
 
 
+def not_classified(field: pl.DataFrame, rate: float) -> np.ndarray:
+    """Each car's chance of not being classified in a race: its own where the field has one, else `rate`."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"a non-classification rate is a probability below 1, got {rate}")
+    if "not_classified_probability" not in field.columns:
+        return np.full(field.height, rate)
+    own = field["not_classified_probability"].fill_null(rate).to_numpy().astype(np.float64)
+    if ((own < 0) | (own >= 1)).any():
+        raise ValueError("not_classified_probability must lie in [0, 1)")
+    return own
+
+
+def era_not_classified_rate(
+    results: pl.DataFrame, season: int, after_round: int, seasons_back: int = ERA_SEASONS
+) -> float:
+    """The share of starters not classified over the `seasons_back` seasons before `season` and its rounds up to
+    `after_round`: the fallback retirement chance when the field carries none (point in time: only earlier races)."""
+    earlier = results.filter(
+        pl.col("season").is_between(season - seasons_back, season - 1)
+        | ((pl.col("season") == season) & (pl.col("round") <= after_round))
+    )
+    if earlier.is_empty():
+        raise ValueError(f"no results before {season} round {after_round + 1} to take a non-classification rate from")
+    return float(earlier["finish_position"].is_null().mean())  # type: ignore[arg-type]
+
+
+class _StrengthWalk:
+    """Log strengths of every simulated season, moved before each round after the first by the drift's random walk
+    (per team and per driver, one past season's deviations per simulated season); without a drift they hold."""
+
+    def __init__(self, start: np.ndarray, teams: np.ndarray, drift: Drift | None, rng: np.random.Generator) -> None:
+        self.scores, self.teams, self.rng = start.copy(), teams, rng
+        self.team_sd = self.driver_sd = None
+        if drift is not None:
+            pick = rng.integers(len(drift.seasons), size=start.shape[0])
+            self.team_sd = np.asarray(drift.team)[pick][:, None]
+            self.driver_sd = np.asarray(drift.driver)[pick][:, None]
+
+    def step(self) -> None:
+        if self.team_sd is None or self.driver_sd is None:
+            return
+        simulations, cars = self.scores.shape
+        team = self.rng.standard_normal((simulations, int(self.teams.max()) + 1), dtype=np.float32)[:, self.teams]
+        driver = self.rng.standard_normal((simulations, cars), dtype=np.float32)
+        self.scores += team * self.team_sd + driver * self.driver_sd
+
+
 def _simulated_points(
-    season: int, strengths: np.ndarray, rounds: Sequence[Round], rng: np.random.Generator
+    season: int,
+    walk: _StrengthWalk,
+    rounds: Sequence[Round],
+    not_classified_probability: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points and Grand Prix wins each car adds over the remaining rounds, from (simulations, cars) strengths (each
-    simulated season's own): two (simulations, cars) arrays."""
+    """Points and Grand Prix wins each car adds over the remaining rounds, each drawn from the walk's log strengths
+    (simulations, cars): two (simulations, cars) arrays. A car not classified in a simulated race or sprint scores
+    nothing."""
     system = points_system(season)
-    simulations, cars = strengths.shape
+    simulations, cars = walk.scores.shape
     gained = np.zeros((simulations, cars))
     won = np.zeros((simulations, cars), dtype=np.int64)
     rows = np.arange(simulations)[:, None]
-    for race in rounds:
-        place = _places(sample_orders(strengths, simulations, rng))
+    for index, race in enumerate(rounds):
+        if index:
+            walk.step()
+        scores = walk.scores
+        place = _classified_places(scores, not_classified_probability, rng)
         fastest = np.zeros((simulations, cars), dtype=bool)
         if system.fastest_lap:
-            eligible = place <= points_places(season)
-            draw = np.where(
-                eligible, np.log(np.clip(strengths, PROBABILITY_FLOOR, None)) + rng.gumbel(size=place.shape), -np.inf
-            )
+            eligible = (place >= 1) & (place <= points_places(season))
+            draw = np.where(eligible, scores + _gumbel(rng, place.shape), -np.inf)
             fastest[rows, draw.argmax(axis=1)[:, None]] = True
         gained += race_points(system, place, fastest, race.final)
         won += place == 1
         if race.has_sprint and system.sprint:
-            gained += sprint_points(system, _places(sample_orders(strengths, simulations, rng)))
+            gained += sprint_points(system, _classified_places(scores, not_classified_probability, rng))
     return gained, won
+
+
+def _classified_places(
+    scores: np.ndarray, not_classified_probability: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """1-based places of a Plackett-Luce order (Gumbel-max over the log strengths) among the cars that finish;
+    0 for a car drawn as not classified (`race_points` pays it nothing)."""
+    out = rng.random(scores.shape, dtype=np.float32) < not_classified_probability[None, :]
+    noisy = np.where(out, -np.inf, scores + _gumbel(rng, scores.shape))
+    place = _places(np.argsort(-noisy, axis=1))
+    return np.where(out, 0, place)
+
+
+def _gumbel(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard Gumbel noise in single precision (-ln -ln U): about twice as fast as `Generator.gumbel`, and far finer
+    than the Monte Carlo error of a title probability."""
+    uniform = rng.random(shape, dtype=np.float32)
+    return -np.log(-np.log(np.clip(uniform, np.float32(1e-30), None)))
 
 
 def _places(orders: np.ndarray) -> np.ndarray:
@@ -189,112 +270,3 @@ def world_champions(results: pl.DataFrame, sprints: pl.DataFrame, season: int) -
     """Who won each title: the most points over the whole season, then the most wins."""
     last = cast(int, results.filter(pl.col("season") == season)["round"].max())
     return {entity: standings(results, sprints, season, last, entity)["id"][0] for entity in ENTITIES}
-
-
-def leader_held(results: pl.DataFrame, sprints: pl.DataFrame, season: int, after_round: int) -> dict[Entity, bool]:
-    """Whether the leader after `after_round` of a finished season went on to take each title."""
-    champions = world_champions(results, sprints, season)
-    return {
-        entity: standings(results, sprints, season, after_round, entity)["id"][0] == champions[entity]
-        for entity in ENTITIES
-    }
-
-
-def baselines(now: pl.DataFrame, rate: float) -> pl.DataFrame:
-    """id, leader (the leader gets `rate`, the rest share what is left), proportional (to points now)."""
-    top = now["points"].max()
-    leaders = now["points"] == top
-    others = now.height - int(leaders.sum())
-    leader = np.where(
-        leaders.to_numpy(), rate / (now.height - others) if others else 1.0 / now.height, (1 - rate) / max(others, 1)
-    )
-    points = now["points"].to_numpy()
-    proportional = points / points.sum() if points.sum() > 0 else np.full(now.height, 1.0 / now.height)
-    return now.select("id").with_columns(leader=pl.Series(leader), proportional=pl.Series(proportional))
-
-
-def log_loss(probability: float) -> float:
-    return float(-np.log(max(probability, PROBABILITY_FLOOR)))
-
-
-TITLE_BACKTEST_SCHEMA = pl.Schema(
-    {
-        "season": pl.Int64,
-        "after_round": pl.Int64,
-        "entity": pl.String,
-        "world_champion": pl.String,
-        "leader_now": pl.String,
-        **{
-            f"{name}_{value}": pl.Float64
-            for value in ("probability", "log_loss")
-            for name in ("model", "leader", "proportional")
-        },
-    }
-)
-"""One row per (season, round, championship); typed even when no season has finished yet (a table with no rows)."""
-
-
-def title_backtest(
-    results: pl.DataFrame,
-    sprints: pl.DataFrame,
-    races: pl.DataFrame,
-    predictions: pl.DataFrame,
-    seasons: Sequence[int],
-    history_first_season: int,
-    after_rounds: Sequence[int] = EVALUATION_ROUNDS,
-    simulations: int = BACKTEST_SIMULATIONS,
-    spread: float = STRENGTH_SPREAD,
-) -> pl.DataFrame:
-    """Title odds as they could have been given after `after_rounds` of each finished season, scored on who won.
-
-    Only what was known then is used: the standings after the round, the calendar, and `predictions` (pre-qualifying
-    win probabilities of the next race, from a model trained on earlier seasons) as strengths. Each row is one
-    (season, round, championship): the probability the simulation, the "leader wins" baseline (the leader's rate of
-    going on to win, over the seasons from `history_first_season` before this one) and the points-proportional
-    baseline gave the actual world champion, and their log losses. A world champion no simulated season crowned counts
-    as 1 / `simulations` (what a Monte Carlo zero means), not 0.
-    """
-    finished = [s for s in range(history_first_season, max(seasons, default=0)) if _finished(results, s)]
-    held = {(s, after): leader_held(results, sprints, s, after) for s in finished for after in after_rounds}
-    rows = []
-    for season in seasons:
-        champions = world_champions(results, sprints, season)
-        for after_round in after_rounds:
-            nxt = predictions.filter((pl.col("season") == season) & (pl.col("round") > after_round))
-            if nxt.is_empty():
-                continue
-            field = nxt.filter(pl.col("round") == nxt["round"].min())
-            now = {entity: standings(results, sprints, season, after_round, entity) for entity in ENTITIES}
-            rounds = remaining_rounds(races, season, after_round)
-            odds = simulate(season, now, field, rounds, simulations, spread=spread)
-            for entity in ENTITIES:
-                world_champion = champions[entity]
-                earlier = [
-                    held[(s, after_round)][entity]
-                    for s in range(history_first_season, season)
-                    if (s, after_round) in held
-                ]
-                rate = (sum(earlier) + 1) / (len(earlier) + 2)  # Laplace-smoothed
-                base = baselines(now[entity], rate).filter(pl.col("id") == world_champion)
-                model = odds.filter(entity=entity, id=world_champion)["title_probability"]
-                probability = {
-                    "model": max(float(model[0]) if model.len() else 0.0, 1 / simulations),
-                    "leader": float(base["leader"][0]) if base.height else 0.0,
-                    "proportional": float(base["proportional"][0]) if base.height else 0.0,
-                }
-                rows.append(
-                    {
-                        "season": season,
-                        "after_round": after_round,
-                        "entity": entity,
-                        "world_champion": world_champion,
-                        "leader_now": now[entity]["id"][0],
-                        **{f"{name}_probability": value for name, value in probability.items()},
-                        **{f"{name}_log_loss": log_loss(value) for name, value in probability.items()},
-                    }
-                )
-    return pl.DataFrame(rows, schema=TITLE_BACKTEST_SCHEMA)
-
-
-def _finished(results: pl.DataFrame, season: int) -> bool:
-    return not results.filter(pl.col("season") == season).is_empty()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from importlib.metadata import version as package_version
@@ -322,6 +323,19 @@ class ModelRegistry:
             if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
+
+    def log_to_champion_run(self, metrics: Mapping[str, float]) -> str | None:
+        """Metrics measured after training (e.g. the title backtest, computed from the champion's predictions) logged
+        on the run that produced the champion, so they sit beside its other metrics; the run id, or None when no
+        version is the champion yet."""
+        champion = self.champion()
+        if champion is None or champion.run_id is None:
+            return None
+        stamp = int(time.time() * 1000)
+        self.client().log_batch(
+            champion.run_id, metrics=[Metric(name, float(value), stamp, 0) for name, value in sorted(metrics.items())]
+        )
+        return champion.run_id
 
     def latest(self) -> ModelVersion:
         """The newest registered version: the candidate the promotion gate considers."""

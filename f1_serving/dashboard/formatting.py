@@ -18,6 +18,17 @@ def percent(probability: float | None) -> str:
     return f"{probability:.1%}"
 
 
+def title_percent(probability: float, decided: bool) -> str:
+    """A title chance: "100.0%" and "0.0%" only for a title mathematically won or lost; a simulation's 1 or 0 (or
+    what rounds to them) otherwise reads ">99.9%" or "<0.1%", since it only says that no simulated season went the
+    other way."""
+    if not decided and probability >= 0.9995:
+        return ">99.9%"
+    if not decided and probability < 0.0005:
+        return "<0.1%"
+    return f"{probability:.1%}"
+
+
 def points_change(change: float | None) -> str:
     """A change of probability in percentage points, signed, with a word for a screen reader rather than a colour."""
     if change is None:

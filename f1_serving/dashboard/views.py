@@ -14,7 +14,7 @@ from typing import Any, cast
 import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
-from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, title_percent
 from f1_serving.freshness import staleness
 from f1_serving.serving_state import Served
 
@@ -652,6 +652,13 @@ class ChampionshipPage:
     drivers: tuple[TitleRow, ...]
     constructors: tuple[TitleRow, ...]
     notes: tuple[str, ...]
+    drivers_chart: LineChart | None = None
+    constructors_chart: LineChart | None = None
+
+
+TITLE_HISTORY_TABLE = "title_odds_by_round"
+CHART_CONTENDERS = 5
+"""Lines per title-odds chart: the contenders with the highest chance at any round (more lines are unreadable)."""
 
 
 def championship(served: Served) -> ChampionshipPage:
@@ -667,15 +674,18 @@ def championship(served: Served) -> ChampionshipPage:
     has_expected = "expected_points" in odds.columns
 
     def rows(entity: str) -> tuple[TitleRow, ...]:
+        by_chance = ["title_probability", "expected_points", "name"] if has_expected else ["title_probability", "name"]
         chosen = odds.filter(pl.col("entity") == entity).sort(
-            "title_probability", "points_now", "name", descending=[True, True, False]
+            by_chance, descending=[True, *([True] if has_expected else []), False], nulls_last=True
         )
         return tuple(
             TitleRow(
                 name=row["name"] or row.get("id") or "",
                 points=f"{row['points_now']:g}",
                 expected=f"{row['expected_points']:.0f}" if has_expected else None,
-                chance=Cell(percent(row["title_probability"]), row["title_probability"]),
+                chance=Cell(
+                    title_percent(row["title_probability"], bool(row.get("title_decided"))), row["title_probability"]
+                ),
             )
             for row in chosen.iter_rows(named=True)
         )
@@ -685,4 +695,40 @@ def championship(served: Served) -> ChampionshipPage:
         drivers=rows("driver"),
         constructors=rows("constructor"),
         notes=(),
+        drivers_chart=_title_chart(served, "driver", "Drivers' title chances after each round"),
+        constructors_chart=_title_chart(served, "constructor", "Constructors' title chances after each round"),
+    )
+
+
+def _title_chart(served: Served, entity: str, title: str) -> LineChart | None:
+    """The title chance of the season's leading contenders after every completed round, when published."""
+    if TITLE_HISTORY_TABLE not in served.publication.tables:
+        return None
+    history = served.table(TITLE_HISTORY_TABLE).filter(pl.col("entity") == entity)
+    if history["after_round"].n_unique() < 2:
+        return None
+    best = history.group_by("id").agg(pl.col("title_probability").max(), pl.col("name").first())
+    leaders = best.sort(["title_probability", "name"], descending=[True, False]).head(CHART_CONTENDERS)
+    series = [
+        Series(
+            row["name"] or row["id"],
+            [
+                (line["after_round"], line["title_probability"])
+                for line in history.filter(pl.col("id") == row["id"]).sort("after_round").iter_rows(named=True)
+            ],
+        )
+        for row in leaders.iter_rows(named=True)
+    ]
+    described = "; ".join(
+        f"{line.name}: " + ", ".join(f"round {int(x)} {y:.0%}" for x, y in line.points) for line in series
+    )
+    rounds = sorted({int(x) for line in series for x, _ in line.points})
+    return line_chart(
+        title,
+        f"{title}, the {len(series)} contenders with the highest chance at any round: {described}.",
+        series,
+        y_label="title chance",
+        y_format="{:.0%}",
+        x_labels={rnd: str(rnd) for rnd in rounds},
+        y_range=(0.0, 1.0),
     )

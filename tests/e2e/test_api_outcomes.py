@@ -4,6 +4,7 @@ rounded, the title odds are the published ones, the data's freshness is said, an
 fields."""
 
 import io
+import itertools
 import json
 from datetime import date
 
@@ -145,6 +146,23 @@ def test_the_championship_gives_the_published_title_odds(client, headers, publis
             assert row["title_probability"] == expected[row["id"]]["title_probability"]
             assert row["points_now"] == expected[row["id"]]["points_now"]
             assert row["title_pct"] == round(100 * row["title_probability"], 1)
+
+
+def test_the_championship_history_gives_the_odds_after_every_completed_round(client, headers, published):
+    body = _get(client, headers, "/championship/history").json()
+    history = published.tables["title_odds_by_round"]
+    assert body["season"] == 2026
+    assert sorted({row["after_round"] for row in body["odds"]}) == list(range(1, 12))
+    assert len(body["odds"]) == history.height
+    for (after_round, entity), rows in itertools.groupby(body["odds"], key=lambda r: (r["after_round"], r["entity"])):
+        rows = list(rows)
+        assert sum(row["title_probability"] for row in rows) == pytest.approx(1.0), (after_round, entity)
+        keys = [(-row["title_probability"], -row["expected_points"], row["name"]) for row in rows]
+        assert keys == sorted(keys)
+    last = [row for row in body["odds"] if row["after_round"] == 11 and row["entity"] == "driver"]
+    current = _get(client, headers, "/championship").json()["drivers"]
+    assert last[0]["id"] == current[0]["id"]
+    assert not any(row["title_decided"] for row in last)  # 12 rounds were left after round 11
 
 
 def test_the_exports_carry_the_chances_and_the_title_odds(client, headers, published):

@@ -24,7 +24,13 @@ CLEAN = {
     "practice_results",
 }
 MODELS = {"model_tuning", "model_backtest", "candidate_model", "champion_model", "championship_backtest"}
-PREDICTIONS = {"next_race_predictions", "race_predictions", "prediction_accuracy", "championship_odds"}
+PREDICTIONS = {
+    "next_race_predictions",
+    "race_predictions",
+    "prediction_accuracy",
+    "championship_odds",
+    "title_odds_by_round",
+}
 
 
 def test_definitions_load_and_validate(tmp_path):

@@ -7,15 +7,23 @@ import pytest
 from f1_pipeline.modeling.points import points_system, race_points, sprint_points
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
-    TITLE_BACKTEST_SCHEMA,
     Round,
-    baselines,
+    era_not_classified_rate,
     remaining_rounds,
     simulate,
     standings,
-    title_backtest,
     world_champions,
 )
+from f1_pipeline.modeling.strength_drift import Drift, fit_drift
+from f1_pipeline.modeling.title_backtest import (
+    TITLE_METHODS,
+    checkpoint_scores,
+    checkpoints,
+    title_forecasts,
+    title_metrics,
+)
+from f1_pipeline.modeling.title_baseline import StandingsLogit
+from f1_pipeline.modeling.title_odds import title_decided
 from tests.modeling_data import real_features, real_inputs
 
 POINTS_SEASONS = tuple(str(season) for season in range(2010, 2027))
@@ -128,38 +136,129 @@ def test_with_nothing_left_to_race_the_leader_is_world_champion_and_ties_go_to_w
     assert odds.filter(entity="driver").select("id", "title_probability").rows() == [("b", 1.0), ("a", 0.0)]
 
 
-def test_baselines_of_real_standings(recent):
-    now = standings(recent.results, recent.sprints, 2021, 10, "driver")
-    base = baselines(now, rate=0.6)
-    assert base["leader"].sum() == pytest.approx(1.0)
-    assert base["proportional"].sum() == pytest.approx(1.0)
-    assert base.filter(id=now["id"][0])["leader"][0] == pytest.approx(0.6)
+def test_a_car_that_always_retires_scores_nothing_and_cannot_win_the_title():
+    """Retirements come from the field's own not_classified_probability, else from the fallback rate."""
+    strengths = {"ace": 50.0, **{f"d{index}": 1.0 for index in range(9)}}
+    teams = {"ace": "top", **{f"d{index}": f"t{index // 2}" for index in range(9)}}
+    now = {
+        "driver": pl.DataFrame({"id": ["d0", "ace"], "points": [30.0, 25.0], "wins": [1, 1]}),
+        "constructor": pl.DataFrame({"id": ["t0", "top"], "points": [30.0, 25.0], "wins": [1, 1]}),
+    }
+    rounds = [Round(r, has_sprint=False, final=r == 10) for r in range(6, 11)]
+    broken = _field(strengths, teams).with_columns(
+        not_classified_probability=pl.when(pl.col("driver_id") == "ace").then(0.999999).otherwise(None)
+    )
+    odds = simulate(2023, now, broken, rounds, simulations=2000, spread=0.0, not_classified_rate=0.1)
+    ace = odds.filter(entity="driver", id="ace").row(0, named=True)
+    assert ace["expected_points"] == pytest.approx(25.0, abs=0.5)
+    assert ace["title_probability"] < 0.01
+    reliable = simulate(2023, now, _field(strengths, teams), rounds, simulations=2000, spread=0.0)
+    assert reliable.filter(entity="driver", id="ace")["title_probability"][0] > 0.95
+    with pytest.raises(ValueError, match="not_classified_probability"):
+        simulate(2023, now, broken.with_columns(not_classified_probability=1.5), rounds, simulations=10)
 
 
-def test_title_backtest_on_real_seasons_uses_only_the_next_race_strengths():
-    """Strengths from standings before the next race (a point-in-time feature): the evaluation's mechanics on 2019-2021,
-    with the leader's rate learned from the seasons before."""
-    inputs = real_inputs(("2017", "2018", "2019", "2020", "2021"))
-    features = real_features(("2017", "2018", "2019", "2020", "2021"))
+def test_a_drifting_walk_gives_a_trailing_contender_a_real_chance():
+    """With strengths that move from round to round, 12 rounds leave room for a comeback a fixed order rules out."""
+    strengths = {"fast": 3.0, "slow": 1.0, **{f"d{index}": 0.2 for index in range(8)}}
+    teams = {"fast": "a", "slow": "b", **{f"d{index}": f"t{index // 2}" for index in range(8)}}
+    now = {
+        "driver": pl.DataFrame({"id": ["fast", "slow"], "points": [150.0, 100.0], "wins": [5, 1]}),
+        "constructor": pl.DataFrame({"id": ["a", "b"], "points": [150.0, 100.0], "wins": [5, 1]}),
+    }
+    rounds = [Round(r, has_sprint=False, final=r == 20) for r in range(9, 21)]
+    field = _field(strengths, teams)
+    fixed = simulate(2023, now, field, rounds, simulations=4000, spread=0.0)
+    drift = Drift(team=(0.3,), driver=(0.1,), seasons=(2020,))
+    walking = simulate(2023, now, field, rounds, simulations=4000, spread=0.0, drift=drift)
+    slow_fixed = fixed.filter(entity="driver", id="slow")["title_probability"][0]
+    slow_walking = walking.filter(entity="driver", id="slow")["title_probability"][0]
+    assert slow_fixed < 0.005
+    assert slow_walking > 0.015
+
+
+def test_drift_fitted_on_a_random_walk_recovers_its_step():
+    """Strengths made by a known walk (team step 0.3, driver step 0.1 per round) are fitted back within 25%."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for season in (2001, 2002, 2003):
+        team = rng.normal(0, 1, 10)
+        driver = rng.normal(0, 0.3, 20)
+        for rnd in range(1, 21):
+            team += rng.normal(0, 0.3, 10)
+            driver += rng.normal(0, 0.1, 20)
+            score = np.repeat(team, 2) + driver
+            p = np.exp(score) / np.exp(score).sum()
+            rows += [(season, rnd, f"d{i}", f"t{i // 2}", float(p[i])) for i in range(20)]
+    frame = pl.DataFrame(rows, schema=["season", "round", "driver_id", "constructor_id", "probability"], orient="row")
+    drift = fit_drift(frame)
+    assert drift.seasons == (2001, 2002, 2003)
+    assert drift.mean_team == pytest.approx(0.3, rel=0.25)
+    assert drift.mean_driver == pytest.approx(0.1, rel=0.35)
+    with pytest.raises(ValueError, match="enough races"):
+        fit_drift(frame.filter(pl.col("round") <= 2))
+
+
+def test_the_era_rate_uses_only_races_before_the_checkpoint(recent):
+    rate = era_not_classified_rate(recent.results, 2021, 10)
+    earlier = recent.results.filter(
+        pl.col("season").is_between(2018, 2020) | ((pl.col("season") == 2021) & (pl.col("round") <= 10))
+    )
+    assert rate == pytest.approx(earlier["finish_position"].is_null().mean())
+    assert 0.05 < rate < 0.35
+
+
+def test_the_standings_baseline_learns_that_a_big_gap_late_is_hopeless(recent):
+    """Fitted on 2010-2019, the baseline favours the leader more as rounds run out and rules out a mathematically
+    lost contender."""
+    history = checkpoints(recent.results, recent.sprints, recent.races, range(2010, 2020))
+    model = StandingsLogit().fit(history)
+    rows = checkpoints(recent.results, recent.sprints, recent.races, [2020])
+    rows = rows.with_columns(p=pl.Series(model.predict(rows)))
+    sums = rows.group_by("after_round", "entity").agg(pl.col("p").sum())["p"]
+    assert np.allclose(sums, 1.0)
+    hamilton = rows.filter(entity="driver", id="hamilton").sort("after_round")["p"]
+    assert hamilton[-1] > hamilton[0] > 0.2
+    assert (rows.filter("decided_out")["p"] == 0).all()
+    assert rows.filter(pl.col("points_available") < pl.col("gap")).height == rows.filter("decided_out").height
+
+
+def test_title_forecasts_on_real_seasons_score_every_checkpoint(recent):
+    """Every round from 3 to the second-to-last, both championships, three methods scored on the real champion."""
+    features = real_features(POINTS_SEASONS[:12])
     strength = (pl.col("season_points").fill_null(0) + 1) ** 2
-    predictions = features.select(
+    predictions = features.filter(pl.col("won").is_not_null()).select(
         "season", "round", "driver_id", "constructor_id", probability=strength / strength.sum().over("season", "round")
     )
-    table = title_backtest(
-        inputs.results, inputs.sprints, inputs.races, predictions, [2019, 2020, 2021], 2017, simulations=2000
+    forecasts = title_forecasts(
+        recent.results, recent.sprints, recent.races, predictions, predictions, [2020], 1000, baseline_first_season=2010
     )
-    assert table.height == 3 * 3 * 2
-    assert table.filter(season=2020, entity="driver")["world_champion"].unique().to_list() == ["hamilton"]
-    for name in ("model", "leader", "proportional"):
+    table = checkpoint_scores(forecasts, TITLE_METHODS, 1000)
+    assert table.height == (17 - 3) * 2
+    assert table.filter(entity="driver")["world_champion"].unique().to_list() == ["hamilton"]
+    for name in TITLE_METHODS:
         assert table[f"{name}_probability"].is_between(0, 1).all()
-        assert np.allclose(table[f"{name}_log_loss"], -np.log(np.clip(table[f"{name}_probability"], 1e-15, None)))
-    hamilton_2020 = table.filter(season=2020, after_round=15, entity="driver")
-    assert hamilton_2020["model_probability"][0] > 0.9
+        assert (table[f"{name}_log_loss"] >= 0).all()
+    late = table.filter(entity="driver", after_round=16)
+    assert late["model_probability"][0] > 0.9
+    metrics = title_metrics(table, forecasts)
+    assert len(metrics) == 2 * len(TITLE_METHODS) * 6
+    assert metrics["title_driver_model_log_loss"] == pytest.approx(
+        table.filter(entity="driver")["model_log_loss"].mean()
+    )
+    assert 0 <= metrics["title_constructor_baseline_calibration_error"] < 0.2
 
 
-def test_before_any_season_has_finished_the_title_backtest_is_an_empty_typed_table():
-    """A backtest that holds only the current season (a small setup, or early in a project) still writes a table."""
-    inputs = real_inputs(("2026",))
-    table = title_backtest(inputs.results, inputs.sprints, inputs.races, pl.DataFrame(), [], 2026)
-    assert table.is_empty()
-    assert table.schema == TITLE_BACKTEST_SCHEMA
+def test_a_title_is_decided_only_when_the_points_left_cannot_change_it():
+    odds = pl.DataFrame(
+        {
+            "entity": ["driver"] * 3 + ["constructor"] * 2,
+            "id": ["a", "b", "c", "x", "y"],
+            "points_now": [100.0, 70.0, 40.0, 100.0, 80.0],
+        }
+    )
+    decided = title_decided(odds, {"driver": 50.0, "constructor": 20.0})
+    assert decided.filter(entity="driver")["title_decided"].to_list() == [False, False, True]
+    assert decided.filter(entity="constructor")["title_decided"].to_list() == [False, False]
+    settled = title_decided(odds, {"driver": 25.0, "constructor": 19.0})
+    assert settled["title_decided"].to_list() == [True, True, True, True, True]

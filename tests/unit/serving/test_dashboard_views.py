@@ -13,7 +13,7 @@ from f1_pipeline.publication import Manifest, Publication
 from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
-from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, title_percent
 from f1_serving.dashboard.routes import templates
 from f1_serving.serving_state import Served
 
@@ -190,6 +190,56 @@ def test_title_odds_appear_once_published():
         views.championship(_served(_predictions()))
     partial = views.championship(_served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds.drop("title_probability")}))
     assert partial.drivers == () and "title_probability" in partial.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("probability", "decided", "text"),
+    [
+        (1.0, True, "100.0%"),
+        (1.0, False, ">99.9%"),
+        (0.9996, False, ">99.9%"),
+        (0.0, True, "0.0%"),
+        (0.0, False, "<0.1%"),
+        (0.25, False, "25.0%"),
+    ],
+)
+def test_a_title_shows_100_or_0_percent_only_when_decided(probability, decided, text):
+    assert title_percent(probability, decided) == text
+
+
+def test_title_odds_are_ordered_by_chance_then_expected_points_then_name_and_drawn_over_the_rounds():
+    odds = pl.DataFrame(
+        {
+            "season": [2030] * 3,
+            "after_round": [2] * 3,
+            "entity": ["driver"] * 3,
+            "id": ["c", "b", "a"],
+            "name": ["Cid C", "Bob B", "Ann A"],
+            "points_now": [10.0, 43.0, 25.0],
+            "title_probability": [0.4, 0.3, 0.3],
+            "expected_points": [200.0, 300.0, 300.0],
+        }
+    )
+    history = pl.concat(
+        [
+            odds.with_columns(after_round=pl.lit(1, pl.Int64), title_probability=pl.Series([0.2, 0.5, 0.3])),
+            odds,
+        ]
+    ).with_columns(title_decided=False)
+    page = views.championship(
+        _served(_predictions(), {views.CHAMPIONSHIP_TABLE: odds, views.TITLE_HISTORY_TABLE: history})
+    )
+    assert [row.name for row in page.drivers] == ["Cid C", "Ann A", "Bob B"]
+    chart = page.drivers_chart
+    assert chart is not None and page.constructors_chart is None
+    assert [line.name for line in chart.lines] == ["Bob B", "Cid C", "Ann A"]
+    assert [tick.label for tick in chart.x_ticks] == ["1", "2"]
+    assert "Bob B: round 1 50%, round 2 30%" in chart.description
+    nav, footer = [("/", "Next race")], {"snapshot": "s", "model": "m v7"}
+    html = (
+        templates().get_template("championship.html").render(page=page, nav=nav, footer=footer, current="/championship")
+    )
+    assert html.count("chart-svg") == 1 and 'id="drivers-title-chart-title"' in html and "<script" not in html
 
 
 def test_the_optional_parts_render_as_bars():
