@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from f1_serving.errors import ApiError
-from f1_serving.freshness import staleness
+from f1_serving.freshness import freshness as data_freshness
 from f1_serving.schemas import (
     AccuracySummary,
     Calendar,
@@ -100,22 +100,15 @@ def _race_header(served: Served, rows: pl.DataFrame, mode: Mode) -> dict[str, An
 
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
-    """The last race with results, and whether races the calendar dates before `today` still have none."""
-    found = staleness(calendar, today)
-    if found.last is None:
-        return Freshness(data_through=None, stale=False, stale_reason=None)
-    last, missing = found.last, found.overdue
-    through = DataThrough.model_validate(last)
-    if missing.is_empty():
-        return Freshness(data_through=through, stale=False, stale_reason=None)
-    latest = missing.row(-1, named=True)
-    races = "race" if missing.height == 1 else "races"
-    reason = (
-        f"the calendar lists {missing.height} {races} held after the {last['race_name']} ({last['date']}) "
-        f"without results in the data, the latest the {latest['race_name']} ({latest['date']}); the predictions "
-        "are for the first race without results"
-    )
-    return Freshness(data_through=through, stale=True, stale_reason=reason)
+    """The last race with results, and whether races the calendar dates before `today` still have none (the rule of
+    `f1_serving.freshness`, which the dashboard and the command say too)."""
+    found = data_freshness(calendar, today)
+    through = None if found.last is None else DataThrough.model_validate(found.last)
+    return Freshness(data_through=through, stale=found.stale, stale_reason=found.reason)
+
+
+def _fresh(served: Served, today: date) -> dict[str, Any]:
+    return dict(freshness(served.table("calendar"), today))
 
 
 def _best_mode(rows: pl.DataFrame, mode: Mode | None) -> Mode:
@@ -140,7 +133,7 @@ def next_race(served: Served, mode: Mode | None, today: date) -> NextRacePredict
     ranked = picked.sort("rank").iter_rows(named=True)
     return NextRacePredictions(
         **_race_header(served, picked, chosen),
-        **dict(freshness(served.table("calendar"), today)),
+        **_fresh(served, today),
         predictions=[UpcomingDriverPrediction.model_validate(_contributions(_with_percentages(row))) for row in ranked],
     )
 
@@ -166,6 +159,7 @@ def race(
     picked = rows.filter(pl.col("mode") == chosen)
     return RacePredictions(
         **_race_header(served, picked, chosen),
+        **_fresh(served, today),
         predictions=[
             DriverPrediction.model_validate(_with_percentages(row)) for row in picked.sort("rank").iter_rows(named=True)
         ],
@@ -186,7 +180,7 @@ def calendar(served: Served, season: int, today: date) -> Calendar:
         raise ApiError(404, "season_not_found", f"no calendar for {season}: {_season_span(served, 'calendar')}")
     return Calendar(
         season=season,
-        **dict(freshness(every, today)),
+        **_fresh(served, today),
         races=[_calendar_race(row) for row in races.iter_rows(named=True)],
     )
 
@@ -196,7 +190,7 @@ def _calendar_race(row: Mapping[str, Any]) -> Race | UpcomingRace:
     return Race.model_validate(entry) if row["status"] == "completed" else UpcomingRace.model_validate(entry)
 
 
-def championship(served: Served) -> ChampionshipOdds:
+def championship(served: Served, today: date) -> ChampionshipOdds:
     """The current season's title odds as the pipeline simulated them, each championship most likely first."""
     odds = served.table("championship_odds")
     if odds.is_empty():
@@ -216,6 +210,7 @@ def championship(served: Served) -> ChampionshipOdds:
         season=first["season"],
         after_round=first["after_round"],
         snapshot_id=served.publication.manifest.snapshot_id,
+        **_fresh(served, today),
         drivers=entries("driver"),
         constructors=entries("constructor"),
     )

@@ -202,8 +202,8 @@ class _PredictedRace(RaceVenue):
     walk_forward: bool
 
 
-class RacePredictions(_PredictedRace):
-    """A race already run: the champion's walk-forward prediction beside the result."""
+class RacePredictions(Freshness, _PredictedRace):
+    """A race already run: the champion's walk-forward prediction beside the result, and how fresh the data is."""
 
     predictions: list[DriverPrediction]
 
@@ -356,7 +356,9 @@ class TitleOdds(Documented):
     expected_points: float
 
 
-class ChampionshipOdds(Documented):
+class ChampionshipOdds(Freshness):
+    """The title odds after the last round with results, and how fresh the data behind them is."""
+
     season: int
     after_round: int
     snapshot_id: str

@@ -1,4 +1,5 @@
-"""How the dashboard writes numbers, dates and times for people: one place, so every page says them the same way."""
+"""How numbers, dates and times are written for people: one place, so every dashboard page and the `f1-predict`
+command say them the same way."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ MISSING = "\N{EN DASH}"
 """What a cell shows when there is nothing to say (no prediction, no winner yet)."""
 
 
-def percent(probability: float | None) -> str:
-    """One decimal, as a fan reads odds; a chance that rounds to zero is not "0.0%" but below the first decimal."""
+def percent(probability: float | None, decided: bool = False) -> str:
+    """One decimal, as a fan reads odds. A chance that is neither nil nor certain never reads "0.0%" or "100.0%":
+    below the first decimal it is "<0.1%", above it ">99.9%". Only a `decided` outcome (a title mathematically won
+    or lost) shows the bare 0% or 100%; the API keeps the raw probability either way."""
     if probability is None:
         return MISSING
-    if 0 < probability < 0.0005:
+    if decided:
+        return f"{probability:.0%}"
+    if probability < 0.0005:
         return "<0.1%"
+    if probability >= 0.9995:
+        return ">99.9%"
     return f"{probability:.1%}"
 
 

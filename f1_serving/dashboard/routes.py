@@ -2,7 +2,7 @@
 
 Public and read-only (no login), rate-limited per client address with the API's limiter. A rendered page is kept in
 the process's response cache under the served data's version, so it is built once per publication or champion
-(and, for the next race, once a day: its freshness note depends on the date).
+and the day: every page carries the data's freshness, which depends on the date.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def _page(
             nav=_nav(None),
             current=request.url.path,
         )
-    cache_key = (served.version, "dashboard", template, *key)
+    day = today()
+    cache_key = (served.version, day, "dashboard", template, *key)
     cached = runtime.cache.get(cache_key)
     if cached is not None:
         return HTMLResponse(cached.body, headers={"X-Cache": "hit"})
@@ -87,7 +88,14 @@ def _page(
         return _render(
             "message.html", 404, title="Not found", message=message, nav=_nav(served), current=request.url.path
         )
-    response = _render(template, nav=_nav(served), footer=_footer(served), current=request.url.path, **context)
+    response = _render(
+        template,
+        nav=_nav(served),
+        footer=_footer(served),
+        freshness=views.freshness(served.table("calendar"), day),
+        current=request.url.path,
+        **context,
+    )
     runtime.cache.put(cache_key, bytes(response.body))
     response.headers["X-Cache"] = "miss"
     return response
@@ -114,7 +122,7 @@ def _footer(served: Served) -> dict[str, str]:
 @router.get("/", response_class=HTMLResponse)
 async def next_race(request: Request) -> HTMLResponse:
     day = today()
-    return _page(request, (day,), "next_race.html", lambda served: {"page": views.next_race(served, day)})
+    return _page(request, (), "next_race.html", lambda served: {"page": views.next_race(served, day)})
 
 
 @router.get("/season/{year}", response_class=HTMLResponse)
@@ -124,7 +132,7 @@ async def season(request: Request, year: str) -> HTMLResponse:
     def build(served: Served) -> dict[str, Any]:
         if not (year.isdigit() and len(year) == 4):
             raise views.PageNotFoundError(f"{year!r} is not a season")
-        return {"page": views.season(served, int(year))}
+        return {"page": views.season(served, int(year), today())}
 
     return _page(request, (year,), "season.html", build)
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
-from f1_serving.freshness import staleness
+from f1_serving.freshness import freshness as data_freshness
 from f1_serving.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
@@ -33,6 +33,8 @@ CALIBRATION_EDGES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 RATING_LINES = 6
 """Lines on a rating chart: more become unreadable; the table beside it lists everyone."""
 CHAMPIONSHIP_TABLE = "championship_odds"
+RESULTS_MISSING = "run; results not in the data"
+"""What a race the calendar dates before today shows for its result when the data has none."""
 
 
 class PageNotFoundError(LookupError):
@@ -84,25 +86,17 @@ class NextRacePage:
     notes: tuple[str, ...]
     freshness: Freshness
     model_version: str
+    passed: bool = False
+    """The race's date is before today but its results are not in the data: it has been run, not upcoming."""
 
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
-    """The last completed race, and whether races the calendar dates before `today` have no results yet."""
-    found = staleness(calendar, today)
-    if found.last is None:
-        return Freshness(None, False, None)
-    last, missing = found.last, found.overdue
-    through = f"{last['race_name']}, {day(last['date'])}"
-    if missing.is_empty():
-        return Freshness(through, False, None)
-    latest = missing.row(-1, named=True)
-    races = "race" if missing.height == 1 else "races"
-    note = (
-        f"The calendar lists {missing.height} {races} held since then without results in the data (the latest: "
-        f"{latest['race_name']}, {day(latest['date'])}). The predictions are for the first race without results; "
-        "run the pipeline on live data to bring them up to date."
-    )
-    return Freshness(through, True, note)
+    """The banner every page carries: the last race with results and, when races the calendar dates before `today`
+    have none, why the data is behind (the rule of `f1_serving.freshness`, which the API and the command say too)."""
+    found = data_freshness(calendar, today)
+    reason = found.reason
+    note = None if reason is None else f"{reason[:1].upper()}{reason[1:]}. Run the pipeline on live data to catch up."
+    return Freshness(found.data_through, found.stale, note)
 
 
 def _race_header(race: Mapping[str, Any]) -> RaceHeader:
@@ -182,6 +176,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
         notes=tuple(notes),
         freshness=fresh,
         model_version=str(first.get("model_version") or version),
+        passed=data_freshness(calendar, today).has_passed(header.season, header.round),
     )
 
 
@@ -235,9 +230,9 @@ class SeasonPage:
     predicted_seasons: tuple[int, ...]
 
 
-def season(served: Served, year: int) -> SeasonPage:
+def season(served: Served, year: int, today: date) -> SeasonPage:
     """The season's calendar with each race's favourite (after qualifying where the grid was known), its chance, the
-    winner and whether the favourite won."""
+    winner and whether the favourite won; a race run before `today` whose results are not in the data says so."""
     calendar = served.table("calendar")
     races = calendar.filter(pl.col("season") == year).sort("round")
     if races.is_empty():
@@ -254,7 +249,8 @@ def season(served: Served, year: int) -> SeasonPage:
         .select("round", "mode", favourite="driver_name", favourite_id="driver_id", probability="probability")
     )
     rows = races.join(favourites, on="round", how="left")
-    shown = tuple(_season_race(row) for row in rows.iter_rows(named=True))
+    fresh = data_freshness(calendar, today)
+    shown = tuple(_season_race(row, fresh.has_passed(year, row["round"])) for row in rows.iter_rows(named=True))
     decided = [race for race in shown if race.favourite_won in ("yes", "no")]
     wins = sum(race.favourite_won == "yes" for race in decided)
     summary = f"The favourite won {wins} of {len(decided)} predicted races." if decided else None
@@ -292,7 +288,7 @@ def _span(served: Served) -> str:
     return f"{seasons[0]}-{seasons[-1]}" if seasons else "no season"
 
 
-def _season_race(row: Mapping[str, Any]) -> SeasonRace:
+def _season_race(row: Mapping[str, Any], passed: bool) -> SeasonRace:
     winner_id, favourite_id = row["winner_driver_id"], row["favourite_id"]
     won = MISSING if winner_id is None or favourite_id is None else ("yes" if winner_id == favourite_id else "no")
     return SeasonRace(
@@ -303,7 +299,7 @@ def _season_race(row: Mapping[str, Any]) -> SeasonRace:
         local_start=local_time(row["starts_at"], row["timezone"], row["date"]),
         favourite=row["favourite"] or row["favourite_id"],
         probability=None if row["probability"] is None else percent(row["probability"]),
-        winner=row["winner_name"],
+        winner=RESULTS_MISSING if passed else row["winner_name"],
         favourite_won=won,
     )
 

@@ -77,13 +77,14 @@ def test_the_next_race_names_its_circuit_local_start_and_stale_data(client, head
         "date": "2026-07-26",
     }
     assert body["stale"] is True
-    assert "Hungarian Grand Prix (2026-07-26)" in body["stale_reason"]
-    calendar = _get(client, headers, "/races/2026").json()
-    assert (calendar["data_through"], calendar["stale"], calendar["stale_reason"]) == (
-        body["data_through"],
-        True,
-        body["stale_reason"],
-    )
+    assert "after the Hungarian Grand Prix, 26 July 2026 without results" in body["stale_reason"]
+    past = _get(client, headers, "/predictions/races/2025/1").json()
+    for other in (_get(client, headers, "/races/2026").json(), _get(client, headers, "/championship").json(), past):
+        assert (other["data_through"], other["stale"], other["stale_reason"]) == (
+            body["data_through"],
+            True,
+            body["stale_reason"],
+        )
 
 
 def test_freshness_is_not_stale_when_nothing_is_overdue(published):

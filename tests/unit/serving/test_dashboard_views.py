@@ -37,8 +37,8 @@ def test_freshness_flags_races_held_since_without_results():
     fresh = views.freshness(CALENDAR, today=date(2026, 11, 28))
     assert fresh.stale
     assert fresh.note is not None
-    assert "2 races held since then" in fresh.note
-    assert "Italian Grand Prix, 6 September 2026" in fresh.note
+    assert "2 races held after the Hungarian Grand Prix, 26 July 2026 without results" in fresh.note
+    assert "(the latest: Italian Grand Prix, 6 September 2026)" in fresh.note
     assert "Abu Dhabi" not in fresh.note  # still to come on 28 November
 
 
@@ -47,10 +47,25 @@ def test_freshness_of_a_calendar_without_results():
 
 
 @pytest.mark.parametrize(
-    ("probability", "text"), [(0.3456, "34.6%"), (0.0, "0.0%"), (0.0004, "<0.1%"), (1.0, "100.0%"), (None, MISSING)]
+    ("probability", "text"),
+    [
+        (0.3456, "34.6%"),
+        (0.0, "<0.1%"),
+        (0.0004, "<0.1%"),
+        (0.0005, "0.1%"),
+        (0.9994, "99.9%"),
+        (0.9999999982, ">99.9%"),
+        (1.0, ">99.9%"),
+        (None, MISSING),
+    ],
 )
-def test_percentages_have_one_decimal(probability, text):
+def test_an_undecided_chance_never_reads_nil_or_certain(probability, text):
     assert percent(probability) == text
+
+
+@pytest.mark.parametrize(("probability", "text"), [(1.0, "100%"), (0.0, "0%")])
+def test_only_a_decided_outcome_reads_nil_or_certain(probability, text):
+    assert percent(probability, decided=True) == text
 
 
 def test_changes_are_said_in_words():
