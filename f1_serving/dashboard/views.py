@@ -14,6 +14,7 @@ from typing import Any, cast
 import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
+from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
 from f1_serving.freshness import freshness as data_freshness
 from f1_serving.serving_state import Served
@@ -63,6 +64,8 @@ class DriverRow:
     driver: str
     team: str
     cells: tuple[Cell, ...]
+    why: str | None = None
+    """What moved the chance most, in words (from the model's top contributions), when the predictions say."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
         *(("Expected place",) if has_expected else ()),
         *(("Change since qualifying",) if change else ()),
     )
+    by_driver = _features_by_driver(served.table("next_race_features"), first["season"], first["round"])
     rows = tuple(
         DriverRow(
             rank=row["rank"],
@@ -155,6 +159,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
                 *((Cell(_place(row[EXPECTED_POSITION])),) if has_expected else ()),
                 *((Cell(_change(row["probability"], row["before"])),) if change else ()),
             ),
+            why=sentence(*reasons(row.get("top_contributions"), by_driver.get(row["driver_id"], {}))),
         )
         for row in shown.iter_rows(named=True)
     )
@@ -178,6 +183,14 @@ def next_race(served: Served, today: date) -> NextRacePage:
         model_version=str(first.get("model_version") or version),
         passed=data_freshness(calendar, today).has_passed(header.season, header.round),
     )
+
+
+def _features_by_driver(features: pl.DataFrame, season: int, round_: int) -> dict[str, dict[str, Any]]:
+    """The race's model inputs per driver, which the explanations quote; empty when the publication has none."""
+    if not {"season", "round", "driver_id"} <= set(features.columns):
+        return {}
+    race = features.filter((pl.col("season") == season) & (pl.col("round") == round_))
+    return {row["driver_id"]: row for row in race.iter_rows(named=True)}
 
 
 def _place(expected: float | None) -> str:
@@ -474,6 +487,8 @@ class RatingsPage:
     drivers: tuple[RatingRow, ...]
     teams: tuple[RatingRow, ...]
     seasons: str
+    contrast: str | None = None
+    """How the top-rated driver's chance at the next race compares with the favourite's, when they differ."""
 
 
 def ratings(served: Served) -> RatingsPage:
@@ -489,7 +504,24 @@ def ratings(served: Served) -> RatingsPage:
     x_labels = {float(row["race"]): str(row["season"]) for row in firsts.iter_rows(named=True)}
     drivers_chart, drivers = _ratings_of(history.filter(pl.col("entity") == "driver"), latest, "Driver", x_labels)
     teams_chart, teams = _ratings_of(history.filter(pl.col("entity") == "team"), latest, "Team", x_labels)
-    return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons)
+    return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons, _contrast(served, drivers))
+
+
+def _contrast(served: Served, drivers: tuple[RatingRow, ...]) -> str | None:
+    """The top-rated driver's win chance at the next race beside the favourite's: why a rating is not a chance."""
+    predictions = served.next_race
+    if not drivers or predictions.is_empty():
+        return None
+    shown = predictions.filter(pl.col("mode") == _best_mode(predictions)).sort("rank")
+    favourite = shown.row(0, named=True)
+    rated = shown.filter(pl.col("driver_name") == drivers[0].name)
+    if rated.is_empty() or favourite["driver_name"] == drivers[0].name:
+        return None
+    chance = rated.row(0, named=True)["probability"]
+    return (
+        f"{drivers[0].name}, the highest-rated driver, has {percent(chance)} to win the next race, while the model's "
+        f"favourite, {favourite['driver_name']}, has {percent(favourite['probability'])}."
+    )
 
 
 def _ratings_of(
@@ -550,6 +582,8 @@ class ModelPage:
     """(model or baseline, its value for each of `metrics`) per mode, rows as shown."""
     metric_columns: tuple[str, ...]
     other_metrics: tuple[tuple[str, str], ...]
+    chosen: tuple[str, ...] = ()
+    """Per mode, where the champion's family stands among the families by walk-forward log loss, in words."""
 
 
 def model_card(served: Served) -> ModelPage:
@@ -559,12 +593,14 @@ def model_card(served: Served) -> ModelPage:
     manifest = served.publication.manifest
     accuracy = served.table("prediction_accuracy")
     seasons = accuracy["season"]
-    comparison, columns, rest = _comparison(champion.metrics, champion.families)
+    comparison, columns, rest, chosen = _comparison(champion.metrics, champion.families)
     return ModelPage(
         name=champion.name,
         version=champion.version,
         alias=champion.alias,
-        families=tuple((MODE_LABELS.get(mode, mode), family) for mode, family in sorted(champion.families.items())),
+        families=tuple(
+            (MODE_LABELS.get(mode, mode), _model_words(family)) for mode, family in sorted(champion.families.items())
+        ),
         trained_at=_instant(champion.trained_at),
         registered_at=_instant(champion.registered_at),
         published_at=_instant(manifest.published_at),
@@ -575,6 +611,7 @@ def model_card(served: Served) -> ModelPage:
         comparison=comparison,
         metric_columns=columns,
         other_metrics=rest,
+        chosen=chosen,
     )
 
 
@@ -599,11 +636,61 @@ METRIC_LABELS = {
     "podium_log_loss": "Podium log loss",
     "podium_brier": "Podium Brier",
 }
+SHARE_METRICS = ("top1", "top3")
+"""Shares of races, shown as percentages like every chance; the scores (log loss, Brier) keep three decimals."""
+MODELS = {
+    "plackett_luce": ("model family", "Plackett-Luce: a strength per driver, fitted to whole finishing orders"),
+    "conditional_logit": ("model family", "conditional logit: a linear score per driver, a softmax over the field"),
+    "conditional_logit_reference_features": (
+        "model family",
+        "the conditional logit on the reference project's features only",
+    ),
+    "random_forest": ("model family", "random forest of decision trees, normalised per race"),
+    "xgboost": ("model family", "gradient-boosted trees (XGBoost), normalised per race"),
+    "rf_xgb_average": ("model family", "the average of the random forest and XGBoost"),
+    "logit_tree_blend": ("model family", "a blend of the conditional logit and the forest + XGBoost average"),
+    "championship_leader": ("baseline", "the championship leader is the favourite"),
+    "pole_sitter": ("baseline", "the pole-sitter is the favourite"),
+    "grid_slot_rate": ("baseline", "how often each starting slot won in the past"),
+    "grid_podium_rate": ("baseline", "how often each starting slot reached the podium in the past"),
+    "elo_only": ("baseline", "the ELO ratings alone"),
+    "elo_grid_logistic": ("baseline", "a logistic regression on the ELO rating and the starting slot"),
+}
+"""Each model and baseline the training run compares, said in words (an unknown name is shown as it is)."""
+
+
+def _model_words(model: str) -> str:
+    kind, words = MODELS.get(model, ("model", model.replace("_", " ")))
+    return f"{words} ({kind}, {model})"
+
+
+def _why_chosen(mode: str, table: Mapping[tuple[str, str], Mapping[str, float]], champion: str) -> str | None:
+    """Where the champion's family stands among the model families of `mode` by walk-forward log loss, the score the
+    gate compares (lower is better); None when the run logged too little to say."""
+    families = {
+        model: values["log_loss"]
+        for (known, model), values in table.items()
+        if known == mode and "log_loss" in values and MODELS.get(model, ("model family", ""))[0] == "model family"
+    }
+    if champion not in families or len(families) < 2:
+        return None
+    best_other, name = min((loss, model) for model, loss in families.items() if model != champion)
+    own, words = families[champion], MODELS.get(champion, ("", champion))[1]
+    label = MODE_LABELS[mode].capitalize()
+    if own <= best_other:
+        return (
+            f"{label}: {words}. The lowest walk-forward log loss of the {len(families)} model families "
+            f"({own:.3f}; next best {best_other:.3f}, {name.replace('_', ' ')})."
+        )
+    return (
+        f"{label}: {words} ({own:.3f} log loss). In this backtest {name.replace('_', ' ')} scored {best_other:.3f}: "
+        "the family was chosen on the validation seasons before the backtest, not on it."
+    )
 
 
 def _comparison(
     metrics: Mapping[str, float], families: Mapping[str, str]
-) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The run's metrics named `<mode>.<model>.<metric>` (or `<mode>.<metric>`: the champion's own) as one row per
     mode and model with a column per metric, the champion's model family of each mode marked; anything named otherwise
     is listed as it is."""
@@ -620,12 +707,21 @@ def _comparison(
     metric_names = sorted({metric for values in table.values() for metric in values})
     rows = tuple(
         (
-            f"{MODE_LABELS[mode]}: {model}{' (champion)' if families.get(mode) == model else ''}",
-            tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in metric_names),
+            f"{MODE_LABELS[mode]}: {_model_words(model)}{' (champion)' if families.get(mode) == model else ''}",
+            tuple(_metric(metric, values.get(metric)) for metric in metric_names),
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
     )
-    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest)
+    reasons = tuple(
+        reason for mode in (PRE, POST) if (reason := _why_chosen(mode, table, families.get(mode, ""))) is not None
+    )
+    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest), reasons
+
+
+def _metric(metric: str, value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return percent(value) if metric in SHARE_METRICS else f"{value:.3f}"
 
 
 CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability")

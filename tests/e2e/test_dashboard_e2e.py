@@ -51,7 +51,7 @@ def test_next_race_says_the_data_ends_in_july(served):
 
 
 def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(served):
-    page = views.season(served, 2025)
+    page = views.season(served, 2025, TODAY)
     favourites = (
         served.table("race_predictions")
         .filter((pl.col("season") == 2025) & (pl.col("mode") == "post_qualifying") & (pl.col("rank") == 1))
@@ -71,12 +71,12 @@ def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(serv
 
 
 def test_a_season_without_predictions_still_has_its_calendar(served):
-    page = views.season(served, 2015)
+    page = views.season(served, 2015, TODAY)
     assert len(page.races) == served.table("calendar").filter(pl.col("season") == 2015).height
     assert all(race.favourite is None and race.favourite_won == MISSING for race in page.races)
     assert page.notes == ("There are no predictions for 2015: the walk-forward backtest covers 2025-2026.",)
     with pytest.raises(views.PageNotFoundError, match="no 1990 calendar"):
-        views.season(served, 1990)
+        views.season(served, 1990, TODAY)
 
 
 def test_accuracy_per_season_agrees_with_the_api(served):
@@ -113,7 +113,17 @@ def test_the_model_card_is_the_served_champion(served):
     marked = [name for name, _ in page.comparison if name.endswith(" (champion)")]
     assert sorted(marked) == sorted(f"{mode}: {family} (champion)" for mode, family in page.families)
     shown = [name for name, _ in page.comparison]
-    assert "after qualifying: elo_grid_logistic" in shown and "before qualifying: championship_leader" in shown
+    assert (
+        "after qualifying: a logistic regression on the ELO rating and the starting slot (baseline, elo_grid_logistic)"
+        in shown
+    )
+    assert "before qualifying: the championship leader is the favourite (baseline, championship_leader)" in shown
+    assert all("(model family, " in name or "(baseline, " in name for name in shown)
+    assert len(page.chosen) == 2 and all("walk-forward log loss" in reason for reason in page.chosen)
+    favourite_won = page.metric_columns.index("Favourite won")
+    assert all(
+        values[favourite_won].endswith("%") for _, values in page.comparison if values[favourite_won] != "\N{EN DASH}"
+    )
     assert page.training_seasons == "from 2012; tuned and chosen on 2020-2024; refitted on every completed race"
 
 
@@ -155,3 +165,22 @@ def test_pages_are_rate_limited_per_client_address(pipeline, tmp_path):
     with TestClient(create_app(settings)) as client:
         statuses = [client.get("/accuracy").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_the_next_race_says_in_words_what_moved_each_chance(served):
+    page = views.next_race(served, TODAY)
+    favourite = page.rows[0]
+    assert favourite.why is not None and favourite.why.startswith(("Helped by: ", "Held back by: "))
+    assert "_" not in favourite.why, "inputs are said in words, not by their column names"
+    assert sum(row.why is not None for row in page.rows) == len(page.rows)
+    assert page.passed, "on 28 November the published next race has long been run"
+
+
+def test_the_ratings_page_says_how_a_rating_differs_from_a_chance(served):
+    page = views.ratings(served)
+    top_rated = page.drivers[0].name
+    favourite = views.next_race(served, TODAY).rows[0].driver
+    if top_rated == favourite:
+        assert page.contrast is None
+    else:
+        assert page.contrast is not None and top_rated in page.contrast and favourite in page.contrast
