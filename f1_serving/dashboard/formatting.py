@@ -50,4 +50,13 @@ def local_time(starts_at: datetime | None, timezone: str | None, scheduled: date
     local = starts_at.astimezone(zone)
     utc = starts_at.astimezone(ZoneInfo("UTC"))
     local_day = "" if scheduled is None or local.date() == scheduled else f"{local:%a} {day(local.date())}, "
-    return f"{local_day}{local:%H:%M} {local.tzname()} ({utc:%H:%M} UTC)"
+    return f"{local_day}{local:%H:%M} {zone_name(local, timezone)} ({utc:%H:%M} UTC)"
+
+
+def zone_name(local: datetime, timezone: str) -> str:
+    """The zone's abbreviation where it has a common one ("CEST", "JST"), else its place by name, "Dubai time",
+    rather than the bare offset ("+04") the time-zone database gives zones without one."""
+    abbreviation = local.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"

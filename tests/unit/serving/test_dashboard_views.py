@@ -77,7 +77,8 @@ def test_changes_are_said_in_words():
 def test_local_time_is_the_circuits_clock_with_utc_beside_it():
     start = datetime(2026, 7, 26, 13, 0, tzinfo=UTC)
     assert local_time(start, "Europe/Budapest") == "15:00 CEST (13:00 UTC)"
-    assert local_time(datetime(2026, 12, 6, 13, 0, tzinfo=UTC), "Asia/Dubai") == "17:00 +04 (13:00 UTC)"
+    assert local_time(datetime(2026, 12, 6, 13, 0, tzinfo=UTC), "Asia/Dubai") == "17:00 Dubai time (13:00 UTC)"
+    assert local_time(start, "America/Sao_Paulo") == "10:00 Sao Paulo time (13:00 UTC)"
     assert local_time(start, None) is None
     assert local_time(None, "Europe/Budapest") is None
     assert local_time(start, "Not/AZone") is None
