@@ -16,6 +16,7 @@ import polars as pl
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
 from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
 from f1_serving.serving_state import Served
 
@@ -777,4 +778,122 @@ def championship(served: Served) -> ChampionshipPage:
         drivers=rows("driver"),
         constructors=rows("constructor"),
         notes=(),
+    )
+
+
+@dataclass(frozen=True)
+class RaceEntry:
+    driver: str
+    team: str
+    colour: str
+    """The team's colour that season (`team_colours`), drawn beside the name."""
+    before: Cell
+    after: Cell
+    finished: str
+    won: bool
+
+
+@dataclass(frozen=True)
+class RaceScore:
+    mode: str
+    winner_chance: str
+    """The chance the model gave the driver who won."""
+    favourite_won: str
+    log_loss: str
+    brier: str
+
+
+@dataclass(frozen=True)
+class RacePage:
+    race: RaceHeader
+    rows: tuple[RaceEntry, ...]
+    scores: tuple[RaceScore, ...]
+    notes: tuple[str, ...]
+    passed: bool
+    previous: tuple[int, int] | None
+    next: tuple[int, int] | None
+
+
+def race(served: Served, season: int, round_: int, today: date) -> RacePage:
+    """One race: every driver's win chance before and after qualifying beside his result, most likely winner first,
+    and how the prediction scored (log loss, Brier, the winner's chance) once the race is run."""
+    calendar = served.table("calendar").sort("season", "round")
+    entry = calendar.filter((pl.col("season") == season) & (pl.col("round") == round_))
+    if entry.is_empty():
+        raise PageNotFoundError(f"there is no round {round_} in the {season} calendar")
+    key = (pl.col("season") == season) & (pl.col("round") == round_)
+    predictions = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed").filter(key)
+    results = served.table("results").filter(key)
+    passed = data_freshness(calendar, today).has_passed(season, round_)
+    notes: list[str] = []
+    if predictions.is_empty():
+        notes.append(f"The model made no predictions for this race: the walk-forward backtest covers {_span(served)}.")
+    rows = _race_entries(predictions, results, season) if not predictions.is_empty() else ()
+    if not predictions.is_empty() and results.is_empty():
+        notes.append(
+            "This race was run, but its results are not in the data." if passed else "This race has not been run yet."
+        )
+    keys = calendar.select("season", "round").rows()
+    index = keys.index((season, round_))
+    return RacePage(
+        race=_race_header(entry.row(0, named=True)),
+        rows=rows,
+        scores=_race_scores(served.table("prediction_accuracy").filter(key)),
+        notes=tuple(notes),
+        passed=passed,
+        previous=keys[index - 1] if index > 0 else None,
+        next=keys[index + 1] if index + 1 < len(keys) else None,
+    )
+
+
+def _race_entries(predictions: pl.DataFrame, results: pl.DataFrame, season: int) -> tuple[RaceEntry, ...]:
+    chances = (
+        predictions.group_by("driver_id")
+        .agg(
+            driver=pl.col("driver_name").drop_nulls().first(),
+            team=pl.col("constructor_name").drop_nulls().first(),
+            constructor_id=pl.col("constructor_id").drop_nulls().first(),
+            before=pl.col("probability").filter(pl.col("mode") == PRE).first(),
+            after=pl.col("probability").filter(pl.col("mode") == POST).first(),
+        )
+        .join(
+            results.select("driver_id", "finish_position", "position_text", "status"),
+            on="driver_id",
+            how="left",
+        )
+        .sort(pl.coalesce("after", "before"), "before", "driver_id", descending=[True, True, False], nulls_last=True)
+    )
+    return tuple(
+        RaceEntry(
+            driver=row["driver"] or row["driver_id"],
+            team=row["team"] or "",
+            colour=team_colour(row["constructor_id"], season),
+            before=Cell(percent(row["before"]), row["before"]),
+            after=Cell(percent(row["after"]), row["after"]),
+            finished=_finish(row),
+            won=row["finish_position"] == 1,
+        )
+        for row in chances.iter_rows(named=True)
+    )
+
+
+def _finish(row: Mapping[str, Any]) -> str:
+    """ "1st"-style places for classified finishers; otherwise the result's status ("Retired", "Disqualified")."""
+    if row.get("finish_position") is not None:
+        return f"P{row['finish_position']}"
+    if row.get("status"):
+        return str(row["status"])
+    return MISSING
+
+
+def _race_scores(accuracy: pl.DataFrame) -> tuple[RaceScore, ...]:
+    return tuple(
+        RaceScore(
+            mode=MODE_LABELS[row["mode"]],
+            winner_chance=percent(row["winner_probability"]),
+            favourite_won="yes" if row["correct_winner"] else "no",
+            log_loss=f"{row['log_loss']:.3f}",
+            brier=f"{row['brier']:.3f}",
+        )
+        for row in accuracy.sort(pl.col("mode") == POST).iter_rows(named=True)
     )

@@ -16,8 +16,8 @@ from f1_serving.serving_state import ServingState
 from tests.api_support import api_settings
 
 TODAY = date(2026, 11, 28)
-PAGES = ("/", "/season/2025", "/season/2026", "/accuracy", "/ratings", "/model")
-CHARTED = ("/", "/accuracy", "/ratings")
+PAGES = ("/", "/season/2025", "/season/2026", "/race/2025/3", "/accuracy", "/ratings", "/model")
+CHARTED = ("/", "/race/2025/3", "/accuracy", "/ratings")
 """Pages that draw SVG (bars or charts); the season page and the model card are tables."""
 
 
@@ -184,3 +184,44 @@ def test_the_ratings_page_says_how_a_rating_differs_from_a_chance(served):
         assert page.contrast is None
     else:
         assert page.contrast is not None and top_rated in page.contrast and favourite in page.contrast
+
+
+def test_a_race_page_has_every_drivers_chances_beside_the_result_and_the_races_scores(served):
+    page = views.race(served, 2025, 3, TODAY)
+    key = (pl.col("season") == 2025) & (pl.col("round") == 3)
+    published = served.table("race_predictions").filter(key)
+    before = published.filter(mode="pre_qualifying").sort("rank")
+    after = published.filter(mode="post_qualifying").sort("rank")
+    assert len(page.rows) == after.height
+    assert [(row.driver, row.after.text) for row in page.rows] == [
+        (row["driver_name"], percent(row["probability"])) for row in after.iter_rows(named=True)
+    ]
+    chances_before = {row["driver_name"]: percent(row["probability"]) for row in before.iter_rows(named=True)}
+    assert all(row.before.text == chances_before[row.driver] for row in page.rows)
+    results = served.table("results").filter(key)
+    winner = results.filter(finish_position=1).row(0, named=True)["driver_name"]
+    assert [row.driver for row in page.rows if row.won] == [winner]
+    assert all(row.colour.startswith("#") for row in page.rows)
+    scores = served.table("prediction_accuracy").filter(key).sort(pl.col("mode") == "post_qualifying")
+    assert [(score.log_loss, score.winner_chance) for score in page.scores] == [
+        (f"{row['log_loss']:.3f}", percent(row["winner_probability"])) for row in scores.iter_rows(named=True)
+    ]
+
+
+def test_season_rows_and_the_next_race_link_to_race_pages(client):
+    assert 'href="/race/2025/3"' in client.get("/season/2025").text
+    assert 'href="/race/2026/' in client.get("/").text
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/race/2025/99", "/race/soon/1", "/season/x"])
+def test_an_unknown_dashboard_address_gets_a_page_in_the_sites_look(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<nav aria-label="Pages">' in response.text and "/dashboard/assets/dashboard.css" in response.text
+
+
+def test_an_unknown_api_address_stays_json(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "not_found"
