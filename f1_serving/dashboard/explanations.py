@@ -40,7 +40,7 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "points_behind_leader": lambda v: "leads the championship" if v <= 0 else f"{v:g} points behind the leader",
     "driver_wins_rate_10": lambda v: f"won {_of_ten(v)}",
     "team_wins_rate_10": lambda v: f"the team won {_of_ten(v)}",
-    "driver_dnf_rate_10": lambda v: f"did not finish {_of_ten(v)}",
+    "driver_dnf_rate_10": lambda v: "finished each of the last 10 races" if v == 0 else f"did not finish {_of_ten(v)}",
     "driver_starts": lambda v: f"{v:.0f} races of experience",
     "driver_elo": lambda v: f"driver rating {v:.0f}",
     "team_elo": lambda v: f"team rating {v:.0f}",
@@ -60,6 +60,12 @@ PHRASES: dict[str, Callable[[float], str]] = {
 """Each model input said with the driver's value of it; an input not listed is named by its column."""
 
 MISSING_PHRASE = "no data for {name}"
+MISSING_PHRASES = {
+    "driver_circuit_avg_finish": "no earlier race at this circuit",
+    "driver_circuit_starts": "no earlier race at this circuit",
+    "championship_position": "no standing yet this season",
+}
+"""An input without a value that has a plainer reason than "no data"."""
 
 
 def reasons(top_contributions: str | None, features: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -74,7 +80,7 @@ def reasons(top_contributions: str | None, features: Mapping[str, Any]) -> tuple
         value = features.get(name)
         phrase = PHRASES.get(name)
         if value is None:
-            text = MISSING_PHRASE.format(name=name.replace("_", " "))
+            text = MISSING_PHRASES.get(name) or MISSING_PHRASE.format(name=name.replace("_", " "))
         elif phrase is None:
             text = f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float | int) else name.replace("_", " ")
         else:
