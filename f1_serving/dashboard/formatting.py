@@ -25,6 +25,12 @@ def percent(probability: float | None, decided: bool = False) -> str:
     return f"{probability:.1%}"
 
 
+def share(value: float | None) -> str:
+    """An observed share (how often favourites won): a count of what happened, not a chance, so 1 of 1 is "100.0%"
+    and none is "0.0%", unlike `percent`."""
+    return MISSING if value is None else f"{value:.1%}"
+
+
 def points_change(change: float | None) -> str:
     """A change of probability in percentage points, signed, with a word for a screen reader rather than a colour."""
     if change is None:

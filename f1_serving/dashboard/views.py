@@ -15,7 +15,7 @@ import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
 from f1_serving.dashboard.explanations import reasons, sentence
-from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
 from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
 from f1_serving.serving_state import Served
@@ -366,7 +366,7 @@ def accuracy(served: Served) -> AccuracyPage:
             season=row["season"],
             mode=MODE_LABELS[row["mode"]],
             races=row["races"],
-            favourite_won=percent(row["favourite_won"]),
+            favourite_won=share(row["favourite_won"]),
             log_loss=f"{row['log_loss']:.3f}",
             winner_probability=percent(row["winner_probability"]),
         )
@@ -386,7 +386,7 @@ def accuracy(served: Served) -> AccuracyPage:
                 bin=row["bin"],
                 races=row["races"],
                 predicted=percent(row["predicted"]),
-                observed=percent(row["observed"]),
+                observed=share(row["observed"]),
             )
             for row in bins.iter_rows(named=True)
         ),
@@ -447,12 +447,17 @@ def _season_chart(
         y_format=y_format,
         x_labels={season: str(season) for season in seasons},
         y_range=y_range,
+        last_label=f"{seasons[-1]}: ",
     )
 
 
 def _calibration_chart(bins: pl.DataFrame) -> LineChart | None:
     series = [
-        Series(MODE_LABELS[mode], [(row["predicted"], row["observed"]) for row in rows.iter_rows(named=True)])
+        Series(
+            MODE_LABELS[mode],
+            [(row["predicted"], row["observed"]) for row in rows.iter_rows(named=True)],
+            weights=rows["races"].to_list(),
+        )
         for mode in (PRE, POST)
         if not (rows := bins.filter(pl.col("mode") == mode)).is_empty()
     ]
@@ -460,8 +465,9 @@ def _calibration_chart(bins: pl.DataFrame) -> LineChart | None:
         return None
     return line_chart(
         "Calibration of the favourite's chance",
-        "The favourite's predicted win chance (across) against how often such favourites won (up); the grey "
-        "diagonal is perfect calibration. The table below has every point.",
+        "The favourite's predicted win chance (across) against how often such favourites won (up), every season "
+        "of the backtest together; each mark's area is in proportion to its races. The grey diagonal is perfect "
+        "calibration. The table below has every point.",
         series,
         y_label="won",
         y_format="{:.0%}",
@@ -562,6 +568,7 @@ def _ratings_of(
         series,
         y_label="ELO",
         x_labels=x_labels,
+        last_label="latest ",
     )
     return chart, rows
 
@@ -722,7 +729,7 @@ def _comparison(
 def _metric(metric: str, value: float | None) -> str:
     if value is None:
         return MISSING
-    return percent(value) if metric in SHARE_METRICS else f"{value:.3f}"
+    return share(value) if metric in SHARE_METRICS else f"{value:.3f}"
 
 
 CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability")

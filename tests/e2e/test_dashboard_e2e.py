@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from f1_pipeline.registry.tracking import registry_for
 from f1_serving import queries
 from f1_serving.dashboard import views
-from f1_serving.dashboard.formatting import MISSING, percent
+from f1_serving.dashboard.formatting import MISSING, percent, share
 from f1_serving.main import create_app
 from f1_serving.serving_state import ServingState
 from tests.api_support import api_settings
@@ -85,7 +85,7 @@ def test_accuracy_per_season_agrees_with_the_api(served):
         api = queries.accuracy_summary(served, mode)
         shown = [row for row in page.seasons if row.mode == views.MODE_LABELS[mode]]
         assert [(row.season, row.races, row.favourite_won, row.log_loss) for row in shown] == [
-            (season.season, season.races, percent(season.correct_winner_rate), f"{season.log_loss:.3f}")
+            (season.season, season.races, share(season.correct_winner_rate), f"{season.log_loss:.3f}")
             for season in api.seasons
         ]
     assert page.favourite_chart is not None and len(page.favourite_chart.lines) == 2

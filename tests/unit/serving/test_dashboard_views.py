@@ -13,7 +13,7 @@ from f1_pipeline.publication import Manifest, Publication
 from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
-from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change
+from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, share
 from f1_serving.dashboard.routes import templates
 from f1_serving.serving_state import Served
 
@@ -89,13 +89,34 @@ def test_tick_steps_are_round(span, step):
     assert nice_step(span) == step
 
 
+def test_a_weighted_point_is_drawn_with_an_area_in_proportion_to_its_weight():
+    chart = line_chart("t", "d", [Series("a", [(0.1, 0.1), (0.5, 0.5)], weights=[1, 56])], y_label="y")
+    [line] = chart.lines
+    small, large = (radius for _, _, radius in line.dots)
+    assert large == 11.0
+    assert small == 1.5  # sqrt(1/56) * 11 = 1.47: the smallest mark stays visible
+
+
+def test_many_seasons_keep_at_most_seven_labels_and_the_latest():
+    seasons = range(2014, 2027)
+    chart = line_chart(
+        "t", "d", [Series("a", [(s, 0.5) for s in seasons])], y_label="y", x_labels={s: str(s) for s in seasons},
+        last_label="2026: ",
+    )  # fmt: skip
+    labels = [tick.label for tick in chart.x_ticks]
+    assert (
+        len(labels) <= 7 and labels[-1] == "2026" and labels == ["2014", "2016", "2018", "2020", "2022", "2024", "2026"]
+    )
+    assert chart.lines[0].last == "2026: 0"
+
+
 def test_line_chart_maps_data_into_the_plot_area():
     chart = line_chart(
         "t", "d", [Series("a", [(2025, 0.5), (2026, 1.0)])], y_label="y", y_format="{:.1f}", y_range=(0.0, 1.0)
     )
     left, top, right, bottom = chart.plot
     [line] = chart.lines
-    assert line.dots == ((left, (top + bottom) / 2), (right, top))
+    assert line.dots == ((left, (top + bottom) / 2, 3.5), (right, top, 3.5))
     assert [tick.label for tick in chart.y_ticks] == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
     assert [tick.label for tick in chart.x_ticks] == ["2025", "2025.2", "2025.4", "2025.6", "2025.8", "2026"]
     with pytest.raises(ValueError, match="no points"):
@@ -249,3 +270,7 @@ def test_the_templates_and_the_stylesheet_ship_with_the_package():
     ]
     assert len(files) >= 9
     assert [path for path in files if not any(fnmatch.fnmatch(path, glob) for glob in globs)] == []
+
+
+def test_an_observed_share_is_what_happened_not_a_chance():
+    assert share(1.0) == "100.0%" and share(0.0) == "0.0%" and share(None) == MISSING
