@@ -326,6 +326,8 @@ class SeasonScore:
     favourite_won: str
     log_loss: str
     winner_probability: str
+    outcomes: tuple[str, ...] = ()
+    """The log loss of each other published outcome (`AccuracyPage.outcome_columns`), in the same order."""
 
 
 @dataclass(frozen=True)
@@ -345,15 +347,25 @@ class AccuracyPage:
     calibration: tuple[CalibrationBin, ...]
     calibration_chart: LineChart | None
     model_version: str | None
+    outcome_columns: tuple[str, ...] = ()
+    """A column per other outcome the accuracy data scores (podium, points, ...), e.g. "Podium log loss"."""
+
+
+def scored_outcomes(columns: list[str]) -> list[str]:
+    """The outcomes besides the win that the published accuracy data scores, by its `<outcome>_log_loss` columns: a
+    newly published outcome shows up without a change here."""
+    return [column.removesuffix("_log_loss") for column in columns if column.endswith("_log_loss")]
 
 
 def accuracy(served: Served) -> AccuracyPage:
     """Per season and mode: how often the favourite won and the log loss; and calibration: the favourite's chance
     against how often favourites with such a chance won."""
     scored = served.table("prediction_accuracy")
+    outcomes = scored_outcomes(scored.columns)
     per_season = (
         scored.group_by("mode", "season")
         .agg(
+            [pl.col(f"{outcome}_log_loss").mean() for outcome in outcomes],
             races=pl.len(),
             favourite_won=pl.col("correct_winner").cast(pl.Float64).mean(),
             log_loss=pl.col("log_loss").mean(),
@@ -369,6 +381,10 @@ def accuracy(served: Served) -> AccuracyPage:
             favourite_won=share(row["favourite_won"]),
             log_loss=f"{row['log_loss']:.3f}",
             winner_probability=percent(row["winner_probability"]),
+            outcomes=tuple(
+                MISSING if row[f"{outcome}_log_loss"] is None else f"{row[f'{outcome}_log_loss']:.3f}"
+                for outcome in outcomes
+            ),
         )
         for row in per_season.iter_rows(named=True)
     )
@@ -392,6 +408,7 @@ def accuracy(served: Served) -> AccuracyPage:
         ),
         calibration_chart=_calibration_chart(bins),
         model_version=version,
+        outcome_columns=tuple(f"{outcome.replace('_', ' ').capitalize()} log loss" for outcome in outcomes),
     )
 
 

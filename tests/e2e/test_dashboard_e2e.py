@@ -225,3 +225,14 @@ def test_an_unknown_api_address_stays_json(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json()["error_code"] == "not_found"
+
+
+def test_the_accuracy_page_scores_every_published_outcome(served):
+    page = views.accuracy(served)
+    scored = served.table("prediction_accuracy")
+    assert "Podium log loss" in page.outcome_columns
+    podium = page.outcome_columns.index("Podium log loss")
+    first = page.seasons[0]
+    mode = next(mode for mode, label in views.MODE_LABELS.items() if label == first.mode)
+    rows = scored.filter((pl.col("season") == first.season) & (pl.col("mode") == mode))
+    assert first.outcomes[podium] == f"{rows['podium_log_loss'].mean():.3f}"

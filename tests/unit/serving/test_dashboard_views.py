@@ -274,3 +274,8 @@ def test_the_templates_and_the_stylesheet_ship_with_the_package():
 
 def test_an_observed_share_is_what_happened_not_a_chance():
     assert share(1.0) == "100.0%" and share(0.0) == "0.0%" and share(None) == MISSING
+
+
+def test_every_outcome_the_accuracy_data_scores_gets_a_column():
+    columns = ["season", "log_loss", "brier", "podium_log_loss", "podium_brier", "not_classified_log_loss"]
+    assert views.scored_outcomes(columns) == ["podium", "not_classified"]
