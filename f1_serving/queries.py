@@ -239,9 +239,10 @@ def _season_summaries(accuracy: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def accuracy_summary(served: Served, mode: Mode) -> AccuracySummary:
+def accuracy_summary(served: Served, mode: Mode, today: date) -> AccuracySummary:
     accuracy = _accuracy(served, mode)
     return AccuracySummary(
+        **_fresh(served, today),
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         seasons=[SeasonAccuracy.model_validate(row) for row in _season_summaries(accuracy).iter_rows(named=True)],
@@ -252,7 +253,7 @@ def _accuracy_version(served: Served, accuracy: pl.DataFrame) -> str:
     return str(accuracy["model_version"][0]) if accuracy.height else served.publication.manifest.model_version
 
 
-def season_accuracy(served: Served, season: int, mode: Mode) -> SeasonAccuracyDetail:
+def season_accuracy(served: Served, season: int, mode: Mode, today: date) -> SeasonAccuracyDetail:
     accuracy = _accuracy(served, mode).filter(pl.col("season") == season).sort("round")
     if accuracy.is_empty():
         raise ApiError(
@@ -261,6 +262,7 @@ def season_accuracy(served: Served, season: int, mode: Mode) -> SeasonAccuracyDe
     summary = _season_summaries(accuracy).row(0, named=True)
     return SeasonAccuracyDetail(
         **summary,
+        **_fresh(served, today),
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         race_breakdown=[RaceAccuracy.model_validate(row) for row in accuracy.iter_rows(named=True)],
@@ -280,18 +282,20 @@ def _rankings(served: Served, table: str, season: int | None, sort: RankingSort,
     return ordered.head(limit)
 
 
-def driver_rankings(served: Served, season: int | None, sort: RankingSort, limit: int) -> DriverRankings:
+def driver_rankings(served: Served, season: int | None, sort: RankingSort, limit: int, today: date) -> DriverRankings:
     rows = _rankings(served, "driver_rankings", season, sort, limit)
     return DriverRankings(
+        **_fresh(served, today),
         season=rows["season"][0],
         sort=sort,
         drivers=[DriverRanking.model_validate(row) for row in rows.iter_rows(named=True)],
     )
 
 
-def team_rankings(served: Served, season: int | None, sort: RankingSort, limit: int) -> TeamRankings:
+def team_rankings(served: Served, season: int | None, sort: RankingSort, limit: int, today: date) -> TeamRankings:
     rows = _rankings(served, "team_rankings", season, sort, limit)
     return TeamRankings(
+        **_fresh(served, today),
         season=rows["season"][0],
         sort=sort,
         teams=[TeamRanking.model_validate(row) for row in rows.iter_rows(named=True)],

@@ -273,13 +273,13 @@ class SeasonAccuracy(Documented):
     winner_in_top3_rate: float
 
 
-class AccuracySummary(Documented):
+class AccuracySummary(Freshness):
     mode: Mode
     model_version: str
     seasons: list[SeasonAccuracy]
 
 
-class SeasonAccuracyDetail(SeasonAccuracy):
+class SeasonAccuracyDetail(Freshness, SeasonAccuracy):
     mode: Mode
     model_version: str
     race_breakdown: list[RaceAccuracy]
@@ -313,13 +313,13 @@ class TeamRanking(Documented):
     points_rank: int
 
 
-class DriverRankings(Documented):
+class DriverRankings(Freshness):
     season: int
     sort: str
     drivers: list[DriverRanking]
 
 
-class TeamRankings(Documented):
+class TeamRankings(Freshness):
     season: int
     sort: str
     teams: list[TeamRanking]

@@ -78,8 +78,19 @@ def test_the_next_race_names_its_circuit_local_start_and_stale_data(client, head
     }
     assert body["stale"] is True
     assert "after the Hungarian Grand Prix, 26 July 2026 without results" in body["stale_reason"]
-    past = _get(client, headers, "/predictions/races/2025/1").json()
-    for other in (_get(client, headers, "/races/2026").json(), _get(client, headers, "/championship").json(), past):
+    others = [
+        _get(client, headers, path).json()
+        for path in (
+            "/predictions/races/2025/1",
+            "/races/2026",
+            "/championship",
+            "/analytics/accuracy",
+            "/analytics/accuracy/2025",
+            "/analytics/rankings/drivers",
+            "/analytics/rankings/teams",
+        )
+    ]
+    for other in others:
         assert (other["data_through"], other["stale"], other["stale_reason"]) == (
             body["data_through"],
             True,

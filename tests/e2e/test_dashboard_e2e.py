@@ -63,7 +63,7 @@ def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(serv
         (row["driver_name"], percent(row["probability"])) for row in favourites.iter_rows(named=True)
     ]
     assert [race.winner for race in page.races] == calendar["winner_name"].to_list()
-    won = queries.season_accuracy(served, 2025, "post_qualifying")
+    won = queries.season_accuracy(served, 2025, "post_qualifying", TODAY)
     assert (
         page.summary
         == f"The favourite won {round(won.correct_winner_rate * won.races)} of {won.races} predicted races."
@@ -82,7 +82,7 @@ def test_a_season_without_predictions_still_has_its_calendar(served):
 def test_accuracy_per_season_agrees_with_the_api(served):
     page = views.accuracy(served)
     for mode in ("pre_qualifying", "post_qualifying"):
-        api = queries.accuracy_summary(served, mode)
+        api = queries.accuracy_summary(served, mode, TODAY)
         shown = [row for row in page.seasons if row.mode == views.MODE_LABELS[mode]]
         assert [(row.season, row.races, row.favourite_won, row.log_loss) for row in shown] == [
             (season.season, season.races, share(season.correct_winner_rate), f"{season.log_loss:.3f}")
