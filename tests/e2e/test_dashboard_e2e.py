@@ -236,3 +236,12 @@ def test_the_accuracy_page_scores_every_published_outcome(served):
     mode = next(mode for mode, label in views.MODE_LABELS.items() if label == first.mode)
     rows = scored.filter((pl.col("season") == first.season) & (pl.col("mode") == mode))
     assert first.outcomes[podium] == f"{rows['podium_log_loss'].mean():.3f}"
+
+
+def test_a_season_says_which_races_were_run_without_results_in_the_data(served):
+    page = views.season(served, 2026, TODAY)
+    calendar = served.table("calendar").filter(season=2026)
+    overdue = calendar.filter((pl.col("status") == "scheduled") & (pl.col("date") < TODAY))
+    assert overdue.height > 0
+    missing = {race.round for race in page.races if race.winner == views.RESULTS_MISSING}
+    assert missing == set(overdue["round"].to_list())
