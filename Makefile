@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 # Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
 SEASONS ?= 1950...$(shell date -u +%Y)
 
-.PHONY: quickstart setup run dev serve mlflow test test-fast lint screenshots bench clean
+.PHONY: quickstart setup run dev serve mlflow notebooks test test-fast lint screenshots bench clean
 
 quickstart: setup run
 
@@ -40,6 +40,12 @@ serve: setup
 # The MLflow UI over the tracking store the pipeline writes (F1_MLFLOW_TRACKING_URI, SQLite under mlruns/ by default).
 mlflow: setup
 	$(BIN)/f1-predict mlflow
+
+# JupyterLab on notebooks/ (the `notebooks` extra, installed from uv.lock beside `dev` the first time). Each notebook's
+# first cell moves its kernel to the project root, where the default warehouse/ and mlruns/ are.
+notebooks: setup
+	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/uv sync --quiet --locked --compile-bytecode --extra dev --extra notebooks
+	$(BIN)/jupyter lab notebooks/
 
 test: setup
 	$(BIN)/pytest

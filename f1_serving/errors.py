@@ -67,10 +67,31 @@ _MEANINGS = {
 }
 
 
+_EXAMPLES = {
+    400: ("bad_request", "There was an error parsing the body"),
+    401: ("invalid_token", "the access token is invalid or expired"),
+    404: ("race_not_found", "there is no round 30 in the 2026 calendar"),
+    409: ("email_taken", "an account with this email already exists"),
+    413: ("payload_too_large", "the request body is larger than 16384 bytes"),
+    422: ("invalid_request", "query.mode: Input should be 'pre_qualifying' or 'post_qualifying'"),
+    429: ("rate_limited", "more than 100 requests in a minute; retry in 42 s"),
+    431: ("headers_too_large", "send at most 100 headers and 16384 bytes of them"),
+    503: ("not_ready", "no model and data to serve yet: the registry has no champion"),
+}
+"""What each status looks like in the docs: an answer the server gives, not one envelope for every status."""
+
+
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI entries for a route's error statuses, so clients and fuzzers know the envelope's shape."""
+    """OpenAPI entries for a route's error statuses, so clients and fuzzers know the envelope's shape, each with an
+    example of its own."""
     return {
-        code: {"model": ErrorResponse, "description": f"{CODES.get(code, 'error')}: {_MEANINGS[code]}"}
+        code: {
+            "model": ErrorResponse,
+            "description": f"{CODES.get(code, 'error')}: {_MEANINGS[code]}",
+            "content": {
+                "application/json": {"example": {"error": _EXAMPLES[code][1], "error_code": _EXAMPLES[code][0]}}
+            },
+        }
         for code in status_codes
     }
 

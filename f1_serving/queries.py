@@ -17,7 +17,7 @@ import polars as pl
 from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
 from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_serving.errors import ApiError
-from f1_serving.freshness import staleness
+from f1_serving.freshness import freshness as data_freshness
 from f1_serving.schemas import (
     AccuracySummary,
     Calendar,
@@ -106,22 +106,15 @@ def _race_header(served: Served, rows: pl.DataFrame, mode: Mode) -> dict[str, An
 
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
-    """The last race with results, and whether races the calendar dates before `today` still have none."""
-    found = staleness(calendar, today)
-    if found.last is None:
-        return Freshness(data_through=None, stale=False, stale_reason=None)
-    last, missing = found.last, found.overdue
-    through = DataThrough.model_validate(last)
-    if missing.is_empty():
-        return Freshness(data_through=through, stale=False, stale_reason=None)
-    latest = missing.row(-1, named=True)
-    races = "race" if missing.height == 1 else "races"
-    reason = (
-        f"the calendar lists {missing.height} {races} held after the {last['race_name']} ({last['date']}) "
-        f"without results in the data, the latest the {latest['race_name']} ({latest['date']}); the predictions "
-        "are for the first race without results"
-    )
-    return Freshness(data_through=through, stale=True, stale_reason=reason)
+    """The last race with results, and whether races the calendar dates before `today` still have none (the rule of
+    `f1_serving.freshness`, which the dashboard and the command say too)."""
+    found = data_freshness(calendar, today)
+    through = None if found.last is None else DataThrough.model_validate(found.last)
+    return Freshness(data_through=through, stale=found.stale, stale_reason=found.reason)
+
+
+def _fresh(served: Served, today: date) -> dict[str, Any]:
+    return dict(freshness(served.table("calendar"), today))
 
 
 def _best_mode(rows: pl.DataFrame, mode: Mode | None) -> Mode:
@@ -146,7 +139,7 @@ def next_race(served: Served, mode: Mode | None, today: date) -> NextRacePredict
     ranked = picked.sort("rank").iter_rows(named=True)
     return NextRacePredictions(
         **_race_header(served, picked, chosen),
-        **dict(freshness(served.table("calendar"), today)),
+        **_fresh(served, today),
         predictions=[UpcomingDriverPrediction.model_validate(_contributions(_with_percentages(row))) for row in ranked],
     )
 
@@ -172,6 +165,7 @@ def race(
     picked = rows.filter(pl.col("mode") == chosen)
     return RacePredictions(
         **_race_header(served, picked, chosen),
+        **_fresh(served, today),
         predictions=[
             DriverPrediction.model_validate(_with_percentages(row)) for row in picked.sort("rank").iter_rows(named=True)
         ],
@@ -192,7 +186,7 @@ def calendar(served: Served, season: int, today: date) -> Calendar:
         raise ApiError(404, "season_not_found", f"no calendar for {season}: {_season_span(served, 'calendar')}")
     return Calendar(
         season=season,
-        **dict(freshness(every, today)),
+        **_fresh(served, today),
         races=[_calendar_race(row) for row in races.iter_rows(named=True)],
     )
 
@@ -202,7 +196,7 @@ def _calendar_race(row: Mapping[str, Any]) -> Race | UpcomingRace:
     return Race.model_validate(entry) if row["status"] == "completed" else UpcomingRace.model_validate(entry)
 
 
-def championship(served: Served) -> ChampionshipOdds:
+def championship(served: Served, today: date) -> ChampionshipOdds:
     """The current season's title odds as the pipeline simulated them, each championship ordered as every title table
     is: chance, then expected points, then name."""
     odds = served.table("championship_odds")
@@ -223,12 +217,13 @@ def championship(served: Served) -> ChampionshipOdds:
         season=first["season"],
         after_round=first["after_round"],
         snapshot_id=served.publication.manifest.snapshot_id,
+        **_fresh(served, today),
         drivers=entries("driver"),
         constructors=entries("constructor"),
     )
 
 
-def title_odds_history(served: Served) -> TitleOddsHistory:
+def title_odds_history(served: Served, today: date) -> TitleOddsHistory:
     """The current season's title odds after every completed round, by round, each championship ordered as every
     title table is."""
     odds = served.table("title_odds_by_round")
@@ -245,6 +240,7 @@ def title_odds_history(served: Served) -> TitleOddsHistory:
     return TitleOddsHistory(
         season=int(rows["season"][0]),
         snapshot_id=served.publication.manifest.snapshot_id,
+        **_fresh(served, today),
         odds=[
             TitleOddsAfterRound.model_validate(row | {"title_pct": percentage(row["title_probability"])})
             for row in rows.iter_rows(named=True)
@@ -275,9 +271,10 @@ def _season_summaries(accuracy: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def accuracy_summary(served: Served, mode: Mode) -> AccuracySummary:
+def accuracy_summary(served: Served, mode: Mode, today: date) -> AccuracySummary:
     accuracy = _accuracy(served, mode)
     return AccuracySummary(
+        **_fresh(served, today),
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         seasons=[SeasonAccuracy.model_validate(row) for row in _season_summaries(accuracy).iter_rows(named=True)],
@@ -306,7 +303,7 @@ def _accuracy_version(served: Served, accuracy: pl.DataFrame) -> str:
     return str(accuracy["model_version"][0]) if accuracy.height else served.publication.manifest.model_version
 
 
-def season_accuracy(served: Served, season: int, mode: Mode) -> SeasonAccuracyDetail:
+def season_accuracy(served: Served, season: int, mode: Mode, today: date) -> SeasonAccuracyDetail:
     accuracy = _accuracy(served, mode).filter(pl.col("season") == season).sort("round")
     if accuracy.is_empty():
         raise ApiError(
@@ -315,6 +312,7 @@ def season_accuracy(served: Served, season: int, mode: Mode) -> SeasonAccuracyDe
     summary = _season_summaries(accuracy).row(0, named=True)
     return SeasonAccuracyDetail(
         **summary,
+        **_fresh(served, today),
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         race_breakdown=[RaceAccuracy.model_validate(row) for row in accuracy.iter_rows(named=True)],
@@ -335,18 +333,20 @@ def _rankings(served: Served, table: str, season: int | None, sort: RankingSort,
     return ordered.head(limit)
 
 
-def driver_rankings(served: Served, season: int | None, sort: RankingSort, limit: int) -> DriverRankings:
+def driver_rankings(served: Served, season: int | None, sort: RankingSort, limit: int, today: date) -> DriverRankings:
     rows = _rankings(served, "driver_rankings", season, sort, limit)
     return DriverRankings(
+        **_fresh(served, today),
         season=rows["season"][0],
         sort=sort,
         drivers=[DriverRanking.model_validate(row) for row in rows.iter_rows(named=True)],
     )
 
 
-def team_rankings(served: Served, season: int | None, sort: RankingSort, limit: int) -> TeamRankings:
+def team_rankings(served: Served, season: int | None, sort: RankingSort, limit: int, today: date) -> TeamRankings:
     rows = _rankings(served, "team_rankings", season, sort, limit)
     return TeamRankings(
+        **_fresh(served, today),
         season=rows["season"][0],
         sort=sort,
         teams=[TeamRanking.model_validate(row) for row in rows.iter_rows(named=True)],

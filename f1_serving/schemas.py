@@ -204,8 +204,8 @@ class _PredictedRace(RaceVenue):
     walk_forward: bool
 
 
-class RacePredictions(_PredictedRace):
-    """A race already run: the champion's walk-forward prediction beside the result."""
+class RacePredictions(Freshness, _PredictedRace):
+    """A race already run: the champion's walk-forward prediction beside the result, and how fresh the data is."""
 
     predictions: list[DriverPrediction]
 
@@ -291,14 +291,14 @@ class OutcomeAccuracy(Documented):
     bins: list[CalibrationBin]
 
 
-class AccuracySummary(Documented):
+class AccuracySummary(Freshness):
     mode: Mode
     model_version: str
     seasons: list[SeasonAccuracy]
     outcomes: list[OutcomeAccuracy]
 
 
-class SeasonAccuracyDetail(SeasonAccuracy):
+class SeasonAccuracyDetail(Freshness, SeasonAccuracy):
     mode: Mode
     model_version: str
     race_breakdown: list[RaceAccuracy]
@@ -333,13 +333,13 @@ class TeamRanking(Documented):
     points_rank: int
 
 
-class DriverRankings(Documented):
+class DriverRankings(Freshness):
     season: int
     sort: str
     drivers: list[DriverRanking]
 
 
-class TeamRankings(Documented):
+class TeamRankings(Freshness):
     season: int
     sort: str
     teams: list[TeamRanking]
@@ -383,7 +383,9 @@ class TitleOdds(Documented):
     )
 
 
-class ChampionshipOdds(Documented):
+class ChampionshipOdds(Freshness):
+    """The title odds after the last round with results, and how fresh the data behind them is."""
+
     season: int
     after_round: int
     snapshot_id: str
@@ -409,7 +411,7 @@ class TitleOddsAfterRound(Documented):
     )
 
 
-class TitleOddsHistory(Documented):
+class TitleOddsHistory(Freshness):
     season: int
     snapshot_id: str
     odds: list[TitleOddsAfterRound] = Field(

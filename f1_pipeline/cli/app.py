@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.settings import PipelineSettings, working_directory_path
 from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, PROMOTIONS, RACE_PREDICTIONS, RACES
 from f1_pipeline.warehouse import MissingTableError
+from f1_serving.freshness import freshness
 
 WORKSPACE = "workspace.yaml"
 DAGSTER_HOME = "dagster_home"
@@ -170,7 +172,8 @@ def predict(
         Mode | None, typer.Option(help="pre_qualifying or post_qualifying; the latest the race has by default.")
     ] = None,
 ) -> None:
-    """The champion's win chance for every driver of a race, most likely first."""
+    """The champion's chances for every driver of a race (win, podium, points, and not classified when published),
+    most likely winner first; a warning line when the data is behind the calendar."""
     try:
         chosen = views.parse_race(race)
         source = sources.predictions(PipelineSettings(), NEXT_RACE if chosen is None else RACE_PREDICTIONS)
@@ -181,7 +184,17 @@ def predict(
     except LookupError as error:  # MissingTableError included
         raise _fail(str(error)) from error
     console.print(views.predictions_table(rows, shown))
+    first = rows.row(0, named=True)
+    _warn_if_stale(source, (first["season"], first["round"]))
     console.print(f"from the {source.where}", style="dim", highlight=False, soft_wrap=True)
+
+
+def _warn_if_stale(source: sources.Source, race: tuple[int, int] | None) -> None:
+    if source.calendar is None:
+        return
+    warning = views.freshness_warning(freshness(source.calendar, datetime.now(UTC).date()), race)
+    if warning is not None:
+        console.print(warning, style="bold yellow", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -193,13 +206,29 @@ def championship() -> None:
         raise _fail(f"the championship odds have not been materialized yet: {error}") from error
     for table in views.championship_tables(odds.frame):
         console.print(table)
+    _warn_if_stale(odds, None)
     console.print(f"from the {odds.where}", style="dim", highlight=False, soft_wrap=True)
 
 
 def _start(argv: list[str], environment: Mapping[str, str] | None = None) -> None:
-    """Run a server in the foreground until it stops (Ctrl-C reaches it too); exit with its code."""
+    """Run a server in the foreground until it stops; exit with its code.
+
+    The server runs in a process group of its own and this process passes it SIGINT and SIGTERM: a terminal's Ctrl-C
+    then reaches it once (not once from the terminal and again from here), and a SIGTERM to `f1-predict` (a service
+    manager, `kill`) stops the server too instead of leaving it on the port."""
     console.print(" ".join(argv[2:]), style="dim", highlight=False, soft_wrap=True)
-    raise typer.Exit(subprocess.call(argv, env={**_dagster_home(), **(environment or {})}))
+    server = subprocess.Popen(argv, env={**_dagster_home(), **(environment or {})}, process_group=0)
+
+    def forward(signal_number: int, _frame: object) -> None:
+        server.send_signal(signal_number)
+
+    previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = server.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    raise typer.Exit(128 - code if code < 0 else code)  # killed by a signal: the shell's convention
 
 
 @app.command(context_settings=PASS_THROUGH)

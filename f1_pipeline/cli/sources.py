@@ -10,16 +10,20 @@ from dataclasses import dataclass
 import polars as pl
 
 from f1_pipeline.publication import PublicationError, read_publication
-from f1_pipeline.registry.tracking import registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import Table
 from f1_pipeline.warehouse import MissingTableError, Warehouse
+
+CALENDAR = "calendar"
+"""The published table of every race and its status (f1_serving reads it under this name too)."""
 
 
 @dataclass(frozen=True)
 class Source:
     frame: pl.DataFrame
     where: str
+    calendar: pl.DataFrame | None = None
+    """The published calendar beside it, which says how fresh the data is; None when read from the warehouse."""
 
 
 def warehouse_table(settings: PipelineSettings, table: Table) -> pl.DataFrame:
@@ -37,7 +41,11 @@ def predictions(settings: PipelineSettings, table: Table) -> Source:
         publication = None
     if publication is None or table.name not in publication.tables:
         return Source(warehouse_table(settings, table), f"warehouse {settings.warehouse_path}")
-    return Source(publication.tables[table.name], f"published snapshot {publication.manifest.snapshot_id}")
+    return Source(
+        publication.tables[table.name],
+        f"published snapshot {publication.manifest.snapshot_id}",
+        publication.tables.get(CALENDAR),
+    )
 
 
 def optional_table(settings: PipelineSettings, table: Table) -> pl.DataFrame | None:
@@ -49,5 +57,8 @@ def optional_table(settings: PipelineSettings, table: Table) -> pl.DataFrame | N
 
 
 def champion_version(settings: PipelineSettings) -> str | None:
+    # Imported here: MLflow takes seconds to import, and only the run summary asks the registry.
+    from f1_pipeline.registry.tracking import registry_for
+
     champion = registry_for(settings).champion()
     return None if champion is None else str(champion.version)

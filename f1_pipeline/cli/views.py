@@ -13,6 +13,8 @@ from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.progress import duration
 from f1_pipeline.serving_tables import TITLE_ORDER
+from f1_serving.dashboard.formatting import percent
+from f1_serving.freshness import Freshness
 
 MODE_LABELS = {"pre_qualifying": "before qualifying", "post_qualifying": "after qualifying (grid known)"}
 FAVOURITES = 3
@@ -44,15 +46,26 @@ def one_race(predictions: pl.DataFrame, race: tuple[int, int] | None) -> pl.Data
     if race is not None:
         rows = predictions.filter(pl.col("season") == race[0], pl.col("round") == race[1])
         if rows.is_empty():
-            seasons = predictions["season"]
-            covered = f"{seasons.min()!s}-{seasons.max()!s}" if seasons.len() else "no race"
-            raise LookupError(
-                f"no predictions for {race[0]} round {race[1]}: the champion's predictions cover {covered}"
-            )
+            raise LookupError(f"no predictions for {race[0]} round {race[1]}: {covered(predictions, race)}")
         return rows
     if predictions.is_empty():
         raise LookupError("no next-race predictions: every scheduled race has results, or none were made yet")
     return predictions
+
+
+def covered(predictions: pl.DataFrame, race: tuple[int, int]) -> str:
+    """Which races the walk-forward predictions hold, first and last by season and round, and why `race` is not one
+    of them: the backtest predicts races with results only, so a later race is the next one or still to come."""
+    if predictions.is_empty():
+        return "the walk-forward predictions hold no race yet"
+    races = predictions.select("season", "round").unique().sort("season", "round")
+    first, last = races.row(0), races.row(-1)
+    span = f"the walk-forward predictions cover {first[0]} round {first[1]} to {last[0]} round {last[1]}"
+    if race > last:
+        return f"{span}, the last race with results; for the next race use --race next"
+    if race < first:
+        return f"{span}; earlier races train the first models"
+    return f"{span}; {race[0]} has no round {race[1]}"
 
 
 def choose_mode(rows: pl.DataFrame, mode: str | None) -> str:
@@ -68,15 +81,13 @@ def choose_mode(rows: pl.DataFrame, mode: str | None) -> str:
     return mode
 
 
-def percent(probability: float | None) -> str:
-    """One decimal; a chance that is neither nil nor certain never reads as 0.0% or 100.0%."""
-    if probability is None:
-        return ""
-    if 0 < probability < 0.0005:
-        return "<0.1%"
-    if 0.9995 <= probability < 1:
-        return ">99.9%"
-    return f"{probability:.1%}"
+OUTCOMES = {
+    "probability": "Win",
+    "podium_probability": "Podium",
+    "points_probability": "Points",
+    "not_classified_probability": "Not classified",
+}
+"""The chances a predictions table shows, those the published predictions carry, in this order."""
 
 
 def predictions_table(rows: pl.DataFrame, mode: str) -> Table:
@@ -89,17 +100,29 @@ def predictions_table(rows: pl.DataFrame, mode: str) -> Table:
     table.add_column("#", justify="right")
     table.add_column("Driver")
     table.add_column("Team")
-    table.add_column("Win chance", justify="right")
+    outcomes = [column for column in OUTCOMES if column in shown.columns]
+    for column in outcomes:
+        table.add_column(OUTCOMES[column], justify="right")
     finished = "finish_position" in shown.columns and shown["finish_position"].is_not_null().any()
     if finished:
         table.add_column("Finished", justify="right")
     for row in shown.iter_rows(named=True):
         cells = [str(row["rank"]), row["driver_name"] or row["driver_id"], row["constructor_name"] or ""]
-        cells.append(percent(row["probability"]))
+        cells += [percent(row[column]) for column in outcomes]
         if finished:
             cells.append("" if row["finish_position"] is None else str(row["finish_position"]))
         table.add_row(*cells, style="bold" if row.get("won") else None)
     return table
+
+
+def freshness_warning(freshness: Freshness, race: tuple[int, int] | None) -> str | None:
+    """The line printed under a table when the data is behind the calendar (the rule the API and the dashboard say
+    too); it says so first when the race shown has in fact been run."""
+    if freshness.reason is None:
+        return None
+    run = race is not None and freshness.has_passed(*race)
+    first = "this race has been run but its results are not in the data; " if run else ""
+    return f"warning: {first}{freshness.reason}; run the pipeline on live data to catch up"
 
 
 CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability", "expected_points")
@@ -127,7 +150,7 @@ def championship_tables(odds: pl.DataFrame) -> list[Table]:
                 str(place),
                 row["name"] or "",
                 points,
-                percent(row["title_probability"]),
+                percent(row["title_probability"], decided=bool(row.get("title_decided"))),
                 f"{row['expected_points']:.1f}",
             )
         tables.append(table)

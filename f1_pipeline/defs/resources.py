@@ -168,8 +168,10 @@ class MlflowResource(dg.ConfigurableResource):
     def registry(self) -> ModelRegistry:
         return registry_for(self)
 
-    def run_link(self, run_id: str) -> dg.MetadataValue:
-        """The run in the MLflow UI, as a link the Dagster UI opens."""
+    def run_link(self, run_id: str | None) -> dg.MetadataValue:
+        """The run in the MLflow UI, as a link the Dagster UI opens (a version registered without a run has none)."""
+        if run_id is None:
+            return dg.MetadataValue.text("no MLflow run")
         experiment = self.registry().client().get_run(run_id).info.experiment_id
         return dg.MetadataValue.url(f"{self.mlflow_ui_url.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}")
 

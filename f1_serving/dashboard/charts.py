@@ -18,6 +18,11 @@ MARGIN_RIGHT = 28
 MARGIN_TOP = 16
 MARGIN_BOTTOM = 40
 DOTS_UP_TO = 30
+DOT_RADIUS = 3.5
+LARGEST_DOT = 11.0
+"""The radius of the mark of the heaviest point of a weighted series; the others' areas scale from it."""
+MAX_X_LABELS = 7
+"""Labels the x axis keeps at most: a phone draws the chart about 350 pixels wide, where more would overlap."""
 """Points of the longest line up to which every point is marked: beyond it the marks hide the line."""
 PALETTE = (
     "#1f5fbf",
@@ -45,6 +50,9 @@ class Series:
     name: str
     points: Sequence[tuple[float, float]]
     """(x, y) in data units; y may be missing at some x (a gap is simply not drawn)."""
+    weights: Sequence[float] | None = None
+    """How much each point stands for (e.g. the races in a calibration bin): its mark's area is drawn in proportion,
+    so a bin of one race does not look like a bin of fifty. None draws every mark alike."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,8 @@ class Line:
     colour: str
     path: str
     """SVG polyline `points`: "x,y x,y ..." in chart coordinates."""
-    dots: tuple[tuple[float, float], ...]
+    dots: tuple[tuple[float, float, float], ...]
+    """(x, y, radius) of each point's mark."""
     last: str | None
     """The last value, as the legend shows it (None where it says nothing, e.g. on a calibration chart)."""
 
@@ -105,9 +114,11 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
     diagonal: bool = False,
     legend_values: bool = True,
+    last_label: str = "",
 ) -> LineChart:
     """Lines for `series` on shared axes. `x_labels` names the x positions worth a tick (e.g. each season's first
-    race); otherwise ticks fall on round numbers. `x_range` and `y_range` fix an axis (e.g. 0-1 for rates)."""
+    race); otherwise ticks fall on round numbers. `x_range` and `y_range` fix an axis (e.g. 0-1 for rates). The legend
+    gives each line's last value after `last_label`, which says what it is of (e.g. "2026: ")."""
     xs = [x for line in series for x, _ in line.points]
     ys = [y for line in series for _, y in line.points]
     if not xs:
@@ -136,14 +147,23 @@ def line_chart(
         x_low_tick, _, x_step = _axis(x_low, x_high, 6)
         positions = [x_low_tick + index * x_step for index in range(int((x_high - x_low_tick) / x_step) + 1)]
         x_labels = {position: f"{position:g}" for position in positions if position >= x_low}
-    x_ticks = tuple(Tick(to_x(x), label) for x, label in sorted(x_labels.items()))
+    labelled = sorted(x_labels.items())
+    every = math.ceil(len(labelled) / MAX_X_LABELS)
+    x_ticks = tuple(Tick(to_x(x), label) for x, label in labelled[::-1][::every][::-1])  # the latest always kept
+    heaviest = max((weight for line in series for weight in (line.weights or ())), default=0.0)
+
+    def radius(weights: Sequence[float] | None, index: int) -> float:
+        if weights is None or heaviest <= 0:
+            return DOT_RADIUS
+        return round(max(1.5, LARGEST_DOT * math.sqrt(weights[index] / heaviest)), 1)
+
     lines = tuple(
         Line(
             name=line.name,
             colour=PALETTE[index % len(PALETTE)],
             path=" ".join(f"{to_x(x)},{to_y(y)}" for x, y in line.points),
-            dots=tuple((to_x(x), to_y(y)) for x, y in line.points),
-            last=y_format.format(line.points[-1][1]) if legend_values and line.points else None,
+            dots=tuple((to_x(x), to_y(y), radius(line.weights, k)) for k, (x, y) in enumerate(line.points)),
+            last=f"{last_label}{y_format.format(line.points[-1][1])}" if legend_values and line.points else None,
         )
         for index, line in enumerate(series)
     )
@@ -161,6 +181,6 @@ def line_chart(
         y_ticks=y_ticks,
         y_label=y_label,
         lines=lines,
-        dots=max(len(line.points) for line in series) <= DOTS_UP_TO,
+        dots=max(len(line.points) for line in series) <= DOTS_UP_TO or any(line.weights for line in series),
         diagonal=reference,
     )

@@ -1,4 +1,5 @@
-"""How the dashboard writes numbers, dates and times for people: one place, so every page says them the same way."""
+"""How numbers, dates and times are written for people: one place, so every dashboard page and the `f1-predict`
+command say them the same way."""
 
 from __future__ import annotations
 
@@ -9,24 +10,25 @@ MISSING = "\N{EN DASH}"
 """What a cell shows when there is nothing to say (no prediction, no winner yet)."""
 
 
-def percent(probability: float | None) -> str:
-    """One decimal, as a fan reads odds; a chance that rounds to zero is not "0.0%" but below the first decimal."""
+def percent(probability: float | None, decided: bool = False) -> str:
+    """One decimal, as a fan reads odds. A chance that is neither nil nor certain never reads "0.0%" or "100.0%":
+    below the first decimal it is "<0.1%", above it ">99.9%". Only a `decided` outcome (a title mathematically won
+    or lost) shows "0.0%" or "100.0%"; the API keeps the raw probability either way."""
     if probability is None:
         return MISSING
-    if 0 < probability < 0.0005:
+    if decided:
+        return f"{probability:.1%}"
+    if probability < 0.0005:
         return "<0.1%"
-    return f"{probability:.1%}"
-
-
-def title_percent(probability: float, decided: bool) -> str:
-    """A title chance: "100.0%" and "0.0%" only for a title mathematically won or lost; a simulation's 1 or 0 (or
-    what rounds to them) otherwise reads ">99.9%" or "<0.1%", since it only says that no simulated season went the
-    other way."""
-    if not decided and probability >= 0.9995:
+    if probability >= 0.9995:
         return ">99.9%"
-    if not decided and probability < 0.0005:
-        return "<0.1%"
     return f"{probability:.1%}"
+
+
+def share(value: float | None) -> str:
+    """An observed share (how often favourites won): a count of what happened, not a chance, so 1 of 1 is "100.0%"
+    and none is "0.0%", unlike `percent`."""
+    return MISSING if value is None else f"{value:.1%}"
 
 
 def points_change(change: float | None) -> str:
@@ -54,4 +56,13 @@ def local_time(starts_at: datetime | None, timezone: str | None, scheduled: date
     local = starts_at.astimezone(zone)
     utc = starts_at.astimezone(ZoneInfo("UTC"))
     local_day = "" if scheduled is None or local.date() == scheduled else f"{local:%a} {day(local.date())}, "
-    return f"{local_day}{local:%H:%M} {local.tzname()} ({utc:%H:%M} UTC)"
+    return f"{local_day}{local:%H:%M} {zone_name(local, timezone)} ({utc:%H:%M} UTC)"
+
+
+def zone_name(local: datetime, timezone: str) -> str:
+    """The zone's abbreviation where it has a common one ("CEST", "JST"), else its place by name, "Dubai time",
+    rather than the bare offset ("+04") the time-zone database gives zones without one."""
+    abbreviation = local.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"

@@ -2,11 +2,12 @@
 
 Public and read-only (no login), rate-limited per client address with the API's limiter. A rendered page is kept in
 the process's response cache under the served data's version, so it is built once per publication or champion
-(and, for the next race, once a day: its freshness note depends on the date).
+and the day: every page carries the data's freshness, which depends on the date.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from f1_serving.dashboard import views
 from f1_serving.deps import limit_by_client
@@ -42,9 +44,37 @@ def templates() -> Environment:
 
 
 def install_dashboard(app: FastAPI) -> None:
-    """The pages at `/` and their stylesheet under `ASSETS`."""
+    """The pages at `/` and their stylesheet under `ASSETS`; an unknown address outside the API gets a page in the
+    site's look (the API's own 404s stay JSON). Installed after the API's error handlers, whose 404 it wraps."""
     app.include_router(router)
     app.mount(ASSETS, StaticFiles(directory=HERE / "static"), name="dashboard-assets")
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code != 404 or request.url.path.startswith(API_ROOT) or request.method not in ("GET", "HEAD"):
+            answer = api_handler(request, error)
+            return await answer if inspect.isawaitable(answer) else answer
+        return _not_found_page(request)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+
+
+API_ROOT = "/api"
+"""Addresses under it belong to the JSON API, whose errors are JSON whatever the address."""
+
+
+def _not_found_page(request: Request) -> HTMLResponse:
+    """The site's 404: what was asked for, and the pages there are (the navigation)."""
+    served = request.app.state.runtime.state.served
+    return _render(
+        "message.html",
+        404,
+        title="Page not found",
+        message=f"There is no page at {request.url.path}. The pages of the site are listed above.",
+        nav=_nav(served),
+        current=request.url.path,
+    )
 
 
 def today() -> date:
@@ -76,7 +106,8 @@ def _page(
             nav=_nav(None),
             current=request.url.path,
         )
-    cache_key = (served.version, "dashboard", template, *key)
+    day = today()
+    cache_key = (served.version, day, "dashboard", template, *key)
     cached = runtime.cache.get(cache_key)
     if cached is not None:
         return HTMLResponse(cached.body, headers={"X-Cache": "hit"})
@@ -87,7 +118,14 @@ def _page(
         return _render(
             "message.html", 404, title="Not found", message=message, nav=_nav(served), current=request.url.path
         )
-    response = _render(template, nav=_nav(served), footer=_footer(served), current=request.url.path, **context)
+    response = _render(
+        template,
+        nav=_nav(served),
+        footer=_footer(served),
+        freshness=views.freshness(served.table("calendar"), day),
+        current=request.url.path,
+        **context,
+    )
     runtime.cache.put(cache_key, bytes(response.body))
     response.headers["X-Cache"] = "miss"
     return response
@@ -114,7 +152,7 @@ def _footer(served: Served) -> dict[str, str]:
 @router.get("/", response_class=HTMLResponse)
 async def next_race(request: Request) -> HTMLResponse:
     day = today()
-    return _page(request, (day,), "next_race.html", lambda served: {"page": views.next_race(served, day)})
+    return _page(request, (), "next_race.html", lambda served: {"page": views.next_race(served, day)})
 
 
 @router.get("/season/{year}", response_class=HTMLResponse)
@@ -124,7 +162,7 @@ async def season(request: Request, year: str) -> HTMLResponse:
     def build(served: Served) -> dict[str, Any]:
         if not (year.isdigit() and len(year) == 4):
             raise views.PageNotFoundError(f"{year!r} is not a season")
-        return {"page": views.season(served, int(year))}
+        return {"page": views.season(served, int(year), today())}
 
     return _page(request, (year,), "season.html", build)
 
@@ -147,3 +185,16 @@ async def model(request: Request) -> HTMLResponse:
 @router.get("/championship", response_class=HTMLResponse)
 async def championship(request: Request) -> HTMLResponse:
     return _page(request, (), "championship.html", lambda served: {"page": views.championship(served)})
+
+
+@router.get("/race/{year}/{number}", response_class=HTMLResponse)
+async def race(request: Request, year: str, number: str) -> HTMLResponse:
+    """One race's chances before and after qualifying beside the result; read here like `season`, so a bad path gets
+    a page, not a JSON error."""
+
+    def build(served: Served) -> dict[str, Any]:
+        if not (year.isdigit() and len(year) == 4 and number.isdigit() and len(number) <= 2):
+            raise views.PageNotFoundError(f"{year}/{number} is not a season and round")
+        return {"page": views.race(served, int(year), int(number), today())}
+
+    return _page(request, (year, number), "race.html", build)

@@ -14,8 +14,10 @@ from typing import Any, cast
 import polars as pl
 
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
-from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, title_percent
-from f1_serving.freshness import staleness
+from f1_serving.dashboard.explanations import reasons, sentence
+from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
+from f1_serving.dashboard.team_colours import team_colour
+from f1_serving.freshness import freshness as data_freshness
 from f1_serving.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
@@ -33,6 +35,8 @@ CALIBRATION_EDGES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 RATING_LINES = 6
 """Lines on a rating chart: more become unreadable; the table beside it lists everyone."""
 CHAMPIONSHIP_TABLE = "championship_odds"
+RESULTS_MISSING = "run; results not in the data"
+"""What a race the calendar dates before today shows for its result when the data has none."""
 
 
 class PageNotFoundError(LookupError):
@@ -61,6 +65,8 @@ class DriverRow:
     driver: str
     team: str
     cells: tuple[Cell, ...]
+    why: str | None = None
+    """What moved the chance most, in words (from the model's top contributions), when the predictions say."""
 
 
 @dataclass(frozen=True)
@@ -84,25 +90,17 @@ class NextRacePage:
     notes: tuple[str, ...]
     freshness: Freshness
     model_version: str
+    passed: bool = False
+    """The race's date is before today but its results are not in the data: it has been run, not upcoming."""
 
 
 def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
-    """The last completed race, and whether races the calendar dates before `today` have no results yet."""
-    found = staleness(calendar, today)
-    if found.last is None:
-        return Freshness(None, False, None)
-    last, missing = found.last, found.overdue
-    through = f"{last['race_name']}, {day(last['date'])}"
-    if missing.is_empty():
-        return Freshness(through, False, None)
-    latest = missing.row(-1, named=True)
-    races = "race" if missing.height == 1 else "races"
-    note = (
-        f"The calendar lists {missing.height} {races} held since then without results in the data (the latest: "
-        f"{latest['race_name']}, {day(latest['date'])}). The predictions are for the first race without results; "
-        "run the pipeline on live data to bring them up to date."
-    )
-    return Freshness(through, True, note)
+    """The banner every page carries: the last race with results and, when races the calendar dates before `today`
+    have none, why the data is behind (the rule of `f1_serving.freshness`, which the API and the command say too)."""
+    found = data_freshness(calendar, today)
+    reason = found.reason
+    note = None if reason is None else f"{reason[:1].upper()}{reason[1:]}. Run the pipeline on live data to catch up."
+    return Freshness(found.data_through, found.stale, note)
 
 
 def _race_header(race: Mapping[str, Any]) -> RaceHeader:
@@ -150,6 +148,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
         *(("Expected place",) if has_expected else ()),
         *(("Change since qualifying",) if change else ()),
     )
+    by_driver = _features_by_driver(served.table("next_race_features"), first["season"], first["round"])
     rows = tuple(
         DriverRow(
             rank=row["rank"],
@@ -161,6 +160,7 @@ def next_race(served: Served, today: date) -> NextRacePage:
                 *((Cell(_place(row[EXPECTED_POSITION])),) if has_expected else ()),
                 *((Cell(_change(row["probability"], row["before"])),) if change else ()),
             ),
+            why=sentence(*reasons(row.get("top_contributions"), by_driver.get(row["driver_id"], {}))),
         )
         for row in shown.iter_rows(named=True)
     )
@@ -182,7 +182,16 @@ def next_race(served: Served, today: date) -> NextRacePage:
         notes=tuple(notes),
         freshness=fresh,
         model_version=str(first.get("model_version") or version),
+        passed=data_freshness(calendar, today).has_passed(header.season, header.round),
     )
+
+
+def _features_by_driver(features: pl.DataFrame, season: int, round_: int) -> dict[str, dict[str, Any]]:
+    """The race's model inputs per driver, which the explanations quote; empty when the publication has none."""
+    if not {"season", "round", "driver_id"} <= set(features.columns):
+        return {}
+    race = features.filter((pl.col("season") == season) & (pl.col("round") == round_))
+    return {row["driver_id"]: row for row in race.iter_rows(named=True)}
 
 
 def _place(expected: float | None) -> str:
@@ -235,9 +244,9 @@ class SeasonPage:
     predicted_seasons: tuple[int, ...]
 
 
-def season(served: Served, year: int) -> SeasonPage:
+def season(served: Served, year: int, today: date) -> SeasonPage:
     """The season's calendar with each race's favourite (after qualifying where the grid was known), its chance, the
-    winner and whether the favourite won."""
+    winner and whether the favourite won; a race run before `today` whose results are not in the data says so."""
     calendar = served.table("calendar")
     races = calendar.filter(pl.col("season") == year).sort("round")
     if races.is_empty():
@@ -254,7 +263,8 @@ def season(served: Served, year: int) -> SeasonPage:
         .select("round", "mode", favourite="driver_name", favourite_id="driver_id", probability="probability")
     )
     rows = races.join(favourites, on="round", how="left")
-    shown = tuple(_season_race(row) for row in rows.iter_rows(named=True))
+    fresh = data_freshness(calendar, today)
+    shown = tuple(_season_race(row, fresh.has_passed(year, row["round"])) for row in rows.iter_rows(named=True))
     decided = [race for race in shown if race.favourite_won in ("yes", "no")]
     wins = sum(race.favourite_won == "yes" for race in decided)
     summary = f"The favourite won {wins} of {len(decided)} predicted races." if decided else None
@@ -292,7 +302,7 @@ def _span(served: Served) -> str:
     return f"{seasons[0]}-{seasons[-1]}" if seasons else "no season"
 
 
-def _season_race(row: Mapping[str, Any]) -> SeasonRace:
+def _season_race(row: Mapping[str, Any], passed: bool) -> SeasonRace:
     winner_id, favourite_id = row["winner_driver_id"], row["favourite_id"]
     won = MISSING if winner_id is None or favourite_id is None else ("yes" if winner_id == favourite_id else "no")
     return SeasonRace(
@@ -303,7 +313,7 @@ def _season_race(row: Mapping[str, Any]) -> SeasonRace:
         local_start=local_time(row["starts_at"], row["timezone"], row["date"]),
         favourite=row["favourite"] or row["favourite_id"],
         probability=None if row["probability"] is None else percent(row["probability"]),
-        winner=row["winner_name"],
+        winner=RESULTS_MISSING if passed else row["winner_name"],
         favourite_won=won,
     )
 
@@ -316,6 +326,8 @@ class SeasonScore:
     favourite_won: str
     log_loss: str
     winner_probability: str
+    outcomes: tuple[str, ...] = ()
+    """The log loss of each other published outcome (`AccuracyPage.outcome_columns`), in the same order."""
 
 
 @dataclass(frozen=True)
@@ -335,15 +347,25 @@ class AccuracyPage:
     calibration: tuple[CalibrationBin, ...]
     calibration_chart: LineChart | None
     model_version: str | None
+    outcome_columns: tuple[str, ...] = ()
+    """A column per other outcome the accuracy data scores (podium, points, ...), e.g. "Podium log loss"."""
+
+
+def scored_outcomes(columns: list[str]) -> list[str]:
+    """The outcomes besides the win that the published accuracy data scores, by its `<outcome>_log_loss` columns: a
+    newly published outcome shows up without a change here."""
+    return [column.removesuffix("_log_loss") for column in columns if column.endswith("_log_loss")]
 
 
 def accuracy(served: Served) -> AccuracyPage:
     """Per season and mode: how often the favourite won and the log loss; and calibration: the favourite's chance
     against how often favourites with such a chance won."""
     scored = served.table("prediction_accuracy")
+    outcomes = scored_outcomes(scored.columns)
     per_season = (
         scored.group_by("mode", "season")
         .agg(
+            [pl.col(f"{outcome}_log_loss").mean() for outcome in outcomes],
             races=pl.len(),
             favourite_won=pl.col("correct_winner").cast(pl.Float64).mean(),
             log_loss=pl.col("log_loss").mean(),
@@ -356,9 +378,13 @@ def accuracy(served: Served) -> AccuracyPage:
             season=row["season"],
             mode=MODE_LABELS[row["mode"]],
             races=row["races"],
-            favourite_won=percent(row["favourite_won"]),
+            favourite_won=share(row["favourite_won"]),
             log_loss=f"{row['log_loss']:.3f}",
             winner_probability=percent(row["winner_probability"]),
+            outcomes=tuple(
+                MISSING if row[f"{outcome}_log_loss"] is None else f"{row[f'{outcome}_log_loss']:.3f}"
+                for outcome in outcomes
+            ),
         )
         for row in per_season.iter_rows(named=True)
     )
@@ -376,12 +402,13 @@ def accuracy(served: Served) -> AccuracyPage:
                 bin=row["bin"],
                 races=row["races"],
                 predicted=percent(row["predicted"]),
-                observed=percent(row["observed"]),
+                observed=share(row["observed"]),
             )
             for row in bins.iter_rows(named=True)
         ),
         calibration_chart=_calibration_chart(bins),
         model_version=version,
+        outcome_columns=tuple(f"{outcome.replace('_', ' ').capitalize()} log loss" for outcome in outcomes),
     )
 
 
@@ -437,12 +464,17 @@ def _season_chart(
         y_format=y_format,
         x_labels={season: str(season) for season in seasons},
         y_range=y_range,
+        last_label=f"{seasons[-1]}: ",
     )
 
 
 def _calibration_chart(bins: pl.DataFrame) -> LineChart | None:
     series = [
-        Series(MODE_LABELS[mode], [(row["predicted"], row["observed"]) for row in rows.iter_rows(named=True)])
+        Series(
+            MODE_LABELS[mode],
+            [(row["predicted"], row["observed"]) for row in rows.iter_rows(named=True)],
+            weights=rows["races"].to_list(),
+        )
         for mode in (PRE, POST)
         if not (rows := bins.filter(pl.col("mode") == mode)).is_empty()
     ]
@@ -450,8 +482,9 @@ def _calibration_chart(bins: pl.DataFrame) -> LineChart | None:
         return None
     return line_chart(
         "Calibration of the favourite's chance",
-        "The favourite's predicted win chance (across) against how often such favourites won (up); the grey "
-        "diagonal is perfect calibration. The table below has every point.",
+        "The favourite's predicted win chance (across) against how often such favourites won (up), every season "
+        "of the backtest together; each mark's area is in proportion to its races. The grey diagonal is perfect "
+        "calibration. The table below has every point.",
         series,
         y_label="won",
         y_format="{:.0%}",
@@ -478,6 +511,8 @@ class RatingsPage:
     drivers: tuple[RatingRow, ...]
     teams: tuple[RatingRow, ...]
     seasons: str
+    contrast: str | None = None
+    """How the top-rated driver's chance at the next race compares with the favourite's, when they differ."""
 
 
 def ratings(served: Served) -> RatingsPage:
@@ -493,7 +528,24 @@ def ratings(served: Served) -> RatingsPage:
     x_labels = {float(row["race"]): str(row["season"]) for row in firsts.iter_rows(named=True)}
     drivers_chart, drivers = _ratings_of(history.filter(pl.col("entity") == "driver"), latest, "Driver", x_labels)
     teams_chart, teams = _ratings_of(history.filter(pl.col("entity") == "team"), latest, "Team", x_labels)
-    return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons)
+    return RatingsPage(drivers_chart, teams_chart, drivers, teams, seasons, _contrast(served, drivers))
+
+
+def _contrast(served: Served, drivers: tuple[RatingRow, ...]) -> str | None:
+    """The top-rated driver's win chance at the next race beside the favourite's: why a rating is not a chance."""
+    predictions = served.next_race
+    if not drivers or predictions.is_empty():
+        return None
+    shown = predictions.filter(pl.col("mode") == _best_mode(predictions)).sort("rank")
+    favourite = shown.row(0, named=True)
+    rated = shown.filter(pl.col("driver_name") == drivers[0].name)
+    if rated.is_empty() or favourite["driver_name"] == drivers[0].name:
+        return None
+    chance = rated.row(0, named=True)["probability"]
+    return (
+        f"{drivers[0].name}, the highest-rated driver, has {percent(chance)} to win the next race, while the model's "
+        f"favourite, {favourite['driver_name']}, has {percent(favourite['probability'])}."
+    )
 
 
 def _ratings_of(
@@ -533,6 +585,7 @@ def _ratings_of(
         series,
         y_label="ELO",
         x_labels=x_labels,
+        last_label="latest ",
     )
     return chart, rows
 
@@ -554,6 +607,8 @@ class ModelPage:
     """(model or baseline, its value for each of `metrics`) per mode, rows as shown."""
     metric_columns: tuple[str, ...]
     other_metrics: tuple[tuple[str, str], ...]
+    chosen: tuple[str, ...] = ()
+    """Per mode, where the champion's family stands among the families by walk-forward log loss, in words."""
 
 
 def model_card(served: Served) -> ModelPage:
@@ -563,12 +618,14 @@ def model_card(served: Served) -> ModelPage:
     manifest = served.publication.manifest
     accuracy = served.table("prediction_accuracy")
     seasons = accuracy["season"]
-    comparison, columns, rest = _comparison(champion.metrics, champion.families)
+    comparison, columns, rest, chosen = _comparison(champion.metrics, champion.families)
     return ModelPage(
         name=champion.name,
         version=champion.version,
         alias=champion.alias,
-        families=tuple((MODE_LABELS.get(mode, mode), family) for mode, family in sorted(champion.families.items())),
+        families=tuple(
+            (MODE_LABELS.get(mode, mode), _model_words(family)) for mode, family in sorted(champion.families.items())
+        ),
         trained_at=_instant(champion.trained_at),
         registered_at=_instant(champion.registered_at),
         published_at=_instant(manifest.published_at),
@@ -579,6 +636,7 @@ def model_card(served: Served) -> ModelPage:
         comparison=comparison,
         metric_columns=columns,
         other_metrics=rest,
+        chosen=chosen,
     )
 
 
@@ -603,11 +661,61 @@ METRIC_LABELS = {
     "podium_log_loss": "Podium log loss",
     "podium_brier": "Podium Brier",
 }
+SHARE_METRICS = ("top1", "top3")
+"""Shares of races, shown as percentages like every chance; the scores (log loss, Brier) keep three decimals."""
+MODELS = {
+    "plackett_luce": ("model family", "Plackett-Luce: a strength per driver, fitted to whole finishing orders"),
+    "conditional_logit": ("model family", "conditional logit: a linear score per driver, a softmax over the field"),
+    "conditional_logit_reference_features": (
+        "model family",
+        "the conditional logit on the reference project's features only",
+    ),
+    "random_forest": ("model family", "random forest of decision trees, normalised per race"),
+    "xgboost": ("model family", "gradient-boosted trees (XGBoost), normalised per race"),
+    "rf_xgb_average": ("model family", "the average of the random forest and XGBoost"),
+    "logit_tree_blend": ("model family", "a blend of the conditional logit and the forest + XGBoost average"),
+    "championship_leader": ("baseline", "the championship leader is the favourite"),
+    "pole_sitter": ("baseline", "the pole-sitter is the favourite"),
+    "grid_slot_rate": ("baseline", "how often each starting slot won in the past"),
+    "grid_podium_rate": ("baseline", "how often each starting slot reached the podium in the past"),
+    "elo_only": ("baseline", "the ELO ratings alone"),
+    "elo_grid_logistic": ("baseline", "a logistic regression on the ELO rating and the starting slot"),
+}
+"""Each model and baseline the training run compares, said in words (an unknown name is shown as it is)."""
+
+
+def _model_words(model: str) -> str:
+    kind, words = MODELS.get(model, ("model", model.replace("_", " ")))
+    return f"{words} ({kind}, {model})"
+
+
+def _why_chosen(mode: str, table: Mapping[tuple[str, str], Mapping[str, float]], champion: str) -> str | None:
+    """Where the champion's family stands among the model families of `mode` by walk-forward log loss, the score the
+    gate compares (lower is better); None when the run logged too little to say."""
+    families = {
+        model: values["log_loss"]
+        for (known, model), values in table.items()
+        if known == mode and "log_loss" in values and MODELS.get(model, ("model family", ""))[0] == "model family"
+    }
+    if champion not in families or len(families) < 2:
+        return None
+    best_other, name = min((loss, model) for model, loss in families.items() if model != champion)
+    own, words = families[champion], MODELS.get(champion, ("", champion))[1]
+    label = MODE_LABELS[mode].capitalize()
+    if own <= best_other:
+        return (
+            f"{label}: {words}. The lowest walk-forward log loss of the {len(families)} model families "
+            f"({own:.3f}; next best {best_other:.3f}, {name.replace('_', ' ')})."
+        )
+    return (
+        f"{label}: {words} ({own:.3f} log loss). In this backtest {name.replace('_', ' ')} scored {best_other:.3f}: "
+        "the family was chosen on the validation seasons before the backtest, not on it."
+    )
 
 
 def _comparison(
     metrics: Mapping[str, float], families: Mapping[str, str]
-) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The run's metrics named `<mode>.<model>.<metric>` (or `<mode>.<metric>`: the champion's own) as one row per
     mode and model with a column per metric, the champion's model family of each mode marked; anything named otherwise
     is listed as it is."""
@@ -624,12 +732,21 @@ def _comparison(
     metric_names = sorted({metric for values in table.values() for metric in values})
     rows = tuple(
         (
-            f"{MODE_LABELS[mode]}: {model}{' (champion)' if families.get(mode) == model else ''}",
-            tuple(MISSING if metric not in values else f"{values[metric]:.3f}" for metric in metric_names),
+            f"{MODE_LABELS[mode]}: {_model_words(model)}{' (champion)' if families.get(mode) == model else ''}",
+            tuple(_metric(metric, values.get(metric)) for metric in metric_names),
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
     )
-    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest)
+    reasons = tuple(
+        reason for mode in (PRE, POST) if (reason := _why_chosen(mode, table, families.get(mode, ""))) is not None
+    )
+    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest), reasons
+
+
+def _metric(metric: str, value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return share(value) if metric in SHARE_METRICS else f"{value:.3f}"
 
 
 CHAMPIONSHIP_COLUMNS = ("season", "after_round", "entity", "name", "points_now", "title_probability")
@@ -684,7 +801,7 @@ def championship(served: Served) -> ChampionshipPage:
                 points=f"{row['points_now']:g}",
                 expected=f"{row['expected_points']:.0f}" if has_expected else None,
                 chance=Cell(
-                    title_percent(row["title_probability"], bool(row.get("title_decided"))), row["title_probability"]
+                    percent(row["title_probability"], bool(row.get("title_decided"))), row["title_probability"]
                 ),
             )
             for row in chosen.iter_rows(named=True)
@@ -731,4 +848,122 @@ def _title_chart(served: Served, entity: str, title: str) -> LineChart | None:
         y_format="{:.0%}",
         x_labels={rnd: str(rnd) for rnd in rounds},
         y_range=(0.0, 1.0),
+    )
+
+
+@dataclass(frozen=True)
+class RaceEntry:
+    driver: str
+    team: str
+    colour: str
+    """The team's colour that season (`team_colours`), drawn beside the name."""
+    before: Cell
+    after: Cell
+    finished: str
+    won: bool
+
+
+@dataclass(frozen=True)
+class RaceScore:
+    mode: str
+    winner_chance: str
+    """The chance the model gave the driver who won."""
+    favourite_won: str
+    log_loss: str
+    brier: str
+
+
+@dataclass(frozen=True)
+class RacePage:
+    race: RaceHeader
+    rows: tuple[RaceEntry, ...]
+    scores: tuple[RaceScore, ...]
+    notes: tuple[str, ...]
+    passed: bool
+    previous: tuple[int, int] | None
+    next: tuple[int, int] | None
+
+
+def race(served: Served, season: int, round_: int, today: date) -> RacePage:
+    """One race: every driver's win chance before and after qualifying beside his result, most likely winner first,
+    and how the prediction scored (log loss, Brier, the winner's chance) once the race is run."""
+    calendar = served.table("calendar").sort("season", "round")
+    entry = calendar.filter((pl.col("season") == season) & (pl.col("round") == round_))
+    if entry.is_empty():
+        raise PageNotFoundError(f"there is no round {round_} in the {season} calendar")
+    key = (pl.col("season") == season) & (pl.col("round") == round_)
+    predictions = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed").filter(key)
+    results = served.table("results").filter(key)
+    passed = data_freshness(calendar, today).has_passed(season, round_)
+    notes: list[str] = []
+    if predictions.is_empty():
+        notes.append(f"The model made no predictions for this race: the walk-forward backtest covers {_span(served)}.")
+    rows = _race_entries(predictions, results, season) if not predictions.is_empty() else ()
+    if not predictions.is_empty() and results.is_empty():
+        notes.append(
+            "This race was run, but its results are not in the data." if passed else "This race has not been run yet."
+        )
+    keys = calendar.select("season", "round").rows()
+    index = keys.index((season, round_))
+    return RacePage(
+        race=_race_header(entry.row(0, named=True)),
+        rows=rows,
+        scores=_race_scores(served.table("prediction_accuracy").filter(key)),
+        notes=tuple(notes),
+        passed=passed,
+        previous=keys[index - 1] if index > 0 else None,
+        next=keys[index + 1] if index + 1 < len(keys) else None,
+    )
+
+
+def _race_entries(predictions: pl.DataFrame, results: pl.DataFrame, season: int) -> tuple[RaceEntry, ...]:
+    chances = (
+        predictions.group_by("driver_id")
+        .agg(
+            driver=pl.col("driver_name").drop_nulls().first(),
+            team=pl.col("constructor_name").drop_nulls().first(),
+            constructor_id=pl.col("constructor_id").drop_nulls().first(),
+            before=pl.col("probability").filter(pl.col("mode") == PRE).first(),
+            after=pl.col("probability").filter(pl.col("mode") == POST).first(),
+        )
+        .join(
+            results.select("driver_id", "finish_position", "position_text", "status"),
+            on="driver_id",
+            how="left",
+        )
+        .sort(pl.coalesce("after", "before"), "before", "driver_id", descending=[True, True, False], nulls_last=True)
+    )
+    return tuple(
+        RaceEntry(
+            driver=row["driver"] or row["driver_id"],
+            team=row["team"] or "",
+            colour=team_colour(row["constructor_id"], season),
+            before=Cell(percent(row["before"]), row["before"]),
+            after=Cell(percent(row["after"]), row["after"]),
+            finished=_finish(row),
+            won=row["finish_position"] == 1,
+        )
+        for row in chances.iter_rows(named=True)
+    )
+
+
+def _finish(row: Mapping[str, Any]) -> str:
+    """ "1st"-style places for classified finishers; otherwise the result's status ("Retired", "Disqualified")."""
+    if row.get("finish_position") is not None:
+        return f"P{row['finish_position']}"
+    if row.get("status"):
+        return str(row["status"])
+    return MISSING
+
+
+def _race_scores(accuracy: pl.DataFrame) -> tuple[RaceScore, ...]:
+    return tuple(
+        RaceScore(
+            mode=MODE_LABELS[row["mode"]],
+            winner_chance=percent(row["winner_probability"]),
+            favourite_won="yes" if row["correct_winner"] else "no",
+            log_loss=f"{row['log_loss']:.3f}",
+            brier=f"{row['brier']:.3f}",
+        )
+        for row in accuracy.sort(pl.col("mode") == POST).iter_rows(named=True)
     )

@@ -10,6 +10,7 @@ from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.queries import RankingSort
+from f1_serving.response_cache import utc_today
 from f1_serving.schemas import AccuracySummary, DriverRankings, Mode, SeasonAccuracyDetail, TeamRankings
 
 router = APIRouter(
@@ -32,7 +33,7 @@ _ERRORS = error_responses(401, 404, 422, 429, 503)
 @router.get("/accuracy", responses=_ERRORS)
 async def accuracy(served: ServedDep, mode: ModeQuery = "post_qualifying") -> AccuracySummary:
     """Per season: mean log loss and Brier score, how often the favourite won, how often the winner was in the top 3."""
-    return queries.accuracy_summary(served, mode)
+    return queries.accuracy_summary(served, mode, utc_today())
 
 
 @router.get("/accuracy/{season}", responses=_ERRORS)
@@ -42,7 +43,7 @@ async def season_accuracy(
     mode: ModeQuery = "post_qualifying",
 ) -> SeasonAccuracyDetail:
     """The season's summary and every race's scores."""
-    return queries.season_accuracy(served, season, mode)
+    return queries.season_accuracy(served, season, mode, utc_today())
 
 
 @router.get("/rankings/drivers", responses=_ERRORS)
@@ -50,7 +51,7 @@ async def driver_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> DriverRankings:
     """Every driver of the season with his wins, podiums, points and end-of-season ELO, in the order asked for."""
-    return queries.driver_rankings(served, season, sort, limit)
+    return queries.driver_rankings(served, season, sort, limit, utc_today())
 
 
 @router.get("/rankings/teams", responses=_ERRORS)
@@ -58,4 +59,4 @@ async def team_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> TeamRankings:
     """Every team of the season with its wins, podiums, points and end-of-season ELO, in the order asked for."""
-    return queries.team_rankings(served, season, sort, limit)
+    return queries.team_rankings(served, season, sort, limit, utc_today())

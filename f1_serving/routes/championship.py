@@ -25,7 +25,7 @@ async def championship(request: Request, served: ServedDep) -> Response:
     """Each driver's and team's probability of winning the current season's title (also as a percentage) and
     expected final points, from the standings after the last completed round and a simulation of the remaining
     rounds and sprints with the champion's chances as the pipeline published them; 404 when none are published."""
-    return cached_json(request, served.version, ("championship",), lambda _today: queries.championship(served))
+    return cached_json(request, served.version, ("championship",), lambda today: queries.championship(served, today))
 
 
 @router.get(
@@ -39,5 +39,5 @@ async def title_odds_history(request: Request, served: ServedDep) -> Response:
     final points and whether the title is mathematically decided), as the pipeline simulated them then; 404 when
     none are published."""
     return cached_json(
-        request, served.version, ("championship", "history"), lambda _today: queries.title_odds_history(served)
+        request, served.version, ("championship", "history"), lambda today: queries.title_odds_history(served, today)
     )

@@ -84,13 +84,25 @@ def test_the_next_race_names_its_circuit_local_start_and_stale_data(client, head
         "date": "2026-07-26",
     }
     assert body["stale"] is True
-    assert "Hungarian Grand Prix (2026-07-26)" in body["stale_reason"]
-    calendar = _get(client, headers, "/races/2026").json()
-    assert (calendar["data_through"], calendar["stale"], calendar["stale_reason"]) == (
-        body["data_through"],
-        True,
-        body["stale_reason"],
-    )
+    assert "after the Hungarian Grand Prix, 26 July 2026 without results" in body["stale_reason"]
+    others = [
+        _get(client, headers, path).json()
+        for path in (
+            "/predictions/races/2025/1",
+            "/races/2026",
+            "/championship",
+            "/analytics/accuracy",
+            "/analytics/accuracy/2025",
+            "/analytics/rankings/drivers",
+            "/analytics/rankings/teams",
+        )
+    ]
+    for other in others:
+        assert (other["data_through"], other["stale"], other["stale_reason"]) == (
+            body["data_through"],
+            True,
+            body["stale_reason"],
+        )
 
 
 def test_freshness_is_not_stale_when_nothing_is_overdue(published):

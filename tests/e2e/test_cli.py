@@ -2,11 +2,18 @@
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +24,7 @@ from f1_pipeline.modeling.progress import Countdown, duration
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, RACE_PREDICTIONS
 from f1_pipeline.warehouse import Warehouse
+from f1_serving.freshness import freshness
 
 runner = CliRunner()
 
@@ -113,14 +121,6 @@ def predictions(season=2026, round_=14, modes=("pre_qualifying", "post_qualifyin
     return pl.DataFrame(rows, schema_overrides={"season": pl.Int32, "round": pl.Int32})
 
 
-@pytest.mark.parametrize(
-    ("probability", "text"),
-    [(0.61234, "61.2%"), (0.0, "0.0%"), (0.0003, "<0.1%"), (0.9997, ">99.9%"), (1.0, "100.0%"), (None, "")],
-)
-def test_percentages_never_round_a_real_chance_to_nil_or_certain(probability, text):
-    assert views.percent(probability) == text
-
-
 def test_the_latest_mode_is_shown_unless_one_is_asked_for():
     assert views.choose_mode(predictions(), None) == "post_qualifying"
     assert views.choose_mode(predictions(modes=("pre_qualifying",)), None) == "pre_qualifying"
@@ -130,8 +130,12 @@ def test_the_latest_mode_is_shown_unless_one_is_asked_for():
 
 def test_a_race_outside_the_predictions_names_what_they_cover():
     with pytest.raises(
-        LookupError, match="no predictions for 1990 round 3: the champion's predictions cover 2026-2026"
+        LookupError,
+        match="no predictions for 2026 round 15: the walk-forward predictions cover 2026 round 14 to 2026 round 14, "
+        "the last race with results; for the next race use --race next",
     ):
+        views.one_race(predictions(), (2026, 15))
+    with pytest.raises(LookupError, match="cover 2026 round 14 to 2026 round 14; earlier races train the first models"):
         views.one_race(predictions(), (1990, 3))
 
 
@@ -151,6 +155,35 @@ def test_predictions_table_in_percent_with_the_outcome_once_run():
     assert "Lando Norris" in lines[0] and "61.2%" in lines[0] and lines[0].rstrip(" │").endswith("1")
     assert "Max Verstappen" in lines[1] and "38.8%" in lines[1]
     assert "champion model version 3" in text
+
+
+def test_predictions_table_shows_podium_points_and_not_classified_beside_win():
+    frame = predictions().with_columns(
+        podium_probability=pl.lit(0.9999999982), points_probability=pl.lit(0.5), not_classified_probability=pl.lit(0.1)
+    )
+    text = rendered(views.predictions_table(frame, "pre_qualifying"))
+    header = next(line for line in text.splitlines() if "Driver" in line)
+    assert re.search(r"Win .*Podium .*Points .*Not classified", header)
+    norris = next(line for line in text.splitlines() if "Norris" in line)
+    assert ">99.9%" in norris and "100.0%" not in norris and "50.0%" in norris and "10.0%" in norris
+
+
+def test_a_stale_calendar_prints_a_warning_naming_a_race_already_run():
+    calendar = pl.DataFrame(
+        {
+            "season": [2026] * 3,
+            "round": [13, 14, 15],
+            "race_name": ["Dutch Grand Prix", "Hungarian Grand Prix", "Italian Grand Prix"],
+            "date": [dt.date(2026, 7, 19), dt.date(2026, 7, 26), dt.date(2026, 9, 6)],
+            "status": ["completed", "scheduled", "scheduled"],
+        }
+    )
+    stale = freshness(calendar, dt.date(2026, 8, 1))
+    warning = views.freshness_warning(stale, (2026, 14))
+    assert warning is not None
+    assert warning.startswith("warning: this race has been run but its results are not in the data")
+    assert "after the Dutch Grand Prix, 19 July 2026" in warning
+    assert views.freshness_warning(freshness(calendar, dt.date(2026, 7, 20)), (2026, 14)) is None
 
 
 def test_any_table_shows_probabilities_as_percent_and_decimals_to_three_places():
@@ -333,3 +366,66 @@ def test_every_step_of_a_job_belongs_to_a_stage_and_upstream_assets_are_not_step
     assert stages <= set(found.values())
     assert found["model_tuning"] == "tuning" and found["model_backtest"] == "backtest"
     assert ("races" in found) == (job == "main")  # the train job reads the clean tables, it does not build them
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 0)],
+    ids=["SIGTERM", "SIGINT"],
+)
+def test_serve_passes_a_signal_to_uvicorn_which_shuts_down_and_frees_the_port(tmp_path, sent, code):
+    """A real `f1-predict serve`: the signal sent to it (by a service manager, `kill`, Ctrl-C) stops uvicorn through
+    its own shutdown, the port is free afterwards and no server process is left. uvicorn re-raises SIGTERM after its
+    shutdown (the shell's 143) and ends a SIGINT as a normal exit (0); the command exits with the same code."""
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "f1-predict"), "serve", "--port", str(port)]
+    environment = {**os.environ, "F1_SERVING_DIR": str(tmp_path / "serving"), "DAGSTER_HOME": str(tmp_path)}
+    cli = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):
+            assert cli.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        server = psutil.Process(cli.pid).children()
+        assert len(server) == 1 and "uvicorn" in " ".join(server[0].cmdline())
+        cli.send_signal(sent)
+        assert cli.wait(timeout=30) == code
+        output = cli.stdout.read() if cli.stdout else ""
+        assert "Application shutdown complete" in output
+        assert not server[0].is_running() and not _listening(port)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+
+
+HEAVY = ("mlflow", "sklearn", "xgboost", "dagster", "optuna")
+
+
+def test_predict_reads_its_table_without_loading_the_training_libraries(warehouse_env):
+    """What keeps `f1-predict predict` under a second: it reads a table, so MLflow, scikit-learn, XGBoost, Optuna
+    and Dagster (seconds to import) are never loaded."""
+    script = (
+        "import json, sys\n"
+        "from f1_pipeline.cli.app import app\n"
+        "try:\n"
+        "    app(['predict'])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    loaded = json.loads(completed.stdout.splitlines()[-1])
+    assert "Max Verstappen" in completed.stdout
+    assert not [module for module in loaded if module.split(".")[0] in HEAVY]

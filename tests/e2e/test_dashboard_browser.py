@@ -25,11 +25,12 @@ PAGES = {
     "/": "next-race",
     "/championship": "championship",
     "/season/2025": "season",
+    "/race/2025/3": "race",
     "/accuracy": "accuracy",
     "/ratings": "ratings",
     "/model": "model",
 }
-CHARTED = ("/", "/championship", "/accuracy", "/ratings")
+CHARTED = ("/", "/championship", "/race/2025/3", "/accuracy", "/ratings")
 """Pages that draw SVG (bars or charts); the season page and the model card are tables."""
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SCREENSHOTS = os.environ.get("DASHBOARD_SCREENSHOTS")
@@ -199,5 +200,42 @@ def test_the_keyboard_reaches_every_link_with_a_visible_focus(browser, server):
         assert page.locator("a.skip").bounding_box()["x"] >= 0, "the focused skip link is on screen"
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "content"
+    finally:
+        visit.close()
+
+
+def test_a_race_page_shows_the_apis_chances_in_both_modes_and_the_result(browser, server, api):
+    before = api.get("/predictions/races/2025/3", params={"mode": "pre_qualifying"}).json()["predictions"]
+    after = api.get("/predictions/races/2025/3", params={"mode": "post_qualifying"}).json()["predictions"]
+    chances_before = {row["driver_name"]: percent(row["probability"]) for row in before}
+    visit = Visit(browser, server + "/race/2025/3", VIEWPORTS["desktop"])
+    try:
+        rows = visit.page.locator("table.race tbody tr")
+        assert rows.count() == len(after)
+        for index, expected in enumerate(after):
+            row = rows.nth(index)
+            driver = row.locator("th").inner_text().split("\n")[0].strip()
+            values = row.locator(".bar-value").all_inner_texts()
+            result = row.locator("td").last.inner_text()
+            assert driver == expected["driver_name"]
+            assert values == [chances_before[driver], percent(expected["probability"])]
+            if expected["finish_position"] is not None:
+                assert result == f"P{expected['finish_position']}"
+        assert visit.problems == []
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_an_unknown_address_gets_the_sites_404_page(browser, server, screenshots, viewport):
+    visit = Visit(browser, server + "/no-such-page", VIEWPORTS[viewport])
+    try:
+        assert visit.response is not None and visit.response.status == 404
+        assert visit.page.locator("h1").inner_text() == "Page not found"
+        assert visit.page.locator("nav[aria-label=Pages] a").count() >= 4
+        visit.page.screenshot(path=screenshots / f"not-found-{viewport}.png", full_page=True)
+        own = "console error: Failed to load resource: the server responded with a status of 404 (Not Found)"
+        others = [problem for problem in visit.problems if "/no-such-page" not in problem]
+        assert others in ([], [own]), "only the page's own 404 is reported (Chromium logs it), no asset fails"
     finally:
         visit.close()

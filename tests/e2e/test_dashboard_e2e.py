@@ -10,14 +10,14 @@ from fastapi.testclient import TestClient
 from f1_pipeline.registry.tracking import registry_for
 from f1_serving import queries
 from f1_serving.dashboard import views
-from f1_serving.dashboard.formatting import MISSING, percent
+from f1_serving.dashboard.formatting import MISSING, percent, share
 from f1_serving.main import create_app
 from f1_serving.serving_state import ServingState
 from tests.api_support import api_settings
 
 TODAY = date(2026, 11, 28)
-PAGES = ("/", "/season/2025", "/season/2026", "/accuracy", "/ratings", "/model")
-CHARTED = ("/", "/accuracy", "/ratings")
+PAGES = ("/", "/season/2025", "/season/2026", "/race/2025/3", "/accuracy", "/ratings", "/model")
+CHARTED = ("/", "/race/2025/3", "/accuracy", "/ratings")
 """Pages that draw SVG (bars or charts); the season page and the model card are tables."""
 
 
@@ -51,7 +51,7 @@ def test_next_race_says_the_data_ends_in_july(served):
 
 
 def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(served):
-    page = views.season(served, 2025)
+    page = views.season(served, 2025, TODAY)
     favourites = (
         served.table("race_predictions")
         .filter((pl.col("season") == 2025) & (pl.col("mode") == "post_qualifying") & (pl.col("rank") == 1))
@@ -63,7 +63,7 @@ def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(serv
         (row["driver_name"], percent(row["probability"])) for row in favourites.iter_rows(named=True)
     ]
     assert [race.winner for race in page.races] == calendar["winner_name"].to_list()
-    won = queries.season_accuracy(served, 2025, "post_qualifying")
+    won = queries.season_accuracy(served, 2025, "post_qualifying", TODAY)
     assert (
         page.summary
         == f"The favourite won {round(won.correct_winner_rate * won.races)} of {won.races} predicted races."
@@ -71,21 +71,21 @@ def test_season_favourites_are_the_walk_forward_favourites_after_qualifying(serv
 
 
 def test_a_season_without_predictions_still_has_its_calendar(served):
-    page = views.season(served, 2015)
+    page = views.season(served, 2015, TODAY)
     assert len(page.races) == served.table("calendar").filter(pl.col("season") == 2015).height
     assert all(race.favourite is None and race.favourite_won == MISSING for race in page.races)
     assert page.notes == ("There are no predictions for 2015: the walk-forward backtest covers 2025-2026.",)
     with pytest.raises(views.PageNotFoundError, match="no 1990 calendar"):
-        views.season(served, 1990)
+        views.season(served, 1990, TODAY)
 
 
 def test_accuracy_per_season_agrees_with_the_api(served):
     page = views.accuracy(served)
     for mode in ("pre_qualifying", "post_qualifying"):
-        api = queries.accuracy_summary(served, mode)
+        api = queries.accuracy_summary(served, mode, TODAY)
         shown = [row for row in page.seasons if row.mode == views.MODE_LABELS[mode]]
         assert [(row.season, row.races, row.favourite_won, row.log_loss) for row in shown] == [
-            (season.season, season.races, percent(season.correct_winner_rate), f"{season.log_loss:.3f}")
+            (season.season, season.races, share(season.correct_winner_rate), f"{season.log_loss:.3f}")
             for season in api.seasons
         ]
     assert page.favourite_chart is not None and len(page.favourite_chart.lines) == 2
@@ -113,7 +113,17 @@ def test_the_model_card_is_the_served_champion(served):
     marked = [name for name, _ in page.comparison if name.endswith(" (champion)")]
     assert sorted(marked) == sorted(f"{mode}: {family} (champion)" for mode, family in page.families)
     shown = [name for name, _ in page.comparison]
-    assert "after qualifying: elo_grid_logistic" in shown and "before qualifying: championship_leader" in shown
+    assert (
+        "after qualifying: a logistic regression on the ELO rating and the starting slot (baseline, elo_grid_logistic)"
+        in shown
+    )
+    assert "before qualifying: the championship leader is the favourite (baseline, championship_leader)" in shown
+    assert all("(model family, " in name or "(baseline, " in name for name in shown)
+    assert len(page.chosen) == 2 and all("walk-forward log loss" in reason for reason in page.chosen)
+    favourite_won = page.metric_columns.index("Favourite won")
+    assert all(
+        values[favourite_won].endswith("%") for _, values in page.comparison if values[favourite_won] != "\N{EN DASH}"
+    )
     assert page.training_seasons == "from 2012; tuned and chosen on 2020-2024; refitted on every completed race"
 
 
@@ -155,3 +165,83 @@ def test_pages_are_rate_limited_per_client_address(pipeline, tmp_path):
     with TestClient(create_app(settings)) as client:
         statuses = [client.get("/accuracy").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_the_next_race_says_in_words_what_moved_each_chance(served):
+    page = views.next_race(served, TODAY)
+    favourite = page.rows[0]
+    assert favourite.why is not None and favourite.why.startswith(("Helped by: ", "Held back by: "))
+    assert "_" not in favourite.why, "inputs are said in words, not by their column names"
+    assert sum(row.why is not None for row in page.rows) == len(page.rows)
+    assert page.passed, "on 28 November the published next race has long been run"
+
+
+def test_the_ratings_page_says_how_a_rating_differs_from_a_chance(served):
+    page = views.ratings(served)
+    top_rated = page.drivers[0].name
+    favourite = views.next_race(served, TODAY).rows[0].driver
+    if top_rated == favourite:
+        assert page.contrast is None
+    else:
+        assert page.contrast is not None and top_rated in page.contrast and favourite in page.contrast
+
+
+def test_a_race_page_has_every_drivers_chances_beside_the_result_and_the_races_scores(served):
+    page = views.race(served, 2025, 3, TODAY)
+    key = (pl.col("season") == 2025) & (pl.col("round") == 3)
+    published = served.table("race_predictions").filter(key)
+    before = published.filter(mode="pre_qualifying").sort("rank")
+    after = published.filter(mode="post_qualifying").sort("rank")
+    assert len(page.rows) == after.height
+    assert [(row.driver, row.after.text) for row in page.rows] == [
+        (row["driver_name"], percent(row["probability"])) for row in after.iter_rows(named=True)
+    ]
+    chances_before = {row["driver_name"]: percent(row["probability"]) for row in before.iter_rows(named=True)}
+    assert all(row.before.text == chances_before[row.driver] for row in page.rows)
+    results = served.table("results").filter(key)
+    winner = results.filter(finish_position=1).row(0, named=True)["driver_name"]
+    assert [row.driver for row in page.rows if row.won] == [winner]
+    assert all(row.colour.startswith("#") for row in page.rows)
+    scores = served.table("prediction_accuracy").filter(key).sort(pl.col("mode") == "post_qualifying")
+    assert [(score.log_loss, score.winner_chance) for score in page.scores] == [
+        (f"{row['log_loss']:.3f}", percent(row["winner_probability"])) for row in scores.iter_rows(named=True)
+    ]
+
+
+def test_season_rows_and_the_next_race_link_to_race_pages(client):
+    assert 'href="/race/2025/3"' in client.get("/season/2025").text
+    assert 'href="/race/2026/' in client.get("/").text
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/race/2025/99", "/race/soon/1", "/season/x"])
+def test_an_unknown_dashboard_address_gets_a_page_in_the_sites_look(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<nav aria-label="Pages">' in response.text and "/dashboard/assets/dashboard.css" in response.text
+
+
+def test_an_unknown_api_address_stays_json(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "not_found"
+
+
+def test_the_accuracy_page_scores_every_published_outcome(served):
+    page = views.accuracy(served)
+    scored = served.table("prediction_accuracy")
+    assert "Podium log loss" in page.outcome_columns
+    podium = page.outcome_columns.index("Podium log loss")
+    first = page.seasons[0]
+    mode = next(mode for mode, label in views.MODE_LABELS.items() if label == first.mode)
+    rows = scored.filter((pl.col("season") == first.season) & (pl.col("mode") == mode))
+    assert first.outcomes[podium] == f"{rows['podium_log_loss'].mean():.3f}"
+
+
+def test_a_season_says_which_races_were_run_without_results_in_the_data(served):
+    page = views.season(served, 2026, TODAY)
+    calendar = served.table("calendar").filter(season=2026)
+    overdue = calendar.filter((pl.col("status") == "scheduled") & (pl.col("date") < TODAY))
+    assert overdue.height > 0
+    missing = {race.round for race in page.races if race.winner == views.RESULTS_MISSING}
+    assert missing == set(overdue["round"].to_list())

@@ -2,6 +2,7 @@
 `F1_*` environment variables like the pipeline does, and are committed without outputs."""
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,14 +52,16 @@ def pipeline_env(trained, kernels, monkeypatch, tmp_path):
     return settings
 
 
-def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
-    """Run every cell in order; the first cell that raises fails the test with its source and traceback."""
+def execute(name: str) -> nbformat.NotebookNode:
+    """Run every cell in order, the kernel started in notebooks/ as JupyterLab starts it (`jupyter lab notebooks/`,
+    the README's command); the first cell that raises fails the test with its source and traceback."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(
-        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(workdir)}}
+        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}
     ).execute()
     errors = [out for cell in notebook.cells for out in cell.get("outputs", []) if out.output_type == "error"]
     assert errors == []
+    assert f"working from {NOTEBOOKS.parent}" in text_of(notebook), "the defaults resolve against the project"
     return notebook
 
 
@@ -90,8 +93,8 @@ def test_every_notebook_is_committed_without_outputs():
                 assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
 
 
-def test_data_notebook_runs(pipeline_env, tmp_path):
-    notebook = execute("01_data.ipynb", tmp_path)
+def test_data_notebook_runs(pipeline_env):
+    notebook = execute("01_data.ipynb")
     text = text_of(notebook)
     assert f"warehouse: {pipeline_env.warehouse_path}" in text
     assert "seasons 2012-2026" in text
@@ -100,8 +103,8 @@ def test_data_notebook_runs(pipeline_env, tmp_path):
     assert images_in(notebook) >= 4
 
 
-def test_elo_notebook_plots_the_rivalries_it_has_and_names_the_others(pipeline_env, tmp_path):
-    notebook = execute("02_elo_history.ipynb", tmp_path)
+def test_elo_notebook_plots_the_rivalries_it_has_and_names_the_others(pipeline_env):
+    notebook = execute("02_elo_history.ipynb")
     text = text_of(notebook)
     assert "plotted: Vettel vs Alonso, Hamilton vs Rosberg, Hamilton vs Verstappen" in text
     assert "Senna vs Prost (1984-1993): no ratings for Ayrton Senna and Alain Prost" in text
@@ -109,11 +112,11 @@ def test_elo_notebook_plots_the_rivalries_it_has_and_names_the_others(pipeline_e
     assert images_in(notebook) >= 3
 
 
-def test_model_comparison_notebook_reads_the_champion_from_mlflow(pipeline_env, tmp_path):
+def test_model_comparison_notebook_reads_the_champion_from_mlflow(pipeline_env):
     settings = pipeline_env
     client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
     champion = client.get_model_version_by_alias(settings.registered_model_name, "champion")
-    notebook = execute("03_model_comparison.ipynb", tmp_path)
+    notebook = execute("03_model_comparison.ipynb")
     text = text_of(notebook)
     assert f"champion: {settings.registered_model_name} version {champion.version}" in text
     assert f"trained by run {champion.run_id}" in text
@@ -122,8 +125,8 @@ def test_model_comparison_notebook_reads_the_champion_from_mlflow(pipeline_env, 
     assert images_in(notebook) >= 6
 
 
-def test_championship_notebook_shows_this_seasons_odds_and_podium_calibration(pipeline_env, tmp_path):
-    notebook = execute("04_championship_and_podium.ipynb", tmp_path)
+def test_championship_notebook_shows_this_seasons_odds_and_podium_calibration(pipeline_env):
+    notebook = execute("04_championship_and_podium.ipynb")
     text = text_of(notebook)
     assert "title odds for 2026 after round 11" in text
     assert "drivers' favourite:" in text and "constructors' favourite:" in text
@@ -131,3 +134,23 @@ def test_championship_notebook_shows_this_seasons_odds_and_podium_calibration(pi
     assert "pre_qualifying: largest gap between predicted and observed podium rate" in text
     assert "Dutch Grand Prix (2026 round 12)" in text
     assert images_in(notebook) >= 3
+
+
+def test_a_kernel_started_in_notebooks_reads_the_projects_default_paths(monkeypatch):
+    """Without any `F1_*` variable, as after `make quickstart`: the notebooks' first cell moves the kernel from
+    notebooks/ to the project root, where the pipeline's default warehouse and MLflow store are."""
+    script = (
+        "from project_root import work_from_project_root\n"
+        "work_from_project_root()\n"
+        "from f1_pipeline.settings import PipelineSettings\n"
+        "settings = PipelineSettings()\n"
+        "print(settings.warehouse_path)\n"
+        "print(settings.mlflow_tracking_uri)\n"
+    )
+    monkeypatch.setenv("F1_ENV_FILE", "")
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=NOTEBOOKS, capture_output=True, text=True, check=True, timeout=60
+    )
+    warehouse, tracking = completed.stdout.splitlines()
+    assert Path(warehouse) == NOTEBOOKS.parent / "warehouse" / "f1.duckdb"
+    assert tracking == f"sqlite:///{NOTEBOOKS.parent / 'mlruns' / 'mlflow.db'}"

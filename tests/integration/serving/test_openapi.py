@@ -82,3 +82,39 @@ def test_the_password_grant_logs_in_like_login(tmp_path):
         assert wrong.status_code == 401 and wrong.json()["error_code"] == "invalid_credentials"
         hostile = client.post("/api/v1/auth/token", data={**form, "username": "a\x00@example.org"})
         assert hostile.status_code == 422
+
+
+def test_each_documented_error_has_an_example_of_its_own_status(document):
+    """Not one envelope (`invalid_token`) shown for every status: the example's code is the one the status sends."""
+    seen = {}
+    for path, method, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            content = response.get("content", {}).get("application/json", {})
+            if not status.startswith(("4", "5")) or not content["schema"]["$ref"].endswith("/ErrorResponse"):
+                continue  # the readiness probe's 503 is its own report
+            example = content["example"]
+            assert set(example) == {"error", "error_code"}, f"{method} {path} {status}"
+            seen.setdefault(status, set()).add(example["error_code"])
+    assert len(seen) >= 8
+    assert all(len(codes) == 1 for codes in seen.values()), seen
+    codes = {status: next(iter(found)) for status, found in seen.items()}
+    assert codes["404"] == "race_not_found" and codes["429"] == "rate_limited" and codes["409"] == "email_taken"
+    assert len(set(codes.values())) == len(codes), "every status has its own example"
+
+
+def test_the_200_examples_describe_one_race(document):
+    """The venue, date and freshness fields of the examples belong to the same race and day, not a 2025 race with
+    2026 freshness."""
+    race = document["components"]["schemas"]["NextRacePredictions"]["properties"]
+    example = {name: race[name]["examples"][0] for name in ("season", "round", "race_name", "date", "circuit_name")}
+    assert example == {
+        "season": 2026,
+        "round": 12,
+        "race_name": "Dutch Grand Prix",
+        "date": "2026-08-23",
+        "circuit_name": "Circuit Park Zandvoort",
+    }
+    through = race["data_through"]["examples"][0]
+    assert through["season"] == example["season"] and through["round"] == example["round"] - 1
+    assert race["local_starts_at"]["examples"][0].startswith(example["date"])
+    assert race["starts_at"]["examples"][0].startswith(example["date"])

@@ -13,7 +13,7 @@ from f1_pipeline.publication import Manifest, Publication
 from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
-from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, title_percent
+from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, share
 from f1_serving.dashboard.routes import templates
 from f1_serving.serving_state import Served
 
@@ -37,8 +37,8 @@ def test_freshness_flags_races_held_since_without_results():
     fresh = views.freshness(CALENDAR, today=date(2026, 11, 28))
     assert fresh.stale
     assert fresh.note is not None
-    assert "2 races held since then" in fresh.note
-    assert "Italian Grand Prix, 6 September 2026" in fresh.note
+    assert "2 races held after the Hungarian Grand Prix, 26 July 2026 without results" in fresh.note
+    assert "(the latest: Italian Grand Prix, 6 September 2026)" in fresh.note
     assert "Abu Dhabi" not in fresh.note  # still to come on 28 November
 
 
@@ -47,10 +47,25 @@ def test_freshness_of_a_calendar_without_results():
 
 
 @pytest.mark.parametrize(
-    ("probability", "text"), [(0.3456, "34.6%"), (0.0, "0.0%"), (0.0004, "<0.1%"), (1.0, "100.0%"), (None, MISSING)]
+    ("probability", "text"),
+    [
+        (0.3456, "34.6%"),
+        (0.0, "<0.1%"),
+        (0.0004, "<0.1%"),
+        (0.0005, "0.1%"),
+        (0.9994, "99.9%"),
+        (0.9999999982, ">99.9%"),
+        (1.0, ">99.9%"),
+        (None, MISSING),
+    ],
 )
-def test_percentages_have_one_decimal(probability, text):
+def test_an_undecided_chance_never_reads_nil_or_certain(probability, text):
     assert percent(probability) == text
+
+
+@pytest.mark.parametrize(("probability", "text"), [(1.0, "100.0%"), (0.0, "0.0%")])
+def test_only_a_decided_outcome_reads_nil_or_certain(probability, text):
+    assert percent(probability, decided=True) == text
 
 
 def test_changes_are_said_in_words():
@@ -62,7 +77,8 @@ def test_changes_are_said_in_words():
 def test_local_time_is_the_circuits_clock_with_utc_beside_it():
     start = datetime(2026, 7, 26, 13, 0, tzinfo=UTC)
     assert local_time(start, "Europe/Budapest") == "15:00 CEST (13:00 UTC)"
-    assert local_time(datetime(2026, 12, 6, 13, 0, tzinfo=UTC), "Asia/Dubai") == "17:00 +04 (13:00 UTC)"
+    assert local_time(datetime(2026, 12, 6, 13, 0, tzinfo=UTC), "Asia/Dubai") == "17:00 Dubai time (13:00 UTC)"
+    assert local_time(start, "America/Sao_Paulo") == "10:00 Sao Paulo time (13:00 UTC)"
     assert local_time(start, None) is None
     assert local_time(None, "Europe/Budapest") is None
     assert local_time(start, "Not/AZone") is None
@@ -73,13 +89,34 @@ def test_tick_steps_are_round(span, step):
     assert nice_step(span) == step
 
 
+def test_a_weighted_point_is_drawn_with_an_area_in_proportion_to_its_weight():
+    chart = line_chart("t", "d", [Series("a", [(0.1, 0.1), (0.5, 0.5)], weights=[1, 56])], y_label="y")
+    [line] = chart.lines
+    small, large = (radius for _, _, radius in line.dots)
+    assert large == 11.0
+    assert small == 1.5  # sqrt(1/56) * 11 = 1.47: the smallest mark stays visible
+
+
+def test_many_seasons_keep_at_most_seven_labels_and_the_latest():
+    seasons = range(2014, 2027)
+    chart = line_chart(
+        "t", "d", [Series("a", [(s, 0.5) for s in seasons])], y_label="y", x_labels={s: str(s) for s in seasons},
+        last_label="2026: ",
+    )  # fmt: skip
+    labels = [tick.label for tick in chart.x_ticks]
+    assert (
+        len(labels) <= 7 and labels[-1] == "2026" and labels == ["2014", "2016", "2018", "2020", "2022", "2024", "2026"]
+    )
+    assert chart.lines[0].last == "2026: 0"
+
+
 def test_line_chart_maps_data_into_the_plot_area():
     chart = line_chart(
         "t", "d", [Series("a", [(2025, 0.5), (2026, 1.0)])], y_label="y", y_format="{:.1f}", y_range=(0.0, 1.0)
     )
     left, top, right, bottom = chart.plot
     [line] = chart.lines
-    assert line.dots == ((left, (top + bottom) / 2), (right, top))
+    assert line.dots == ((left, (top + bottom) / 2, 3.5), (right, top, 3.5))
     assert [tick.label for tick in chart.y_ticks] == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
     assert [tick.label for tick in chart.x_ticks] == ["2025", "2025.2", "2025.4", "2025.6", "2025.8", "2026"]
     with pytest.raises(ValueError, match="no points"):
@@ -204,7 +241,7 @@ def test_title_odds_appear_once_published():
     ],
 )
 def test_a_title_shows_100_or_0_percent_only_when_decided(probability, decided, text):
-    assert title_percent(probability, decided) == text
+    assert percent(probability, decided) == text
 
 
 def test_title_odds_are_ordered_by_chance_then_expected_points_then_name_and_drawn_over_the_rounds():
@@ -283,3 +320,12 @@ def test_the_templates_and_the_stylesheet_ship_with_the_package():
     ]
     assert len(files) >= 9
     assert [path for path in files if not any(fnmatch.fnmatch(path, glob) for glob in globs)] == []
+
+
+def test_an_observed_share_is_what_happened_not_a_chance():
+    assert share(1.0) == "100.0%" and share(0.0) == "0.0%" and share(None) == MISSING
+
+
+def test_every_outcome_the_accuracy_data_scores_gets_a_column():
+    columns = ["season", "log_loss", "brier", "podium_log_loss", "podium_brier", "not_classified_log_loss"]
+    assert views.scored_outcomes(columns) == ["podium", "not_classified"]
