@@ -278,11 +278,11 @@ def accuracy_summary(served: Served, mode: Mode, today: date) -> AccuracySummary
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         seasons=[SeasonAccuracy.model_validate(row) for row in _season_summaries(accuracy).iter_rows(named=True)],
-        outcomes=_outcome_accuracy(served, mode),
+        outcomes=outcome_accuracy(served, mode),
     )
 
 
-def _outcome_accuracy(served: Served, mode: Mode, season: int | None = None) -> list[OutcomeAccuracy]:
+def outcome_accuracy(served: Served, mode: Mode, season: int | None = None) -> list[OutcomeAccuracy]:
     """Every published chance of the walk-forward predictions scored against the results, with its reliability
     table (`modeling.metrics`, the numbers the pipeline's accuracy and the promotion gate use)."""
     rows = served.table("race_predictions").filter((pl.col("mode") == mode) & pl.col("won").is_not_null())
@@ -316,7 +316,7 @@ def season_accuracy(served: Served, season: int, mode: Mode, today: date) -> Sea
         mode=mode,
         model_version=_accuracy_version(served, accuracy),
         race_breakdown=[RaceAccuracy.model_validate(row) for row in accuracy.iter_rows(named=True)],
-        outcomes=_outcome_accuracy(served, mode, season),
+        outcomes=outcome_accuracy(served, mode, season),
     )
 
 

@@ -13,11 +13,13 @@ from typing import Any, cast
 
 import polars as pl
 
+from f1_pipeline.modeling.feature_matrix import MODES
 from f1_serving.dashboard.charts import LineChart, Series, line_chart
 from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
 from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
+from f1_serving.queries import outcome_accuracy
 from f1_serving.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
@@ -339,6 +341,41 @@ class CalibrationBin:
     observed: str
 
 
+OUTCOME_NAMES = {
+    "win": "Win",
+    "podium": "Podium",
+    "top6": "Top 6",
+    "points": "Points",
+    "not_classified": "Not classified",
+    "teammate": "Ahead of teammates",
+}
+"""The published chances, named as the next-race page names them."""
+
+
+@dataclass(frozen=True)
+class OutcomeBin:
+    chances: str
+    """The bin's range of forecasts, e.g. "30-40%"."""
+    forecasts: int
+    predicted: str
+    observed: str
+    gap: str
+    """Observed minus predicted, in points."""
+
+
+@dataclass(frozen=True)
+class OutcomeReliability:
+    """One published chance in one mode, scored per driver and race over every completed backtested race."""
+
+    outcome: str
+    mode: str
+    forecasts: int
+    log_loss: str
+    brier: str
+    calibration_error: str
+    bins: tuple[OutcomeBin, ...]
+
+
 @dataclass(frozen=True)
 class AccuracyPage:
     seasons: tuple[SeasonScore, ...]
@@ -349,12 +386,42 @@ class AccuracyPage:
     model_version: str | None
     outcome_columns: tuple[str, ...] = ()
     """A column per other outcome the accuracy data scores (podium, points, ...), e.g. "Podium log loss"."""
+    reliability: tuple[OutcomeReliability, ...] = ()
+    """Every published chance's scores and reliability table, per mode: the numbers the API's accuracy answer gives."""
 
 
 def scored_outcomes(columns: list[str]) -> list[str]:
-    """The outcomes besides the win that the published accuracy data scores, by its `<outcome>_log_loss` columns: a
-    newly published outcome shows up without a change here."""
-    return [column.removesuffix("_log_loss") for column in columns if column.endswith("_log_loss")]
+    """The outcomes besides the win that the published accuracy data scores per driver, by its
+    `<outcome>_driver_log_loss` columns: a newly published outcome shows up without a change here."""
+    suffix = "_driver_log_loss"
+    return [column.removesuffix(suffix) for column in columns if column.endswith(suffix) and column != f"win{suffix}"]
+
+
+def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
+    """Per mode and published chance: log loss, Brier and calibration error per driver-race, and the ten bins with
+    their sizes, so a bin of 3 forecasts is not read like one of 3,000."""
+    return tuple(
+        OutcomeReliability(
+            outcome=OUTCOME_NAMES.get(scored.outcome, scored.outcome),
+            mode=MODE_LABELS[mode],
+            forecasts=scored.forecasts,
+            log_loss=f"{scored.driver_log_loss:.3f}",
+            brier=f"{scored.driver_brier:.3f}",
+            calibration_error=f"{scored.ece * 100:.1f} pts",
+            bins=tuple(
+                OutcomeBin(
+                    chances=f"{item.bin * 10}-{item.bin * 10 + 10}%",
+                    forecasts=item.count,
+                    predicted=percent(item.mean_probability),
+                    observed=share(item.observed_rate),
+                    gap=f"{(item.observed_rate - item.mean_probability) * 100:+.1f}",
+                )
+                for item in scored.bins
+            ),
+        )
+        for mode in MODES
+        for scored in outcome_accuracy(served, mode)
+    )
 
 
 def accuracy(served: Served) -> AccuracyPage:
@@ -365,7 +432,7 @@ def accuracy(served: Served) -> AccuracyPage:
     per_season = (
         scored.group_by("mode", "season")
         .agg(
-            [pl.col(f"{outcome}_log_loss").mean() for outcome in outcomes],
+            [pl.col(f"{outcome}_driver_log_loss").mean().alias(f"{outcome}_log_loss") for outcome in outcomes],
             races=pl.len(),
             favourite_won=pl.col("correct_winner").cast(pl.Float64).mean(),
             log_loss=pl.col("log_loss").mean(),
@@ -408,7 +475,8 @@ def accuracy(served: Served) -> AccuracyPage:
         ),
         calibration_chart=_calibration_chart(bins),
         model_version=version,
-        outcome_columns=tuple(f"{outcome.replace('_', ' ').capitalize()} log loss" for outcome in outcomes),
+        outcome_columns=tuple(f"{OUTCOME_NAMES.get(outcome, outcome)} log loss" for outcome in outcomes),
+        reliability=outcome_reliability(served),
     )
 
 

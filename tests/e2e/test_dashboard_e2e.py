@@ -235,7 +235,20 @@ def test_the_accuracy_page_scores_every_published_outcome(served):
     first = page.seasons[0]
     mode = next(mode for mode, label in views.MODE_LABELS.items() if label == first.mode)
     rows = scored.filter((pl.col("season") == first.season) & (pl.col("mode") == mode))
-    assert first.outcomes[podium] == f"{rows['podium_log_loss'].mean():.3f}"
+    assert first.outcomes[podium] == f"{rows['podium_driver_log_loss'].mean():.3f}"
+
+
+def test_the_accuracy_page_shows_every_chance_reliability_with_the_api_numbers(served):
+    """Every published chance in both modes, with its bins' sizes: the numbers the API's accuracy answer gives."""
+    page = views.accuracy(served)
+    shown = {(item.outcome, item.mode): item for item in page.reliability}
+    assert {outcome for outcome, _ in shown} == set(views.OUTCOME_NAMES.values())
+    for mode, label in views.MODE_LABELS.items():
+        for scored in queries.outcome_accuracy(served, mode):
+            item = shown[(views.OUTCOME_NAMES[scored.outcome], label)]
+            assert item.log_loss == f"{scored.driver_log_loss:.3f}" and item.forecasts == scored.forecasts
+            assert [bin.forecasts for bin in item.bins] == [bin.count for bin in scored.bins]
+            assert sum(bin.forecasts for bin in item.bins) == scored.forecasts
 
 
 def test_a_season_says_which_races_were_run_without_results_in_the_data(served):

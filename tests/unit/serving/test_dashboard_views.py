@@ -327,5 +327,5 @@ def test_an_observed_share_is_what_happened_not_a_chance():
 
 
 def test_every_outcome_the_accuracy_data_scores_gets_a_column():
-    columns = ["season", "log_loss", "brier", "podium_log_loss", "podium_brier", "not_classified_log_loss"]
-    assert views.scored_outcomes(columns) == ["podium", "not_classified"]
+    columns = ["season", "log_loss", "podium_log_loss", "win_driver_log_loss", "podium_driver_log_loss", "top6_ece"]
+    assert views.scored_outcomes([*columns, "not_classified_driver_log_loss"]) == ["podium", "not_classified"]
