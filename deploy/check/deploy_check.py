@@ -177,6 +177,7 @@ mutation Launch($params: ExecutionParams!) {
     ... on InvalidSubsetError { message }
   }
 }"""
+RUNS_COUNT = "query { runsOrError { __typename ... on Runs { results { runId } } } }"
 RUN_STATUS = "query Run($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { status } } }"
 RUN_EVENTS = """
 query Events($runId: ID!, $cursor: String) {
@@ -187,7 +188,7 @@ query Events($runId: ID!, $cursor: String) {
       hasMore
       events {
         __typename
-        ... on AssetCheckEvaluationEvent { evaluation { checkName success } }
+        ... on AssetCheckEvaluationEvent { evaluation { checkName success severity } }
         ... on MaterializationEvent { assetKey { path } metadataEntries { label } }
         ... on MessageEvent { message }
       }
@@ -412,14 +413,18 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         evaluations = [e["evaluation"] for e in events if e["__typename"] == "AssetCheckEvaluationEvent"]
         materializations = [e for e in events if e["__typename"] == "MaterializationEvent"]
         with_metadata = [e for e in materializations if e["metadataEntries"]]
-        failed = [e["checkName"] for e in evaluations if not e["success"]]
+        failed = [e["checkName"] for e in evaluations if not e["success"] and e["severity"] == "ERROR"]
+        # WARN checks judge the model's quality: with the check's two training seasons the candidate may well not
+        # beat the baselines; that is reported, not a deployment failure
+        warned = sorted(e["checkName"] for e in evaluations if not e["success"] and e["severity"] == "WARN")
         expect(len(evaluations) > 0, "no asset check evaluated")
-        expect(not failed, f"asset checks failed: {failed}")
+        expect(not failed, f"blocking (ERROR) asset checks failed: {failed}")
         expect(len(with_metadata) > 0, "no materialization with metadata")
         assets = {"/".join(e["assetKey"]["path"]) for e in materializations}
         return (
             f"{len(materializations)} materializations of {len(assets)} assets ({len(with_metadata)} with metadata), "
-            f"{len(evaluations)} asset checks passed"
+            f"{len(evaluations) - len(warned)} of {len(evaluations)} asset checks passed, every blocking one; "
+            f"WARN on the small training setup: {warned or 'none'}"
         )
 
     report.check("run, asset checks and metadata visible via GraphQL", run_in_the_ui)
@@ -463,8 +468,8 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         for service, base in REPLICAS.items():
             status, page = http("GET", f"{base}/")
             expect(status == 200 and isinstance(page, str) and "<html" in page.lower(), f"{service} dashboard {status}")
-        entrants = answers["api"].get("entrants") or answers["api"].get("predictions") or []
-        wins = sum(float(e.get("win_probability", 0)) for e in entrants) if isinstance(entrants, list) else 0.0
+        wins = sum(float(entrant["probability"]) for entrant in answers["api"]["predictions"])
+        expect(abs(wins - 1) < 1e-6, f"win chances sum to {wins}")
         return (
             f"both ready ({states}), champion v{versions['api']}, identical next-race answers "
             f"({race_summary(answers['api'])}, win chances sum {wins:.3f}), dashboard 200 on both; "
@@ -537,7 +542,8 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         stack.compose("stop", "postgres", timeout=120)
         login_down, _ = http("POST", f"{REPLICAS['api']}/api/v1/auth/login", {"email": email, "password": password})
         served_down = http("GET", f"{REPLICAS['api']}/api/v1/predictions/next-race", token=state["token"])[0]
-        expect(login_down in {503, 500}, f"login without PostgreSQL answered {login_down}")
+        expect(login_down == 503, f"login without PostgreSQL answered {login_down}")
+        expect(served_down in {200, 503}, f"next race without PostgreSQL answered {served_down}")
         stack.compose("start", "postgres", timeout=120)
         stack.wait_healthy(("postgres",), timeout=120)
         back = wait_for(
@@ -551,9 +557,28 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         expect(alias["version"] == state["champion"], f"champion changed: {alias['version']}")
         for base in REPLICAS.values():
             wait_for(f"{base} ready", lambda base=base: ready(base)[0] == 200, 120)
+        # Dagster's webserver keeps one pooled connection per storage without a liveness ping: the first query on
+        # a connection from before the restart fails, and the pool is renewed for the next one
+        # (run storage, event log storage: what a launch writes to), so each is probed until it answers
+        failures = []
+        for query, variables in ((RUNS_COUNT, {}), (RUN_EVENTS, {"runId": state["run"], "cursor": None})):
+            for _ in range(5):
+                status, body = http("POST", DAGSTER, {"query": query, "variables": variables}, timeout=60)
+                data = (body.get("data") or {}) if isinstance(body, dict) else {}
+                if (
+                    status == 200
+                    and data
+                    and all((v or {}).get("__typename") in {"Runs", "EventConnection"} for v in data.values())
+                ):
+                    break
+                failures.append(status)
+            else:
+                raise CheckFailedError(f"the Dagster webserver did not recover: {failures}")
+        runs = len(graphql(RUNS_COUNT, {})["runsOrError"]["results"])
         return (
             f"while down: login {login_down}, next race {served_down}; after the restart: the same account logs in "
-            f"({back:.0f} s), champion still v{alias['version']}, both replicas ready"
+            f"({back:.0f} s), champion still v{alias['version']}, both replicas ready; Dagster webserver lists "
+            f"{runs} runs (after {len(failures)} failed queries on its stale pooled connection)"
         )
 
     report.check("PostgreSQL restarted: API degrades and recovers, nothing lost", postgres_restarted)
@@ -585,7 +610,8 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         time.sleep(3)
         if stack.inspect("code-location")["State"]["Status"] != "running":
             stack.compose("start", "code-location")
-        status, seen = wait_run(run_id, {"SUCCESS", "FAILURE", "CANCELED"}, 600)
+        # the dead_run_monitor sensor runs every 30 s and the daemon's run monitoring every 60 s: 4 minutes is ample
+        status, seen = wait_run(run_id, {"SUCCESS", "FAILURE", "CANCELED"}, 240)
         expect(status == "FAILURE", f"killed run ended {status}")
         stack.wait_healthy(("code-location",), timeout=300)
         begun = time.monotonic()
