@@ -540,11 +540,13 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
     def postgres_restarted() -> str:
         email, password = state["account"]
         stack.compose("stop", "postgres", timeout=120)
-        login_down, _ = http("POST", f"{REPLICAS['api']}/api/v1/auth/login", {"email": email, "password": password})
-        served_down = http("GET", f"{REPLICAS['api']}/api/v1/predictions/next-race", token=state["token"])[0]
+        try:  # PostgreSQL is started again whatever this finds, so the checks after this one stay meaningful
+            login_down, _ = http("POST", f"{REPLICAS['api']}/api/v1/auth/login", {"email": email, "password": password})
+            served_down = http("GET", f"{REPLICAS['api']}/api/v1/predictions/next-race", token=state["token"])[0]
+        finally:
+            stack.compose("start", "postgres", timeout=120)
         expect(login_down == 503, f"login without PostgreSQL answered {login_down}")
         expect(served_down in {200, 503}, f"next race without PostgreSQL answered {served_down}")
-        stack.compose("start", "postgres", timeout=120)
         stack.wait_healthy(("postgres",), timeout=120)
         back = wait_for(
             "login again",
