@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 # Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
 SEASONS ?= 1950...$(shell date -u +%Y)
 
-.PHONY: quickstart setup run dev serve mlflow notebooks test test-fast lint screenshots bench clean
+.PHONY: quickstart setup run dev serve mlflow notebooks test test-fast lint screenshots bench deploy-check clean
 
 quickstart: setup run
 
@@ -66,6 +66,11 @@ bench: setup
 	$(BIN)/python -m bench.graph --write
 	$(BIN)/python -m bench.load --write
 	$(BIN)/python -m bench.incremental --write
+
+# The compose stack of deploy/ built and run from scratch with Docker, checked from outside, torn down
+# (docs/operations.md). Standard library only: no `make setup` needed.
+deploy-check:
+	python3 deploy/check/deploy_check.py
 
 clean:
 	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs

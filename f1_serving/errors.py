@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -141,6 +142,12 @@ async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     return envelope(422, CODES[422], _validation_message(error))
 
 
+async def _database_unreachable(request: Request, error: Exception) -> JSONResponse:
+    """The accounts database down or restarting (a replica outlives it): a 503 the client can retry, not a 500."""
+    LOGGER.warning("accounts database unreachable on %s %s: %s", request.method, request.url.path, error)
+    return envelope(503, "accounts_unavailable", "the accounts database cannot be reached; retry", {"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     LOGGER.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return envelope(500, "internal_error", "the server failed to answer; the error is logged")
@@ -150,4 +157,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(OperationalError, _database_unreachable)
     app.add_exception_handler(Exception, _unexpected)

@@ -12,6 +12,7 @@ the router's path sends (`response_cache.answer`); any other request goes to the
 
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,8 +44,8 @@ async def _answered(scope: Scope, send: Send) -> bool:
         return False
     try:
         await limit_by_user(HTTPConnection(scope))  # the routes' own dependency: token, account, then budget
-    except ApiError:  # no valid token, or no such account: the router answers with its 401
-        return False
+    except (ApiError, OperationalError):  # no valid token, no such account, or the accounts database unreachable:
+        return False  # the router answers (401; 503 through the API's handler of OperationalError)
     except HTTPException as refused:
         await send_error(send, refused)
         return True

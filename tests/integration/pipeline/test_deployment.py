@@ -55,8 +55,25 @@ def _yaml_files() -> list[Path]:
     return sorted(path for pattern in ("*.yaml", "*.yml") for path in DEPLOY.rglob(pattern))
 
 
+class _ComposeLoader(yaml.SafeLoader):
+    """Safe YAML plus Compose's merge tags (`!override`, `!reset`), which deploy/check/compose.check.yaml uses."""
+
+
+for _tag in ("!override", "!reset"):
+    _ComposeLoader.add_constructor(
+        _tag,
+        lambda loader, node: (
+            loader.construct_sequence(node)
+            if isinstance(node, yaml.SequenceNode)
+            else loader.construct_mapping(node)
+            if isinstance(node, yaml.MappingNode)
+            else loader.construct_scalar(node)
+        ),
+    )
+
+
 def _load_all(path: Path) -> list[Any]:
-    return [document for document in yaml.safe_load_all(path.read_text()) if document is not None]
+    return [document for document in yaml.load_all(path.read_text(), Loader=_ComposeLoader) if document is not None]
 
 
 def _compose() -> dict[str, Any]:
@@ -434,6 +451,31 @@ def test_one_image_everywhere() -> None:
     for name in ("f1-api", "mlflow"):
         containers = _k8s("Deployment", name)["spec"]["template"]["spec"]["containers"]
         assert [container["image"] for container in containers] == [image]
+
+
+def _compose_probe_path(service: str) -> str:
+    """The path the compose health check of a service requests (its `urlopen('http://127.0.0.1:PORT/path')`)."""
+    test = " ".join(_compose()["services"][service]["healthcheck"]["test"])
+    match = re.search(r"http://127\.0\.0\.1:\d+(/[^'\"]*)", test)
+    assert match, f"{service}'s health check requests no URL: {test}"
+    return match[1]
+
+
+def test_kubernetes_runs_what_the_compose_deploy_check_proved() -> None:
+    """`make deploy-check` runs compose for real; Kubernetes cannot run here, so its files must say the same: the
+    same commands, readiness on the same endpoints, the code location's module."""
+    services = _compose()["services"]
+    api = _k8s("Deployment", "f1-api")["spec"]["template"]["spec"]["containers"][0]
+    mlflow = _k8s("Deployment", "mlflow")["spec"]["template"]["spec"]["containers"][0]
+    assert api["args"] == services["api"]["command"]
+    assert api["readinessProbe"]["httpGet"]["path"] == _compose_probe_path("api")
+    # the same server and options; only the host names MLflow accepts differ (the Service's DNS names)
+    assert mlflow["args"][:-1] == services["mlflow"]["command"][:-1]
+    assert mlflow["readinessProbe"]["httpGet"]["path"] == _compose_probe_path("mlflow")
+    deployment = _helm()["dagster-user-deployments"]["deployments"][0]
+    compose_code_server = services["code-location"]["command"]
+    assert compose_code_server[compose_code_server.index("-m") :] == deployment["codeServerArgs"]
+    assert deployment["port"] == int(compose_code_server[compose_code_server.index("-p") + 1])
 
 
 # --- Kubernetes manifests ------------------------------------------------------------------------------------------

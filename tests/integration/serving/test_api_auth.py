@@ -193,6 +193,31 @@ def test_users_live_in_postgresql_when_its_url_is_given(tmp_path, postgres_datab
         assert client.app.state.runtime.engine.dialect.name == "postgresql"
 
 
+@pytest.mark.postgres
+def test_an_unreachable_accounts_database_answers_503_and_the_api_recovers(tmp_path, postgres_database):
+    """A replica outliving its PostgreSQL (restarted, failed over) says so with a retryable 503, never a 500."""
+    settings = api_settings(tmp_path, users_database_url=postgres_database, user_cache_seconds=0)
+    name = postgres_database.rsplit("/", 1)[1]
+    admin = postgres_database.rsplit("/", 1)[0] + "/postgres"
+    with TestClient(create_app(settings)) as client:
+        email = new_email()
+        token = register(client, email)
+        kill = f"select pg_terminate_backend(pid) from pg_stat_activity where datname = '{name}'"
+        subprocess.run(["psql", admin, "-qc", f'alter database "{name}" with allow_connections false'], check=True)
+        subprocess.run(["psql", admin, "-qc", kill], check=True)
+        try:
+            for down in (
+                client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}),
+                client.get("/api/v1/users/me", headers=bearer(token)),
+            ):
+                assert down.status_code == 503
+                assert down.json()["error_code"] == "accounts_unavailable" and down.headers["Retry-After"] == "5"
+        finally:
+            subprocess.run(["psql", admin, "-qc", f'alter database "{name}" with allow_connections true'], check=True)
+        assert client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
+        assert client.get("/api/v1/users/me", headers=bearer(token)).json()["email"] == email
+
+
 def test_another_replica_refuses_a_deleted_accounts_token_once_its_user_cache_expires(tmp_path):
     shared = {"rate_limit_per_minute": 10_000, "user_cache_seconds": 0}
     first = create_app(api_settings(tmp_path, **shared))
