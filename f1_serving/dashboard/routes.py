@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from f1_serving.dashboard import views
 from f1_serving.deps import limit_by_client
 from f1_serving.runtime import Runtime
-from f1_serving.serving_state import Served
+from f1_serving.serving_state import SUMMARIES, Served
 
 HERE = Path(__file__).parent
 ASSETS = "/dashboard/assets"
@@ -66,7 +66,8 @@ def _page(
     runtime: Runtime = request.app.state.runtime
     served = runtime.state.served
     if served is None:
-        problems = "; ".join(runtime.state.problems.values()) or "the server is loading"
+        # General summaries only, as readiness gives anonymous callers: the details name files and SQL (see the log).
+        problems = "; ".join(SUMMARIES[name] for name in sorted(runtime.state.problems)) or "the server is loading"
         return _render(
             "message.html",
             503,
