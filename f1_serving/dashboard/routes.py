@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from f1_serving.dashboard import views
 from f1_serving.deps import limit_by_client
+from f1_serving.response_cache import ascii_digits
 from f1_serving.runtime import Runtime
 from f1_serving.serving_state import SUMMARIES, Served
 
@@ -80,7 +81,7 @@ def _page(
     cache_key = (served.version, "dashboard", template, *key)
     cached = runtime.cache.get(cache_key)
     if cached is not None:
-        return HTMLResponse(cached.body, headers={"X-Cache": "hit"})
+        return HTMLResponse(cached.body)
     try:
         context = build(served)
     except views.PageNotFoundError as error:
@@ -90,7 +91,6 @@ def _page(
         )
     response = _render(template, nav=_nav(served), footer=_footer(served), current=request.url.path, **context)
     runtime.cache.put(cache_key, bytes(response.body))
-    response.headers["X-Cache"] = "miss"
     return response
 
 
@@ -120,7 +120,9 @@ async def next_race(request: Request) -> HTMLResponse:
 
 @router.get("/season/{year}", response_class=HTMLResponse)
 async def season(request: Request, year: str) -> HTMLResponse:
-    """`year` is read here rather than validated by FastAPI, so a bad one gets a page, not a JSON error."""
+    """`year` is read here rather than validated by FastAPI, so a bad one gets a page, not a JSON error; in ASCII
+    digits, so `/season/٢٠٢٤` and `/season/2024` are one page and one cache entry."""
+    year = ascii_digits(year)
 
     def build(served: Served) -> dict[str, Any]:
         if not (year.isdigit() and len(year) == 4):
