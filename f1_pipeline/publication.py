@@ -222,7 +222,9 @@ def value_problems(frame: pl.DataFrame, rules: ValueRules) -> list[str]:
             or frame.is_empty()
         ):
             continue
-        totals = frame.group_by(distribution.per).agg(pl.col(distribution.column).sum().alias("total"))
+        totals = frame.group_by(distribution.per, maintain_order=True).agg(
+            pl.col(distribution.column).sum().alias("total")
+        )
         off = totals.filter(~((pl.col("total") - distribution.total).abs() <= distribution.tolerance))
         if off.height:
             example = off.row(0, named=True)
