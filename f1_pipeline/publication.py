@@ -52,8 +52,42 @@ Schema = Mapping[str, "pl.DataType | type[pl.DataType]"]
 """Columns a table must hold and their types; a table may hold more (readers ignore what they do not use)."""
 
 
+@dataclass(frozen=True)
+class ColumnRule:
+    """What every value of one column must be: present (`not_null`), a finite number (`finite`: no NaN or
+    infinity), and within `within` (inclusive; numbers or dates). A null passes `finite` and `within`, so that
+    `not_null` alone says whether a column may be empty."""
+
+    not_null: bool = False
+    finite: bool = False
+    within: tuple[object, object] | None = None
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """`column` sums to `total` (within `tolerance`) over each group of rows sharing `per`: a distribution."""
+
+    column: str
+    per: tuple[str, ...]
+    total: float = 1.0
+    tolerance: float = 1e-6
+
+
+@dataclass(frozen=True)
+class ValueRules:
+    """A table's value contract beside its schema: a rule per column, and sums per group. A rule on a column the
+    table lacks is left to the schema check; columns without a rule are not looked at (tables may carry more)."""
+
+    columns: Mapping[str, ColumnRule]
+    sums: tuple[SumRule, ...] = ()
+
+
 class PublicationError(Exception):
     """Nothing is published, or what is published cannot be read; the message names the file."""
+
+
+class PublicationInvalidError(PublicationError):
+    """A table holds values its contract forbids (a probability of 7.5, NaN, a null name or date)."""
 
 
 class _SnapshotGoneError(PublicationError):
@@ -82,10 +116,16 @@ def publish(
     model_name: str,
     model_version: str,
     keep: int = 3,
+    rules: Mapping[str, ValueRules] | None = None,
 ) -> Manifest:
     """Write `tables` as a new snapshot and make it current, unless the current snapshot holds the same content,
-    in which case its manifest is returned and nothing is written."""
+    in which case its manifest is returned and nothing is written. A table that breaks its value `rules` is refused
+    (`PublicationInvalidError`) before anything is written: the current snapshot stays."""
     _require_tables(tables)
+    for name, table_rules in (rules or {}).items():
+        problems = value_problems(tables[name], table_rules)
+        if problems:
+            raise PublicationInvalidError(f"the table {name} breaks its value rules: {'; '.join(problems)}")
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (the current snapshot), got {keep}")
     digest = _content_hash(tables, model_name=model_name, model_version=model_version)
@@ -119,21 +159,25 @@ def current_snapshot(directory: Path) -> str | None:
 
 
 def read_publication(
-    directory: Path, snapshot_id: str | None = None, schemas: Mapping[str, Schema] | None = None
+    directory: Path,
+    snapshot_id: str | None = None,
+    schemas: Mapping[str, Schema] | None = None,
+    rules: Mapping[str, ValueRules] | None = None,
 ) -> Publication:
     """Every table of one snapshot, the current one by default, each checked against its schema in `schemas` when
-    given (a table without one is refused). A current snapshot pruned between resolving `CURRENT` and reading its
-    files (a publication switched meanwhile) is retried once on the new `CURRENT`."""
+    given (a table without one is refused) and its value `rules` (`PublicationInvalidError`). A current snapshot
+    pruned between resolving `CURRENT` and reading its files (a publication switched meanwhile) is retried once on
+    the new `CURRENT`."""
     if snapshot_id is not None:
-        return _read_snapshot(directory, _checked_id(snapshot_id, directory / SNAPSHOTS), schemas)
+        return _read_snapshot(directory, _checked_id(snapshot_id, directory / SNAPSHOTS), schemas, rules)
     resolved = _require_current(directory)
     try:
-        return _read_snapshot(directory, resolved, schemas)
+        return _read_snapshot(directory, resolved, schemas, rules)
     except _SnapshotGoneError:
         switched = _require_current(directory)
         if switched == resolved:
             raise
-        return _read_snapshot(directory, switched, schemas)
+        return _read_snapshot(directory, switched, schemas, rules)
 
 
 def schema_problems(frame: pl.DataFrame, schema: Schema) -> list[str]:
@@ -146,6 +190,50 @@ def schema_problems(frame: pl.DataFrame, schema: Schema) -> list[str]:
             problems.append(f"column {column!r} is missing")
         elif _type_kind(actual) != _type_kind(declared):
             problems.append(f"column {column!r} is {actual}, declared {declared}")
+    return problems
+
+
+def value_problems(frame: pl.DataFrame, rules: ValueRules) -> list[str]:
+    """How `frame`'s values break `rules`, each with a count and the first offending value: empty when they hold."""
+    problems = []
+    for column, rule in rules.columns.items():
+        if column not in frame.columns:
+            continue
+        values = frame.get_column(column)
+        if rule.not_null and values.null_count():
+            problems.append(f"column {column!r} has {values.null_count()} null value(s)")
+        if rule.finite and values.dtype.is_float():
+            broken = values.drop_nulls().filter(~values.drop_nulls().is_finite())
+            if broken.len():
+                problems.append(f"column {column!r} has {broken.len()} value(s) that are not finite, e.g. {broken[0]}")
+        if rule.within is not None:
+            low, high = rule.within
+            present = values.drop_nulls()
+            if present.dtype.is_float():
+                present = present.filter(~present.is_nan())
+            outside = present.filter((present < low) | (present > high))
+            if outside.len():
+                problems.append(
+                    f"column {column!r} has {outside.len()} value(s) outside [{low}, {high}], e.g. {outside[0]}"
+                )
+    for distribution in rules.sums:
+        if (
+            distribution.column not in frame.columns
+            or not set(distribution.per) <= set(frame.columns)
+            or frame.is_empty()
+        ):
+            continue
+        totals = frame.group_by(distribution.per, maintain_order=True).agg(
+            pl.col(distribution.column).sum().alias("total")
+        )
+        off = totals.filter(~((pl.col("total") - distribution.total).abs() <= distribution.tolerance))
+        if off.height:
+            example = off.row(0, named=True)
+            group = ", ".join(f"{key}={example[key]}" for key in distribution.per)
+            problems.append(
+                f"column {distribution.column!r} sums to {example['total']} (not {distribution.total}) in "
+                f"{off.height} group(s) of {', '.join(distribution.per)}, e.g. {group}"
+            )
     return problems
 
 
@@ -295,12 +383,21 @@ def _load_manifest(snapshot: Path) -> tuple[Manifest, str]:
     return manifest, digest
 
 
-def _read_snapshot(directory: Path, snapshot_id: str, schemas: Mapping[str, Schema] | None) -> Publication:
+def _read_snapshot(
+    directory: Path,
+    snapshot_id: str,
+    schemas: Mapping[str, Schema] | None,
+    rules: Mapping[str, ValueRules] | None,
+) -> Publication:
     snapshot = _snapshot_dir(directory, snapshot_id)
     manifest = _load_manifest(snapshot)[0]
-    return Publication(
-        manifest=manifest, tables={name: _read_table(snapshot, name, manifest, schemas) for name in TABLES}
-    )
+    tables = {name: _read_table(snapshot, name, manifest, schemas) for name in TABLES}
+    for name, table_rules in (rules or {}).items():
+        problems = value_problems(tables[name], table_rules)
+        if problems:
+            path = snapshot / f"{name}.parquet"
+            raise PublicationInvalidError(f"the table {path} breaks its value rules: {'; '.join(problems)}")
+    return Publication(manifest=manifest, tables=tables)
 
 
 def _read_table(snapshot: Path, name: str, manifest: Manifest, schemas: Mapping[str, Schema] | None) -> pl.DataFrame:

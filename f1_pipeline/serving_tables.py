@@ -7,6 +7,7 @@ need is done here: names beside ids, winners on the calendar, outcomes beside pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import cast
 
 import polars as pl
@@ -15,7 +16,7 @@ from tzfpy import get_tz
 
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
-from f1_pipeline.publication import Schema
+from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
 
 WINNER = 1
 PODIUM = 3
@@ -149,6 +150,48 @@ SCHEMAS: dict[str, Schema] = {
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
 does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
 only on the declared ones, so a column a reader starts to use is declared here first."""
+
+REQUIRED = ColumnRule(not_null=True)
+PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
+SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
+"""A probability that may be absent (an outcome an older model did not predict)."""
+NUMBER = ColumnRule(finite=True)
+SEASON = ColumnRule(not_null=True, within=(1950, 2100))
+RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
+_RACE_RULES = {"season": SEASON, "round": ColumnRule(not_null=True, within=(1, 99)), "race_name": REQUIRED}
+_PREDICTION_RULES = {
+    **_RACE_RULES,
+    "date": RACE_DATE,
+    "driver_id": REQUIRED,
+    "driver_name": REQUIRED,
+    "mode": REQUIRED,
+    "rank": REQUIRED,
+    "probability": PROBABILITY,
+    **{name: SHARE if name.endswith("_probability") else NUMBER for name in OUTCOME_COLUMNS},
+}
+_FIELD = SumRule("probability", per=("mode", "season", "round"))
+"""Each race's field is a distribution: the drivers' win probabilities sum to 1."""
+_RANKING_RULES = {"season": SEASON, "points": NUMBER, "elo": NUMBER}
+VALUE_RULES: dict[str, ValueRules] = {
+    "calendar": ValueRules({**_RACE_RULES, "date": RACE_DATE, "status": REQUIRED, "is_next": REQUIRED}),
+    "results": ValueRules({**_RACE_RULES, "date": RACE_DATE, "driver_id": REQUIRED, "points": NUMBER}),
+    "next_race": ValueRules(_PREDICTION_RULES, sums=(_FIELD,)),
+    "next_race_features": ValueRules({"season": SEASON, "round": REQUIRED, "driver_id": REQUIRED}),
+    "race_predictions": ValueRules(_PREDICTION_RULES, sums=(_FIELD,)),
+    "prediction_accuracy": ValueRules(
+        {**_RACE_RULES, "log_loss": NUMBER, "brier": NUMBER, "winner_probability": SHARE}
+    ),
+    "driver_rankings": ValueRules({**_RANKING_RULES, "driver_id": REQUIRED}),
+    "team_rankings": ValueRules({**_RANKING_RULES, "constructor_id": REQUIRED}),
+    "rating_history": ValueRules({**_RACE_RULES, "entity_id": REQUIRED, "elo": NUMBER}),
+    "championship_odds": ValueRules(
+        {"season": SEASON, "entity": REQUIRED, "id": REQUIRED, "title_probability": PROBABILITY},
+        sums=(SumRule("title_probability", per=("season", "entity")),),
+    ),
+}
+"""Every published table's value contract, beside its schema: the pipeline refuses to publish a snapshot that
+breaks it (`publish(..., rules=VALUE_RULES)`) and the API refuses to take one into service (`publication-invalid`).
+A rule names a column; columns without one, and columns a table adds later, are not looked at."""
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,10 @@ class PipelineSettings(SharedSettings):
     practice_files_url: str = Field(default=F1DB_FILES_URL, pattern=r"^https?://[^\s/]+")
     """Live mode: where F1DB's session files are read, `{url}/{season}/races/{NN-name}/free-practice-1-results.yml`."""
     warehouse_path: Path = Field(default_factory=lambda: working_directory_path("warehouse", "f1.duckdb"))
+    accept_history_loss: bool = False
+    """Let a raw partition that loses races, results or rows replace the stored one (a real correction by the
+    source). Meant for one run (`F1_ACCEPT_HISTORY_LOSS=true f1-predict run ...`); the run tag
+    `f1/accept_history_loss=true` does the same for a run launched from the Dagster UI."""
     dagster_executor: Literal["in_process", "multiprocess"] = "in_process"
     optuna_storage: str | None = Field(default_factory=lambda: working_directory_sqlite_url("warehouse", "optuna.db"))
     tuning_trials: int = Field(default=20, ge=1)

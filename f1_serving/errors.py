@@ -19,6 +19,7 @@ from starlette.routing import Match
 from f1_serving.field_docs import Documented
 
 LOGGER = logging.getLogger(__name__)
+
 CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -31,6 +32,7 @@ CODES = {
     422: "invalid_request",
     429: "rate_limited",
     431: "headers_too_large",
+    500: "internal_error",
     503: "not_ready",
 }
 
@@ -148,14 +150,10 @@ async def _database_unreachable(request: Request, error: Exception) -> JSONRespo
     return envelope(503, "accounts_unavailable", "the accounts database cannot be reached; retry", {"Retry-After": "5"})
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    LOGGER.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return envelope(500, "internal_error", "the server failed to answer; the error is logged")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unreachable)
-    app.add_exception_handler(Exception, _unexpected)
+    # An unexpected error is answered by `middleware.ServingHeaders`, inside the middleware that sets the security
+    # headers: a handler for `Exception` here would run in Starlette's outermost layer, outside every middleware.

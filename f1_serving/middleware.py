@@ -1,6 +1,7 @@
 """Plain ASGI middleware (no per-request task or body copy, unlike Starlette's BaseHTTPMiddleware), outermost first:
 
-- `ServingHeaders` adds the security headers to every response, `Cache-Control: no-store` to API answers that set
+- `ServingHeaders` adds the security headers to every response (an unexpected error's 500 included, which it
+  answers itself), `Cache-Control: no-store` to API answers that set
   no caching of their own, the rate-limit headers of the tightest budget the request was counted against and, when
   the server is serving older data because a source failed, `X-Serving-Degraded` naming the failed sources;
 - `RequestGuard` refuses oversized headers (431), resolves the client's address (`client_address`) and counts every
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +23,8 @@ from f1_serving.errors import CODES, ErrorResponse
 from f1_serving.exposure import is_exposed, warn_exposed
 from f1_serving.rate_limit import RateLimitStatus
 
+LOGGER = logging.getLogger(__name__)
+UNEXPECTED = HTTPException(500, "the server failed to answer; the error is logged")
 DEGRADED_HEADER = "X-Serving-Degraded"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -150,12 +154,24 @@ class ServingHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = _headers(scope, list(message.get("headers", ())))
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # Answered here, not by an exception handler (which Starlette runs outside every middleware), so that
+            # a 500 carries the security headers like every other answer.
+            LOGGER.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await send_error(with_headers, UNEXPECTED)
 
 
 def _headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

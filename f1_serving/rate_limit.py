@@ -2,8 +2,12 @@
 budget, so one limiter counts every kind of key.
 
 In-process by default; with a Redis URL every server process counts in the same Redis keys, so replicas share one
-budget. When Redis fails, counting falls back to this process (the budget is then per replica) and the status says
-so, rather than refusing every request or letting every request through.
+budget. When Redis fails, counting falls back to this process and the status says so, rather than refusing every
+request or letting every request through. The fallback is fail-safe: it starts from the last count Redis gave this
+process for the key in the current minute (not from zero), and each request it admits weighs the number of
+replicas (`F1_API_REPLICAS`), so that the replicas together admit no more than the remainder they last saw. When
+Redis answers again within the minute (a restarted Redis without persistence counts from zero), the larger of its
+count and this process's carried count decides.
 """
 
 from __future__ import annotations
@@ -51,12 +55,16 @@ class InProcessRateLimiter:
         self._window = -1
         self._counts: dict[str, int] = {}
 
-    def count(self, key: str, limit: int, degraded: str | None = None) -> RateLimitStatus:
+    def count(
+        self, key: str, limit: int, degraded: str | None = None, weight: int = 1, at_least: int = 0
+    ) -> RateLimitStatus:
+        """One more request for `key`, weighing `weight`; the count is raised to `at_least` (a shared store's
+        count) when that is more."""
         now = self._clock()
         window = int(now // WINDOW_SECONDS)
         if window != self._window:
             self._window, self._counts = window, {}
-        count = self._counts.get(key, 0) + 1
+        count = max(self._counts.get(key, 0) + weight, at_least)
         self._counts[key] = count
         return _status(limit, count, now, degraded)
 
@@ -70,17 +78,21 @@ class InProcessRateLimiter:
 class RedisRateLimiter:
     """INCR of `<prefix>:<key>:<window>` with a TTL past the window, in one transaction."""
 
-    def __init__(self, url: str, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, url: str, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time, replicas: int = 1
+    ) -> None:
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._prefix = prefix
         self._clock = clock
+        self._replicas = replicas
         self._fallback = InProcessRateLimiter(clock)
+        """Also while Redis answers: each key's count as this process knows it, carried into an outage."""
         self._retry_at = 0.0
 
     async def hit(self, key: str, limit: int) -> RateLimitStatus:
         now = self._clock()
         if now < self._retry_at:
-            return self._fallback.count(key, limit, REDIS_DEGRADED)
+            return self._fallback.count(key, limit, REDIS_DEGRADED, weight=self._replicas)
         window_key = f"{self._prefix}:{key}:{int(now // WINDOW_SECONDS)}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -90,12 +102,12 @@ class RedisRateLimiter:
         except (RedisError, OSError) as error:
             LOGGER.warning("Redis failed (%s); counting in this process for %ss", error, REDIS_RETRY_SECONDS)
             self._retry_at = now + REDIS_RETRY_SECONDS
-            return self._fallback.count(key, limit, REDIS_DEGRADED)
-        return _status(limit, int(count), now)
+            return self._fallback.count(key, limit, REDIS_DEGRADED, weight=self._replicas)
+        return self._fallback.count(key, limit, at_least=int(count))
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
 
-def rate_limiter(redis_url: str | None, clock: Callable[[], float] = time.time) -> RateLimiter:
-    return RedisRateLimiter(redis_url, clock=clock) if redis_url else InProcessRateLimiter(clock)
+def rate_limiter(redis_url: str | None, clock: Callable[[], float] = time.time, replicas: int = 1) -> RateLimiter:
+    return RedisRateLimiter(redis_url, clock=clock, replicas=replicas) if redis_url else InProcessRateLimiter(clock)

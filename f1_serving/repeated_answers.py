@@ -49,7 +49,7 @@ async def _answered(scope: Scope, send: Send) -> bool:
     except HTTPException as refused:
         await send_error(send, refused)
         return True
-    status, headers, body = answer(scope, entry, hit=True)
+    status, headers, body = answer(scope, entry)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return True

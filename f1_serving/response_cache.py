@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -136,8 +137,14 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit of any script (Arabic-Indic, fullwidth) as its ASCII digit: Python and FastAPI
+    read them as the same number, so a path that differs only in them names the same answer and one cache entry."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
+
+
 def answer_key(version: Hashable, today: date, scope: Scope) -> AnswerKey:
-    return version, today, scope["path"], scope["query_string"]
+    return version, today, ascii_digits(scope["path"]), scope["query_string"]
 
 
 def none_match(scope: Scope, etag: bytes) -> bool:
@@ -150,11 +157,12 @@ def none_match(scope: Scope, etag: bytes) -> bool:
     )
 
 
-def answer(scope: Scope, entry: Cached, hit: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def answer(scope: Scope, entry: Cached) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body of a cached answer; a request whose `If-None-Match` names the body's tag gets a 304
     with the validators and no body (nor its type or length: RFC 9110, 15.4.5). The router's path (`cached_json`)
-    and the repeated-answer path both send exactly this."""
-    headers = [(b"etag", entry.etag), (b"cache-control", _CACHE_CONTROL), (b"x-cache", b"hit" if hit else b"miss")]
+    and the repeated-answer path both send exactly this. No header says whether the body was cached: a hit on a
+    user's first request would tell him that someone else asked the same today."""
+    headers = [(b"etag", entry.etag), (b"cache-control", _CACHE_CONTROL)]
     if none_match(scope, entry.etag):
         return 304, headers, b""
     headers += ((b"content-type", b"application/json"), (b"content-length", str(len(entry.body)).encode()))
@@ -165,17 +173,16 @@ def cached_json(
     request: Request, version: Hashable, parts: tuple[Hashable, ...], build: Callable[[date], BaseModel]
 ) -> Response:
     """The cached body for `parts` under the served `version` and today's date, or `build(today)` serialized once
-    and kept; `X-Cache` says which. The request is remembered as answered by that body, so the same request again
+    and kept. The request is remembered as answered by that body, so the same request again
     is answered without the router (`repeated_answers`)."""
     cache: ResponseCache = request.app.state.runtime.cache
     today = utc_today()
     key = (version, today, *parts)
     entry = cache.get(key)
-    hit = entry is not None
     if entry is None:
         entry = cache.put(key, build(today).model_dump_json().encode())
     cache.remember(answer_key(version, today, request.scope), entry)
-    status, headers, body = answer(request.scope, entry, hit)
+    status, headers, body = answer(request.scope, entry)
     response = Response(status_code=status)
     response.body, response.raw_headers = body, headers
     return response

@@ -36,7 +36,7 @@ class Runtime:
         return cls(
             settings=settings,
             engine=engine,
-            limiter=rate_limiter(settings.redis_url),
+            limiter=rate_limiter(settings.redis_url, replicas=settings.api_replicas),
             state=ServingState(registry_for(settings), settings.serving_dir),
             cache=ResponseCache(settings.response_cache_entries),
             users=UserCache(engine, seconds=settings.user_cache_seconds),

@@ -3,7 +3,8 @@
 `refresh` (run every few seconds in a worker thread) looks at the publication pointer and the `champion` alias;
 when either moved it loads the new one and swaps in a new `Served` in one assignment, so a request sees either the
 old or the new data, never a mix. A snapshot is served only once every table matches its declared schema
-(`serving_tables.SCHEMAS`). Whatever fails (the publication, the registry, scoring the next race with a new
+(`serving_tables.SCHEMAS`) and value rules (`serving_tables.VALUE_RULES`: a probability of 7.5, NaN or a null name
+is `publication-invalid`). Whatever fails (the publication, the registry, scoring the next race with a new
 champion), the last good data stays in service, `degraded` names the failed sources, `problems` holds the details
 (for logs and operators) and `refreshed_at` keeps the time of the last refresh that succeeded. Each process holds
 its own copy: nothing here is shared state.
@@ -18,20 +19,28 @@ from pathlib import Path
 
 import polars as pl
 
-from f1_pipeline.publication import Publication, PublicationError, current_snapshot, read_publication
+from f1_pipeline.publication import (
+    Publication,
+    PublicationError,
+    PublicationInvalidError,
+    current_snapshot,
+    read_publication,
+)
 from f1_pipeline.registry.scoring import score, with_outcomes, with_rank
 from f1_pipeline.registry.tracking import ModelRegistry
-from f1_pipeline.serving_tables import SCHEMAS
+from f1_pipeline.serving_tables import SCHEMAS, VALUE_RULES
 from f1_serving.champion import Champion, champion_version, load_champion, reconnect
 
 LOGGER = logging.getLogger(__name__)
 REGISTRY_DEGRADED = "registry-unavailable"
 PUBLICATION_DEGRADED = "publication-unavailable"
+PUBLICATION_INVALID = "publication-invalid"
 SCORING_DEGRADED = "scoring-failed"
 REFRESH_DEGRADED = "refresh-failed"
 SUMMARIES = {
     REGISTRY_DEGRADED: "the model registry cannot be read or names no usable champion",
     PUBLICATION_DEGRADED: "the published serving data is missing, unreadable or does not match its schema",
+    PUBLICATION_INVALID: "the newest published serving data holds values its contract forbids",
     SCORING_DEGRADED: "the champion could not score the published next-race features",
     REFRESH_DEGRADED: "refreshing the served data failed unexpectedly",
 }
@@ -134,11 +143,16 @@ class ServingState:
             if snapshot is None:
                 raise PublicationError(f"nothing is published in {self._serving_dir} yet: run the pipeline")
             if self._publication is None or self._publication.manifest.snapshot_id != snapshot:
-                self._publication = read_publication(self._serving_dir, snapshot, schemas=SCHEMAS)
+                self._publication = read_publication(self._serving_dir, snapshot, schemas=SCHEMAS, rules=VALUE_RULES)
+        except PublicationInvalidError as error:
+            self.problems.pop(PUBLICATION_DEGRADED, None)
+            self.report(PUBLICATION_INVALID, error)
         except (PublicationError, OSError) as error:
+            self.problems.pop(PUBLICATION_INVALID, None)
             self.report(PUBLICATION_DEGRADED, error)
         else:
             self.problems.pop(PUBLICATION_DEGRADED, None)
+            self.problems.pop(PUBLICATION_INVALID, None)
         return self._publication
 
     def _fresh_champion(self) -> Champion | None:

@@ -24,6 +24,9 @@ class ApiSettings(SharedSettings):
     access_token_minutes: int = Field(default=24 * 60, ge=1)
     users_database_url: str = Field(default_factory=lambda: working_directory_sqlite_url("warehouse", "users.db"))
     redis_url: str | None = None
+    api_replicas: int = Field(default=1, ge=1)
+    """How many API processes share the Redis budgets: while Redis is down, each counts every request it admits this
+    many times, so that together they stay within a budget (see `rate_limit`)."""
     rate_limit_per_minute: int = Field(default=100, ge=1)
     """Requests per minute per user, and per client address on registration and login."""
     client_rate_limit_per_minute: int = Field(default=600, ge=1)

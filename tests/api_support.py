@@ -56,7 +56,7 @@ def api_client(settings: ApiSettings, clock: Callable[[], float] | None = None) 
     with TestClient(create_app(settings)) as client:
         runtime = client.app.state.runtime
         client.portal.call(runtime.limiter.aclose)
-        runtime.limiter = rate_limiter(settings.redis_url, clock or stopped_clock())
+        runtime.limiter = rate_limiter(settings.redis_url, clock or stopped_clock(), settings.api_replicas)
         yield client
 
 

@@ -31,7 +31,7 @@ from f1_pipeline.modeling.training import (
 )
 from f1_pipeline.registry import comparison, gate
 from f1_pipeline.registry.scoring import outcomes_of_models, reliability_of
-from f1_pipeline.registry.tracking import Candidate, describe, evaluation_from
+from f1_pipeline.registry.tracking import Candidate, describe
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.tables import (
     BACKTEST_BY_SEASON,
@@ -171,8 +171,8 @@ def candidate_model(
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
     """Each mode's model refitted on every completed race, logged to MLflow with its backtest, and registered; the
-    newest version is reused when it holds this very candidate (same evaluation and recipes), so a run killed after
-    registering and run again, or a rerun on unchanged data, adds no duplicate version."""
+    version that holds this very candidate (same evaluation and recipes), the newest or an older one, is reused, so a
+    run killed after registering and run again, or a rerun on data seen before, adds no duplicate version."""
     store = warehouse.warehouse()
     frame = store.read(RACE_FEATURES)
     seasons = modeling.seasons()
@@ -285,18 +285,16 @@ def _candidate(
 def champion_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, modeling: ModelingResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
-    """The promotion gate (`registry.gate`, the one the registry CLI applies too) on the newest version, which must
-    have been evaluated on the current features. The decision is recorded in `models.promotions` before the alias
-    moves; a rerun that repeats the last recorded decision (after a kill, or on unchanged data) adds no row."""
+    """The promotion gate (`registry.gate`, the one the registry CLI applies too) on the newest version evaluated on the
+    current features (the one `candidate_model` registered or reused). The decision is recorded in `models.promotions`
+    before the alias moves; a rerun that repeats the last recorded decision (after a kill, or on unchanged data) adds no
+    row."""
     store = warehouse.warehouse()
     registry = mlflow.registry()
     walk_forward = gate.WalkForward.from_warehouse(store, modeling.seasons())
-    candidate = registry.latest()
-    if evaluation_from(candidate).fingerprint != walk_forward.fingerprint():
-        raise dg.Failure(
-            f"version {candidate.version} was evaluated on other data than the current features; "
-            "materialize candidate_model first"
-        )
+    candidate = registry.evaluated_on(walk_forward.fingerprint())
+    if candidate is None:
+        raise dg.Failure("no version was evaluated on the current features; materialize candidate_model first")
     outcome = gate.promote(registry, store, walk_forward, str(candidate.version), decided_by=context.run.run_id)
     record = outcome.record
     context.log.info(record.reason)

@@ -10,9 +10,11 @@ from f1_pipeline.defs.raw import (
     ingestion_retry_policy,
     partition_metadata,
     raw_layer_asset,
+    replace_history,
     retried_only_if_recoverable,
 )
 from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
+from f1_pipeline.history_guard import PRACTICE_SHAPE
 from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.raw import PracticeBatch
 from f1_pipeline.practice.snapshot import SnapshotFileError
@@ -38,7 +40,7 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
                 batch = practice.load(seasons)
         except SnapshotFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
-        warehouse.warehouse().replace_partitions(RAW_PRACTICE, batch.frame, "season", seasons)
+        replace_history(context, warehouse, RAW_PRACTICE, batch.frame, seasons, PRACTICE_SHAPE)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(

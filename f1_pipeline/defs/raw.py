@@ -1,7 +1,7 @@
 """Raw layer: the API's rows per season, flattened but untouched, in `raw.<endpoint>` tables."""
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,8 +14,10 @@ from f1_pipeline.defs.resources import ErgastResource, WarehouseResource
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint
 from f1_pipeline.ergast.ingest import RawBatch, load_seasons
 from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.history_guard import RESULTS_SHAPE, SCHEDULE_SHAPE, HistoryShape, refusal, season_losses
 from f1_pipeline.http_source.errors import SourceError, SourceHTTPError, SourceRateLimitedError
 from f1_pipeline.tables import RAW_QUALIFYING, RAW_RACES, RAW_RESULTS, RAW_SPRINT, Table
+from f1_pipeline.warehouse import MissingTableError
 
 STEP_RETRIES = 3
 STEP_RETRY_DELAY = 30
@@ -56,6 +58,41 @@ def retried_only_if_recoverable(data_source: DataSource = "live") -> Iterator[No
         raise
 
 
+ACCEPT_HISTORY_LOSS_TAG = "f1/accept_history_loss"
+"""A run tag (value `true`) that lets this run's raw partitions lose stored history, like F1_ACCEPT_HISTORY_LOSS."""
+
+
+def replace_history(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    table: Table,
+    frame: pl.DataFrame,
+    seasons: Sequence[str],
+    shape: HistoryShape,
+) -> None:
+    """Replace the stored season partitions with `frame`, unless that loses history (races or sessions that had
+    rows, entries or rows beyond `history_guard.ROW_TOLERANCE`): then the step fails without retries and writes
+    nothing, the run fails, and the run-failure sensor alerts with the reason. A person's override accepts it."""
+    store = warehouse.warehouse()
+    try:
+        stored = store.read(table)
+    except MissingTableError:
+        stored = frame.clear()
+    losses = season_losses(stored, frame, seasons, shape)
+    if losses:
+        accepted = warehouse.accept_history_loss or context.run.tags.get(ACCEPT_HISTORY_LOSS_TAG) == "true"
+        override = f"F1_ACCEPT_HISTORY_LOSS=true or the run tag {ACCEPT_HISTORY_LOSS_TAG}=true"
+        message = refusal(table.qualified, losses, override)
+        if not accepted:
+            raise dg.Failure(
+                description=message,
+                metadata={"seasons_refused": [loss.season for loss in losses]},
+                allow_retries=False,
+            )
+        context.log.warning(f"accepted by the override: {message}")
+    store.replace_partitions(table, frame, "season", seasons)
+
+
 def raw_layer_asset(
     table: Table, retry_policy: dg.RetryPolicy, group_name: str = "raw", **options: Any
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
@@ -87,7 +124,9 @@ def partition_metadata(season: str, rows: pl.DataFrame, url: str, **counts: int)
     }
 
 
-def raw_asset(table: Table, endpoint: Endpoint, description: str, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
+def raw_asset(
+    table: Table, endpoint: Endpoint, description: str, shape: HistoryShape, retry_policy: dg.RetryPolicy
+) -> dg.AssetsDefinition:
     @raw_layer_asset(table, retry_policy, description=description)
     def _raw(
         context: dg.AssetExecutionContext, ergast: ErgastResource, warehouse: WarehouseResource
@@ -95,7 +134,7 @@ def raw_asset(table: Table, endpoint: Endpoint, description: str, retry_policy: 
         seasons = context.partition_keys
         with retried_only_if_recoverable(ergast.data_source):
             batch = load_seasons(ergast.client(), endpoint, seasons)
-        warehouse.warehouse().replace_partitions(table, batch.frame, "season", seasons)
+        replace_history(context, warehouse, table, batch.frame, seasons, shape)
         for season, metadata in season_metadata(batch).items():
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
@@ -123,14 +162,19 @@ def season_metadata(batch: RawBatch) -> dict[str, dict[str, object]]:
 
 
 RAW_TABLES = (
-    (RAW_RACES, SCHEDULE, "Season schedules (`/{season}/races.json`): every race, future ones included."),
-    (RAW_RESULTS, RESULTS, "Race results (`/{season}/results.json`), one row per car and driver."),
-    (RAW_QUALIFYING, QUALIFYING, "Qualifying results (`/{season}/qualifying.json`), Q1/Q2/Q3 as given."),
-    (RAW_SPRINT, SPRINT, "Sprint results (`/{season}/sprint.json`); empty before 2021."),
+    (
+        RAW_RACES,
+        SCHEDULE,
+        "Season schedules (`/{season}/races.json`): every race, future ones included.",
+        SCHEDULE_SHAPE,
+    ),
+    (RAW_RESULTS, RESULTS, "Race results (`/{season}/results.json`), one row per car and driver.", RESULTS_SHAPE),
+    (RAW_QUALIFYING, QUALIFYING, "Qualifying results (`/{season}/qualifying.json`), Q1/Q2/Q3 as given.", RESULTS_SHAPE),
+    (RAW_SPRINT, SPRINT, "Sprint results (`/{season}/sprint.json`); empty before 2021.", RESULTS_SHAPE),
 )
 
 
 def raw_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:
     """Built from settings, because the step retries' delay follows the client's backoff."""
     policy = ingestion_retry_policy(retry_backoff_seconds)
-    return [raw_asset(table, endpoint, description, policy) for table, endpoint, description in RAW_TABLES]
+    return [raw_asset(*table, retry_policy=policy) for table in RAW_TABLES]

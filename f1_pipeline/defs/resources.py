@@ -125,6 +125,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file that holds the raw, clean and quality schemas."""
 
     path: str
+    accept_history_loss: bool = False
+    """Whether a raw partition may lose stored history in this run (see `history_guard`)."""
 
     def warehouse(self) -> Warehouse:
         return Warehouse(self.path)
@@ -184,7 +186,9 @@ def resources_from(settings: PipelineSettings) -> dict[str, dg.ConfigurableResou
         "ergast": ErgastResource(**fields_of(ErgastResource)),
         "practice": PracticeResource(**fields_of(PracticeResource)),
         "weather": WeatherResource(**fields_of(WeatherResource)),
-        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse_path), accept_history_loss=settings.accept_history_loss
+        ),
         "modeling": ModelingResource(**fields_of(ModelingResource)),
         "mlflow": MlflowResource(**fields_of(MlflowResource)),
         "serving": ServingResource(**fields_of(ServingResource)),

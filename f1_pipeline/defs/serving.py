@@ -8,8 +8,15 @@ import dagster as dg
 import polars as pl
 
 from f1_pipeline.defs.resources import ServingResource, WarehouseResource
-from f1_pipeline.publication import Manifest, PublicationError, current_snapshot, publish, read_publication
-from f1_pipeline.serving_tables import COLUMN_DOCS, WarehouseTables, serving_tables
+from f1_pipeline.publication import (
+    Manifest,
+    PublicationError,
+    PublicationInvalidError,
+    current_snapshot,
+    publish,
+    read_publication,
+)
+from f1_pipeline.serving_tables import COLUMN_DOCS, VALUE_RULES, WarehouseTables, serving_tables
 from f1_pipeline.tables import SERVED, writers
 from f1_pipeline.warehouse import Warehouse
 
@@ -27,7 +34,10 @@ def serving_data(warehouse: WarehouseResource, serving: ServingResource) -> dg.M
     model_name, model_version = champion_of(tables["next_race"])
     directory = serving.directory()
     before = current_snapshot(directory)
-    manifest = publish(directory, tables, model_name=model_name, model_version=model_version)
+    try:
+        manifest = publish(directory, tables, model_name=model_name, model_version=model_version, rules=VALUE_RULES)
+    except PublicationInvalidError as error:
+        raise dg.Failure(f"nothing published, the current snapshot stays: {error}", allow_retries=False) from error
     return dg.MaterializeResult(
         metadata=publication_metadata(manifest, tables)
         | {

@@ -9,8 +9,9 @@ import polars as pl
 
 from f1_pipeline.defs.clean import publish, race_label
 from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_metadata
-from f1_pipeline.defs.raw import ingestion_retry_policy, raw_layer_asset, retried_only_if_recoverable
+from f1_pipeline.defs.raw import ingestion_retry_policy, raw_layer_asset, replace_history, retried_only_if_recoverable
 from f1_pipeline.defs.resources import WarehouseResource, WeatherResource
+from f1_pipeline.history_guard import WEATHER_SHAPE
 from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS
 from f1_pipeline.tables import CIRCUITS, RACES, RAW_WEATHER, WEATHER, writers
 from f1_pipeline.weather.client import call_weight
@@ -68,7 +69,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         planned = plan(windows, [int(season) for season in seasons], utc_today())
         with retried_only_if_recoverable():
             batch = load_planned(weather.client(), planned)
-        store.replace_partitions(RAW_WEATHER, batch.frame, "season", seasons)
+        replace_history(context, warehouse, RAW_WEATHER, batch.frame, seasons, WEATHER_SHAPE)
         skipped = planned.filter(pl.col("ask").is_null())
         for season in seasons:
             rows = batch.frame.filter(pl.col("season") == season)

@@ -10,12 +10,12 @@ fields and the recipes one hyper-parameter per tag, which is also what the promo
 self-contained: no tracking server is needed to know how to rebuild it). Versions registered before this layout
 hold the recipes as one JSON tag; they are still read.
 
-Crash safety: a version is created with its tags in one registry transaction, as the last act of its run, so a
-version either exists complete or not at all. A candidate is a deterministic function of its data and recipes, so
-re-materializing the newest version's candidate (after a killed run, or on unchanged data) reuses that version
-instead of registering a duplicate. A run a killed process left RUNNING is closed by the next attempt on the same
-data: FINISHED when it registered its version, else KILLED. Runs are one at a time (the run queue), so a RUNNING run
-on the same data is never another live attempt's.
+Crash safety: a version is created with its tags in one registry transaction, as the last act of its run, so a version
+either exists complete or not at all. A candidate is a deterministic function of its data and recipes, so re-
+materializing a registered version's candidate (after a killed run, on unchanged data, or on data back to an earlier
+state) reuses that version instead of registering a duplicate. A run a killed process left RUNNING is closed by the next
+attempt on the same data: FINISHED when it registered its version, else KILLED. Runs are one at a time (the run queue),
+so a RUNNING run on the same data is never another live attempt's.
 """
 
 from __future__ import annotations
@@ -286,16 +286,24 @@ class ModelRegistry:
         return parent.info.run_id
 
     def registered_candidate(self, evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> ModelVersion | None:
-        """The newest version when it was registered from this evaluation and these recipes, else None.
+        """The newest version registered from this evaluation and these recipes, else None.
 
-        Only the newest qualifies: the gate judges the newest version, so reusing an older one would offer it a
-        different candidate than the one just materialized."""
-        newest = self._newest()
-        wanted = _candidate_tags(evaluation, recipes)
-        if newest is None or any(newest.tags.get(key) != value for key, value in wanted.items()):
+        Any version, not only the newest: data that went back to an earlier state (a failed or corrected run in
+        between) names the version already made from it, which is reused rather than registered again as a
+        duplicate. The gate then judges that version (`evaluated_on`), not merely the newest."""
+        found = newest_matching(self._versions(), _candidate_tags(evaluation, recipes))
+        if found is None:
             return None
-        self._close_interrupted_runs(evaluation.fingerprint, completed_run_id=newest.run_id)
-        return newest
+        self._close_interrupted_runs(evaluation.fingerprint, completed_run_id=found.run_id)
+        return self.version(str(found.version))
+
+    def evaluated_on(self, fingerprint: str) -> ModelVersion | None:
+        """The newest version evaluated on the features with this fingerprint: the candidate the gate judges."""
+        found = newest_matching(self._versions(), {"evaluation_fingerprint": fingerprint})
+        return None if found is None else self.version(str(found.version))
+
+    def _versions(self) -> list[ModelVersion]:
+        return list(self.client().search_model_versions(f"name = '{self.model_name}'"))
 
     def _close_interrupted_runs(self, fingerprint: str, completed_run_id: str | None) -> None:
         """Runs on this data still RUNNING belong to attempts that were killed: the one that registered its version
@@ -431,6 +439,12 @@ def comparison_metrics(client: MlflowClient, run: Run) -> dict[str, float]:
         for metric, value in child.data.metrics.items()
         if not metric.startswith(SEASON_PREFIX)
     }
+
+
+def newest_matching(versions: Sequence[ModelVersion], wanted: Mapping[str, str]) -> ModelVersion | None:
+    """The highest-numbered version whose tags hold every `wanted` tag."""
+    matching = [version for version in versions if all(version.tags.get(k) == v for k, v in wanted.items())]
+    return max(matching, key=lambda version: int(version.version), default=None)
 
 
 def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:

@@ -22,8 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from f1_serving.dashboard import views
 from f1_serving.deps import limit_by_client
+from f1_serving.response_cache import ascii_digits
 from f1_serving.runtime import Runtime
-from f1_serving.serving_state import Served
+from f1_serving.serving_state import SUMMARIES, Served
 
 HERE = Path(__file__).parent
 ASSETS = "/dashboard/assets"
@@ -96,7 +97,8 @@ def _page(
     runtime: Runtime = request.app.state.runtime
     served = runtime.state.served
     if served is None:
-        problems = "; ".join(runtime.state.problems.values()) or "the server is loading"
+        # General summaries only, as readiness gives anonymous callers: the details name files and SQL (see the log).
+        problems = "; ".join(SUMMARIES[name] for name in sorted(runtime.state.problems)) or "the server is loading"
         return _render(
             "message.html",
             503,
@@ -110,7 +112,7 @@ def _page(
     cache_key = (served.version, day, "dashboard", template, *key)
     cached = runtime.cache.get(cache_key)
     if cached is not None:
-        return HTMLResponse(cached.body, headers={"X-Cache": "hit"})
+        return HTMLResponse(cached.body)
     try:
         context = build(served)
     except views.PageNotFoundError as error:
@@ -127,7 +129,6 @@ def _page(
         **context,
     )
     runtime.cache.put(cache_key, bytes(response.body))
-    response.headers["X-Cache"] = "miss"
     return response
 
 
@@ -157,7 +158,9 @@ async def next_race(request: Request) -> HTMLResponse:
 
 @router.get("/season/{year}", response_class=HTMLResponse)
 async def season(request: Request, year: str) -> HTMLResponse:
-    """`year` is read here rather than validated by FastAPI, so a bad one gets a page, not a JSON error."""
+    """`year` is read here rather than validated by FastAPI, so a bad one gets a page, not a JSON error; in ASCII
+    digits, so `/season/٢٠٢٤` and `/season/2024` are one page and one cache entry."""
+    year = ascii_digits(year)
 
     def build(served: Served) -> dict[str, Any]:
         if not (year.isdigit() and len(year) == 4):

@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from f1_pipeline.publication import Publication, publish, read_publication
-from f1_serving.serving_state import PUBLICATION_DEGRADED, REGISTRY_DEGRADED, SCORING_DEGRADED
+from f1_pipeline.publication import Publication, PublicationInvalidError, publish, read_publication
+from f1_pipeline.serving_tables import VALUE_RULES
+from f1_serving.serving_state import PUBLICATION_DEGRADED, PUBLICATION_INVALID, REGISTRY_DEGRADED, SCORING_DEGRADED
 from tests.api_support import champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"
@@ -66,6 +67,53 @@ def test_a_snapshot_that_breaks_its_schema_is_refused_and_the_last_good_one_serv
     ready = client.get(PREFIX + "/health/ready").json()
     assert ready["degraded"] == [] and ready["snapshot_id"] == repaired
     assert ready["refreshed_at"] > before["refreshed_at"]
+
+
+def _first_row(column: str, value: object) -> pl.Expr:
+    """`column` with `value` in the first row only: one bad value among good ones."""
+    return pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        ("next_race", _first_row("probability", 7.5)),
+        ("next_race", _first_row("probability", float("nan"))),
+        ("next_race", _first_row("driver_name", None)),
+        ("calendar", _first_row("season", None)),
+        ("calendar", _first_row("race_name", None)),
+        ("results", _first_row("date", None)),
+        ("championship_odds", _first_row("title_probability", -0.1)),
+    ],
+    ids=[
+        "probability-7.5",
+        "probability-nan",
+        "null-driver-name",
+        "null-season",
+        "null-race-name",
+        "null-date",
+        "negative-title-odds",
+    ],
+)
+def test_a_snapshot_with_forbidden_values_is_refused_and_the_last_good_one_served(own_copy, table, change):
+    settings, client, headers = own_copy
+    before = client.get(PREFIX + "/health/ready").json()
+    served = client.get(PREFIX + "/predictions/next-race", headers=headers).json()
+    good = read_publication(settings.serving_dir)
+    broken = good.tables[table].with_columns(change)
+    with pytest.raises(PublicationInvalidError, match=table):  # the pipeline's own publication refuses it
+        publish(
+            settings.serving_dir, {**good.tables, table: broken}, model_name="m", model_version="1", rules=VALUE_RULES
+        )
+    _republish(settings, good, **{table: broken})  # written by something that skipped the rules
+    refresh(client)
+    _assert_degraded(client, headers, PUBLICATION_INVALID, before)
+    assert client.get(PREFIX + "/predictions/next-race", headers=headers).json() == served
+    assert client.get("/", headers=headers).status_code == 200
+    repaired = _republish(settings, good)
+    refresh(client)
+    ready = client.get(PREFIX + "/health/ready").json()
+    assert ready["degraded"] == [] and ready["snapshot_id"] == repaired
 
 
 def test_a_new_champion_that_cannot_score_the_published_features_keeps_the_last_good_predictions(own_copy):

@@ -1,12 +1,18 @@
 """100 requests a minute per user: headers, 429, the budget shared through the real Redis by two app instances,
 and what happens when Redis is down."""
 
+import subprocess
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import redis
 from fastapi.testclient import TestClient
 
 from f1_serving.rate_limit import REDIS_DEGRADED, InProcessRateLimiter, RedisRateLimiter
 from tests.api_support import api_client, api_settings, bearer, register, stopped_clock
+from tests.local_server import free_port
 
 
 def _me(client: TestClient, token: str):
@@ -78,3 +84,53 @@ async def test_redis_limiter_counts_in_redis_and_expires_its_keys(redis_url):
         assert 0 < ttl <= 61
     finally:
         await limiter.aclose()
+
+
+@contextmanager
+def own_redis(port: int) -> Iterator[subprocess.Popen]:
+    """A redis-server of this test's own on `port`, without persistence (as a restarted one would come back empty);
+    the machine's Redis, which other tests share, is never touched."""
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield server
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_redis_killed_mid_minute_and_restarted_empty_does_not_reset_the_shared_budget(tmp_path):
+    port = free_port()
+    budget = 20
+    settings = api_settings(
+        tmp_path, rate_limit_per_minute=budget, redis_url=f"redis://127.0.0.1:{port}/0", api_replicas=2
+    )
+    now = [float(int(time.time()) // 60 * 60 + 1)]  # the first second of a minute; moved by hand below
+    with (
+        own_redis(port) as server,
+        api_client(settings, lambda: now[0]) as first,
+        api_client(settings, lambda: now[0]) as second,
+    ):
+        token = register(first)
+        replicas = [first, second]
+        before = [_me(replicas[i % 2], token).status_code for i in range(8)]
+        assert before == [200] * 8
+        server.kill()  # mid-minute: 8 of the 20 requests counted in Redis
+        server.wait()
+        during = [_me(replicas[i % 2], token) for i in range(30)]
+        admitted = sum(response.status_code == 200 for response in during)
+        assert all(response.headers["x-serving-degraded"] == REDIS_DEGRADED for response in during)
+        with own_redis(port):  # back, empty, within the same minute, past the limiter's retry delay
+            now[0] += 10
+            after = [_me(replicas[i % 2], token).status_code for i in range(10)]
+    assert 8 + admitted <= budget + 1  # the documented bound: the budget, plus at most one request per replica
+    assert after == [429] * 10  # the carried counts outweigh the restarted Redis's zero

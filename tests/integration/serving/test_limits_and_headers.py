@@ -179,3 +179,23 @@ def test_make_serve_does_not_let_uvicorn_believe_forwarded_headers():
     """`make serve` runs `f1-predict serve`, whose uvicorn command line must not trust X-Forwarded-For itself."""
     assert "f1-predict serve" in (REPO_ROOT / "Makefile").read_text().split("\nserve:")[1].split("\n\n")[0]
     assert "--no-proxy-headers" in servers.api("127.0.0.1", 8000)
+
+
+def test_an_unexpected_error_is_a_500_envelope_with_the_security_headers(tmp_path, caplog):
+    app = create_app(api_settings(tmp_path))
+
+    @app.get(f"{API}/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+        response = client.get(f"{API}/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "the server failed to answer; the error is logged",
+        "error_code": "internal_error",
+    }
+    headers = response.headers
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["cache-control"] == "no-store"
+    assert "secret internals" in caplog.text and "secret internals" not in response.text

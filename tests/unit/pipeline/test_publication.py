@@ -13,10 +13,15 @@ from f1_pipeline.publication import (
     CURRENT,
     SNAPSHOTS,
     TABLES,
+    ColumnRule,
     PublicationError,
+    PublicationInvalidError,
+    SumRule,
+    ValueRules,
     current_snapshot,
     publish,
     read_publication,
+    value_problems,
 )
 from tests.import_rules import imported_modules, is_forbidden
 from tests.publication_support import MODEL, tables
@@ -190,3 +195,19 @@ def test_only_the_published_tables_are_accepted(tmp_path):
 def test_publication_and_serving_tables_are_pure(module):
     """The API imports them: no orchestration, tracking or warehouse code comes with them."""
     assert not [name for name in imported_modules(Path(module.__file__)) if is_forbidden(name)]
+
+
+def test_a_publication_that_breaks_its_value_rules_is_refused_before_anything_is_written(tmp_path):
+    rules = {"next_race": ValueRules({"probability": ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))})}
+    first = publish(tmp_path, tables(), **MODEL, rules=rules)
+    with pytest.raises(PublicationInvalidError, match=r"'probability' has 2 value\(s\) outside \[0.0, 1.0\], e.g. 7.5"):
+        publish(tmp_path, tables(winner_probability=7.5), **MODEL, rules=rules)
+    assert current_snapshot(tmp_path) == first.snapshot_id
+    nan = tables(winner_probability=float("nan"))
+    assert value_problems(nan["next_race"], rules["next_race"]) == [
+        "column 'probability' has 2 value(s) that are not finite, e.g. nan"
+    ]
+    split = ValueRules({}, sums=(SumRule("probability", per=("driver_id",)),))
+    assert value_problems(tables()["next_race"], split)[0].startswith("column 'probability' sums to 0.7 (not 1.0)")
+    extra = tables()["next_race"].with_columns(unknown=pl.lit(None))
+    assert value_problems(extra, rules["next_race"]) == []  # columns without a rule are not looked at
