@@ -48,6 +48,19 @@ COLUMN_DOCS = {
 }
 
 
+TITLE_ODDS: dict[str, pl.DataType] = {
+    "season": pl.Int32(),
+    "after_round": pl.Int32(),
+    "entity": pl.String(),
+    "id": pl.String(),
+    "name": pl.String(),
+    "points_now": pl.Float64(),
+    "title_probability": pl.Float64(),
+    "expected_points": pl.Float64(),
+    "title_decided": pl.Boolean(),
+}
+"""The columns of every table of title odds (now, and after each round), in the order they are written."""
+
 _RACE = {"season": pl.Int32, "round": pl.Int32, "race_name": pl.String, "date": pl.Date}
 _NAMES = {
     "driver_id": pl.String,
@@ -125,27 +138,8 @@ SCHEMAS: dict[str, Schema] = {
         "points_rank": pl.Int32,
     },
     "rating_history": {**_RACE, "entity": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
-    "championship_odds": {
-        "season": pl.Int32,
-        "after_round": pl.Int32,
-        "entity": pl.String,
-        "id": pl.String,
-        "name": pl.String,
-        "points_now": pl.Float64,
-        "title_probability": pl.Float64,
-        "expected_points": pl.Float64,
-    },
-    "title_odds_by_round": {
-        "season": pl.Int32,
-        "after_round": pl.Int32,
-        "entity": pl.String,
-        "id": pl.String,
-        "name": pl.String,
-        "points_now": pl.Float64,
-        "title_probability": pl.Float64,
-        "expected_points": pl.Float64,
-        "title_decided": pl.Boolean,
-    },
+    "championship_odds": TITLE_ODDS,
+    "title_odds_by_round": TITLE_ODDS,
 }
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
 does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies

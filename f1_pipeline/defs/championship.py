@@ -44,7 +44,7 @@ from f1_pipeline.modeling.title_backtest import (
     title_metrics,
 )
 from f1_pipeline.modeling.title_odds import odds_after_each_round, with_title_decided
-from f1_pipeline.serving_tables import TITLE_ORDER
+from f1_pipeline.serving_tables import TITLE_ODDS, TITLE_ORDER
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
     CHAMPIONSHIP_ODDS,
@@ -126,16 +126,10 @@ def championship_odds(warehouse: WarehouseResource, modeling: ModelingResource) 
     rate = era_not_classified_rate(results, season, after)
     odds = simulate(season, now, field, rounds, spread=MODEL.spread, drift=drift, not_classified_rate=rate)
     seconds = time.perf_counter() - started
-    table = _named(store, with_title_decided(odds, season, rounds)).select(
-        pl.lit(season, pl.Int32).alias("season"),
-        pl.lit(after, pl.Int32).alias("after_round"),
-        "entity",
-        "id",
-        "name",
-        "points_now",
-        "title_probability",
-        "expected_points",
-        "title_decided",
+    table = (
+        _named(store, with_title_decided(odds, season, rounds))
+        .with_columns(season=pl.lit(season, pl.Int32), after_round=pl.lit(after, pl.Int32))
+        .select(*TITLE_ODDS)
     )
     store.replace_table(CHAMPIONSHIP_ODDS, table)
     leaders = table.group_by("entity", maintain_order=True).head(5)
@@ -193,17 +187,7 @@ def title_odds_by_round(warehouse: WarehouseResource, modeling: ModelingResource
     seconds = time.perf_counter() - started
     table = (
         _named(store, odds)
-        .select(
-            "season",
-            "after_round",
-            "entity",
-            "id",
-            "name",
-            "points_now",
-            "title_probability",
-            "expected_points",
-            "title_decided",
-        )
+        .select(*TITLE_ODDS)
         .sort(["after_round", "entity", *TITLE_ORDER[0]], descending=[False, False, *TITLE_ORDER[1]])
     )
     store.replace_table(TITLE_ODDS_BY_ROUND, table)

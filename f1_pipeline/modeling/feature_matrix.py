@@ -159,22 +159,28 @@ def race_features(inputs: FeatureInputs) -> pl.DataFrame:
     driver_form = _form(inputs.results, calendar, "driver_id", "driver")
     team_form = _form(inputs.results, calendar, "constructor_id", "team")
     frame = (
-        rows.pipe(_attach, _ratings(inputs.ratings, calendar, "driver"), ["driver_id"])
+        rows.pipe(attach_before, _ratings(inputs.ratings, calendar, "driver"), ["driver_id"])
         .pipe(_carried_into_season, "driver", inputs.driver_elo)
-        .pipe(_attach, _ratings(inputs.ratings, calendar, "team"), ["constructor_id"])
+        .pipe(attach_before, _ratings(inputs.ratings, calendar, "team"), ["constructor_id"])
         .pipe(_carried_into_season, "team", inputs.team_elo)
-        .pipe(_attach, driver_form, ["driver_id"])
-        .pipe(_attach, team_form, ["constructor_id"])
-        .pipe(_attach, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
-        .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "driver_id", "driver"), ["driver_id"])
-        .pipe(_attach, _qualifying_form(inputs.qualifying, calendar, "constructor_id", "team"), ["constructor_id"])
-        .pipe(_attach, _season_qualifying(inputs.qualifying, calendar, "driver_id", "driver"), ["season", "driver_id"])
+        .pipe(attach_before, driver_form, ["driver_id"])
+        .pipe(attach_before, team_form, ["constructor_id"])
+        .pipe(attach_before, _circuit_form(inputs.results, calendar), ["driver_id", "circuit_id"])
+        .pipe(attach_before, _qualifying_form(inputs.qualifying, calendar, "driver_id", "driver"), ["driver_id"])
         .pipe(
-            _attach,
+            attach_before, _qualifying_form(inputs.qualifying, calendar, "constructor_id", "team"), ["constructor_id"]
+        )
+        .pipe(
+            attach_before,
+            _season_qualifying(inputs.qualifying, calendar, "driver_id", "driver"),
+            ["season", "driver_id"],
+        )
+        .pipe(
+            attach_before,
             _season_qualifying(inputs.qualifying, calendar, "constructor_id", "team"),
             ["season", "constructor_id"],
         )
-        .pipe(_attach, _standings(inputs.results, inputs.sprints, calendar), ["season", "driver_id"])
+        .pipe(attach_before, _standings(inputs.results, inputs.sprints, calendar), ["season", "driver_id"])
         .pipe(_with_practice, inputs.practice, inputs.sprints, inputs.races)
         .pipe(_with_weather, inputs.weather)
         .pipe(_with_qualifying, inputs.qualifying)
@@ -238,15 +244,16 @@ def _one_row_per_driver(results: pl.DataFrame) -> pl.DataFrame:
     return results.sort("position_order").unique(["season", "round", "driver_id"], keep="first")
 
 
-def _attach(rows: pl.DataFrame, stats: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """Join the latest `stats` row of each key from a race strictly before the row's race."""
+def attach_before(rows: pl.DataFrame, stats: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Join the latest `stats` row of each key (none: of the whole history) from a race strictly before the row's
+    race: what point in time means for every feature."""
     return (
         rows.with_columns(known_before=pl.col("order") - 1)
         .sort("known_before")
         .join_asof(
             stats.rename({"order": "known_before"}).sort("known_before"),
             on="known_before",
-            by=list(by),
+            by=list(by) or None,
             strategy="backward",
             check_sortedness=False,
         )

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from f1_pipeline.modeling.feature_matrix import Mode
+from f1_pipeline.modeling.feature_matrix import Mode, attach_before
 
 WINDOW = 20
 """Races of history behind the team's and the driver's rates."""
@@ -116,9 +116,9 @@ def reliability_frame(inputs: ReliabilityInputs, entries: pl.DataFrame) -> pl.Da
     rows = (
         entries.select(*_KEY, "constructor_id", "grid")
         .join(calendar, on=["season", "round"], how="left")
-        .pipe(_attach, era, [])
-        .pipe(_attach, team, ["constructor_id"])
-        .pipe(_attach, driver, ["driver_id"])
+        .pipe(attach_before, era, [])
+        .pipe(attach_before, team, ["constructor_id"])
+        .pipe(attach_before, driver, ["driver_id"])
     )
     era_rate = (pl.col("era_k") / pl.col("era_n")).fill_null(0.2).clip(0.01, 0.99)
     field = pl.len().over("season", "round")
@@ -150,22 +150,6 @@ def _rolling_counts(results: pl.DataFrame, key: str, prefix: str) -> pl.DataFram
             pl.col("k").rolling_sum(WINDOW, min_samples=1).over(key).alias(f"{prefix}_k"),
             pl.col("n").rolling_sum(WINDOW, min_samples=1).over(key).alias(f"{prefix}_n"),
         )
-    )
-
-
-def _attach(rows: pl.DataFrame, stats: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """The latest `stats` row of each key from a race strictly before the row's race."""
-    return (
-        rows.with_columns(known_before=pl.col("order") - 1)
-        .sort("known_before")
-        .join_asof(
-            stats.rename({"order": "known_before"}).sort("known_before"),
-            on="known_before",
-            by=list(by) or None,
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .drop("known_before")
     )
 
 
