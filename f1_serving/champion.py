@@ -10,7 +10,7 @@ from mlflow.pyfunc import PyFuncModel
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
 
-from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, comparison_metrics, recipes_of
+from f1_pipeline.registry.tracking import CHAMPION, ModelRegistry, comparison_metrics, families_of
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def load_champion(registry: ModelRegistry, version: str) -> Champion:
         registered_at=_utc(registered.creation_timestamp) or datetime.now(UTC),
         trained_at=_utc(run.info.start_time),
         metrics={**comparison_metrics(client, run), **run.data.metrics},
-        families={mode: recipe.family for mode, recipe in recipes_of(registered).items()},
+        families=families_of(registered),
         model=registry.load(version),
         params=dict(run.data.params),
     )

@@ -34,7 +34,7 @@ from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
 from f1_pipeline.modeling.training import CANDIDATE, Seasons, candidate_predictions, recipe_backtest
 from f1_pipeline.registry.scoring import reliability_of, with_outcomes
-from f1_pipeline.registry.tracking import ModelRegistry, recipes_of
+from f1_pipeline.registry.tracking import ModelRegistry
 from f1_pipeline.warehouse import MissingTableError, Warehouse
 
 Action = Literal["promotion", "refusal", "manual_promotion", "rollback"]
@@ -187,7 +187,7 @@ def promote(
     previous = None if champion is None else str(champion.version)
     history = promotion_history(store)
     current = walk_forward.fingerprint()
-    candidate_predictions = walk_forward.predictions(recipes_of(candidate))
+    candidate_predictions = walk_forward.predictions(registry.recipes(candidate))
     candidate_evaluation = walk_forward.evaluation(candidate_predictions)
     champion_evaluation: Evaluation | None = None
     champion_predictions: pl.DataFrame | None = None
@@ -203,7 +203,7 @@ def promote(
             f"({rollback['reason']}); only a manual promotion brings it back",
         )
     else:
-        champion_predictions = walk_forward.predictions(recipes_of(champion))
+        champion_predictions = walk_forward.predictions(registry.recipes(champion))
         champion_evaluation = walk_forward.evaluation(champion_predictions)
         decision = decide(candidate_evaluation, champion_evaluation)
     resulting = version if decision.promote or previous is None else previous
@@ -213,7 +213,7 @@ def promote(
         published = (
             champion_predictions
             if champion_predictions is not None
-            else walk_forward.predictions(recipes_of(registry.version(resulting)))
+            else walk_forward.predictions(registry.recipes(registry.version(resulting)))
         )
     record = PromotionRecord(
         action="promotion" if decision.promote else "refusal",

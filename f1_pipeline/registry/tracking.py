@@ -20,6 +20,7 @@ so a RUNNING run on the same data is never another live attempt's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -111,8 +112,11 @@ SEASON_PREFIX = "season_"
 """Per-season scores are metrics named by their season (`season_2025.log_loss`, ...), so that the runs table never
 shows one season's figure under a name that reads as the whole backtest's (`log_loss` stays that)."""
 RECIPE_PREFIX = "recipe"
-LEGACY_RECIPES = "recipes"
-"""The one JSON tag that held the recipes before they were split into one tag per hyper-parameter."""
+RECIPE_DIGEST = f"{RECIPE_PREFIX}.digest"
+"""Version tag: the SHA-256 of the run's `recipes.json`, which holds every hyper-parameter. The version's tags stay a
+few (the evaluation, each mode's `recipe.<mode>.family`, this digest), and the digest both identifies a candidate's
+recipes (version reuse) and proves that the artifact read back is the one registered."""
+RECIPES_ARTIFACT = "recipes.json"
 MODEL_DESCRIPTION = """Winner probabilities for every entrant of a Formula 1 race, from the race's feature rows.
 
 Two modes, chosen with the `mode` inference param: `pre_qualifying` (before the grid is known) and `post_qualifying`
@@ -216,7 +220,7 @@ class ModelRegistry:
         with mlflow.start_run(experiment_id=experiment_id, run_name=candidate.name, tags=run_tags) as run:
             mlflow.log_params(dict(candidate.params))
             mlflow.log_metrics({**candidate.metrics, "evaluation_log_loss": candidate.evaluation.log_loss})
-            mlflow.log_dict(json.loads(recipes_to_json(candidate.recipes)), "recipes.json")
+            mlflow.log_text(recipes_to_json(candidate.recipes), RECIPES_ARTIFACT)
             mlflow.log_dict(asdict(candidate.evaluation), "evaluation.json")
             for name, table in candidate.tables.items():
                 mlflow.log_table(table.to_pandas(), artifact_file=f"tables/{name}.json")
@@ -359,6 +363,23 @@ class ModelRegistry:
     def version(self, version: str) -> ModelVersion:
         return self.client().get_model_version(self.model_name, version)
 
+    def recipes(self, version: ModelVersion) -> dict[Mode, Recipe]:
+        """How to rebuild each mode's model of a version: its run's `recipes.json`, checked against the version's
+        `RECIPE_DIGEST` (a version registered by hand, or by another tool, has neither)."""
+        digest = version.tags.get(RECIPE_DIGEST)
+        if digest is None or version.run_id is None:
+            raise MissingRecipeError(f"version {version.version} has no recipe tags")
+        self._point_mlflow_here()
+        try:
+            text = mlflow.artifacts.load_text(f"runs:/{version.run_id}/{RECIPES_ARTIFACT}")
+        except MlflowException as error:
+            raise MissingRecipeError(f"version {version.version} has no {RECIPES_ARTIFACT}: {error}") from error
+        if _digest(text) != digest:
+            raise MissingRecipeError(
+                f"version {version.version}'s {RECIPES_ARTIFACT} is not the one it was registered with"
+            )
+        return recipes_from_json(text)
+
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, version)
 
@@ -448,16 +469,17 @@ def newest_matching(versions: Sequence[ModelVersion], wanted: Mapping[str, str])
 
 
 def _candidate_tags(evaluation: Evaluation, recipes: Mapping[Mode, Recipe]) -> dict[str, str]:
-    """The version tags the gate reads back (`evaluation_from`, `recipes_of`) and that identify a candidate: every
-    field of the evaluation as `evaluation_<field>` (none for a field without a value), and per mode
-    `recipe.<mode>.family` and one tag per hyper-parameter, `recipe.<mode>.<estimator>.<name>` (its JSON value)."""
+    """The version tags the gate reads back (`evaluation_from`, `families_of`, `ModelRegistry.recipes`) and that
+    identify a candidate: every field of the evaluation as `evaluation_<field>` (none for a field without a value),
+    each mode's `recipe.<mode>.family`, and `RECIPE_DIGEST` of the recipes' JSON."""
     values = {item.name: getattr(evaluation, item.name) for item in fields(Evaluation)}
     tags = {f"evaluation_{name}": _tag_value(value) for name, value in values.items() if value is not None}
-    for mode, recipe in json.loads(recipes_to_json(recipes)).items():
-        tags[f"{RECIPE_PREFIX}.{mode}.family"] = recipe["family"]
-        for estimator, hyper in recipe["params"].items():
-            tags |= {f"{RECIPE_PREFIX}.{mode}.{estimator}.{name}": json.dumps(value) for name, value in hyper.items()}
-    return tags
+    tags |= {f"{RECIPE_PREFIX}.{mode}.family": recipe.family for mode, recipe in recipes.items()}
+    return tags | {RECIPE_DIGEST: _digest(recipes_to_json(recipes))}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _tag_value(value: object) -> str:
@@ -490,38 +512,23 @@ class MissingRecipeError(LookupError):
     """A version registered without the tags its models are rebuilt from (by hand, or by another tool)."""
 
 
-def recipes_of(version: ModelVersion) -> dict[Mode, Recipe]:
-    """How to rebuild each mode's model of a version, from its tags (the single JSON tag of older versions; the model
-    family tagged `kind` on versions registered before it had that name)."""
-    if LEGACY_RECIPES in version.tags:
-        return recipes_from_json(version.tags[LEGACY_RECIPES])
-    recipes: dict[str, dict[str, Any]] = {}
-    for key, value in version.tags.items():
-        prefix, *path = key.split(".")
-        if prefix != RECIPE_PREFIX:
-            continue
-        if len(path) == 2 and path[1] in ("family", "kind"):
-            recipes.setdefault(path[0], {"params": {}})["family"] = value
-        elif len(path) == 3:
-            params = recipes.setdefault(path[0], {"params": {}})["params"]
-            params.setdefault(path[1], {})[path[2]] = json.loads(value)
-    if not recipes:
-        raise MissingRecipeError(f"version {version.version} has no recipe tags")
-    return recipes_from_json(json.dumps(recipes))
+def families_of(version: ModelVersion) -> dict[str, str]:
+    """Each mode's model family, from the version's `recipe.<mode>.family` tags."""
+    return {
+        key.split(".")[1]: value
+        for key, value in version.tags.items()
+        if key.startswith(f"{RECIPE_PREFIX}.") and key.endswith(".family") and key.count(".") == 2
+    }
 
 
 def describe(version: ModelVersion) -> dict[str, Any]:
     """What the UI and the CLI show of a version."""
-    try:
-        families = {mode: recipe.family for mode, recipe in recipes_of(version).items()}
-    except LookupError:
-        families = {}
     return {
         "version": str(version.version),
         "aliases": list(version.aliases),
         "run_id": version.run_id,
         "data_through": version.tags.get("data_through"),
         "evaluation_log_loss": float(version.tags.get("evaluation_log_loss", "nan")),
-        "families": families,
+        "families": families_of(version),
         "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
     }

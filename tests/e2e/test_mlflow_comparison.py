@@ -5,7 +5,6 @@ the long JSON as artifacts. Also: versions written before this layout (recipes i
 
 import json
 import re
-from dataclasses import replace
 
 import pytest
 import yaml
@@ -15,7 +14,15 @@ from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 
 from f1_pipeline.modeling.candidates import Recipe, recipes_to_json
 from f1_pipeline.modeling.promotion import Evaluation
-from f1_pipeline.registry.tracking import _candidate_tags, describe, evaluation_from, recipes_of, registry_for
+from f1_pipeline.registry.tracking import (
+    RECIPES_ARTIFACT,
+    MissingRecipeError,
+    _candidate_tags,
+    describe,
+    evaluation_from,
+    families_of,
+    registry_for,
+)
 from f1_pipeline.tables import BACKTEST_SUMMARY, TUNING_STUDIES
 from tests.conftest import warehouse_of
 
@@ -34,29 +41,13 @@ def version_with(tags: dict[str, str]) -> ModelVersion:
     return ModelVersion("m", "7", 0, tags=[ModelVersionTag(key, value) for key, value in tags.items()])
 
 
-def test_recipes_and_evaluation_read_back_from_short_version_tags():
+def test_a_version_carries_a_few_short_tags_the_evaluation_reads_back_from():
     tags = _candidate_tags(EVALUATION, RECIPES)
     assert max(len(value) for value in tags.values()) < SHORT_TAG
+    assert len(tags) <= 8  # the evaluation, each mode's family and the recipes' digest: the rest is recipes.json
     version = version_with(tags)
-    assert recipes_of(version) == RECIPES
-    assert recipes_to_json(recipes_of(version)) == recipes_to_json(RECIPES)
+    assert families_of(version) == {"pre_qualifying": "conditional_logit", "post_qualifying": "rf_xgb_average"}
     assert evaluation_from(version) == EVALUATION
-
-
-def test_a_version_from_before_the_split_tags_still_reads():
-    legacy = {
-        "evaluation_log_loss": repr(EVALUATION.log_loss),
-        "evaluation_races": "35",
-        "evaluation_fingerprint": EVALUATION.fingerprint,
-        "recipes": recipes_to_json(RECIPES),
-    }
-    assert recipes_of(version_with(legacy)) == RECIPES
-    assert evaluation_from(version_with(legacy)) == replace(EVALUATION, podium_log_loss=None)
-
-
-def test_a_version_without_recipes_or_evaluation_is_a_clear_error():
-    with pytest.raises(LookupError, match="no recipe tags"):
-        recipes_of(version_with({"evaluation_races": "3"}))
     with pytest.raises(LookupError, match="no complete evaluation"):
         evaluation_from(version_with({"evaluation_races": "3"}))
 
@@ -114,12 +105,12 @@ class TestTrainedRegistry:
             assert logged == pytest.approx({name: row[name] for name in scores if row[name] is not None})
             if run.data.tags["role"] != "baseline":
                 assert set(logged) == set(scores)  # every model family has every score, under the same names
-        families = {mode: recipe.family for mode, recipe in recipes_of(champion).items()}
+        families = families_of(champion)
         chosen = [run for run in nested if run.data.tags["candidate"] == "yes"]
         assert {run.data.params["mode"]: run.data.params["model"] for run in chosen} == families
         assert by_key[("pole_sitter", "post_qualifying")].data.tags["role"] == "baseline"
         logit = by_key[("conditional_logit", "post_qualifying")]
-        tuned = recipes_of(champion)["post_qualifying"].params["conditional_logit"]
+        tuned = registry_for(trained[0]).recipes(champion)["post_qualifying"].params["conditional_logit"]
         assert logit.data.params["conditional_logit.l2"] == str(tuned["l2"])
         by_season = {name for name in logit.data.metrics if name.startswith("season_")}
         assert {"season_2025.log_loss", "season_2026.log_loss", "season_2026.top1"} <= by_season
@@ -136,12 +127,12 @@ class TestTrainedRegistry:
         assert max(len(v) for k, v in run.data.tags.items() if not k.startswith("mlflow.")) < SHORT_TAG
         assert max(len(value) for value in run.data.params.values()) < SHORT_TAG
         with open(client.download_artifacts(champion.run_id, "recipes.json")) as handle:
-            assert json.load(handle) == json.loads(recipes_to_json(recipes_of(champion)))
+            assert json.load(handle) == json.loads(recipes_to_json(registry_for(settings).recipes(champion)))
         with open(client.download_artifacts(champion.run_id, "evaluation.json")) as handle:
             assert Evaluation(**json.load(handle)) == evaluation_from(champion)
         registry = registry_for(settings)
         newest = registry.latest()
-        reused = registry.registered_candidate(evaluation_from(newest), recipes_of(newest))
+        reused = registry.registered_candidate(evaluation_from(newest), registry.recipes(newest))
         assert reused is not None and reused.version == newest.version
 
     def test_optuna_studies_and_trials_are_nested_under_a_tuning_run(self, trained, client):
@@ -164,19 +155,22 @@ class TestTrainedRegistry:
             )
 
 
-def test_a_registry_written_before_the_split_tags_still_reads(settings_for):
-    """A version registered by the earlier layout, in a real registry: the gate and `show` read it."""
+def test_recipes_read_back_from_the_run_artifact_the_digest_names(settings_for):
+    """The gate rebuilds a version's models from its run's recipes.json, and only from the one it was registered
+    with; a version without recipes (registered by hand) is a clear error."""
     registry = registry_for(settings_for())
     client = registry.client()
     client.create_registered_model(registry.model_name)
-    legacy = {
-        "evaluation_log_loss": repr(EVALUATION.log_loss),
-        "evaluation_races": "35",
-        "evaluation_fingerprint": EVALUATION.fingerprint,
-        "recipes": recipes_to_json(RECIPES),
-    }
-    client.create_model_version(registry.model_name, "file:///nonexistent/model", tags=legacy)
+    run = client.create_run(registry.experiment_id())
+    client.log_text(run.info.run_id, recipes_to_json(RECIPES), RECIPES_ARTIFACT)
+    tags = _candidate_tags(EVALUATION, RECIPES)
+    client.create_model_version(registry.model_name, "file:///nonexistent/model", run.info.run_id, tags=tags)
     version = registry.version("1")
-    assert recipes_of(version) == RECIPES
-    assert evaluation_from(version) == replace(EVALUATION, podium_log_loss=None)
+    assert registry.recipes(version) == RECIPES
     assert describe(version)["families"] == {"pre_qualifying": "conditional_logit", "post_qualifying": "rf_xgb_average"}
+    client.log_text(run.info.run_id, recipes_to_json({"pre_qualifying": RECIPES["pre_qualifying"]}), RECIPES_ARTIFACT)
+    with pytest.raises(MissingRecipeError, match="not the one it was registered with"):
+        registry.recipes(version)
+    client.create_model_version(registry.model_name, "file:///nonexistent/model", run.info.run_id)
+    with pytest.raises(MissingRecipeError, match="no recipe tags"):
+        registry.recipes(registry.version("2"))

@@ -24,7 +24,7 @@ from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from f1_pipeline.registry import gate
 from f1_pipeline.registry.cli import main
-from f1_pipeline.registry.tracking import DECISION_HEADING, LEGACY_RECIPES, RECIPE_PREFIX, Candidate, ModelRegistry
+from f1_pipeline.registry.tracking import DECISION_HEADING, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
 from tests.modeling_data import results_and_races, synthetic_frame
 
@@ -274,7 +274,7 @@ def test_cli_promote_of_a_version_without_recipe_tags_decides_nothing(cli_env, c
     not a traceback with the refusal's exit code."""
     client = cli_env.registry.client()
     for key in client.get_model_version(MODEL, cli_env.bad).tags:
-        if key == LEGACY_RECIPES or key.startswith(f"{RECIPE_PREFIX}."):
+        if key.startswith(f"{RECIPE_PREFIX}."):
             client.delete_model_version_tag(MODEL, cli_env.bad, key)
     cli_env.registry.set_champion(cli_env.good)
     assert main(["promote", cli_env.bad]) == 2
