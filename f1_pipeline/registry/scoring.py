@@ -3,6 +3,8 @@ so both say the same thing for the same rows."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from mlflow.pyfunc import PyFuncModel
 
@@ -12,7 +14,9 @@ from f1_pipeline.modeling.outcomes import finishing_outcomes
 from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.registry.tracking import model_input
 from f1_pipeline.tables import RACE_RESULTS, RACES
-from f1_pipeline.warehouse import Warehouse
+
+if TYPE_CHECKING:  # the API scores with this module and never imports DuckDB
+    from f1_pipeline.warehouse import Warehouse
 
 
 def available_modes(rows: pl.DataFrame) -> list[Mode]:

@@ -208,6 +208,7 @@ ODDS = pl.DataFrame(
         "points_now": [40.0, 18.0, 18.0, 33.0],
         "title_probability": [0.8, 0.3, 0.2, 0.7],
         "expected_points": [90.0, 40.0, 50.0, 70.0],
+        "title_decided": [False] * 4,
     },
     schema_overrides={"season": pl.Int32, "after_round": pl.Int32},
 )
@@ -245,6 +246,7 @@ def test_serving_tables_builds_every_published_table_in_utc():
             race_predictions=next_race.drop("predicted_at").with_columns(driver_id=pl.lit("a")),
             prediction_accuracy=pl.DataFrame({"mode": ["pre_qualifying"], "season": [2030], "round": [2]}),
             championship_odds=ODDS,
+            title_odds_by_round=ODDS,
         )
     )
     assert tuple(tables) == TABLES
