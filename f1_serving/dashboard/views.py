@@ -420,8 +420,14 @@ def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
             ),
         )
         for mode in MODES
-        for scored in outcome_accuracy(served, mode)
+        for scored in sorted(outcome_accuracy(served, mode), key=lambda item: _outcome_order(item.outcome))
     )
+
+
+def _outcome_order(outcome: str) -> int:
+    """The next-race page's order: win, podium, top 6, points, not classified, teammate."""
+    order = list(OUTCOME_NAMES)
+    return order.index(outcome) if outcome in order else len(order)
 
 
 def accuracy(served: Served) -> AccuracyPage:
