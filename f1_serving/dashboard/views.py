@@ -742,7 +742,8 @@ MODELS = {
     "conditional_logit": ("model family", "conditional logit: a linear score per driver, a softmax over the field"),
     "conditional_logit_reference_features": (
         "model family",
-        "the conditional logit on the baseline features only (ratings, recent form, circuit record, weather; the grid after qualifying)",
+        "the conditional logit on the baseline features only (ratings, recent form, circuit record, weather; the "
+        "grid after qualifying)",
     ),
     "random_forest": ("model family", "random forest of decision trees, normalised per race"),
     "xgboost": ("model family", "gradient-boosted trees (XGBoost), normalised per race"),
