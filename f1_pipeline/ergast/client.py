@@ -54,7 +54,8 @@ class Fetched:
 
 
 class ErgastClient(HttpSource):
-    """The reference project's operations over one `httpx.AsyncClient`; use as `async with ErgastClient(...) as api`."""
+    """The Ergast API's season operations over one `httpx.AsyncClient`; use as
+    `async with ErgastClient(...) as api`."""
 
     def __init__(
         self,

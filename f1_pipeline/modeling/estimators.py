@@ -1,7 +1,7 @@
 """Race-winner models: each turns a race's field into a distribution that sums to 1.
 
 Two families share one interface (`fit(train) -> self`, `predict(frame) -> probabilities per row`):
-- `TreeEnsemble`: the reference project's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
+- `TreeEnsemble`: the baseline recipe's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
   scores are normalised within each race;
 - `ConditionalLogit`: one linear score per driver and a softmax over the field, fitted on the likelihood of
   the actual winner, which is the quantity the backtest measures (McFadden's conditional logit);
@@ -86,7 +86,7 @@ def winners(frame: pl.DataFrame) -> np.ndarray:
 class TreeEnsemble:
     """RandomForest and/or XGBoost on the binary "won" target, averaged, then normalised per race.
 
-    Both use the reference project's class balancing (about one winner in twenty rows); the per-race normalisation
+    Both use class balancing (about one winner in twenty rows, weighted up); the per-race normalisation
     puts the scores back on a probability scale.
     """
 
@@ -361,7 +361,7 @@ def _observed_moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Average:
-    """The mean of several models' distributions (still a distribution): the reference project's RF + XGBoost
+    """The mean of several models' distributions (still a distribution): the baseline recipe's RF + XGBoost
     average, or a blend of the conditional logit with it."""
 
     members: tuple[Any, ...]

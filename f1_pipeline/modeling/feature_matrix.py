@@ -40,7 +40,8 @@ REFERENCE_PRE_FEATURES = (
     "wet",
     "wind_speed",
 )
-"""The reference project's features (weather is null where no weather source is configured)."""
+"""The baseline features: ratings, recent form, circuit record and weather (null where no weather source is
+configured)."""
 
 EXTRA_PRE_FEATURES = (
     "driver_starts",
