@@ -2,21 +2,10 @@
 
 from datetime import date
 
-import polars as pl
-
 from f1_serving import queries
 from f1_serving.dashboard import views
 from f1_serving.freshness import freshness
-
-CALENDAR = pl.DataFrame(
-    {
-        "season": [2026] * 4,
-        "round": [12, 13, 14, 15],
-        "race_name": ["Hungarian Grand Prix", "Dutch Grand Prix", "Italian Grand Prix", "Abu Dhabi Grand Prix"],
-        "date": [date(2026, 7, 26), date(2026, 8, 23), date(2026, 9, 6), date(2026, 12, 6)],
-        "status": ["completed", "scheduled", "scheduled", "scheduled"],
-    }
-)
+from tests.unit.serving.test_dashboard_views import CALENDAR
 
 
 def test_a_race_dated_before_today_without_results_has_passed_and_the_data_is_stale():
