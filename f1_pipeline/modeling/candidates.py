@@ -53,11 +53,7 @@ def recipes_to_json(recipes: Mapping[Mode, Recipe]) -> str:
 
 
 def recipes_from_json(text: str) -> dict[Mode, Recipe]:
-    """Recipes registered before model families had their name carry the family as `kind`: they read the same."""
-    return {
-        mode: Recipe(family=value["family"] if "family" in value else value["kind"], params=value["params"])
-        for mode, value in json.loads(text).items()
-    }
+    return {mode: Recipe(family=value["family"], params=value["params"]) for mode, value in json.loads(text).items()}
 
 
 def base_lineup(params: Mapping[Estimator, Mapping[str, Any]]) -> Lineup:

@@ -2,9 +2,11 @@
 
 What is published (`finishing_outcomes` with a `not_classified_probability` column) is the joint law of
 retirements and the classified order (`classified_strengths`, `joint_places`): each car is classified with the
-reliability model's probability c, and the classified cars finish in a Plackett-Luce order whose strengths are solved
-so that P(win) stays p. The rest of this docstring describes the order over all cars (every c = 1), which the
-backtest's podium metric of every model (`podium_probabilities`) and the season simulation (`sample_orders`) use.
+reliability model's probability c, and the classified cars cross the line in an exponential race whose strengths are
+solved so that P(win) stays p; with `RACE_TROUBLE` a classified car's race goes wrong now and then (`Trouble`: its
+strength is slowed for that race), which spreads the places behind the winner. The rest of this docstring describes
+the order over all cars (every c = 1, no trouble), which the backtest's podium metric of every model
+(`podium_probabilities`) uses.
 
 A race's win probabilities p are read as Plackett-Luce strengths (scores log p): the first place is drawn with
 probability p, the next from the remaining cars in proportion to their p, and so on. This is exact for P(win) (it
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -69,6 +72,40 @@ OUTCOME_COLUMNS = {
 }
 """Derived from each race's win distribution and its cars' reliability: one joint law of retirements and the
 classified order (`finishing_outcomes`)."""
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """How often a classified car's race goes wrong, and how much: with chance `share` (a penalty, damage, a slow stop,
+    a wrong call on tyres) a car runs slowed down for that race, its strength multiplied by one of `levels` factors
+    spread evenly in log scale from 1 down to `slowdown` (the worst trouble), each as likely. Its crossing time is then
+    a mixture of exponentials. Without it the order below the winner follows the strengths too faithfully: a favourite
+    who does not win is almost always second or third, and the midfield's chances of the places behind him are too
+    low."""
+
+    share: float = 0.0
+    slowdown: float = 1.0
+    levels: int = 1
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.share < 1.0 and 0.0 < self.slowdown <= 1.0 and self.levels >= 1):
+            raise ValueError(f"trouble needs 0 <= share < 1, 0 < slowdown <= 1 and levels >= 1, got {self}")
+
+    def components(self) -> tuple[tuple[float, float], ...]:
+        """(weight, speed factor) of each part of the crossing time's mixture."""
+        if not self.share:
+            return ((1.0, 1.0),)
+        speeds = self.slowdown ** (np.arange(1, self.levels + 1) / self.levels)
+        return ((1.0 - self.share, 1.0), *((self.share / self.levels, float(speed)) for speed in speeds))
+
+
+NO_TROUBLE = Trouble()
+RACE_TROUBLE = Trouble(share=0.4, slowdown=0.01, levels=3)
+"""The published law's, chosen by `bench/trouble.py` on the validation seasons (2010-2013, never the backtest's): of 32
+mixtures (a share of 0.2-0.5 of the classified cars troubled, the worst trouble slowing a car to 0.1-0.01 of its
+strength, in one or three levels), the one with the lowest summed log loss of the podium, top 6 and points chances
+over both modes: 40% of the classified cars lose pace in a race, equally often to about a fifth, a twentieth or a
+hundredth of their strength."""
 
 
 def place_probabilities(strengths: np.ndarray, places: int) -> np.ndarray:
@@ -177,7 +214,9 @@ def sample_orders(strengths: np.ndarray, samples: int, rng: np.random.Generator)
     return np.argsort(-noisy, axis=1)
 
 
-def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+def finishing_outcomes(
+    predictions: pl.DataFrame, by: Sequence[str] = (), trouble: Trouble = RACE_TROUBLE
+) -> pl.DataFrame:
     """The predictions with `OUTCOME_COLUMNS` added, one distribution per race and `by` group (e.g. model, mode).
 
     Needs `probability` (P(win), summing to 1 per distribution), `driver_id` and `constructor_id` (teammates; a null
@@ -196,7 +235,7 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
         .then(pl.struct(team).rank("dense").cast(pl.Int64))
         .otherwise(-1),
     )
-    columns = _joint_columns(rows)
+    columns = _joint_columns(rows, trouble)
     has_team = pl.col("constructor_id").is_not_null()
     return rows.with_columns(
         podium_probability=pl.Series(columns[:, 0]),
@@ -209,7 +248,7 @@ def finishing_outcomes(predictions: pl.DataFrame, by: Sequence[str] = ()) -> pl.
     ).drop("_race", "_slot", "_points_places", "_total", "_strength", "_team")
 
 
-def _joint_columns(rows: pl.DataFrame) -> np.ndarray:
+def _joint_columns(rows: pl.DataFrame, trouble: Trouble) -> np.ndarray:
     """P(podium), P(top 6), P(points), expected place, P(not classified), P(ahead of teammates) per row."""
     result = np.zeros((rows.height, 6))
     if not rows.height:
@@ -228,17 +267,14 @@ def _joint_columns(rows: pl.DataFrame) -> np.ndarray:
         strengths, c = classified_strengths(
             np.where(real[batch], np.maximum(p[batch], PROBABILITY_FLOOR), 0.0),
             np.where(real[batch], failing[batch], 0.0),
+            trouble,
         )
-        places, ahead = joint_places(strengths, c, team[batch], max(TOP6, int(places_of_race[batch].max())))
+        places, ahead = joint_places(strengths, c, team[batch], max(TOP6, int(places_of_race[batch].max())), trouble)
         cumulative = np.cumsum(places, axis=2)
         width = places.shape[2]
         field = real[batch].sum(axis=1, keepdims=True)
         others = c.sum(axis=1, keepdims=True) - c
-        pair = strengths[:, :, None] + strengths[:, None, :]
-        behind = np.divide(
-            np.broadcast_to(strengths[:, None, :], pair.shape), pair, out=np.zeros(pair.shape), where=pair > 0
-        )  # P(j ahead of i | both classified) = s_j / (s_i + s_j)
-        np.einsum("bii->bi", behind)[:] = 0.0
+        behind = pairwise_ahead(strengths, trouble)
         classified_place = c * (1 + np.einsum("bij,bj->bi", behind, c))
         per_race[batch, :, 0] = cumulative[:, :, min(PODIUM, width) - 1]
         per_race[batch, :, 1] = cumulative[:, :, min(TOP6, width) - 1]
@@ -253,6 +289,21 @@ def _joint_columns(rows: pl.DataFrame) -> np.ndarray:
 
 _JOINT_BATCH = 16
 """Races computed together: bounds the (races, nodes, cars, cars) working array to a few tens of MB."""
+
+
+def pairwise_ahead(s: np.ndarray, trouble: Trouble) -> np.ndarray:
+    """P(car j crosses before car i | both classified), (races, i, j), zero on the diagonal and for padding: for
+    exponential times s_j / (s_i + s_j), averaged over whether each car is troubled."""
+    components = trouble.components()
+    ahead = np.zeros((*s.shape, s.shape[1]))
+    for weight_i, speed_i in components:
+        for weight_j, speed_j in components:
+            mine, theirs = speed_i * s[:, :, None], speed_j * s[:, None, :]
+            total = mine + theirs
+            share = np.divide(np.broadcast_to(theirs, total.shape), total, out=np.zeros(total.shape), where=total > 0)
+            ahead += weight_i * weight_j * share
+    np.einsum("bii->bi", ahead)[:] = 0.0
+    return ahead
 
 
 def outcome_problems(table: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
@@ -374,7 +425,9 @@ def _expected_positions(rows: pl.DataFrame) -> np.ndarray:
     return expected_positions(strengths)[races, slots]
 
 
-def classified_strengths(p: np.ndarray, classified: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def classified_strengths(
+    p: np.ndarray, classified: np.ndarray, trouble: Trouble | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The Plackett-Luce strengths s of the classified order that keep every car's P(win) at p, and the P(classified)
     used (raised where p asks for it); both (races, cars), zero-padded.
 
@@ -392,7 +445,7 @@ def classified_strengths(p: np.ndarray, classified: np.ndarray) -> tuple[np.ndar
     c = np.clip(c, 0.0, 1.0)
     s = np.where(real, np.maximum(p, PROBABILITY_FLOOR), 0.0)
     for _ in range(_FIXED_POINT_STEPS):
-        win = _win_probabilities(s, c)
+        win = _win_probabilities(s, c, trouble or NO_TROUBLE)
         if np.abs(win - p)[real].max(initial=0.0) < _FIXED_POINT_TOLERANCE:
             break
         ratio = np.divide(p, win, out=np.ones_like(p), where=win > 0)
@@ -405,33 +458,48 @@ _FIXED_POINT_STEPS = 500
 _FIXED_POINT_TOLERANCE = 1e-10
 
 
-def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """log P(car j is not a classified car past the line by time t) = log(1 - c_j + c_j e^{-s_j t}):
-    shape (races, nodes, cars); a padded car (c = 0) contributes 0."""
+def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
+    """log P(car j is not a classified car past the line by time t) = log(1 - c_j + c_j S_j(t)), S_j the survival of
+    its crossing time (`Trouble`): shape (races, nodes, cars); a padded car (c = 0) contributes 0."""
     with np.errstate(divide="ignore"):
-        return np.logaddexp(np.log(1.0 - c)[:, None, :], np.log(c)[:, None, :] - s[:, None, :] * t[None, :, None])
+        return np.logaddexp(np.log(1.0 - c)[:, None, :], np.log(c)[:, None, :] + _log_survival(s, t, trouble))
 
 
-def _win_probabilities(s: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _log_survival(s: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
+    """log P(T_j > t) of a classified car's crossing time: (races, nodes, cars)."""
+    fast = -s[:, None, :] * t[None, :, None]
+    parts = [np.log(weight) + speed * fast for weight, speed in trouble.components()]
+    return np.logaddexp.reduce(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def _density(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
+    """c_j f_j(t) t dlog t: a classified crossing's density on the log-time grid, (races, nodes, cars)."""
+    rate = s[:, None, :] * t[None, :, None]
+    f = sum(weight * speed * rate * np.exp(-speed * rate) for weight, speed in trouble.components())
+    return c[:, None, :] * f * _STEP
+
+
+def _win_probabilities(s: np.ndarray, c: np.ndarray, trouble: Trouble) -> np.ndarray:
     """P(car i wins | at least one car is classified) of the joint law, by the log-time trapezoid rule."""
-    t = np.exp(_joint_nodes(s))
-    unfinished = _log_unfinished(s, c, t)
+    t = np.exp(_joint_nodes(s, trouble))
+    unfinished = _log_unfinished(s, c, t, trouble)
     others = unfinished.sum(axis=2, keepdims=True) - unfinished
-    density = c[:, None, :] * s[:, None, :] * t[None, :, None] * np.exp(-s[:, None, :] * t[None, :, None]) * _STEP
-    win = (density * np.exp(others)).sum(axis=1)
+    win = (_density(s, c, t, trouble) * np.exp(others)).sum(axis=1)
     anyone = 1.0 - np.prod(np.where(s > 0, 1.0 - c, 1.0), axis=1, keepdims=True)
     return win / anyone
 
 
-def _joint_nodes(s: np.ndarray) -> np.ndarray:
+def _joint_nodes(s: np.ndarray, trouble: Trouble) -> np.ndarray:
     """Log-times covering the integrands: before 1e-11 / s_max nobody has finished; a car that may be the only one
-    classified left keeps its density until e^{-s_i t} is below e^{-50}, so the grid runs to 50 / (smallest s)."""
+    classified left keeps its density until its survival is below e^{-50}, so the grid runs to 50 / (the smallest
+    rate: the slowest car's, troubled)."""
     positive = s[s > 0]
-    return np.arange(np.log(_EARLY / positive.max()), np.log(_HORIZON / positive.min()) + _STEP, _STEP)
+    slowest = positive.min() * min(speed for _, speed in trouble.components())
+    return np.arange(np.log(_EARLY / positive.max()), np.log(_HORIZON / slowest) + _STEP, _STEP)
 
 
 def joint_places(
-    s: np.ndarray, c: np.ndarray, team: np.ndarray, places: int | None = None
+    s: np.ndarray, c: np.ndarray, team: np.ndarray, places: int | None = None, trouble: Trouble | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(car i is classified in place r+1) for the first `places` places (every place by default), shape (races,
     cars, places), and P(car i is classified ahead of every classified teammate) (races, cars), for classified-order
@@ -443,10 +511,11 @@ def joint_places(
     has crossed by t with probability c_j (1 - e^{-s_j t}) (a Poisson-binomial count, by dynamic programming).
     `team` numbers each car's team in its race (-1: no teammates).
     """
+    trouble = trouble or NO_TROUBLE
     races, cars = s.shape
     places = cars if places is None else min(places, cars)
-    t = np.exp(_joint_nodes(s))
-    unfinished = _log_unfinished(s, c, t)
+    t = np.exp(_joint_nodes(s, trouble))
+    unfinished = _log_unfinished(s, c, t, trouble)
     crossed = 1.0 - np.exp(unfinished)  # (races, nodes, cars): c_j (1 - e^{-s_j t})
     count = np.zeros((races, t.size, cars, places))
     count[..., 0] = 1.0
@@ -455,7 +524,7 @@ def joint_places(
         moved = count[..., :-1] * q[..., None]
         count *= 1.0 - q[..., None]
         count[..., 1:] += moved
-    density = c[:, None, :] * s[:, None, :] * t[None, :, None] * np.exp(-s[:, None, :] * t[None, :, None]) * _STEP
+    density = _density(s, c, t, trouble)
     placed = np.einsum("bnc,bncr->bcr", density, count)
     mates = (team[:, :, None] == team[:, None, :]) & (team[:, :, None] >= 0) & ~np.eye(cars, dtype=bool)
     beaten = np.einsum("bnj,bij->bni", unfinished, mates.astype(np.float64))

@@ -7,6 +7,9 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import (
+    NO_TROUBLE,
+    RACE_TROUBLE,
+    Trouble,
     classified_strengths,
     expected_positions,
     finishing_outcomes,
@@ -106,7 +109,7 @@ def test_outcomes_of_many_races_are_consistent_per_driver_and_per_race():
 
 
 def test_teams_and_teammates():
-    outcomes = finishing_outcomes(_race(2025, 1, [0.6, 0.2, 0.15, 0.05], ["a", "a", "b", None]))
+    outcomes = finishing_outcomes(_race(2025, 1, [0.6, 0.2, 0.15, 0.05], ["a", "a", "b", None]), trouble=NO_TROUBLE)
     assert outcomes["team_win_probability"].to_list() == pytest.approx([0.8, 0.8, 0.15, None], nan_ok=True)
     assert outcomes["teammate_ahead_probability"][:2].to_list() == pytest.approx([0.75, 0.25])
     assert outcomes["teammate_ahead_probability"][2:].to_list() == [None, None]
@@ -183,6 +186,65 @@ def test_the_joint_law_of_retirements_and_order_matches_every_case_enumerated(se
     assert np.all(used[0] >= classified)  # raised only where P(win) needs it
 
 
+def enumerated_troubled(
+    strengths: np.ndarray, classified: np.ndarray, team: np.ndarray, trouble: Trouble
+) -> tuple[np.ndarray, np.ndarray]:
+    """`enumerated_joint` averaged over how each car's race goes (untroubled, or one of the trouble levels): given
+    that, every crossing time is exponential with the cars' strengths times their speed factors, so the order is
+    Plackett-Luce with those strengths."""
+    cars = len(strengths)
+    places, ahead = np.zeros((cars, cars)), np.zeros(cars)
+    for parts in itertools.product(trouble.components(), repeat=cars):
+        weights, speeds = np.array(parts).T
+        more_places, more_ahead = enumerated_joint(strengths * speeds, classified, team)
+        places += np.prod(weights) * more_places
+        ahead += np.prod(weights) * more_ahead
+    return places, ahead
+
+
+@pytest.mark.parametrize("trouble", [Trouble(share=0.2, slowdown=0.1), Trouble(share=0.3, slowdown=0.05, levels=2)])
+def test_the_law_with_trouble_matches_every_case_enumerated_and_keeps_the_win_chance(trouble):
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(4))
+    classified = rng.uniform(0.85, 0.99, 4)  # a car alone classified wins whatever its strength: keep that rare
+    team = np.array([0, 0, 1, -1])
+    strengths, used = classified_strengths(p[None, :], classified[None, :], trouble)
+    places, ahead = joint_places(strengths, used, team[None, :], trouble=trouble)
+    exact_places, exact_ahead = enumerated_troubled(strengths[0], used[0], team, trouble)
+    assert np.abs(places[0] - exact_places).max() < 1e-8
+    assert np.abs(ahead[0] - exact_ahead).max() < 1e-8
+    nobody = np.prod(1 - used[0])
+    assert np.allclose(exact_places[:, 0] / (1 - nobody), p, atol=1e-9)
+    calm_strengths, calm_used = classified_strengths(p[None, :], classified[None, :])
+    calm, _ = joint_places(calm_strengths, calm_used, team[None, :])
+    favourite = int(np.argmax(p))
+    assert places[0, favourite, 1:3].sum() < calm[0, favourite, 1:3].sum()  # a favourite beaten is less often 2nd/3rd
+    race = _race(2024, 1, p.tolist(), ["a", "a", "b", None]).with_columns(
+        not_classified_probability=pl.Series(1 - classified)
+    )
+    outcomes = finishing_outcomes(race, trouble=trouble)
+    others = used[0].sum() - used[0]
+    expected = exact_places @ np.arange(1, 5) + (1 - used[0]) * (1 + others + 4) / 2
+    assert np.allclose(outcomes["expected_position"].to_numpy(), expected, atol=1e-8)
+    assert np.allclose(outcomes["teammate_ahead_probability"][:2].to_numpy(), exact_ahead[:2], atol=1e-8)
+
+
+def test_trouble_outside_its_range_is_refused():
+    for share, slowdown, levels in ((1.0, 0.5, 1), (-0.1, 0.5, 1), (0.2, 0.0, 1), (0.2, 1.5, 1), (0.2, 0.5, 0)):
+        with pytest.raises(ValueError, match="trouble needs"):
+            Trouble(share, slowdown, levels)
+
+
+def test_the_published_law_has_trouble_in_it():
+    race = _race(2024, 1, [0.5, 0.2, *[0.3 / 18] * 18], [f"t{i // 2}" for i in range(20)])
+    published = finishing_outcomes(race)
+    calm = finishing_outcomes(race, trouble=NO_TROUBLE)
+    assert RACE_TROUBLE.share > 0
+    assert published["top6_probability"][0] < calm["top6_probability"][0]
+    assert published["top6_probability"][10] > calm["top6_probability"][10]
+    assert np.allclose(published["probability"], calm["probability"])
+
+
 def test_a_favourite_more_likely_to_win_than_to_be_classified_is_made_reliable_enough():
     strengths, used = classified_strengths(np.array([[0.9, 0.05, 0.05]]), np.array([[0.8, 0.9, 0.9]]))
     assert used[0, 0] == pytest.approx(np.sqrt(0.9))
@@ -192,8 +254,8 @@ def test_a_favourite_more_likely_to_win_than_to_be_classified_is_made_reliable_e
 
 def test_retirements_lower_the_points_chance_of_a_dominant_field_and_stay_consistent():
     race = _race(2024, 1, [0.6, 0.2, *[0.2 / 18] * 18], [f"t{i // 2}" for i in range(20)])
-    certain = finishing_outcomes(race)
-    risky = finishing_outcomes(race.with_columns(not_classified_probability=pl.lit(0.15)))
+    certain = finishing_outcomes(race, trouble=NO_TROUBLE)
+    risky = finishing_outcomes(race.with_columns(not_classified_probability=pl.lit(0.15)), trouble=NO_TROUBLE)
     assert certain["points_probability"].max() > 0.9999
     assert risky["points_probability"].max() < 0.86
     assert np.allclose(risky["probability"], race["probability"])
@@ -208,7 +270,7 @@ def test_expected_place_counts_cars_not_classified_behind_the_classified_ones():
     race = _race(2024, 1, p.tolist(), ["a", "a", "b", "b", None]).with_columns(
         not_classified_probability=pl.Series(failing)
     )
-    outcomes = finishing_outcomes(race)
+    outcomes = finishing_outcomes(race, trouble=NO_TROUBLE)
     strengths, used = classified_strengths(p[None, :], 1 - failing[None, :])
     s, c = strengths[0], used[0]
     expected = np.zeros(5)

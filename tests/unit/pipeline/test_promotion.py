@@ -113,13 +113,6 @@ def test_a_default_recipe_uses_the_reference_parameters():
     assert recipes_from_json(recipes_to_json({"post_qualifying": recipe})) == {"post_qualifying": recipe}
 
 
-def test_a_recipe_registered_when_the_model_family_was_called_kind_reads_the_same():
-    recipe = Recipe("plackett_luce", TUNED)
-    written = json.loads(recipes_to_json({"pre_qualifying": recipe}))
-    written["pre_qualifying"]["kind"] = written["pre_qualifying"].pop("family")
-    assert recipes_from_json(json.dumps(written)) == {"pre_qualifying": recipe}
-
-
 def _outcome_races(points_shift: float, noise: float, seed: int = 0) -> pl.DataFrame:
     """Per-race binary log losses of 200 races for win and points: a shared race difficulty plus the model's own
     per-race noise, points shifted by `points_shift`."""

@@ -1,0 +1,140 @@
+"""Choose how often and how much a race goes wrong for a classified car (`outcomes.Trouble`), on the validation
+seasons, and score the choice on the backtest seasons.
+
+Reads a quick start's warehouse (the race features, the tuned recipes, the results): the tuned recipe of each mode
+predicts every race of the validation and backtest seasons walk-forward (trained on the seasons before each one),
+the reliability model gives each car's chance of not being classified, and every grid point of the mixture turns
+both into podium, top 6 and points chances, scored as binary forecasts (log loss, expected calibration error and the
+largest gap between forecast and observed rate in a bin of at least 50 forecasts). The grid point with the lowest
+summed log loss of the three outcomes over both modes on the validation seasons is the one chosen; the backtest
+seasons are then scored once with it. Prints the tables.
+
+    python -m bench.trouble [--warehouse warehouse/f1.duckdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+import polars as pl
+
+from f1_pipeline.modeling.backtest import walk_forward
+from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
+from f1_pipeline.modeling.feature_matrix import MODES, Mode
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
+from f1_pipeline.modeling.outcomes import NO_TROUBLE, Trouble, finishing_outcomes
+from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
+from f1_pipeline.settings import PipelineSettings
+from f1_pipeline.tables import RACE_FEATURES, RACE_RESULTS, RACES, RECIPES
+from f1_pipeline.warehouse import Warehouse
+
+SHARES = (0.0, 0.2, 0.3, 0.4, 0.5)
+SLOWDOWNS = (0.1, 0.05, 0.02, 0.01)
+LEVELS = (1, 3)
+SCORED = ("podium", "top6", "points")
+BIN_FLOOR = 50
+
+
+def predictions(store: Warehouse, seasons: list[int], train_first: int) -> pl.DataFrame:
+    """Each mode's tuned recipe, walk-forward over `seasons`, with each row's team, result and reliability."""
+    frame = store.read(RACE_FEATURES)
+    recipes = _recipes(store)
+
+    def lineup(mode: Mode) -> dict[str, object]:
+        return {"recipe": recipes[mode].build(mode)}
+
+    predicted = walk_forward(frame, lineup, list(recipes), seasons, train_first).drop("model")  # type: ignore[arg-type]
+    key = [*RACE_KEY, "driver_id"]
+    rows = frame.select(*key, "constructor_id", "grid", "finish_position").join(
+        predicted.select(RACE_KEY).unique(), on=RACE_KEY, how="semi"
+    )
+    inputs = ReliabilityInputs(results=store.read(RACE_RESULTS), races=store.read(RACES))
+    failing = not_classified_probabilities(inputs, rows.select(*key, "constructor_id", "grid"))
+    return predicted.join(rows, on=key, how="left").join(failing, on=["mode", *key], how="left")
+
+
+def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
+    """The tuned recipes; before any tuning, Plackett-Luce with its reference hyper-parameters in both modes."""
+    if str(RECIPES) not in store.tables():
+        return dict.fromkeys(MODES, Recipe("plackett_luce"))
+    return {
+        row["mode"]: recipes_from_json(row["recipe"])[row["mode"]] for row in store.read(RECIPES).iter_rows(named=True)
+    }
+
+
+def scores(frame: pl.DataFrame, trouble: Trouble) -> pl.DataFrame:
+    """mode, outcome, log loss, ECE and the largest bin gap of the podium, top 6 and points chances."""
+    outcomes = finishing_outcomes(frame, by=("mode",), trouble=trouble).drop(
+        "probability", "teammate_ahead_probability"
+    )
+    outcomes = outcomes.drop("not_classified_probability")
+    bins = outcome_calibration(outcomes, by=("mode",)).filter(pl.col("count") >= BIN_FLOOR)
+    gaps = bins.group_by("mode", "outcome").agg(
+        largest_gap=(pl.col("observed_rate") - pl.col("mean_probability")).abs().max()
+    )
+    return (
+        outcome_scores(outcomes, by=("mode",))
+        .filter(pl.col("outcome").is_in(SCORED))
+        .join(gaps, on=["mode", "outcome"])
+        .select("mode", "outcome", "driver_log_loss", "ece", "largest_gap")
+    )
+
+
+def grid(frame: pl.DataFrame) -> pl.DataFrame:
+    rows = []
+    for share, slowdown, levels in itertools.product(SHARES, SLOWDOWNS, LEVELS):
+        if share == 0.0 and (slowdown, levels) != (SLOWDOWNS[0], LEVELS[0]):
+            continue
+        trouble = Trouble(share, slowdown, levels) if share else NO_TROUBLE
+        table = scores(frame, trouble)
+        rows.append(
+            {
+                "share": share,
+                "slowdown": slowdown if share else 1.0,
+                "levels": levels,
+                "summed_log_loss": table["driver_log_loss"].sum(),
+                **{f"{mode[:4]}_sum": table.filter(pl.col("mode") == mode)["driver_log_loss"].sum() for mode in MODES},
+                **{
+                    f"{row['mode'][:4]}_{row['outcome']}": f"{row['driver_log_loss']:.4f}/{row['ece']:.3f}"
+                    for row in table.iter_rows(named=True)
+                },
+            }
+        )
+    return pl.DataFrame(rows).sort("summed_log_loss")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouse", type=Path, default=PipelineSettings().warehouse_path)
+    args = parser.parse_args()
+    settings = PipelineSettings()
+    store = Warehouse(args.warehouse, read_only=True)
+    started = time.perf_counter()
+    validation = predictions(
+        store,
+        list(range(settings.validation_first_season, settings.backtest_first_season)),
+        settings.train_first_season,
+    )
+    backtest = predictions(store, list(range(settings.backtest_first_season, 2026)), settings.train_first_season)
+    print(f"walk-forward predictions: {time.perf_counter() - started:.0f} s")
+    pl.Config.set_tbl_rows(100).set_tbl_cols(20).set_tbl_width_chars(250).set_fmt_str_lengths(20)
+    table = grid(validation)
+    print(f"validation seasons {settings.validation_first_season}-{settings.backtest_first_season - 1}:")
+    print(table)
+    best = table.row(0, named=True)
+    chosen = Trouble(best["share"], best["slowdown"], best["levels"]) if best["share"] else NO_TROUBLE
+    print(f"chosen: {chosen}; backtest seasons {settings.backtest_first_season}-2025, without and with it:")
+    for trouble in (NO_TROUBLE, chosen):
+        print(trouble)
+        print(scores(backtest, trouble))
+    outcomes = finishing_outcomes(backtest, by=("mode",), trouble=chosen).drop("teammate_ahead_probability")
+    bins = outcome_calibration(outcomes.drop("probability", "not_classified_probability"), by=("mode",))
+    print(bins.with_columns(gap=pl.col("observed_rate") - pl.col("mean_probability")).sort("mode", "outcome", "bin"))
+
+
+if __name__ == "__main__":
+    main()
