@@ -17,10 +17,11 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md LICENSE ./
 COPY f1_pipeline ./f1_pipeline
 COPY f1_serving ./f1_serving
-# Exactly the versions of uv.lock, as `make setup` installs them, without the dev tools. Not editable: the bundled
-# Ergast snapshot is package data and must end up inside site-packages. The k8s extra (dagster-k8s) is there only for
-# Kubernetes: run pods started by the Helm chart's K8sRunLauncher load an instance (dagster.yaml) naming `dagster_k8s`.
-RUN uv sync --locked --no-editable --extra k8s
+# Exactly the versions of uv.lock, as `make setup` installs them, without the dev group. Not editable: the bundled
+# Ergast snapshot is package data and must end up inside site-packages. The production extra adds the PostgreSQL and
+# Redis drivers, dagster-postgres, and dagster-k8s (run pods started by the Helm chart's K8sRunLauncher load an
+# instance naming `dagster_k8s`).
+RUN uv sync --locked --no-editable --no-dev --extra production
 
 FROM ${PYTHON_IMAGE}
 ARG APP_UID=10001

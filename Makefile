@@ -4,6 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
+# uv, which builds .venv, in a virtualenv of its own (.venv is synced exactly to uv.lock, which does not list uv), at
+# the version pyproject.toml's [tool.uv] requires. It is first on PATH for every target: the tests run it too.
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
+UV_REQUIRED = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["required-version"])')
+export PATH := $(CURDIR)/$(UV_HOME)/bin:$(PATH)
+
 # Seasons to materialize, as a Dagster partition range: every season from 1950 to the current one.
 SEASONS ?= 1950...$(shell date -u +%Y)
 
@@ -13,13 +20,16 @@ quickstart: setup run
 
 setup: $(VENV)/.installed
 
-# Exactly the versions in uv.lock (the project itself editable); --locked fails if uv.lock no longer matches
-# pyproject.toml (`uv lock` updates it). uv is bootstrapped with pip, then pinned by the lock like any dev tool.
-# Bytecode is compiled once here, not by the first run of every command (nor by every test worker at once).
-$(VENV)/.installed: pyproject.toml uv.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet "uv>=0.13.9,<0.14"
-	$(BIN)/uv sync --quiet --locked --compile-bytecode --extra dev
+$(UV): pyproject.toml
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check "uv$(UV_REQUIRED)"
+	touch $@
+
+# Exactly the versions in uv.lock: the package (editable) and the dev group (the tools, and the production extra's
+# PostgreSQL and Redis drivers the suite uses); --locked fails if uv.lock no longer matches pyproject.toml (`uv lock`
+# updates it). Bytecode is compiled once here, not by the first run of every command (nor by every test worker).
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(UV) sync --quiet --locked --compile-bytecode --python $(PYTHON)
 	touch $@
 
 # The main job as a run of the workspace's code location (listed under the job in the Dagster UI), a line per stage.
@@ -41,10 +51,10 @@ serve: setup
 mlflow: setup
 	$(BIN)/f1-predict mlflow
 
-# JupyterLab on notebooks/ (the `notebooks` extra, installed from uv.lock beside `dev` the first time). Each notebook's
-# first cell moves its kernel to the project root, where the default warehouse/ and mlruns/ are.
+# JupyterLab on notebooks/ (the `notebooks` extra, installed from uv.lock beside the dev group the first time). Each
+# notebook's first cell moves its kernel to the project root, where the default warehouse/ and mlruns/ are.
 notebooks: setup
-	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/uv sync --quiet --locked --compile-bytecode --extra dev --extra notebooks
+	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(UV) sync --quiet --locked --compile-bytecode --extra notebooks
 	$(BIN)/jupyter lab notebooks/
 
 test: setup

@@ -33,7 +33,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-registry_app = typer.Typer(help="The MLflow registry's versions and its `champion` alias.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="The MLflow registry's versions and its `champion` alias. Exit codes: 0 the alias is on VERSION, 1 the gate "
+    "refused, 2 nothing was decided, 3 the decision was recorded but the alias did not move (run it again).",
+    no_args_is_help=True,
+)
 app.add_typer(registry_app, name="registry")
 console = Console()
 
@@ -263,9 +267,9 @@ def mlflow(
 @registry_app.command("show")
 def registry_show() -> None:
     """Every registered version, its aliases and evaluation (JSON)."""
-    from f1_pipeline.registry import cli
+    from f1_pipeline.cli import registry_commands
 
-    raise typer.Exit(cli.show(PipelineSettings()))
+    raise typer.Exit(registry_commands.show(PipelineSettings()))
 
 
 @registry_app.command("promote")
@@ -278,9 +282,9 @@ def registry_promote(
 ) -> None:
     """Move `champion` to VERSION only if it beats the champion on the same walk-forward (the gate the pipeline
     applies); exit 1 when refused. Every decision is recorded in models.promotions."""
-    from f1_pipeline.registry import cli
+    from f1_pipeline.cli import registry_commands
 
-    raise typer.Exit(cli.promote(PipelineSettings(), version, force=force, reason=reason))
+    raise typer.Exit(registry_commands.promote(PipelineSettings(), version, force=force, reason=reason))
 
 
 @registry_app.command("rollback")
@@ -289,6 +293,6 @@ def registry_rollback(
 ) -> None:
     """Move `champion` to VERSION without the gate: how a bad champion is undone. The gate then refuses the version
     rolled back from until a manual promotion brings it back."""
-    from f1_pipeline.registry import cli
+    from f1_pipeline.cli import registry_commands
 
-    raise typer.Exit(cli.rollback(PipelineSettings(), version, reason))
+    raise typer.Exit(registry_commands.rollback(PipelineSettings(), version, reason))

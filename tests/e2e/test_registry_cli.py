@@ -1,4 +1,4 @@
-"""The registry CLI on a copy of a real registry and warehouse: the gate refuses a worse version, rollback and a
+"""`f1-predict registry` on a copy of a real registry and warehouse: the gate refuses a worse version, rollback and a
 manual promotion move the alias, and each decision is a row of models.promotions."""
 
 import json
@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner, Result
 
+from f1_pipeline.cli.app import app
 from f1_pipeline.modeling.candidates import Recipe
 from f1_pipeline.modeling.promotion import evaluation_of
 from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
-from f1_pipeline.registry.cli import main
 from f1_pipeline.registry.tracking import Candidate, registry_for
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import PROMOTIONS, RACE_FEATURES
@@ -19,6 +20,12 @@ from tests.conftest import warehouse_of
 
 COPIED = ("mlflow_tracking_uri", "warehouse_path")
 SEASONS = ("train_first_season", "validation_first_season", "backtest_first_season")
+runner = CliRunner()
+
+
+def registry(*arguments: str) -> Result:
+    """`f1-predict registry ...` in this process; stdout and stderr apart."""
+    return runner.invoke(app, ["registry", *arguments])
 
 
 @pytest.fixture
@@ -64,9 +71,10 @@ def log_random_forest(settings: PipelineSettings, fingerprint: str | None = None
     return str(registry.log_candidate(candidate).version)
 
 
-def test_show_lists_versions_with_the_champion_alias(registry_copy, capsys):
-    assert main(["show"]) == 0
-    versions = json.loads(capsys.readouterr().out)
+def test_show_lists_versions_with_the_champion_alias(registry_copy):
+    shown = registry("show")
+    assert shown.exit_code == 0, shown.stderr
+    versions = json.loads(shown.stdout)
     assert "champion" in next(v for v in versions if v["version"] == champion_version(registry_copy))["aliases"]
 
 
@@ -74,28 +82,30 @@ def cli_decisions(settings: PipelineSettings) -> pl.DataFrame:
     return warehouse_of(settings).read(PROMOTIONS).filter(decided_by="cli")
 
 
-def test_gate_refuses_a_worse_version_and_rollback_and_override_move_the_alias(registry_copy, capsys):
+def test_gate_refuses_a_worse_version_and_rollback_and_override_move_the_alias(registry_copy):
     best = champion_version(registry_copy)
     worse = log_random_forest(registry_copy)
-    assert main(["promote", worse]) == 1
-    assert "kept the champion" in capsys.readouterr().err
+    refused = registry("promote", worse)
+    assert refused.exit_code == 1
+    assert "kept the champion" in refused.stderr
     assert champion_version(registry_copy) == best
 
-    assert main(["rollback", worse]) == 0
+    assert registry("rollback", worse).exit_code == 0
     assert champion_version(registry_copy) == worse
-    assert main(["promote", best]) == 1  # the gate does not undo a rollback
-    assert main(["promote", best, "--force", "--reason", "the rollback was a drill"]) == 0
+    assert registry("promote", best).exit_code == 1  # the gate does not undo a rollback
+    assert registry("promote", best, "--force", "--reason", "the rollback was a drill").exit_code == 0
     assert champion_version(registry_copy) == best
     decisions = cli_decisions(registry_copy)
     assert decisions["action"].to_list() == ["refusal", "rollback", "refusal", "manual_promotion"]
     assert decisions["resulting_champion_version"].to_list() == [best, worse, worse, best]
 
 
-def test_a_version_registered_from_other_data_is_scored_again_on_the_current_walk_forward(registry_copy, capsys):
+def test_a_version_registered_from_other_data_is_scored_again_on_the_current_walk_forward(registry_copy):
     best = champion_version(registry_copy)
     other = log_random_forest(registry_copy, fingerprint="0" * 16)
-    assert main(["promote", other]) == 1
-    assert "kept the champion" in capsys.readouterr().err
+    refused = registry("promote", other)
+    assert refused.exit_code == 1
+    assert "kept the champion" in refused.stderr
     assert champion_version(registry_copy) == best
     (refusal,) = cli_decisions(registry_copy).iter_rows(named=True)
     champion = registry_for(registry_copy).champion()

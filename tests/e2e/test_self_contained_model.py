@@ -4,6 +4,7 @@ the pipeline predicted, and `mlflow models serve` answers its input example."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,6 @@ import mlflow
 import pandas as pd
 import polars as pl
 import pytest
-from uv import find_uv_bin
 
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.field import RACE_KEY
@@ -66,7 +66,8 @@ def model_env(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     second, against the package index, otherwise. Bytecode is written, so MLflow's modules are compiled once, by the
     first process, not by each."""
     venv = tmp_path_factory.mktemp("model_venv") / "venv"
-    uv = find_uv_bin()
+    uv = shutil.which("uv")
+    assert uv, "uv is not on PATH (the make targets put the one `make setup` installs, .uv/bin/uv, there)"
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
     requirements = ["-r", str(model_dir / "requirements.txt")]

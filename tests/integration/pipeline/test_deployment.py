@@ -166,7 +166,9 @@ def test_dockerfile_shape() -> None:
     assert users and users[-1].split(":")[0] not in {"0", "root"}, "the image must not run as root"
     syncs = [args.split() for args in arguments["RUN"] if args.startswith("uv sync")]
     assert syncs, "the image installs from uv.lock"
-    assert all({"--locked", "--no-editable"} <= set(sync) for sync in syncs), "the locked versions, not editable"
+    assert all({"--locked", "--no-editable", "--no-dev"} <= set(sync) for sync in syncs), (
+        "the locked versions, not editable, without the dev group"
+    )
     assert not any(re.search(r"pip install .*(-e|--editable)\b", args) for args in arguments["RUN"])
     exposed = {port for args in arguments["EXPOSE"] for port in args.split()}
     assert {"4000", "8000"} <= exposed
@@ -195,12 +197,12 @@ def test_dockerfile_settings_defaults_are_valid(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_dagster_k8s_matches_the_installed_dagster_line() -> None:
-    """dagster-k8s (the k8s extra the image installs) must come from the same release as dagster-postgres (both 0.x
-    for dagster 1.x)."""
+    """dagster-k8s (in the production extra the image installs) must come from the same release as dagster-postgres
+    (both 0.x for dagster 1.x)."""
     import tomllib
 
-    assert re.search(r"uv sync .*--extra k8s\b", DOCKERFILE.read_text()), "the image installs the k8s extra"
-    extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["k8s"]
+    assert re.search(r"uv sync .*--extra production\b", DOCKERFILE.read_text()), "the image installs production"
+    extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["production"]
     (requirement,) = (Requirement(line) for line in extra if Requirement(line).name == "dagster-k8s")
     assert requirement.specifier.contains(version("dagster-postgres"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from f1_pipeline import tables
 from f1_pipeline.cli.app import app
@@ -23,7 +23,6 @@ from f1_pipeline.modeling.promotion import evaluation_of
 from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
 from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
 from f1_pipeline.registry import gate
-from f1_pipeline.registry.cli import main
 from f1_pipeline.registry.tracking import DECISION_HEADING, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
 from tests.modeling_data import results_and_races, synthetic_frame
@@ -34,6 +33,12 @@ PARAMS = {**REFERENCE_PARAMS, "random_forest": SHALLOW_FOREST}
 GOOD = dict.fromkeys(MODES, Recipe("conditional_logit", PARAMS))
 BAD = dict.fromkeys(MODES, Recipe("random_forest", PARAMS))
 MODEL = "gate-test"
+runner = CliRunner()
+
+
+def registry(*arguments: str) -> Result:
+    """`f1-predict registry ...` in this process; stdout and stderr apart."""
+    return runner.invoke(app, ["registry", *arguments])
 
 
 @dataclass(frozen=True)
@@ -222,54 +227,56 @@ def cli_env(setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     yield setup
 
 
-def test_cli_promote_applies_the_gate_and_records_its_refusal(cli_env, capsys):
+def test_cli_promote_applies_the_gate_and_records_its_refusal(cli_env):
     cli_env.registry.set_champion(cli_env.good)
-    assert main(["promote", cli_env.bad]) == 1
-    assert "refused: kept the champion" in capsys.readouterr().err
+    refused = registry("promote", cli_env.bad)
+    assert refused.exit_code == 1
+    assert "refused: kept the champion" in refused.stderr
     assert cli_env.champion() == cli_env.good
     (row,) = cli_env.trail().iter_rows(named=True)
     assert (row["action"], row["decided_by"], row["candidate_version"]) == ("refusal", "cli", cli_env.bad)
     assert row["candidate_log_loss"] > row["champion_log_loss"]
 
-    assert main(["rollback", cli_env.bad]) == 0
+    assert registry("rollback", cli_env.bad).exit_code == 0
     assert cli_env.champion() == cli_env.bad
-    assert main(["promote", cli_env.good]) == 1  # the gate leaves a rollback alone
-    assert main(["promote", cli_env.good, "--force"]) == 2  # overriding it needs a reason
-    assert main(["promote", cli_env.good, "--force", "--reason", "rollback was a mistake"]) == 0
+    assert registry("promote", cli_env.good).exit_code == 1  # the gate leaves a rollback alone
+    assert registry("promote", cli_env.good, "--force").exit_code == 2  # overriding it needs a reason
+    assert registry("promote", cli_env.good, "--force", "--reason", "rollback was a mistake").exit_code == 0
     assert cli_env.champion() == cli_env.good
     assert cli_env.trail()["action"].to_list() == ["refusal", "rollback", "refusal", "manual_promotion"]
 
 
-def test_cli_promote_without_the_model_layer_decides_nothing(cli_env, capsys):
+def test_cli_promote_without_the_model_layer_decides_nothing(cli_env):
     cli_env.store.path.unlink()
-    assert main(["promote", cli_env.good]) == 2
-    assert "run the pipeline's train job first" in capsys.readouterr().err
+    undecided = registry("promote", cli_env.good)
+    assert undecided.exit_code == 2
+    assert "run the pipeline's train job first" in undecided.stderr
     assert cli_env.champion() is None
     assert not cli_env.store.path.exists()
 
 
-def test_cli_refuses_an_unknown_version_before_recording_anything(cli_env, capsys):
-    assert main(["rollback", "99"]) == 2
-    assert "no version 99" in capsys.readouterr().err
+def test_cli_refuses_an_unknown_version_before_recording_anything(cli_env):
+    unknown = registry("rollback", "99")
+    assert unknown.exit_code == 2
+    assert "no version 99" in unknown.stderr
     assert tables.PROMOTIONS.qualified not in cli_env.store.tables()
 
 
-def test_f1_predict_registry_runs_the_same_commands(cli_env):
-    runner = CliRunner()
-    forced = runner.invoke(app, ["registry", "promote", cli_env.bad, "--force", "--reason", "first champion"])
+def test_cli_records_the_reasons_of_a_forced_promotion_and_a_rollback(cli_env):
+    forced = registry("promote", cli_env.bad, "--force", "--reason", "first champion")
     assert forced.exit_code == 0, forced.output
     assert cli_env.champion() == cli_env.bad
-    gated = runner.invoke(app, ["registry", "promote", cli_env.good])
+    gated = registry("promote", cli_env.good)
     assert gated.exit_code == 0, gated.output
     assert cli_env.champion() == cli_env.good
-    rolled = runner.invoke(app, ["registry", "rollback", cli_env.bad, "--reason", "drill"])
+    rolled = registry("rollback", cli_env.bad, "--reason", "drill")
     assert rolled.exit_code == 0, rolled.output
     trail = cli_env.trail()
     assert trail["action"].to_list() == ["manual_promotion", "promotion", "rollback"]
     assert trail["reason"].to_list()[::2] == ["first champion", "drill"]
 
 
-def test_cli_promote_of_a_version_without_recipe_tags_decides_nothing(cli_env, capsys):
+def test_cli_promote_of_a_version_without_recipe_tags_decides_nothing(cli_env):
     """A version registered by hand (no recipe tags) cannot be rebuilt for the walk-forward: exit 2 with the reason,
     not a traceback with the refusal's exit code."""
     client = cli_env.registry.client()
@@ -277,7 +284,8 @@ def test_cli_promote_of_a_version_without_recipe_tags_decides_nothing(cli_env, c
         if key.startswith(f"{RECIPE_PREFIX}."):
             client.delete_model_version_tag(MODEL, cli_env.bad, key)
     cli_env.registry.set_champion(cli_env.good)
-    assert main(["promote", cli_env.bad]) == 2
-    assert f"nothing decided: version {cli_env.bad} has no recipe tags" in capsys.readouterr().err
+    undecided = registry("promote", cli_env.bad)
+    assert undecided.exit_code == 2
+    assert f"nothing decided: version {cli_env.bad} has no recipe tags" in undecided.stderr
     assert cli_env.champion() == cli_env.good
     assert tables.PROMOTIONS.qualified not in cli_env.store.tables()

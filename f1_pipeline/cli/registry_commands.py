@@ -1,5 +1,5 @@
-"""`python -m f1_pipeline.registry` (also `f1-predict registry`): the registered versions, and the `champion` alias
-moved through the promotion gate, past it, or back.
+"""What `f1-predict registry` does: the registered versions, and the `champion` alias moved through the promotion
+gate, past it, or back; each returns the command's exit code.
 
 `promote VERSION` applies the gate the `champion_model` asset applies (`registry.gate`): it scores VERSION and the
 champion on the same walk-forward over the warehouse's current features, so the model layer must have been
@@ -13,10 +13,9 @@ without a reason), 3 the decision was recorded but the alias did not move (run t
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from mlflow.exceptions import MlflowException
 
@@ -100,23 +99,3 @@ def _report(decide: Callable[[], gate.Outcome]) -> int:
 def _refused(message: str, code: int) -> int:
     print(message, file=sys.stderr)
     return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m f1_pipeline.registry", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("show", help="every registered version, its aliases and evaluation")
-    promoting = commands.add_parser("promote", help="gated: only if it beats the champion on the same walk-forward")
-    promoting.add_argument("version")
-    promoting.add_argument("--force", action="store_true", help="override the gate (recorded as manual_promotion)")
-    promoting.add_argument("--reason", help="why the gate is overridden (required with --force)")
-    rolling = commands.add_parser("rollback", help="move the alias back, ungated (recorded as rollback)")
-    rolling.add_argument("version")
-    rolling.add_argument("--reason", help="why (recorded; by default the versions it moved between)")
-    args = parser.parse_args(argv)
-    settings = PipelineSettings()
-    if args.command == "show":
-        return show(settings)
-    if args.command == "promote":
-        return promote(settings, args.version, force=args.force, reason=args.reason)
-    return rollback(settings, args.version, args.reason)

@@ -1,5 +1,0 @@
-import sys
-
-from f1_pipeline.registry.cli import main
-
-sys.exit(main())
