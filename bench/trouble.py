@@ -18,6 +18,7 @@ import argparse
 import itertools
 import time
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -29,7 +30,7 @@ from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
 from f1_pipeline.modeling.outcomes import NO_TROUBLE, Trouble, finishing_outcomes
 from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.settings import PipelineSettings
-from f1_pipeline.tables import RACE_FEATURES, RACE_RESULTS, RACES, RECIPES
+from f1_pipeline.tables import RACE_FEATURES, RACE_PREDICTIONS, RACE_RESULTS, RACES, RECIPES
 from f1_pipeline.warehouse import Warehouse
 
 SHARES = (0.0, 0.2, 0.3, 0.4, 0.5)
@@ -67,21 +68,30 @@ def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
 
 
 def scores(frame: pl.DataFrame, trouble: Trouble) -> pl.DataFrame:
-    """mode, outcome, log loss, ECE and the largest bin gap of the podium, top 6 and points chances."""
-    outcomes = finishing_outcomes(frame, by=("mode",), trouble=trouble).drop(
-        "probability", "teammate_ahead_probability"
-    )
-    outcomes = outcomes.drop("not_classified_probability")
+    """The podium, top 6 and points chances of the race law with `trouble`, scored (`outcome_table`)."""
+    outcomes = finishing_outcomes(frame, by=("mode",), trouble=trouble)
+    return outcome_table(outcomes.drop("probability", "not_classified_probability", "teammate_ahead_probability"))
+
+
+def outcome_table(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """mode, outcome, forecasts, log loss, Brier, ECE and the largest gap in a bin of >= `BIN_FLOOR` forecasts of every
+    chance the frame carries."""
     bins = outcome_calibration(outcomes, by=("mode",)).filter(pl.col("count") >= BIN_FLOOR)
     gaps = bins.group_by("mode", "outcome").agg(
         largest_gap=(pl.col("observed_rate") - pl.col("mean_probability")).abs().max()
     )
     return (
         outcome_scores(outcomes, by=("mode",))
-        .filter(pl.col("outcome").is_in(SCORED))
         .join(gaps, on=["mode", "outcome"])
-        .select("mode", "outcome", "driver_log_loss", "ece", "largest_gap")
+        .select("mode", "outcome", "forecasts", "driver_log_loss", "driver_brier", "ece", "largest_gap")
+        .sort("mode", "outcome")
     )
+
+
+def reliability_tables(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Every bin of every chance, with the gap between observed rate and mean forecast."""
+    bins = outcome_calibration(outcomes, by=("mode",))
+    return bins.with_columns(gap=pl.col("observed_rate") - pl.col("mean_probability")).sort("mode", "outcome", "bin")
 
 
 def grid(frame: pl.DataFrame) -> pl.DataFrame:
@@ -110,30 +120,40 @@ def grid(frame: pl.DataFrame) -> pl.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, default=PipelineSettings().warehouse_path)
+    parser.add_argument(
+        "--through", type=int, help="the last backtest season scored (default: the one before the newest)"
+    )
+    parser.add_argument(
+        "--published", action="store_true", help="only score the published walk-forward predictions of the warehouse"
+    )
     args = parser.parse_args()
     settings = PipelineSettings()
     store = Warehouse(args.warehouse, read_only=True)
+    through = args.through or cast(int, store.read(RACE_FEATURES)["season"].max()) - 1
+    backtest_seasons = list(range(settings.backtest_first_season, through + 1))
+    pl.Config.set_tbl_rows(200).set_tbl_cols(20).set_tbl_width_chars(250).set_fmt_str_lengths(20)
+    if args.published:
+        published = store.read(RACE_PREDICTIONS).filter(pl.col("season").is_in(backtest_seasons))
+        print(f"published predictions, seasons {backtest_seasons[0]}-{through}:")
+        print(outcome_table(published))
+        print(reliability_tables(published))
+        return
     started = time.perf_counter()
-    validation = predictions(
-        store,
-        list(range(settings.validation_first_season, settings.backtest_first_season)),
-        settings.train_first_season,
-    )
-    backtest = predictions(store, list(range(settings.backtest_first_season, 2026)), settings.train_first_season)
+    validation_seasons = list(range(settings.validation_first_season, settings.backtest_first_season))
+    validation = predictions(store, validation_seasons, settings.train_first_season)
+    backtest = predictions(store, backtest_seasons, settings.train_first_season)
     print(f"walk-forward predictions: {time.perf_counter() - started:.0f} s")
-    pl.Config.set_tbl_rows(100).set_tbl_cols(20).set_tbl_width_chars(250).set_fmt_str_lengths(20)
     table = grid(validation)
-    print(f"validation seasons {settings.validation_first_season}-{settings.backtest_first_season - 1}:")
+    print(f"validation seasons {validation_seasons[0]}-{validation_seasons[-1]}:")
     print(table)
     best = table.row(0, named=True)
     chosen = Trouble(best["share"], best["slowdown"], best["levels"]) if best["share"] else NO_TROUBLE
-    print(f"chosen: {chosen}; backtest seasons {settings.backtest_first_season}-2025, without and with it:")
+    print(f"chosen: {chosen}; backtest seasons {backtest_seasons[0]}-{through}, without and with it:")
     for trouble in (NO_TROUBLE, chosen):
         print(trouble)
         print(scores(backtest, trouble))
-    outcomes = finishing_outcomes(backtest, by=("mode",), trouble=chosen).drop("teammate_ahead_probability")
-    bins = outcome_calibration(outcomes.drop("probability", "not_classified_probability"), by=("mode",))
-    print(bins.with_columns(gap=pl.col("observed_rate") - pl.col("mean_probability")).sort("mode", "outcome", "bin"))
+    outcomes = finishing_outcomes(backtest, by=("mode",), trouble=chosen)
+    print(reliability_tables(outcomes.drop("probability", "not_classified_probability", "teammate_ahead_probability")))
 
 
 if __name__ == "__main__":
