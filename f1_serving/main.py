@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from f1_serving.dashboard.routes import install_dashboard
 from f1_serving.docs import install_docs
 from f1_serving.errors import COMMON_ERRORS, install_error_handlers
-from f1_serving.exposure import uses_development_secret, warn_at_start
-from f1_serving.middleware import BodyLimit, RequestGuard, ServingHeaders
+from f1_serving.guards.exposure import uses_development_secret, warn_at_start
+from f1_serving.guards.middleware import BodyLimit, RequestGuard, ServingHeaders
 from f1_serving.repeated_answers import RepeatedAnswers
 from f1_serving.routes import API_ROUTERS
 from f1_serving.runtime import Runtime

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from f1_serving.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
+from f1_serving.accounts.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
 from f1_serving.field_docs import Documented
 
 Mode = Literal["pre_qualifying", "post_qualifying"]

@@ -19,8 +19,8 @@ from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
 from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
-from f1_serving.queries import outcome_accuracy
-from f1_serving.serving_state import Served
+from f1_serving.served.queries import outcome_accuracy
+from f1_serving.served.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
 MODE_LABELS = {PRE: "before qualifying", POST: "after qualifying"}

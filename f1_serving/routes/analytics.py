@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.queries import RankingSort
-from f1_serving.response_cache import utc_today
 from f1_serving.schemas import AccuracySummary, DriverRankings, Mode, SeasonAccuracyDetail, TeamRankings
+from f1_serving.served import queries
+from f1_serving.served.queries import RankingSort
+from f1_serving.served.response_cache import utc_today
 
 router = APIRouter(
     prefix="/analytics", tags=["analytics"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute

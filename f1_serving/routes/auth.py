@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from sqlalchemy.orm import Session
 
+from f1_serving.accounts.security import create_access_token
+from f1_serving.accounts.users import EmailTakenError, User, authenticate, create_user
 from f1_serving.deps import SessionDep, SettingsDep, StrictQueryRoute, limit_by_client
 from f1_serving.errors import ApiError, error_responses
 from f1_serving.schemas import Credentials, PasswordGrant, Registration, Token, UserPublic
-from f1_serving.security import create_access_token
 from f1_serving.settings import ApiSettings
-from f1_serving.users import EmailTakenError, User, authenticate, create_user
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_by_client)], route_class=StrictQueryRoute)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import ChampionshipOdds, TitleOddsHistory
+from f1_serving.served import queries
+from f1_serving.served.response_cache import CONDITIONAL_GET, cached_json
 
 router = APIRouter(
     prefix="/championship", tags=["championship"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute

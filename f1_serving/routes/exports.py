@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.exports import CSV_RESPONSE, ExportFormat, export_response
 from f1_serving.schemas import ChampionshipExportRow, PredictionExportRow, ResultExportRow
+from f1_serving.served.exports import CSV_RESPONSE, ExportFormat, export_response
 
 router = APIRouter(
     prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute

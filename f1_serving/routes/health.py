@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from f1_serving.deps import RuntimeDep, StrictQueryRoute
 from f1_serving.schemas import Health, Readiness
-from f1_serving.serving_state import SUMMARIES
+from f1_serving.served.serving_state import SUMMARIES
 from f1_serving.settings import ApiSettings
 
 router = APIRouter(prefix="/health", tags=["health"], route_class=StrictQueryRoute)

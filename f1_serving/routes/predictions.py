@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Mode, NextRacePredictions, RacePredictions
+from f1_serving.served import queries
+from f1_serving.served.response_cache import CONDITIONAL_GET, cached_json
 
 router = APIRouter(
     prefix="/predictions", tags=["predictions"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute

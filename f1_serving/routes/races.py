@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Calendar
+from f1_serving.served import queries
+from f1_serving.served.response_cache import CONDITIONAL_GET, cached_json
 
 router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
+from f1_serving.accounts.users import delete_user
 from f1_serving.deps import CurrentUser, RuntimeDep, SessionDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.schemas import UserPublic
-from f1_serving.users import delete_user
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from f1_pipeline.registry.tracking import registry_for
-from f1_serving import queries
 from f1_serving.dashboard import views
 from f1_serving.dashboard.formatting import MISSING, percent, share
 from f1_serving.main import create_app
-from f1_serving.serving_state import ServingState
+from f1_serving.served import queries
+from f1_serving.served.serving_state import ServingState
 from tests.api_support import api_settings
 
 TODAY = date(2026, 11, 28)

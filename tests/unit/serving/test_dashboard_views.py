@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from f1_pipeline.publication import Manifest, Publication
-from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
 from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, share
 from f1_serving.dashboard.routes import templates
-from f1_serving.serving_state import Served
+from f1_serving.served.champion import Champion
+from f1_serving.served.serving_state import Served
 
 CALENDAR = pl.DataFrame(
     {

@@ -43,7 +43,7 @@ from f1_serving.schemas import (
     UpcomingDriverPrediction,
     UpcomingRace,
 )
-from f1_serving.serving_state import Served
+from f1_serving.served.serving_state import Served
 
 RankingSort = Literal["points", "elo", "wins"]
 _RANK_COLUMNS = {"points": "points_rank", "elo": "elo_rank"}
