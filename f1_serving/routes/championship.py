@@ -21,7 +21,7 @@ router = APIRouter(
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def championship(request: Request, served: ServedDep) -> Response:
+async def get_championship_odds(request: Request, served: ServedDep) -> Response:
     """Each driver's and team's probability of winning the current season's title (also as a percentage) and
     expected final points, from the standings after the last completed round and a simulation of the remaining
     rounds and sprints with the champion's chances as the pipeline published them; 404 when none are published."""
@@ -34,7 +34,7 @@ async def championship(request: Request, served: ServedDep) -> Response:
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def title_odds_history(request: Request, served: ServedDep) -> Response:
+async def get_title_odds_history(request: Request, served: ServedDep) -> Response:
     """The current season's title odds after every completed round (each driver's and team's probability, expected
     final points and whether the title is mathematically decided), as the pipeline simulated them then; 404 when
     none are published."""

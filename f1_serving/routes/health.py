@@ -21,13 +21,13 @@ router = APIRouter(prefix="/health", tags=["health"], route_class=StrictQueryRou
 
 
 @router.get("")
-async def health() -> Health:
+async def get_health() -> Health:
     """Liveness: 200 whenever the process answers."""
     return Health(status="ok")
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "not ready"}})
-async def ready(
+async def get_readiness(
     runtime: RuntimeDep,
     operator_token: Annotated[
         str | None,

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/model", tags=["model"], dependencies=[Depends(limit_
 
 
 @router.get("", responses=error_responses(401, 429, 503))
-async def model_info(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
+async def get_model(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
     """The champion as this server loaded it (version, training run, metrics), the snapshot it serves, and which
     sources failed at the last refresh (`degraded`)."""
     champion = served.champion

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def calendar(
+async def list_races(
     request: Request,
     served: ServedDep,
     season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],

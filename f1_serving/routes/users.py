@@ -13,13 +13,13 @@ router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(limit_
 
 
 @router.get("/me", responses=error_responses(401, 429))
-def me(user: CurrentUser) -> UserPublic:
+def get_current_user(user: CurrentUser) -> UserPublic:
     """The account the token belongs to."""
     return UserPublic.model_validate(user, from_attributes=True)
 
 
 @router.delete("/me", status_code=204, response_class=Response, responses=error_responses(401, 429))
-def delete_me(user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+def delete_current_user(user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Delete the account; its tokens stop working at once (ids are never reused)."""
     delete_user(session, user.id)
     runtime.users.forget(user.id)
