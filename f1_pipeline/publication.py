@@ -35,6 +35,7 @@ TABLES: tuple[str, ...] = (
     "rating_history",
     "championship_odds",
     "title_odds_by_round",
+    "promotions",
 )
 VOLATILE_COLUMNS = ("predicted_at",)
 """Columns that change on every run without the content changing; the content hash ignores them, so re-running

@@ -445,6 +445,16 @@ class ResultExportRow(Documented):
     status: str | None = Field(description="how the car finished: Finished, +1 Lap, Engine, ...", examples=["Finished"])
 
 
+class ChampionDecision(Documented):
+    decided_at: datetime
+    action: Literal["promotion", "manual_promotion", "rollback"]
+    previous_champion_version: str | None
+    candidate_log_loss: float | None
+    champion_log_loss: float | None
+    deciding_outcomes: list[str]
+    reason: str
+
+
 class ModelInfo(Documented):
     name: str
     version: str
@@ -456,6 +466,7 @@ class ModelInfo(Documented):
     metrics: dict[str, float]
     predictions_snapshot: str
     published_by_version: str
+    became_champion: ChampionDecision | None
     degraded: list[str]
 
 

@@ -85,7 +85,7 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     "repeated_answers": {"errors", "guards", "served", "runtime", "deps"},
     "docs": {"guards"},
     "routes": {"settings", "errors", "schemas", "accounts", "served", "deps"},
-    "dashboard": {SHARED_WORDING, "freshness", "served", "runtime", "deps"},
+    "dashboard": {SHARED_WORDING, "freshness", "schemas", "served", "runtime", "deps"},
     "main": {"settings", "errors", "guards", "runtime", "repeated_answers", "docs", "routes", "dashboard"},
 }
 """What each room of the serving package may import from the others. The parts (accounts, guards, served) know
