@@ -6,7 +6,7 @@ or tables and are left out, with a note, when it has not.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -740,7 +740,7 @@ def model_card(served: Served) -> ModelPage:
                 decided_at=_instant(row["decided_at"]),
                 action=ACTIONS.get(row["action"], row["action"]),
                 version=row["candidate_version"],
-                deciding_outcomes=_outcome_words(row["deciding_outcomes"]),
+                deciding_outcomes=_outcome_words((row["deciding_outcomes"] or "").split(",")),
                 reason=row["reason"],
             )
             for row in decisions.head(DECISIONS_SHOWN).iter_rows(named=True)
@@ -756,24 +756,23 @@ def _became_champion(decision: ChampionDecision | None, version: str) -> str:
             f"The published data records no decision that made version {version} the champion: it became the "
             "champion after the data was published, and the next publication will say how."
         )
-    when = _instant(decision.decided_at)
+    when, reason = _instant(decision.decided_at), decision.reason.rstrip(".")
     if decision.action == "manual_promotion":
-        return f"An operator promoted version {version} on {when}, overriding the gate: {decision.reason}."
+        return f"An operator promoted version {version} on {when}, overriding the gate: {reason}."
     if decision.action == "rollback":
-        return f"An operator rolled the champion back to version {version} on {when}: {decision.reason}."
+        return f"An operator rolled the champion back to version {version} on {when}: {reason}."
     if decision.previous_champion_version is None:
-        return f"The registry's gate made version {version} the first champion on {when}: {decision.reason}."
+        return f"The registry's gate made version {version} the first champion on {when}: {reason}."
     return (
         f"The registry's gate promoted version {version} over version {decision.previous_champion_version} on "
-        f"{when}, deciding on {_outcome_words(','.join(decision.deciding_outcomes))}: {decision.reason}."
+        f"{when}, deciding on {_outcome_words(decision.deciding_outcomes)}: {reason}."
     )
 
 
-def _outcome_words(outcomes: str | None) -> str:
-    """The comma-separated outcomes a gated decision turned on, named as the next-race page names the chances."""
-    if not outcomes:
-        return MISSING
-    return ", ".join(OUTCOME_NAMES.get(outcome, outcome) for outcome in outcomes.split(","))
+def _outcome_words(outcomes: Iterable[str]) -> str:
+    """The outcomes a gated decision turned on, named as the next-race page names the chances (a dash for none: an
+    operator's decision)."""
+    return ", ".join(OUTCOME_NAMES.get(outcome, outcome) for outcome in outcomes if outcome) or MISSING
 
 
 def _training_seasons(params: Mapping[str, str]) -> str:
