@@ -35,10 +35,12 @@ TABLES: tuple[str, ...] = (
     "rating_history",
     "championship_odds",
     "title_odds_by_round",
+    "promotions",
 )
-VOLATILE_COLUMNS = ("predicted_at",)
-"""Columns that change on every run without the content changing; the content hash ignores them, so re-running
-the pipeline on the same data publishes nothing new."""
+VOLATILE_COLUMNS = ("predicted_at", "decided_at")
+"""Columns that say when a row was made (a prediction, a decision on the champion), not what it says: the content
+hash ignores them, so re-running the pipeline on the same data publishes nothing new, and two pipelines that reach
+the same predictions and decisions at different times publish the same content."""
 
 CURRENT = "CURRENT"
 SNAPSHOTS = "snapshots"

@@ -45,6 +45,14 @@ COLUMN_DOCS = {
     "points_now": "championship points after `after_round`",
     "title_probability": "share of simulated seasons the driver or team ends on top",
     "expected_points": "mean final points over the simulated seasons",
+    "action": "promotion or refusal (the gate's), manual_promotion or rollback (an operator's)",
+    "candidate_version": "the registry version the decision was about",
+    "resulting_champion_version": "the version the champion alias named after the decision",
+    "candidate_log_loss": "the candidate's walk-forward winner log loss; null when nothing was compared",
+    "champion_log_loss": "the previous champion's on the same walk-forward; null without one, or when not compared",
+    "deciding_outcomes": "comma-separated outcomes the gate's decision turned on (win: the winner log loss); "
+    "null for an operator's decision",
+    "reason": "the decision in words, as the registry's version description ends",
 }
 
 
@@ -140,6 +148,17 @@ SCHEMAS: dict[str, Schema] = {
     "rating_history": {**_RACE, "entity": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
     "championship_odds": TITLE_ODDS,
     "title_odds_by_round": TITLE_ODDS,
+    "promotions": {
+        "decided_at": pl.Datetime("us", "UTC"),
+        "action": pl.String,
+        "candidate_version": pl.String,
+        "previous_champion_version": pl.String,
+        "resulting_champion_version": pl.String,
+        "candidate_log_loss": pl.Float64,
+        "champion_log_loss": pl.Float64,
+        "deciding_outcomes": pl.String,
+        "reason": pl.String,
+    },
 }
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
 does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
@@ -182,6 +201,17 @@ VALUE_RULES: dict[str, ValueRules] = {
         {"season": SEASON, "entity": REQUIRED, "id": REQUIRED, "title_probability": PROBABILITY},
         sums=(SumRule("title_probability", per=("season", "entity")),),
     ),
+    "promotions": ValueRules(
+        {
+            "decided_at": REQUIRED,
+            "action": REQUIRED,
+            "candidate_version": REQUIRED,
+            "resulting_champion_version": REQUIRED,
+            "candidate_log_loss": NUMBER,
+            "champion_log_loss": NUMBER,
+            "reason": REQUIRED,
+        }
+    ),
 }
 """Every published table's value contract, beside its schema: the pipeline refuses to publish a snapshot that
 breaks it (`publish(..., rules=VALUE_RULES)`) and the API refuses to take one into service (`publication-invalid`).
@@ -205,6 +235,7 @@ class WarehouseTables:
     prediction_accuracy: pl.DataFrame
     championship_odds: pl.DataFrame
     title_odds_by_round: pl.DataFrame
+    promotions: pl.DataFrame
 
 
 def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
@@ -232,6 +263,7 @@ def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
         ),
         "championship_odds": championship_odds(warehouse.championship_odds),
         "title_odds_by_round": title_odds_by_round(warehouse.title_odds_by_round),
+        "promotions": promotions(warehouse.promotions),
     }
     return {name: in_utc(frame) for name, frame in tables.items()}
 
@@ -373,6 +405,13 @@ def title_odds_by_round(odds: pl.DataFrame) -> pl.DataFrame:
         "id",
         descending=[False, False, *TITLE_ORDER[1], False],
     )
+
+
+def promotions(decisions: pl.DataFrame) -> pl.DataFrame:
+    """Every decision on the champion alias, oldest first, with what people are told of it (the versions, both
+    scores, the deciding outcomes and the reason); who decided (a Dagster run id) and the evaluation's fingerprint
+    stay in the warehouse."""
+    return decisions.select(SCHEMAS["promotions"].keys()).sort("decided_at")
 
 
 _RANKING_STATS = ("races", "wins", "podiums", "points", "elo", "elo_rank", "points_rank")

@@ -172,6 +172,7 @@ SERVED: tuple[Table, ...] = (
     PREDICTION_ACCURACY,
     CHAMPIONSHIP_ODDS,
     TITLE_ODDS_BY_ROUND,
+    PROMOTIONS,
 )
 """The tables the serving snapshot is built from, each read into the `WarehouseTables` field of its name."""
 

@@ -20,14 +20,14 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from f1_serving.client_address import client_address
+from f1_serving.accounts.security import InvalidTokenError, token_subject
+from f1_serving.accounts.users import User
 from f1_serving.errors import ApiError
-from f1_serving.middleware import tighter, too_many
+from f1_serving.guards.client_address import client_address
+from f1_serving.guards.middleware import tighter, too_many
 from f1_serving.runtime import Runtime
-from f1_serving.security import InvalidTokenError, token_subject
-from f1_serving.serving_state import SUMMARIES, Served
+from f1_serving.served.serving_state import SUMMARIES, Served
 from f1_serving.settings import ApiSettings
-from f1_serving.users import User
 
 TOKEN_URL = "/api/v1/auth/token"
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}

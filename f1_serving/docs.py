@@ -24,7 +24,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from f1_serving.middleware import CONTENT_SECURITY_POLICY
+from f1_serving.guards.middleware import CONTENT_SECURITY_POLICY
 
 ASSETS = "/docs-assets"
 _ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"

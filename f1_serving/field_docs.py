@@ -13,6 +13,10 @@ _PRECISION = (
     " Raw, not rounded: computed to within 1e-6 of the model's distribution, so a value within 1e-6 of 0 or 1 is not "
     "a certainty but a chance below that resolution"
 )
+_GATE_REASON = (
+    "promoted: candidate 0.4713 vs champion 0.4802 over 252 races, both modes; no published outcome worse beyond "
+    "paired noise"
+)
 FIELD_DOCS: dict[str, tuple[str, Any]] = {
     # accounts and tokens
     "id": ("the account's id (random, never reused)", "0b9f3c1e-5d2a-4c8e-9f6a-2e7d1c3b4a5f"),
@@ -183,6 +187,38 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "metrics": ("the training run's metrics (backtest log loss, Brier, ...)", {"evaluation_log_loss": 1.49}),
     "predictions_snapshot": ("the publication snapshot the API serves", "20261128T110631Z-b2ef0f55"),
     "published_by_version": ("the champion version whose predictions the pipeline published", "7"),
+    "became_champion": (
+        "the decision that last made this version the champion, as the pipeline published it; null when the "
+        "published data holds none yet (a version promoted after the publication)",
+        {
+            "decided_at": "2026-09-10T06:12:00Z",
+            "action": "promotion",
+            "previous_champion_version": "6",
+            "candidate_log_loss": 0.4713,
+            "champion_log_loss": 0.4802,
+            "deciding_outcomes": ["win"],
+            "reason": _GATE_REASON,
+        },
+    ),
+    "decided_at": ("when the decision was taken (UTC)", "2026-09-10T06:12:00Z"),
+    "action": (
+        "promotion (the registry gate's), manual_promotion (an operator's, over the gate) or rollback",
+        "promotion",
+    ),
+    "previous_champion_version": ("the champion before the decision; null for the first", "6"),
+    "candidate_log_loss": (
+        "this version's walk-forward winner log loss as the gate scored it; null when nothing was compared",
+        0.4713,
+    ),
+    "champion_log_loss": (
+        "the previous champion's on the same walk-forward races; null without one or when nothing was compared",
+        0.4802,
+    ),
+    "deciding_outcomes": (
+        "the published outcomes the gate's decision turned on (win: the winner log loss); empty for an operator's",
+        ["win"],
+    ),
+    "reason": ("the decision in words, as the registry's version description ends", _GATE_REASON),
     "degraded": ("sources that failed at the last refresh while older data is served; empty when all is well", []),
     # health
     "ready": ("true once a champion and published data are loaded", True),

@@ -18,10 +18,10 @@ from fastapi import FastAPI
 from f1_serving.dashboard.routes import install_dashboard
 from f1_serving.docs import install_docs
 from f1_serving.errors import COMMON_ERRORS, install_error_handlers
-from f1_serving.exposure import uses_development_secret, warn_at_start
-from f1_serving.middleware import BodyLimit, RequestGuard, ServingHeaders
+from f1_serving.guards.exposure import uses_development_secret, warn_at_start
+from f1_serving.guards.middleware import BodyLimit, RequestGuard, ServingHeaders
 from f1_serving.repeated_answers import RepeatedAnswers
-from f1_serving.routes import API_ROUTERS
+from f1_serving.routes import API_ROUTERS, operation_id
 from f1_serving.runtime import Runtime
 from f1_serving.settings import ApiSettings
 
@@ -56,6 +56,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
         redirect_slashes=False,  # a slash redirect would build its Location from the client's Host header
     )
     install_error_handlers(app)

@@ -19,9 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from f1_serving.deps import limit_by_user
 from f1_serving.errors import ApiError
-from f1_serving.middleware import send_error
-from f1_serving.response_cache import answer, answer_key, utc_today
+from f1_serving.guards.middleware import send_error
 from f1_serving.runtime import Runtime
+from f1_serving.served.response_cache import answer, answer_key, utc_today
 
 
 class RepeatedAnswers:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from f1_pipeline.registry.tracking import registry_for
-from f1_serving.rate_limit import RateLimiter, rate_limiter
-from f1_serving.response_cache import ResponseCache
-from f1_serving.serving_state import REFRESH_DEGRADED, ServingState
+from f1_serving.accounts.users import UserCache, users_engine
+from f1_serving.guards.rate_limit import RateLimiter, rate_limiter
+from f1_serving.served.response_cache import ResponseCache
+from f1_serving.served.serving_state import REFRESH_DEGRADED, ServingState
 from f1_serving.settings import ApiSettings
-from f1_serving.users import UserCache, users_engine
 
 LOGGER = logging.getLogger(__name__)
 

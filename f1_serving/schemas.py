@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from f1_serving.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
+from f1_serving.accounts.emails import NO_CONTROL_CHARACTERS, canonical_email, login_email
 from f1_serving.field_docs import Documented
 
 Mode = Literal["pre_qualifying", "post_qualifying"]
@@ -445,6 +445,16 @@ class ResultExportRow(Documented):
     status: str | None = Field(description="how the car finished: Finished, +1 Lap, Engine, ...", examples=["Finished"])
 
 
+class ChampionDecision(Documented):
+    decided_at: datetime
+    action: Literal["promotion", "manual_promotion", "rollback"]
+    previous_champion_version: str | None
+    candidate_log_loss: float | None
+    champion_log_loss: float | None
+    deciding_outcomes: list[str]
+    reason: str
+
+
 class ModelInfo(Documented):
     name: str
     version: str
@@ -456,6 +466,7 @@ class ModelInfo(Documented):
     metrics: dict[str, float]
     predictions_snapshot: str
     published_by_version: str
+    became_champion: ChampionDecision | None
     degraded: list[str]
 
 

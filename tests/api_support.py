@@ -15,8 +15,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from f1_pipeline.settings import PipelineSettings
+from f1_serving.guards.rate_limit import rate_limiter
 from f1_serving.main import create_app
-from f1_serving.rate_limit import rate_limiter
 from f1_serving.settings import ApiSettings
 
 PASSWORD = "Sup3rSecret"

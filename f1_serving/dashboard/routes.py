@@ -22,9 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from f1_serving.dashboard import views
 from f1_serving.deps import limit_by_client
-from f1_serving.response_cache import ascii_digits
 from f1_serving.runtime import Runtime
-from f1_serving.serving_state import SUMMARIES, Served
+from f1_serving.served.response_cache import ascii_digits
+from f1_serving.served.serving_state import SUMMARIES, Served
 
 HERE = Path(__file__).parent
 ASSETS = "/dashboard/assets"

@@ -6,7 +6,7 @@ or tables and are left out, with a note, when it has not.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -19,8 +19,9 @@ from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
 from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
-from f1_serving.queries import outcome_accuracy
-from f1_serving.serving_state import Served
+from f1_serving.schemas import ChampionDecision
+from f1_serving.served.queries import champion_decision, outcome_accuracy
+from f1_serving.served.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
 MODE_LABELS = {PRE: "before qualifying", POST: "after qualifying"}
@@ -681,18 +682,41 @@ class ModelPage:
     """(model or baseline, its value for each of `metrics`) per mode, rows as shown."""
     metric_columns: tuple[str, ...]
     other_metrics: tuple[tuple[str, str], ...]
-    chosen: tuple[str, ...] = ()
-    """Per mode, where the champion's family stands among the families by walk-forward log loss, in words."""
+    became_champion: str
+    """How the registry's gate (or an operator) made this version the champion, in words."""
+    decisions: tuple[DecisionRow, ...] = ()
+    """The latest decisions on the champion alias, newest first."""
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decided_at: str
+    action: str
+    version: str
+    deciding_outcomes: str
+    reason: str
+
+
+DECISIONS_SHOWN = 5
+ACTIONS = {
+    "promotion": "promoted by the gate",
+    "refusal": "refused by the gate",
+    "manual_promotion": "promoted by an operator, over the gate",
+    "rollback": "rolled back to by an operator",
+}
+"""Each action of `promotions` in words; the gate's are decided by scores, an operator's by a stated reason."""
 
 
 def model_card(served: Served) -> ModelPage:
-    """The champion as the server loaded it (its registry version and training run), and what its walk-forward
-    backtest scored beside the baselines the training run logged."""
+    """The champion as the server loaded it (its registry version and training run), how it became the champion
+    (the registry gate's published decision), and what its walk-forward backtest scored beside the baselines the
+    training run logged."""
     champion = served.champion
     manifest = served.publication.manifest
     accuracy = served.table("prediction_accuracy")
     seasons = accuracy["season"]
-    comparison, columns, rest, chosen = _comparison(champion.metrics, champion.families)
+    comparison, columns, rest = _comparison(champion.metrics, champion.families)
+    decisions = served.table("promotions").sort("decided_at", descending=True)
     return ModelPage(
         name=champion.name,
         version=champion.version,
@@ -710,8 +734,45 @@ def model_card(served: Served) -> ModelPage:
         comparison=comparison,
         metric_columns=columns,
         other_metrics=rest,
-        chosen=chosen,
+        became_champion=_became_champion(champion_decision(served), champion.version),
+        decisions=tuple(
+            DecisionRow(
+                decided_at=_instant(row["decided_at"]),
+                action=ACTIONS.get(row["action"], row["action"]),
+                version=row["candidate_version"],
+                deciding_outcomes=_outcome_words((row["deciding_outcomes"] or "").split(",")),
+                reason=row["reason"],
+            )
+            for row in decisions.head(DECISIONS_SHOWN).iter_rows(named=True)
+        ),
     )
+
+
+def _became_champion(decision: ChampionDecision | None, version: str) -> str:
+    """How `version` became the champion, in words, ending with the decision's own record (the gate's scores, or
+    the operator's reason) as the registry's version description says it."""
+    if decision is None:
+        return (
+            f"The published data records no decision that made version {version} the champion: it became the "
+            "champion after the data was published, and the next publication will say how."
+        )
+    when, reason = _instant(decision.decided_at), decision.reason.rstrip(".")
+    if decision.action == "manual_promotion":
+        return f"An operator promoted version {version} on {when}, overriding the gate: {reason}."
+    if decision.action == "rollback":
+        return f"An operator rolled the champion back to version {version} on {when}: {reason}."
+    if decision.previous_champion_version is None:
+        return f"The registry's gate made version {version} the first champion on {when}: {reason}."
+    return (
+        f"The registry's gate promoted version {version} over version {decision.previous_champion_version} on "
+        f"{when}, deciding on {_outcome_words(decision.deciding_outcomes)}: {reason}."
+    )
+
+
+def _outcome_words(outcomes: Iterable[str]) -> str:
+    """The outcomes a gated decision turned on, named as the next-race page names the chances (a dash for none: an
+    operator's decision)."""
+    return ", ".join(OUTCOME_NAMES.get(outcome, outcome) for outcome in outcomes if outcome) or MISSING
 
 
 def _training_seasons(params: Mapping[str, str]) -> str:
@@ -764,33 +825,9 @@ def _model_words(model: str) -> str:
     return f"{words} ({kind}, {model})"
 
 
-def _why_chosen(mode: str, table: Mapping[tuple[str, str], Mapping[str, float]], champion: str) -> str | None:
-    """Where the champion's family stands among the model families of `mode` by walk-forward log loss, the score the
-    gate compares (lower is better); None when the run logged too little to say."""
-    families = {
-        model: values["log_loss"]
-        for (known, model), values in table.items()
-        if known == mode and "log_loss" in values and MODELS.get(model, ("model family", ""))[0] == "model family"
-    }
-    if champion not in families or len(families) < 2:
-        return None
-    best_other, name = min((loss, model) for model, loss in families.items() if model != champion)
-    own, words = families[champion], MODELS.get(champion, ("", champion))[1]
-    label = MODE_LABELS[mode].capitalize()
-    if own <= best_other:
-        return (
-            f"{label}: {words}. The lowest walk-forward log loss of the {len(families)} model families "
-            f"({own:.3f}; next best {best_other:.3f}, {name.replace('_', ' ')})."
-        )
-    return (
-        f"{label}: {words} ({own:.3f} log loss). In this backtest {name.replace('_', ' ')} scored {best_other:.3f}: "
-        "the family was chosen on the validation seasons before the backtest, not on it."
-    )
-
-
 def _comparison(
     metrics: Mapping[str, float], families: Mapping[str, str]
-) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The run's metrics named `<mode>.<model>.<metric>` (or `<mode>.<metric>`: the champion's own) as one row per
     mode and model with a column per metric, the champion's model family of each mode marked; anything named otherwise
     is listed as it is."""
@@ -812,10 +849,7 @@ def _comparison(
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
     )
-    reasons = tuple(
-        reason for mode in (PRE, POST) if (reason := _why_chosen(mode, table, families.get(mode, ""))) is not None
-    )
-    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest), reasons
+    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest)
 
 
 def _metric(metric: str, value: float | None) -> str:

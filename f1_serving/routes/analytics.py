@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.queries import RankingSort
-from f1_serving.response_cache import utc_today
 from f1_serving.schemas import AccuracySummary, DriverRankings, Mode, SeasonAccuracyDetail, TeamRankings
+from f1_serving.served import queries
+from f1_serving.served.queries import RankingSort
+from f1_serving.served.response_cache import utc_today
 
 router = APIRouter(
     prefix="/analytics", tags=["analytics"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
@@ -31,13 +31,13 @@ _ERRORS = error_responses(401, 404, 422, 429, 503)
 
 
 @router.get("/accuracy", responses=_ERRORS)
-async def accuracy(served: ServedDep, mode: ModeQuery = "post_qualifying") -> AccuracySummary:
+async def get_accuracy(served: ServedDep, mode: ModeQuery = "post_qualifying") -> AccuracySummary:
     """Per season: mean log loss and Brier score, how often the favourite won, how often the winner was in the top 3."""
     return queries.accuracy_summary(served, mode, utc_today())
 
 
 @router.get("/accuracy/{season}", responses=_ERRORS)
-async def season_accuracy(
+async def get_season_accuracy(
     served: ServedDep,
     season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],
     mode: ModeQuery = "post_qualifying",
@@ -47,7 +47,7 @@ async def season_accuracy(
 
 
 @router.get("/rankings/drivers", responses=_ERRORS)
-async def driver_rankings(
+async def list_driver_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> DriverRankings:
     """Every driver of the season with his wins, podiums, points and end-of-season ELO, in the order asked for."""
@@ -55,7 +55,7 @@ async def driver_rankings(
 
 
 @router.get("/rankings/teams", responses=_ERRORS)
-async def team_rankings(
+async def list_team_rankings(
     served: ServedDep, season: SeasonQuery = None, sort: SortQuery = "points", limit: LimitQuery = 50
 ) -> TeamRankings:
     """Every team of the season with its wins, podiums, points and end-of-season ELO, in the order asked for."""

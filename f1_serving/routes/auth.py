@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form
 from sqlalchemy.orm import Session
 
+from f1_serving.accounts.security import create_access_token
+from f1_serving.accounts.users import EmailTakenError, User, authenticate, create_user
 from f1_serving.deps import SessionDep, SettingsDep, StrictQueryRoute, limit_by_client
 from f1_serving.errors import ApiError, error_responses
 from f1_serving.schemas import Credentials, PasswordGrant, Registration, Token, UserPublic
-from f1_serving.security import create_access_token
 from f1_serving.settings import ApiSettings
-from f1_serving.users import EmailTakenError, User, authenticate, create_user
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_by_client)], route_class=StrictQueryRoute)
 
@@ -31,7 +31,7 @@ def _token(user: User, settings: ApiSettings) -> Token:
 
 
 @router.post("/register", status_code=201, responses=error_responses(400, 409, 413, 422, 429))
-def register(body: Registration, session: SessionDep, settings: SettingsDep) -> Token:
+def register_user(body: Registration, session: SessionDep, settings: SettingsDep) -> Token:
     """Create an account; the password needs 8+ characters with an upper-case letter, a lower-case one and a digit."""
     try:
         user = create_user(session, body.email, body.password)
@@ -41,13 +41,13 @@ def register(body: Registration, session: SessionDep, settings: SettingsDep) -> 
 
 
 @router.post("/login", responses=error_responses(400, 401, 413, 422, 429))
-def login(body: Credentials, session: SessionDep, settings: SettingsDep) -> Token:
+def log_in(body: Credentials, session: SessionDep, settings: SettingsDep) -> Token:
     """One answer for an unknown email and a wrong password, so the endpoint does not reveal who has an account."""
     return _token(_authenticated(session, body.email, body.password), settings)
 
 
 @router.post("/token", responses=error_responses(400, 401, 413, 422, 429))
-def token(form: Annotated[PasswordGrant, Form()], session: SessionDep, settings: SettingsDep) -> Token:
+def create_token(form: Annotated[PasswordGrant, Form()], session: SessionDep, settings: SettingsDep) -> Token:
     """OAuth2 password grant (`application/x-www-form-urlencoded`): the same check and token as `/login`, for the
     docs page's Authorize and for OAuth2 clients."""
     return _token(_authenticated(session, form.username, form.password), settings)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import ChampionshipOdds, TitleOddsHistory
+from f1_serving.served import queries
+from f1_serving.served.response_cache import CONDITIONAL_GET, cached_json
 
 router = APIRouter(
     prefix="/championship", tags=["championship"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
@@ -21,7 +21,7 @@ router = APIRouter(
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def championship(request: Request, served: ServedDep) -> Response:
+async def get_championship_odds(request: Request, served: ServedDep) -> Response:
     """Each driver's and team's probability of winning the current season's title (also as a percentage) and
     expected final points, from the standings after the last completed round and a simulation of the remaining
     rounds and sprints with the champion's chances as the pipeline published them; 404 when none are published."""
@@ -34,7 +34,7 @@ async def championship(request: Request, served: ServedDep) -> Response:
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def title_odds_history(request: Request, served: ServedDep) -> Response:
+async def get_title_odds_history(request: Request, served: ServedDep) -> Response:
     """The current season's title odds after every completed round (each driver's and team's probability, expected
     final points and whether the title is mathematically decided), as the pipeline simulated them then; 404 when
     none are published."""

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.exports import CSV_RESPONSE, ExportFormat, export_response
 from f1_serving.schemas import ChampionshipExportRow, PredictionExportRow, ResultExportRow
+from f1_serving.served.exports import CSV_RESPONSE, ExportFormat, export_response
 
 router = APIRouter(
     prefix="/export", tags=["export"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute
@@ -31,7 +31,9 @@ def _name(kind: str, season: int | None) -> str:
 
 
 @router.get("/predictions", response_model=list[PredictionExportRow], responses=_RESPONSES)
-async def predictions(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
+async def export_predictions(
+    served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv"
+) -> Response:
     """Every published prediction (walk-forward races and the next race), best first within each race and mode, with
     every chance the model derives and, for a race already run, whether the driver won and where he finished."""
     rows = pl.concat([served.table("race_predictions"), served.next_race], how="diagonal_relaxed")
@@ -40,14 +42,14 @@ async def predictions(served: ServedDep, season: SeasonQuery = None, file_format
 
 
 @router.get("/results", response_model=list[ResultExportRow], responses=_RESPONSES)
-async def results(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
+async def export_results(served: ServedDep, season: SeasonQuery = None, file_format: FormatQuery = "csv") -> Response:
     """Every car's result in every race (or one season's), in finishing order, as a download."""
     rows = _season(served.table("results"), season).sort("season", "round", "position_order")
     return export_response(rows, ResultExportRow, _name("results", season), file_format)
 
 
 @router.get("/championship", response_model=list[ChampionshipExportRow], responses=_RESPONSES)
-async def championship(served: ServedDep, file_format: FormatQuery = "csv") -> Response:
+async def export_championship(served: ServedDep, file_format: FormatQuery = "csv") -> Response:
     """The current season's title odds, drivers' championship then constructors', most likely world champion first."""
     rows = served.table("championship_odds")
     season = int(rows["season"][0]) if rows.height else None

@@ -14,20 +14,20 @@ from fastapi.responses import JSONResponse
 
 from f1_serving.deps import RuntimeDep, StrictQueryRoute
 from f1_serving.schemas import Health, Readiness
-from f1_serving.serving_state import SUMMARIES
+from f1_serving.served.serving_state import SUMMARIES
 from f1_serving.settings import ApiSettings
 
 router = APIRouter(prefix="/health", tags=["health"], route_class=StrictQueryRoute)
 
 
 @router.get("")
-async def health() -> Health:
+async def get_health() -> Health:
     """Liveness: 200 whenever the process answers."""
     return Health(status="ok")
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "not ready"}})
-async def ready(
+async def get_readiness(
     runtime: RuntimeDep,
     operator_token: Annotated[
         str | None,

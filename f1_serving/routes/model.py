@@ -7,14 +7,16 @@ from fastapi import APIRouter, Depends
 from f1_serving.deps import RuntimeDep, ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
 from f1_serving.schemas import ModelInfo
+from f1_serving.served.queries import champion_decision
 
 router = APIRouter(prefix="/model", tags=["model"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 
 
 @router.get("", responses=error_responses(401, 429, 503))
-async def model_info(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
-    """The champion as this server loaded it (version, training run, metrics), the snapshot it serves, and which
-    sources failed at the last refresh (`degraded`)."""
+async def get_model(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
+    """The champion as this server loaded it (version, training run, metrics), the decision that made it the
+    champion (the registry gate's, or an operator's), the snapshot it serves, and which sources failed at the last
+    refresh (`degraded`)."""
     champion = served.champion
     return ModelInfo(
         name=champion.name,
@@ -27,5 +29,6 @@ async def model_info(runtime: RuntimeDep, served: ServedDep) -> ModelInfo:
         metrics=dict(champion.metrics),
         predictions_snapshot=served.publication.manifest.snapshot_id,
         published_by_version=served.publication.manifest.model_version,
+        became_champion=champion_decision(served),
         degraded=runtime.degraded(),
     )

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from f1_serving import queries
 from f1_serving.deps import ServedDep, StrictQueryRoute, limit_by_user
 from f1_serving.errors import error_responses
-from f1_serving.response_cache import CONDITIONAL_GET, cached_json
 from f1_serving.schemas import Calendar
+from f1_serving.served import queries
+from f1_serving.served.response_cache import CONDITIONAL_GET, cached_json
 
 router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_by_user)], route_class=StrictQueryRoute)
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/races", tags=["races"], dependencies=[Depends(limit_
     responses=error_responses(401, 404, 422, 429, 503),
     openapi_extra=CONDITIONAL_GET,
 )
-async def calendar(
+async def list_races(
     request: Request,
     served: ServedDep,
     season: Annotated[int, Path(ge=1950, le=2100, description="the season", examples=[2025])],

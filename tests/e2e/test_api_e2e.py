@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from f1_pipeline.modeling.points import points_places
 from f1_pipeline.publication import publish, read_publication
-from f1_serving.serving_state import REGISTRY_DEGRADED
+from f1_serving.served.serving_state import REGISTRY_DEGRADED
 from tests.api_support import champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
-from f1_serving.queries import PERCENTAGES, freshness
+from f1_serving.served.queries import PERCENTAGES, freshness
 
 PREFIX = "/api/v1"
 RESULT_FIELDS = ("won", "finish_position")

@@ -179,6 +179,27 @@ def test_season_shows_the_apis_favourites_and_winners(browser, server, api):
         visit.close()
 
 
+def test_the_model_card_shows_the_gates_decision_the_api_gives(browser, server, api):
+    model = api.get("/model").json()
+    decision = model["became_champion"]
+    visit = Visit(browser, server + "/model", VIEWPORTS["desktop"])
+    try:
+        said = visit.page.locator("p.decision").inner_text()
+        assert said.startswith(f"The registry's gate made version {model['version']} the first champion on ")
+        assert said.endswith(f": {decision['reason']}.")
+        assert (decision["action"], decision["deciding_outcomes"]) == ("promotion", ["win"])
+        first = visit.page.locator("section[aria-labelledby=decision] tbody tr").last
+        assert first.locator("td").all_inner_texts() == [
+            "promoted by the gate",
+            model["version"],
+            "Win",
+            decision["reason"],
+        ]
+        assert visit.problems == []
+    finally:
+        visit.close()
+
+
 def test_the_keyboard_reaches_every_link_with_a_visible_focus(browser, server):
     visit = Visit(browser, server + "/accuracy", VIEWPORTS["desktop"])
     try:

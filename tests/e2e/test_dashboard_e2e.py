@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from f1_pipeline.registry.tracking import registry_for
-from f1_serving import queries
 from f1_serving.dashboard import views
 from f1_serving.dashboard.formatting import MISSING, percent, share
 from f1_serving.main import create_app
-from f1_serving.serving_state import ServingState
+from f1_serving.served import queries
+from f1_serving.served.serving_state import ServingState
 from tests.api_support import api_settings
 
 TODAY = date(2026, 11, 28)
@@ -104,7 +104,9 @@ def test_ratings_end_where_the_season_rankings_say(served):
     assert page.teams_chart is not None and len(page.teams) == 11
 
 
-def test_the_model_card_is_the_served_champion(served):
+def test_the_model_card_is_the_served_champion(served, pipeline):
+    """The decision shown is the gate's, as `models.promotions` recorded it and the registry's version says."""
+    registry = registry_for(pipeline)
     page = views.model_card(served)
     assert (page.name, page.version) == (served.champion.name, served.champion.version)
     assert page.backtest_seasons == "2025-2026"
@@ -119,7 +121,15 @@ def test_the_model_card_is_the_served_champion(served):
     )
     assert "before qualifying: the championship leader is the favourite (baseline, championship_leader)" in shown
     assert all("(model family, " in name or "(baseline, " in name for name in shown)
-    assert len(page.chosen) == 2 and all("walk-forward log loss" in reason for reason in page.chosen)
+    decision = served.table("promotions").filter(resulting_champion_version=served.champion.version).row(0, named=True)
+    assert decision["action"] == "promotion"
+    assert page.became_champion == (
+        f"The registry's gate made version {served.champion.version} the first champion on "
+        f"{decision['decided_at']:%Y-%m-%d %H:%M} UTC: {decision['reason']}."
+    )
+    assert page.decisions[-1].reason == decision["reason"]
+    description = registry.version(served.champion.version).description or ""
+    assert description.endswith(f"promotion ({decision['decided_at']:%Y-%m-%d %H:%M} UTC): {decision['reason']}")
     favourite_won = page.metric_columns.index("Favourite won")
     assert all(
         values[favourite_won].endswith("%") for _, values in page.comparison if values[favourite_won] != "\N{EN DASH}"

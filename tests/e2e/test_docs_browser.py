@@ -67,7 +67,7 @@ def test_swagger_ui_authorizes_with_email_and_password_and_try_it_out_sends_the_
     assert registered.status_code == 201
     watch = Watch(page, server)
     page.goto(f"{server}/api/v1/docs")
-    operation = page.locator("#operations-predictions-next_race_api_v1_predictions_next_race_get")
+    operation = page.locator("#operations-predictions-get_next_race")
     operation.wait_for()
     page.screenshot(path=shots / "h5_docs.png", full_page=False)
 

@@ -13,7 +13,12 @@ from fastapi.testclient import TestClient
 
 from f1_pipeline.publication import Publication, PublicationInvalidError, publish, read_publication
 from f1_pipeline.serving_tables import VALUE_RULES
-from f1_serving.serving_state import PUBLICATION_DEGRADED, PUBLICATION_INVALID, REGISTRY_DEGRADED, SCORING_DEGRADED
+from f1_serving.served.serving_state import (
+    PUBLICATION_DEGRADED,
+    PUBLICATION_INVALID,
+    REGISTRY_DEGRADED,
+    SCORING_DEGRADED,
+)
 from tests.api_support import champion_as_a_new_version, refresh
 
 PREFIX = "/api/v1"

@@ -20,7 +20,7 @@ from f1_pipeline.serving_tables import (
     team_rankings,
     with_names,
 )
-from f1_pipeline.tables import CHAMPIONSHIP_ODDS
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS, PROMOTIONS
 from tests.conftest import warehouse_of
 
 # Season 2030: round 1 and 2 run, round 3 next. Drivers a and b drive for x; c drives for y, then z.
@@ -225,6 +225,25 @@ def test_championship_odds_list_drivers_then_constructors_most_likely_first():
     assert set(SCHEMAS["championship_odds"]) <= set(table.columns)
 
 
+DECISIONS = pl.DataFrame(
+    {
+        "decided_at": [datetime(2030, 3, 9, tzinfo=UTC), datetime(2030, 3, 2, tzinfo=UTC)],
+        "action": ["refusal", "promotion"],
+        "candidate_version": ["2", "1"],
+        "previous_champion_version": ["1", None],
+        "resulting_champion_version": ["1", "1"],
+        "candidate_log_loss": [0.5, 0.6],
+        "champion_log_loss": [0.55, None],
+        "candidate_podium_log_loss": [0.4, 0.4],
+        "champion_podium_log_loss": [0.4, None],
+        "evaluation_fingerprint": ["f", "f"],
+        "reason": ["kept the champion", "no champion yet"],
+        "decided_by": ["run", "run"],
+        "deciding_outcomes": ["win", "win"],
+    }
+).with_columns(pl.col("decided_at").dt.convert_time_zone("Etc/UTC"))
+
+
 def test_serving_tables_builds_every_published_table_in_utc():
     features = pl.DataFrame(
         {"season": [2030, 2030], "round": [2, 3], "driver_id": ["a", "a"], "is_next": [False, True]}
@@ -247,9 +266,13 @@ def test_serving_tables_builds_every_published_table_in_utc():
             prediction_accuracy=pl.DataFrame({"mode": ["pre_qualifying"], "season": [2030], "round": [2]}),
             championship_odds=ODDS,
             title_odds_by_round=ODDS,
+            promotions=DECISIONS,
         )
     )
     assert tuple(tables) == TABLES
+    assert tables["promotions"].columns == list(SCHEMAS["promotions"])  # who decided stays in the warehouse
+    assert tables["promotions"]["candidate_version"].to_list() == ["1", "2"]  # oldest first
+    assert tables["promotions"].schema["decided_at"] == pl.Datetime("us", "UTC")
     assert tables["calendar"].schema["starts_at"] == pl.Datetime("us", "UTC")
     assert tables["next_race"].schema["predicted_at"] == pl.Datetime("us", "UTC")
     assert next_race_features(features)["round"].to_list() == [3]
@@ -293,6 +316,22 @@ class TestPublishedByTheWholeGraph:
         ]
         computed = warehouse_of(settings).read(CHAMPIONSHIP_ODDS)
         assert odds.sort("entity", "id").equals(computed.sort("entity", "id"))
+
+    def test_the_gates_decisions_are_published_as_recorded(self, trained, published):
+        settings, _ = trained
+        recorded = warehouse_of(settings).read(PROMOTIONS).sort("decided_at")
+        decisions = published.tables["promotions"]
+        # decisions that later tests on the same graph record after the publication are not in it
+        published_at = published.manifest.published_at
+        recorded = recorded.filter(pl.col("decided_at").dt.convert_time_zone("UTC") <= published_at)
+        assert decisions.columns == list(SCHEMAS["promotions"])
+        assert decisions["reason"].to_list() == recorded["reason"].to_list()
+        first = decisions.row(0, named=True)
+        assert (first["action"], first["resulting_champion_version"], first["deciding_outcomes"]) == (
+            "promotion",
+            "1",
+            "win",
+        )
 
     def test_published_predictions_carry_the_finishing_order_outcomes(self, published):
         for name in ("next_race", "race_predictions"):

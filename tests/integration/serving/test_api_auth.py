@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from f1_serving.accounts.security import create_access_token
+from f1_serving.accounts.users import User
 from f1_serving.main import create_app
-from f1_serving.security import create_access_token
 from f1_serving.settings import DEVELOPMENT_SECRET
-from f1_serving.users import User
 from tests.api_support import PASSWORD, api_settings, bearer, new_email, register
 
 
@@ -230,7 +230,7 @@ def test_another_replica_refuses_a_deleted_accounts_token_once_its_user_cache_ex
 
 
 async def test_the_user_cache_keeps_an_account_for_its_lifetime_and_forgets_a_deleted_one(tmp_path):
-    from f1_serving.users import UserCache, create_user, users_engine
+    from f1_serving.accounts.users import UserCache, create_user, users_engine
 
     engine = users_engine(f"sqlite:///{tmp_path / 'users.db'}")
     with Session(engine) as session:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import redis
 from fastapi.testclient import TestClient
 
-from f1_serving.rate_limit import REDIS_DEGRADED, InProcessRateLimiter, RedisRateLimiter
+from f1_serving.guards.rate_limit import REDIS_DEGRADED, InProcessRateLimiter, RedisRateLimiter
 from tests.api_support import api_client, api_settings, bearer, register, stopped_clock
 from tests.local_server import free_port
 

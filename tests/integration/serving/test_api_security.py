@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from f1_serving.accounts.users import User
 from f1_serving.main import create_app
-from f1_serving.users import User
 from tests.api_support import PASSWORD, api_settings, bearer, new_email, register
 
 

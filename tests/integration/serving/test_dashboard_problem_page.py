@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from f1_serving.main import create_app
-from f1_serving.serving_state import SUMMARIES
+from f1_serving.served.serving_state import SUMMARIES
 from tests.api_support import api_settings
 
 

@@ -6,7 +6,7 @@ import unicodedata
 import pytest
 from fastapi.testclient import TestClient
 
-from f1_serving.emails import canonical_email
+from f1_serving.accounts.emails import canonical_email
 from f1_serving.main import create_app
 from tests.api_support import PASSWORD, api_settings
 

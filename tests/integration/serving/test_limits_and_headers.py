@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from f1_pipeline.cli import servers
 from f1_pipeline.settings import REPO_ROOT
-from f1_serving.client_address import client_address
+from f1_serving.guards.client_address import client_address
 from f1_serving.main import create_app
 from f1_serving.settings import ApiSettings
 from tests.api_support import api_client, api_settings, bearer, new_email, register
@@ -150,9 +150,9 @@ def test_readiness_tells_anonymous_callers_what_is_wrong_without_internal_detail
 
 def test_the_development_secret_is_flagged_at_start_and_loudly_on_a_non_loopback_address(tmp_path, caplog):
     def warnings() -> list[logging.LogRecord]:
-        return [record for record in caplog.records if record.name == "f1_serving.exposure"]
+        return [record for record in caplog.records if record.name == "f1_serving.guards.exposure"]
 
-    caplog.set_level(logging.WARNING, logger="f1_serving.exposure")
+    caplog.set_level(logging.WARNING, logger="f1_serving.guards.exposure")
     with TestClient(create_app(api_settings(tmp_path))) as local:
         local.get(f"{API}/health")
         assert [record.levelname for record in warnings()] == ["WARNING"]

@@ -2,6 +2,9 @@
 token), the OAuth2 password flow the docs page logs in with, every status the server can send, and a description
 and an example for every operation, parameter and field."""
 
+import re
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -118,3 +121,16 @@ def test_the_200_examples_describe_one_race(document):
     assert through["season"] == example["season"] and through["round"] == example["round"] - 1
     assert race["local_starts_at"]["examples"][0].startswith(example["date"])
     assert race["starts_at"]["examples"][0].startswith(example["date"])
+
+
+def test_every_operation_id_is_a_unique_name_for_people_and_documented(document):
+    """Generated clients name their calls after the operation ids: `get_next_race`, not FastAPI's default spelled
+    from path and method (`next_race_api_v1_predictions_next_race_get`)."""
+    ids = [operation["operationId"] for _, _, operation in _operations(document)]
+    assert len(ids) == len(set(ids)) == 20
+    documented = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    for path, method, operation in _operations(document):
+        name = operation["operationId"]
+        assert re.fullmatch(r"(get|list|export|create|register|log|delete)(_[a-z]+)+", name), f"{method} {path}: {name}"
+        assert "api_v1" not in name and not name.endswith(f"_{method}"), name
+        assert f"`{name}`" in documented, f"{name} is not in docs/api.md"

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from f1_serving import repeated_answers, response_cache
+from f1_serving import repeated_answers
 from f1_serving.deps import get_served, limit_by_user
 from f1_serving.main import create_app
-from f1_serving.response_cache import utc_today
+from f1_serving.served import response_cache
+from f1_serving.served.response_cache import utc_today
 from tests.api_support import api_client, api_settings, bearer, register
 
 NEXT_RACE = "/api/v1/predictions/next-race"

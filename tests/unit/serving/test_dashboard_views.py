@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from f1_pipeline.publication import Manifest, Publication
-from f1_serving.champion import Champion
 from f1_serving.dashboard import views
 from f1_serving.dashboard.charts import Series, line_chart, nice_step
 from f1_serving.dashboard.formatting import MISSING, local_time, percent, points_change, share
 from f1_serving.dashboard.routes import templates
-from f1_serving.serving_state import Served
+from f1_serving.served.champion import Champion
+from f1_serving.served.serving_state import Served
 
 CALENDAR = pl.DataFrame(
     {
@@ -329,3 +329,79 @@ def test_an_observed_share_is_what_happened_not_a_chance():
 def test_every_outcome_the_accuracy_data_scores_gets_a_column():
     columns = ["season", "log_loss", "podium_log_loss", "win_driver_log_loss", "podium_driver_log_loss", "top6_ece"]
     assert views.scored_outcomes([*columns, "not_classified_driver_log_loss"]) == ["podium", "not_classified"]
+
+
+def _decisions(*rows: tuple) -> pl.DataFrame:
+    columns = ("action", "candidate_version", "previous_champion_version", "resulting_champion_version")
+    scores = ("candidate_log_loss", "champion_log_loss", "deciding_outcomes", "reason")
+    return pl.DataFrame(
+        [
+            dict(zip(("decided_at", *columns, *scores), (datetime(2030, 3, day, 10, tzinfo=UTC), *row), strict=True))
+            for day, row in enumerate(rows, start=1)
+        ],
+        schema={
+            "decided_at": pl.Datetime("us", "UTC"),
+            **dict.fromkeys(columns, pl.String),
+            "candidate_log_loss": pl.Float64,
+            "champion_log_loss": pl.Float64,
+            "deciding_outcomes": pl.String,
+            "reason": pl.String,
+        },
+    )
+
+
+ACCURACY = pl.DataFrame({"season": [2030], "round": [1]})
+PROMOTED_OVER_6 = ("promotion", "7", "6", "7", 0.47134, 0.48019, "win", "candidate 0.4713 vs champion 0.4802")
+TRAIL = _decisions(
+    ("promotion", "6", None, "6", 0.5, None, "win", "no champion yet"),
+    PROMOTED_OVER_6,
+    ("refusal", "8", "7", "7", 0.46, 0.47, "podium,points", "kept the champion: worse on podium, points"),
+)
+
+
+def _model_card(decisions: pl.DataFrame) -> views.ModelPage:
+    return views.model_card(_served(_predictions(), {"promotions": decisions, "prediction_accuracy": ACCURACY}))
+
+
+def test_the_model_card_says_the_gates_decision_that_made_the_champion():
+    page = _model_card(TRAIL)
+    assert page.became_champion == (
+        "The registry's gate promoted version 7 over version 6 on 2030-03-02 10:00 UTC, deciding on Win: "
+        "candidate 0.4713 vs champion 0.4802."
+    )
+    assert [(row.decided_at, row.action, row.version, row.deciding_outcomes) for row in page.decisions] == [
+        ("2030-03-03 10:00 UTC", "refused by the gate", "8", "Podium, Points"),
+        ("2030-03-02 10:00 UTC", "promoted by the gate", "7", "Win"),
+        ("2030-03-01 10:00 UTC", "promoted by the gate", "6", "Win"),
+    ]
+    assert page.decisions[0].reason == "kept the champion: worse on podium, points"
+    html = templates().get_template("model.html").render(page=page, nav=[], footer={}, current="/model")
+    assert "Why this version is the champion" in html and "refused by the gate" in html
+
+
+@pytest.mark.parametrize(
+    ("decision", "said"),
+    [
+        (
+            ("manual_promotion", "7", "6", "7", None, None, None, "hotfix"),
+            "An operator promoted version 7 on 2030-03-01 10:00 UTC, overriding the gate: hotfix.",
+        ),
+        (
+            ("rollback", "7", "8", "7", None, None, None, "bad podium odds"),
+            "An operator rolled the champion back to version 7 on 2030-03-01 10:00 UTC: bad podium odds.",
+        ),
+        (
+            ("promotion", "7", None, "7", 0.5, None, "win", "no champion yet"),
+            "The registry's gate made version 7 the first champion on 2030-03-01 10:00 UTC: no champion yet.",
+        ),
+    ],
+)
+def test_an_operators_decision_or_a_first_champion_is_said_as_such(decision, said):
+    page = _model_card(_decisions(decision))
+    assert page.became_champion == said
+    assert page.decisions[0].deciding_outcomes == (MISSING if decision[6] is None else "Win")
+
+
+def test_a_champion_promoted_after_the_publication_is_said_to_be_so():
+    page = _model_card(_decisions(("promotion", "6", None, "6", 0.5, None, "win", "no champion yet")))
+    assert page.became_champion.startswith("The published data records no decision that made version 7 the champion")

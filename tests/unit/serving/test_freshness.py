@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from f1_serving import queries
 from f1_serving.dashboard import views
 from f1_serving.freshness import freshness
+from f1_serving.served import queries
 from tests.unit.serving.test_dashboard_views import CALENDAR
 
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from f1_serving.response_cache import (
+from f1_serving.served.response_cache import (
     CACHE_CONTROL,
     Cached,
     ResponseCache,

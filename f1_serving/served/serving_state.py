@@ -29,7 +29,7 @@ from f1_pipeline.publication import (
 from f1_pipeline.registry.scoring import score, with_outcomes, with_rank
 from f1_pipeline.registry.tracking import ModelRegistry
 from f1_pipeline.serving_tables import SCHEMAS, VALUE_RULES
-from f1_serving.champion import Champion, champion_version, load_champion, reconnect
+from f1_serving.served.champion import Champion, champion_version, load_champion, reconnect
 
 LOGGER = logging.getLogger(__name__)
 REGISTRY_DEGRADED = "registry-unavailable"

@@ -18,10 +18,10 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from f1_serving.client_address import client_address
 from f1_serving.errors import CODES, ErrorResponse
-from f1_serving.exposure import is_exposed, warn_exposed
-from f1_serving.rate_limit import RateLimitStatus
+from f1_serving.guards.client_address import client_address
+from f1_serving.guards.exposure import is_exposed, warn_exposed
+from f1_serving.guards.rate_limit import RateLimitStatus
 
 LOGGER = logging.getLogger(__name__)
 UNEXPECTED = HTTPException(500, "the server failed to answer; the error is logged")

@@ -21,6 +21,7 @@ from f1_serving.freshness import freshness as data_freshness
 from f1_serving.schemas import (
     AccuracySummary,
     Calendar,
+    ChampionDecision,
     ChampionshipOdds,
     DataThrough,
     DriverPrediction,
@@ -43,7 +44,7 @@ from f1_serving.schemas import (
     UpcomingDriverPrediction,
     UpcomingRace,
 )
-from f1_serving.serving_state import Served
+from f1_serving.served.serving_state import Served
 
 RankingSort = Literal["points", "elo", "wins"]
 _RANK_COLUMNS = {"points": "points_rank", "elo": "elo_rank"}
@@ -351,3 +352,17 @@ def team_rankings(served: Served, season: int | None, sort: RankingSort, limit: 
         sort=sort,
         teams=[TeamRanking.model_validate(row) for row in rows.iter_rows(named=True)],
     )
+
+
+def champion_decision(served: Served) -> ChampionDecision | None:
+    """The decision that last moved the champion alias onto the served champion (the registry gate's promotion, or
+    an operator's promotion or rollback), from the published trail of `models.promotions`; None when the trail holds
+    none (a version promoted after the data was published)."""
+    moves = served.table("promotions").filter(
+        (pl.col("resulting_champion_version") == served.champion.version) & (pl.col("action") != "refusal")
+    )
+    if moves.is_empty():
+        return None
+    row = moves.sort("decided_at").row(-1, named=True)
+    outcomes = row.pop("deciding_outcomes")
+    return ChampionDecision.model_validate({**row, "deciding_outcomes": outcomes.split(",") if outcomes else []})

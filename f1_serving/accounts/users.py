@@ -19,8 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from f1_pipeline.database_urls import with_psycopg2_driver
-from f1_serving.emails import canonical_email, login_email
-from f1_serving.security import dummy_verify, hash_password, verify_password
+from f1_serving.accounts.emails import canonical_email, login_email
+from f1_serving.accounts.security import dummy_verify, hash_password, verify_password
 
 
 class UtcDateTime(TypeDecorator[datetime]):
