@@ -18,9 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 LOGGER = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 REDIS_RETRY_SECONDS = 5.0
@@ -81,7 +78,11 @@ class RedisRateLimiter:
     def __init__(
         self, url: str, prefix: str = "f1:ratelimit", clock: Callable[[], float] = time.time, replicas: int = 1
     ) -> None:
+        from redis.asyncio import Redis  # the production extra's: the laptop's in-process limiter never needs it
+        from redis.exceptions import RedisError
+
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._failures = (RedisError, OSError)
         self._prefix = prefix
         self._clock = clock
         self._replicas = replicas
@@ -99,7 +100,7 @@ class RedisRateLimiter:
                 pipe.incr(window_key)
                 pipe.expire(window_key, WINDOW_SECONDS + 1)
                 count, _ = await pipe.execute()
-        except (RedisError, OSError) as error:
+        except self._failures as error:
             LOGGER.warning("Redis failed (%s); counting in this process for %ss", error, REDIS_RETRY_SECONDS)
             self._retry_at = now + REDIS_RETRY_SECONDS
             return self._fallback.count(key, limit, REDIS_DEGRADED, weight=self._replicas)

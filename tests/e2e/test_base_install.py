@@ -93,3 +93,19 @@ def test_the_quick_start_runs_without_the_production_extra(base_install):
     shown = f1_predict(base_install, "registry", "show")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == []
+
+
+def test_the_api_answers_without_the_production_extra(base_install):
+    """`f1-predict serve` on a laptop: the app builds and answers with its in-process rate limiter and SQLite users."""
+    probe = (
+        "from fastapi.testclient import TestClient\n"
+        "from f1_serving.main import create_app\n"
+        "with TestClient(create_app()) as client:\n"
+        "    print(client.get('/api/v1/health').status_code)\n"
+    )
+    environment = {**base_install, "F1_USERS_DATABASE_URL": f"sqlite:///{base_install['F1_SERVING_DIR']}-users.db"}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split()[-1] == "200"
