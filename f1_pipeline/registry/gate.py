@@ -290,41 +290,12 @@ def _decided(
 
 
 def promotion_history(store: Warehouse) -> pl.DataFrame:
-    """Every decision so far, oldest first, in the current layout (rows of the first layout converted)."""
+    """Every decision so far, oldest first."""
     try:
         recorded = store.read(tables.PROMOTIONS)
     except MissingTableError:
         return pl.DataFrame(schema=PROMOTION_SCHEMA)
-    if "promoted" in recorded.columns:
-        recorded = _from_first_layout(recorded)
-    if "deciding_outcomes" not in recorded.columns:  # decided before every outcome was gated
-        recorded = recorded.with_columns(deciding_outcomes=pl.lit(None, pl.String))
     return recorded.select(PROMOTION_SCHEMA.names()).cast(PROMOTION_SCHEMA)
-
-
-def _from_first_layout(recorded: pl.DataFrame) -> pl.DataFrame:
-    """Rows written when only the asset recorded its decisions: promoted or not, `champion_version` the previous
-    champion, `dagster_run_id` who decided (the podium columns came later still)."""
-    promoted = pl.col("promoted")
-    podium = ("candidate_podium_log_loss", "champion_podium_log_loss")
-    return recorded.with_columns(
-        pl.lit(None, pl.Float64).alias(name) for name in podium if name not in recorded.columns
-    ).select(
-        pl.col("at").alias("decided_at"),
-        pl.when(promoted).then(pl.lit("promotion")).otherwise(pl.lit("refusal")).alias("action"),
-        "candidate_version",
-        pl.col("champion_version").alias("previous_champion_version"),
-        pl.when(promoted)
-        .then(pl.col("candidate_version"))
-        .otherwise(pl.col("champion_version"))
-        .alias("resulting_champion_version"),
-        "candidate_log_loss",
-        "champion_log_loss",
-        *podium,
-        pl.lit(None, pl.String).alias("evaluation_fingerprint"),
-        "reason",
-        pl.col("dagster_run_id").alias("decided_by"),
-    )
 
 
 def repeats_last_decision(history: pl.DataFrame, record: PromotionRecord) -> bool:

@@ -8,7 +8,6 @@ softmax of one feature) suit, and a shallow random forest, clearly worse on them
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -182,31 +181,6 @@ def test_the_gate_does_not_undo_a_rollback_until_a_manual_promotion(setup):
     assert moves == [(setup.good, setup.bad), (setup.bad, setup.bad), (setup.bad, setup.good)]
     operator = trail.filter(pl.col("action") != "refusal")
     assert operator.select(pl.col("^.*log_loss$").is_null().all()).row(0) == (True,) * 4  # nothing compared
-
-
-def test_decisions_recorded_before_the_cli_were_kept_in_the_current_layout(setup):
-    first_layout = pl.DataFrame(
-        {
-            "at": [datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)],
-            "dagster_run_id": ["run-a", "run-b"],
-            "candidate_version": ["1", "2"],
-            "candidate_log_loss": [2.0, 2.1],
-            "champion_version": [None, "1"],
-            "champion_log_loss": [None, 1.9],
-            "promoted": [True, False],
-            "reason": ["no champion yet", "kept the champion"],
-        }
-    )
-    setup.store.replace_table(tables.PROMOTIONS, first_layout)
-    setup.registry.set_champion(setup.good)
-    gate.rollback(setup.registry, setup.store, setup.bad)
-
-    trail = setup.trail()
-    assert trail.columns == list(gate.PROMOTION_SCHEMA.names())
-    assert trail["action"].to_list() == ["promotion", "refusal", "rollback"]
-    assert trail["resulting_champion_version"].to_list() == ["1", "1", setup.bad]
-    assert trail["decided_by"].to_list() == ["run-a", "run-b", "cli"]
-    assert trail["reason"][2] == f"rolled back from version {setup.good} to {setup.bad}"
 
 
 @pytest.fixture
