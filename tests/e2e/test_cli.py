@@ -330,7 +330,7 @@ def test_run_refuses_seasons_outside_the_partitions():
 
 
 def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monkeypatch):
-    """The run carries the code location's origin, which is what lists it under its job in the Dagster UI."""
+    """The run carries the code location's label and tag, which is what lists it under its job in the Dagster UI."""
     import dagster as dg
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -345,9 +345,12 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
     assert "succeeded" in result.output and "races with results" in result.output
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         (run,) = instance.get_runs()
+        # the filter of the UI's job page: the job's name and its repository's label
+        label = {".dagster/repository": "__repository__@f1_predict"}
+        under_job = dg.RunsFilter(job_name="ingest_and_clean", tags=label)
+        assert [listed.run_id for listed in instance.get_runs(filters=under_job)] == [run.run_id]
     assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "ingest_and_clean"
-    assert run.tags_for_storage()[".dagster/repository"] == "__repository__@f1_predict"
-    assert run.remote_job_origin.location_name == "f1_predict"
+    assert run.tags["dagster/code_location"] == "f1_predict" and run.tags["f1/host"]
     assert run.tags["dagster/asset_partition_range_start"] == "2025"
 
 
