@@ -345,13 +345,36 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
     assert "succeeded" in result.output and "races with results" in result.output
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         (run,) = instance.get_runs()
-        # the filter of the UI's job page: the job's name and its repository's label
-        label = {".dagster/repository": "__repository__@f1_predict"}
-        under_job = dg.RunsFilter(job_name="ingest_and_clean", tags=label)
-        assert [listed.run_id for listed in instance.get_runs(filters=under_job)] == [run.run_id]
     assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "ingest_and_clean"
     assert run.tags["dagster/code_location"] == "f1_predict" and run.tags["f1/host"]
     assert run.tags["dagster/asset_partition_range_start"] == "2025"
+    assert _runs_the_ui_lists_under("ingest_and_clean") == [run.run_id]
+
+
+def _runs_the_ui_lists_under(job: str) -> list[str]:
+    """What the Dagster UI's page of the job lists, asked of a real webserver on the repository's workspace and the
+    instance of DAGSTER_HOME."""
+    import httpx
+
+    port = _free_port()
+    webserver = Path(sys.executable).parent / "dagster-webserver"
+    command = [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    query = (
+        "query JobRuns($job: String!) { pipelineOrError(params: {pipelineName: $job, repositoryName: "
+        '"__repository__", repositoryLocationName: "f1_predict"}) { ... on Pipeline { runs { runId } } } }'
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not _listening(port):
+            assert server.poll() is None and time.monotonic() < deadline, "the webserver did not start"
+            time.sleep(0.5)
+        request = {"query": query, "variables": {"job": job}}
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json=request, timeout=120).json()
+        return [listed["runId"] for listed in answer["data"]["pipelineOrError"]["runs"]]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 @pytest.mark.parametrize(
