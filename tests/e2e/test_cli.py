@@ -365,7 +365,7 @@ def _runs_the_ui_lists_under(job: str) -> list[str]:
         '"__repository__", repositoryLocationName: "f1_predict"}) { ... on Pipeline { runs { runId } } } }'
     )
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # it listens once it has loaded the code location: minutes on a busy machine
         while not _listening(port):
             assert server.poll() is None and time.monotonic() < deadline, "the webserver did not start"
             time.sleep(0.5)
