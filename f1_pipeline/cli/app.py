@@ -104,11 +104,21 @@ def run(
         if line:
             console.print(line, highlight=False, soft_wrap=True)
 
-    with dg.DagsterInstance.get() as instance, workspace_run.following(instance, job, tags, started, printed):
-        result = workspace_run.execute(instance, location, job, tags, quiet=not verbose)
-    summary = _summary(result.run_id, job, result.success, progress, (first, last))
+    with dg.DagsterInstance.get() as instance:
+        with workspace_run.following(instance, job, tags, started, printed) as followed:
+            try:
+                result = workspace_run.execute(instance, location, job, tags, quiet=not verbose)
+                run_id, succeeded = result.run_id, result.success
+            except dg.DagsterExecutionInterruptedError:  # a repeated Ctrl-C that reached Dagster's teardown
+                if followed.run_id is None:
+                    raise _fail("interrupted before the run was recorded", 1) from None
+                run_id, succeeded = followed.run_id, False
+        recorded = instance.get_run_by_id(run_id)
+        if recorded is not None and not recorded.is_finished:  # the teardown was cut before it recorded the end
+            instance.report_run_failed(recorded, message="Run failed: interrupted (Ctrl-C).")
+    summary = _summary(run_id, job, succeeded, progress, (first, last))
     console.print(views.summary_view(summary, _links()), soft_wrap=True)
-    if not result.success:
+    if not succeeded:
         raise typer.Exit(1)
 
 

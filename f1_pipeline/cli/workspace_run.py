@@ -10,8 +10,12 @@ runs, so the command can print its progress.
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import os
+import select
+import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -96,6 +100,17 @@ def execute(
         return result
 
 
+FAILURES = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+"""Events after which a Ctrl-C has been acted on (or the run is failing anyway): no need to send it again."""
+
+
+@dataclass
+class Followed:
+    """What the reader thread has found: the run's id once the run is recorded."""
+
+    run_id: str | None = None
+
+
 @contextmanager
 def following(
     instance: dg.DagsterInstance,
@@ -103,38 +118,79 @@ def following(
     tags: Mapping[str, str],
     on_run: Callable[[str], None],
     on_event: Callable[[dg.DagsterEvent], None],
-) -> Iterator[None]:
+) -> Iterator[Followed]:
     """While the block executes a run of `job_name` with `tags` (`run_tags`), call `on_run` with its id once it is
-    recorded and `on_event` with each of its events, in order, from a thread reading the instance's event log. The
-    run is executed in the main thread, where Dagster handles Ctrl-C; on leaving, the events not read yet are."""
-    stop = threading.Event()
+    recorded and `on_event` with each of its events, in order, from a thread reading the instance's event log; on
+    leaving, the events not read yet are. Call it from the main thread, which must execute the run.
+
+    Ctrl-C stops the run. Dagster raises an interrupt only inside a step; elsewhere it notes it, and a note can be
+    lost (a nested section clears it, or the handler fires inside a garbage-collection callback, which swallows
+    what it raises). So every Ctrl-C is also seen here, through the signal wake-up file descriptor that no handler
+    can bypass, and sent again to the main thread every poll until a step or the run is seen failed: the next step
+    Dagster starts, or the one running, then fails as "interrupted". Outside Dagster's sections an interrupt only
+    counts as seen. One sent just before the failure is seen can reach Dagster's teardown, which then raises
+    `dg.DagsterExecutionInterruptedError` out of `execute` after recording the run failed."""
+    stop, interrupted, failed = threading.Event(), threading.Event(), threading.Event()
+    followed = Followed()
     started = datetime.now(UTC) - timedelta(seconds=1)  # the run is created after this; a second for clock steps
+    wakeups, wakeup_writer = socket.socketpair()
+    for end in (wakeups, wakeup_writer):
+        end.setblocking(False)
+    previous_wakeup = signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
+    previous_handler = signal.signal(signal.SIGINT, _seen)
 
     def run_id() -> str | None:
         runs = dg.RunsFilter(job_name=job_name, tags=dict(tags), created_after=started)
         records = instance.get_run_records(filters=runs, limit=1)
         return records[0].dagster_run.run_id if records else None
 
+    def seen(event: dg.DagsterEvent) -> None:
+        if event.event_type in FAILURES:
+            failed.set()
+        on_event(event)
+
     def follow() -> None:
-        found, cursor = None, None
+        cursor = None
         while True:
             stopping = stop.is_set()  # read before the last poll, so that no event written before it is missed
-            found = found or run_id()
-            if found is not None:
-                if cursor is None:
-                    on_run(found)
-                cursor = _deliver(instance, found, cursor, on_event)
+            if followed.run_id is None and (found := run_id()) is not None:
+                followed.run_id = found
+                on_run(found)
+            if followed.run_id is not None:
+                cursor = _deliver(instance, followed.run_id, cursor, seen)
             if stopping:
                 return
-            stop.wait(POLL_SECONDS)
+            if _interrupt_arrived(wakeups, POLL_SECONDS):
+                interrupted.set()
+            if interrupted.is_set() and not failed.is_set() and not stop.is_set():
+                _thread.interrupt_main(signal.SIGINT)
 
     reader = threading.Thread(target=follow, name="run-events", daemon=True)
     reader.start()
     try:
-        yield
+        yield followed
     finally:
         stop.set()
         reader.join()
+        signal.signal(signal.SIGINT, previous_handler)
+        signal.set_wakeup_fd(previous_wakeup)
+        wakeups.close()
+        wakeup_writer.close()
+
+
+def _seen(_signum: int, _frame: object) -> None:
+    """SIGINT outside Dagster's own handlers: the wake-up descriptor has recorded it, nothing else to do."""
+
+
+def _interrupt_arrived(wakeups: socket.socket, timeout: float) -> bool:
+    """Whether a SIGINT was written to the wake-up descriptor within `timeout` seconds (other signals are skipped)."""
+    readable, _, _ = select.select([wakeups], [], [], timeout)
+    if not readable:
+        return False
+    try:
+        return signal.SIGINT in wakeups.recv(512)
+    except BlockingIOError:
+        return False
 
 
 def _deliver(

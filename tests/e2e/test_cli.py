@@ -351,6 +351,51 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
     assert _runs_the_ui_lists_under("ingest_and_clean") == [run.run_id]
 
 
+def test_ctrl_c_fails_the_run_and_the_command_exits_with_1_after_its_summary(tmp_path):
+    """A real `f1-predict run` sent SIGINT once its first stage has started: Dagster records the run failed
+    ("interrupted"), nothing runs on to the end, and the command prints its summary rather than a traceback."""
+    import dagster as dg
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home)
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "F1_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "F1_SERVING_DIR": str(tmp_path / "serving"),
+        "F1_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
+    command = [str(Path(sys.executable).parent / "f1-predict"), "run", "--job", "ingest_and_clean"]
+    cli = subprocess.Popen(
+        [*command, "--seasons", "2024...2026"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    try:
+        for line in cli.stdout or ():
+            output.append(line)
+            if re.search(r"\] 1/\d raw +started", line):
+                cli.send_signal(signal.SIGINT)
+                break
+        output.append(cli.communicate(timeout=600)[0])
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    printed = "".join(output)
+    assert cli.returncode == 1, printed
+    assert "FAILED" in printed and "Traceback (most recent call last)" not in printed
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        failure = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    assert run.status == dg.DagsterRunStatus.FAILURE and failure
+    assert not re.search(r"\] \d/\d weather +started", printed), "the run went on after Ctrl-C"
+
+
 def _runs_the_ui_lists_under(job: str) -> list[str]:
     """What the Dagster UI's page of the job lists, asked of a real webserver on the repository's workspace and the
     instance of DAGSTER_HOME."""
