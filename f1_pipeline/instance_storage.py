@@ -4,6 +4,10 @@
 its variable is unset. This configurable class is what `dagster_home/dagster.yaml` names instead:
 the laptop gets SQLite under `DAGSTER_HOME` with no setup, and production sets one variable. The
 choice is made again in every process that loads the instance (webserver, daemon, run workers).
+
+The one place the project uses Dagster's internals (tests/unit/pipeline/test_dagster_public_api.py holds it to these
+imports): Dagster loads only a subclass of its storage base class here, and exports neither that class, its SQLite
+storage nor the configurable-class protocol.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from f1_pipeline.settings import PipelineSettings, working_directory_path
 from f1_pipeline.tables import CHAMPIONSHIP_ODDS, NEXT_RACE, PROMOTIONS, RACE_PREDICTIONS, RACES
 from f1_pipeline.warehouse import MissingTableError
 from f1_serving.freshness import freshness
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 WORKSPACE = "workspace.yaml"
 DAGSTER_HOME = "dagster_home"
@@ -69,8 +72,8 @@ def run(
 ) -> None:
     """Run the pipeline over the seasons given: a line per stage, then a summary of what it produced.
 
-    The run belongs to the workspace's code location, so the Dagster UI lists it under its job and on the Overview
-    timeline; Dagster's own event log stays in the UI (or here with --verbose)."""
+    The run is tagged with the workspace's code location, so the Dagster UI lists it under its job; Dagster's own
+    event log stays in the UI (or here with --verbose). Ctrl-C fails the run ("interrupted") and exits with 1."""
     # Imported here, not at the top: the other commands answer without loading Dagster.
     import dagster as dg
 
@@ -85,50 +88,48 @@ def run(
     if str(first) not in known or str(last) not in known:
         raise _fail(f"seasons run from {known[0]} to {known[-1]}; got {first}-{last}", 2)
     _dagster_home()
-    tags = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
-    with dg.DagsterInstance.get() as instance:
-        try:
-            origin = workspace_run.code_location_origin(working_directory_path(WORKSPACE))
-            recon_job, dagster_run = workspace_run.create_run(instance, origin, job, tags, quiet=not verbose)
-        except (FileNotFoundError, ValueError) as error:
-            raise _fail(str(error), 2) from error
-        progress = RunProgress(workspace_run.step_stages(recon_job.get_definition()))
+    try:
+        location = workspace_run.code_location(working_directory_path(WORKSPACE))
+        progress = RunProgress(workspace_run.step_stages(workspace_run.location_job(location.module_name, job)))
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error), 2) from error
+    partitions = {"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)}
+    tags = workspace_run.run_tags(location, partitions)
+
+    def started(run_id: str) -> None:
         console.print(
-            f"run {dagster_run.run_id} of {job}, seasons {first}-{last} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})",
+            f"run {run_id} of {job}, seasons {first}-{last} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})",
             highlight=False,
             soft_wrap=True,
         )
-        for event in _interruptible(workspace_run.execute(recon_job, dagster_run, instance)):
-            line = _progress_line(progress, event)
-            if line:
-                console.print(line, highlight=False, soft_wrap=True)
-        finished = instance.get_run_by_id(dagster_run.run_id)
-    succeeded = finished is not None and finished.status == dg.DagsterRunStatus.SUCCESS
-    summary = _summary(dagster_run.run_id, job, succeeded, progress, (first, last))
+
+    def printed(event: dg.DagsterEvent) -> None:
+        line = _progress_line(progress, event)
+        if line:
+            console.print(line, highlight=False, soft_wrap=True)
+
+    with dg.DagsterInstance.get() as instance:
+        with workspace_run.following(instance, job, tags, started, printed) as followed:
+            try:
+                result = workspace_run.execute(instance, location, job, tags, quiet=not verbose)
+                run_id, succeeded = result.run_id, result.success
+            except dg.DagsterExecutionInterruptedError:  # a repeated Ctrl-C that reached Dagster's teardown
+                if followed.run_id is None:
+                    raise _fail("interrupted before the run was recorded", 1) from None
+                run_id, succeeded = followed.run_id, False
+        recorded = instance.get_run_by_id(run_id)
+        if recorded is not None and not recorded.is_finished:  # the teardown was cut before it recorded the end
+            instance.report_run_failed(recorded, message="Run failed: interrupted (Ctrl-C).")
+    summary = _summary(run_id, job, succeeded, progress, (first, last))
     console.print(views.summary_view(summary, _links()), soft_wrap=True)
     if not succeeded:
         raise typer.Exit(1)
 
 
-def _interruptible(events: Generator[Any, None, None]) -> Iterator[Any]:
-    """The run's events; Ctrl-C stops the run at the next event and records it as failed ("interrupted"). Dagster's
-    in-process executor only notes an interrupt, so without this the run would go on to its end."""
-    from dagster._core.errors import DagsterExecutionInterruptedError
-    from dagster._utils.interrupts import pop_captured_interrupt
-
-    event = next(events, None)
-    while event is not None:
-        yield event
-        try:
-            event = events.throw(DagsterExecutionInterruptedError()) if pop_captured_interrupt() else next(events, None)
-        except StopIteration:
-            return
-
-
-def _progress_line(progress: RunProgress, event: object) -> str | None:
+def _progress_line(progress: RunProgress, event: dg.DagsterEvent) -> str | None:
     import dagster as dg
 
-    if not isinstance(event, dg.DagsterEvent) or event.step_key is None:
+    if event.step_key is None:
         return None
     if event.event_type == dg.DagsterEventType.STEP_START:
         return progress.step_started(event.step_key)

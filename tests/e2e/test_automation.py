@@ -17,7 +17,6 @@ import dagster as dg
 import httpx
 import polars as pl
 import pytest
-from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from f1_pipeline import alerts
 from f1_pipeline.alerts import RunFailure, alert_payload, failure_text, send_alert
@@ -106,14 +105,14 @@ class Ticks:
     name: str
     cursor: str | None = None
 
-    def __call__(self) -> SensorExecutionData:
+    def __call__(self):
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, definitions=self.definitions)
         tick = self.definitions.resolve_sensor_def(self.name).evaluate_tick(context)
         self.cursor = tick.cursor if tick.cursor is not None else self.cursor
         return tick
 
 
-def run_keys(tick: SensorExecutionData) -> list[str | None]:
+def run_keys(tick) -> list[str | None]:
     return [request.run_key for request in tick.run_requests]
 
 

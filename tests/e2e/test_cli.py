@@ -330,7 +330,7 @@ def test_run_refuses_seasons_outside_the_partitions():
 
 
 def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monkeypatch):
-    """The run carries the code location's origin, which is what lists it under its job in the Dagster UI."""
+    """The run carries the code location's label and tag, which is what lists it under its job in the Dagster UI."""
     import dagster as dg
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -346,9 +346,81 @@ def test_run_is_a_run_of_the_workspace_job_with_a_line_per_stage(tmp_path, monke
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         (run,) = instance.get_runs()
     assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "ingest_and_clean"
-    assert run.tags_for_storage()[".dagster/repository"] == "__repository__@f1_predict"
-    assert run.remote_job_origin.location_name == "f1_predict"
+    assert run.tags["dagster/code_location"] == "f1_predict" and run.tags["f1/host"]
     assert run.tags["dagster/asset_partition_range_start"] == "2025"
+    assert _runs_the_ui_lists_under("ingest_and_clean") == [run.run_id]
+
+
+def test_ctrl_c_fails_the_run_and_the_command_exits_with_1_after_its_summary(tmp_path, monkeypatch):
+    """A real `f1-predict run` sent SIGINT once its first stage has started: Dagster records the run failed
+    ("interrupted"), nothing runs on to the end, and the command ends with its summary."""
+    import dagster as dg
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the instance file names it; read here too at the end
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "F1_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "F1_SERVING_DIR": str(tmp_path / "serving"),
+        "F1_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
+    command = [str(Path(sys.executable).parent / "f1-predict"), "run", "--job", "ingest_and_clean"]
+    cli = subprocess.Popen(
+        [*command, "--seasons", "2024...2026"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    try:
+        for line in cli.stdout or ():
+            output.append(line)
+            if re.search(r"\] 1/\d raw +started", line):
+                cli.send_signal(signal.SIGINT)
+                break
+        output.append(cli.communicate(timeout=600)[0])
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    printed = "".join(output)
+    assert cli.returncode == 1, printed
+    assert re.search(r"run +ingest_and_clean \S+ FAILED in ", printed), printed  # the summary, not a crash
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        failure = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    assert run.status == dg.DagsterRunStatus.FAILURE and failure
+    assert not re.search(r"\] \d/\d weather +started", printed), "the run went on after Ctrl-C"
+
+
+def _runs_the_ui_lists_under(job: str) -> list[str]:
+    """What the Dagster UI's page of the job lists, asked of a real webserver on the repository's workspace and the
+    instance of DAGSTER_HOME."""
+    import httpx
+
+    port = _free_port()
+    webserver = Path(sys.executable).parent / "dagster-webserver"
+    command = [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    query = (
+        "query JobRuns($job: String!) { pipelineOrError(params: {pipelineName: $job, repositoryName: "
+        '"__repository__", repositoryLocationName: "f1_predict"}) { ... on Pipeline { runs { runId } } } }'
+    )
+    try:
+        deadline = time.monotonic() + 600  # it listens once it has loaded the code location: minutes on a busy machine
+        while not _listening(port):
+            assert server.poll() is None and time.monotonic() < deadline, "the webserver did not start"
+            time.sleep(0.5)
+        request = {"query": query, "variables": {"job": job}}
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json=request, timeout=120).json()
+        return [listed["runId"] for listed in answer["data"]["pipelineOrError"]["runs"]]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 @pytest.mark.parametrize(

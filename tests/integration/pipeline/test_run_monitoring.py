@@ -4,7 +4,6 @@ daemon's run monitoring, as `dagster_home/dagster.yaml` configures it, remains t
 maximum runtime; either way no run is left in progress to block the next queued one. A real process is killed; the
 limit is shortened to seconds for the test, everything else is the repository's instance file."""
 
-import logging
 import os
 import signal
 import subprocess
@@ -16,8 +15,6 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES, RunsFilter
-from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from f1_pipeline.defs.run_liveness import dead_run_monitor
 from f1_pipeline.settings import REPO_ROOT
@@ -39,11 +36,25 @@ def sleepy() -> None:
 """
 
 
-def _instance_home(tmp_path: Path, max_runtime_seconds: int) -> Path:
+IN_PROGRESS = dg.RunsFilter(
+    statuses=[
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.CANCELING,
+    ]
+)
+"""Every status of a run the queue waits for."""
+
+
+def _instance_home(tmp_path: Path, max_runtime_seconds: int, poll_interval_seconds: int | None = None) -> Path:
     config = yaml.safe_load((REPO_ROOT / "dagster_home" / "dagster.yaml").read_text())
     monitoring = config["run_monitoring"]
     assert monitoring["enabled"] and monitoring["max_runtime_seconds"] > 0
     monitoring["max_runtime_seconds"] = max_runtime_seconds
+    if poll_interval_seconds is not None:
+        monitoring["poll_interval_seconds"] = poll_interval_seconds
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
@@ -113,18 +124,43 @@ def test_a_killed_cli_run_is_marked_failed_at_the_next_sensor_evaluation(tmp_pat
         [failure] = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
         message = failure.event_log_entry.dagster_event.message
         assert f"pid {process.pid}" in message and "killed or crashed" in message
-        assert not instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)), "nothing blocks the queue"
+        assert not instance.get_runs(filters=IN_PROGRESS), "nothing blocks the queue"
 
 
 def test_a_killed_cli_run_past_its_maximum_runtime_is_marked_failed_by_run_monitoring(tmp_path, monkeypatch):
-    home = _instance_home(tmp_path, max_runtime_seconds=2)
+    """The real daemon, polling every second instead of every minute."""
+    home = _instance_home(tmp_path, max_runtime_seconds=2, poll_interval_seconds=1)
     with _sleepy_run(tmp_path, home, monkeypatch) as (process, _), dg.DagsterInstance.get() as instance:
         _kill(process)
         [record] = instance.get_run_records()
         assert record.dagster_run.status == dg.DagsterRunStatus.STARTED, "a killed process leaves its run STARTED"
         assert instance.run_monitoring_enabled
-        time.sleep(2.5)  # past the (shortened) maximum runtime
-        monitor_started_run(instance, None, record, logging.getLogger("run_monitoring"))  # one daemon iteration
+        with _daemon(tmp_path, home):
+            deadline = time.monotonic() + 180
+            while instance.get_runs(filters=IN_PROGRESS) and time.monotonic() < deadline:
+                time.sleep(1)
         run = instance.get_run_by_id(record.dagster_run.run_id)
         assert run.status == dg.DagsterRunStatus.FAILURE
-        assert not instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)), "nothing blocks the queue"
+        assert not instance.get_runs(filters=IN_PROGRESS), "nothing blocks the queue"
+
+
+@contextmanager
+def _daemon(tmp_path: Path, home: Path) -> Iterator[None]:
+    """`dagster-daemon run` on the instance in `home`, stopped on the way out."""
+    daemon = Path(sys.executable).parent / "dagster-daemon"
+    with (tmp_path / "daemon.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(daemon), "run", "-f", str(tmp_path / "sleepy.py")],
+            cwd=tmp_path,
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _kill(process)
