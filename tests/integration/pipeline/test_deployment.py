@@ -465,6 +465,20 @@ def test_helm_values_use_external_postgres_and_the_k8s_run_launcher() -> None:
     assert daemon["enabled"] and daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] == 1
 
 
+def test_helm_run_monitoring_is_the_one_the_compose_check_proved() -> None:
+    """The chart writes the run_monitoring of its instance from these values (its configmap-instance.yaml); they
+    must be those of deploy/dagster.yaml, which `make deploy-check` exercises by killing the code location."""
+    helm = _helm()["dagsterDaemon"]["runMonitoring"]
+    compose = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["run_monitoring"]
+    assert helm == {
+        "enabled": compose["enabled"],
+        "startTimeoutSeconds": compose["start_timeout_seconds"],
+        "cancelTimeoutSeconds": compose["cancel_timeout_seconds"],
+        "maxResumeRunAttempts": compose["max_resume_run_attempts"],
+        "pollIntervalSeconds": compose["poll_interval_seconds"],
+    }
+
+
 def test_one_image_everywhere() -> None:
     deployment = _helm()["dagster-user-deployments"]["deployments"][0]
     image = f"{deployment['image']['repository']}:{deployment['image']['tag']}"
