@@ -7,7 +7,6 @@ judged. PostgreSQL-backed, as in the deployment."""
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,31 +26,8 @@ from dagster._grpc.client import DagsterGrpcClient
 from f1_pipeline.database_urls import with_psycopg2_driver
 from f1_pipeline.run_launcher import HealthCheckedRunLauncher, worker_health
 from f1_pipeline.settings import REPO_ROOT
-
-SLEEPY_JOB = """
-import time
-
-import dagster as dg
-
-
-@dg.op
-def wait_a_long_time() -> None:
-    time.sleep(600)
-
-
-@dg.job
-def sleepy() -> None:
-    wait_a_long_time()
-
-
-defs = dg.Definitions(jobs=[sleepy])
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.integration.pipeline.test_run_monitoring import SLEEPY_JOB
+from tests.local_server import free_port
 
 
 @contextmanager
@@ -99,10 +75,10 @@ def test_a_run_whose_code_server_died_is_failed_by_run_monitoring(tmp_path, monk
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
-    (tmp_path / "sleepy.py").write_text(SLEEPY_JOB)
+    (tmp_path / "sleepy.py").write_text(SLEEPY_JOB + "\n\ndefs = dg.Definitions(jobs=[sleepy])\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("F1_DAGSTER_POSTGRES_URL", with_psycopg2_driver(postgres_database))  # as compose sets it
-    port = _free_port()
+    port = free_port()
     logger = logging.getLogger("run_monitoring")
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_launcher, HealthCheckedRunLauncher)
