@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for every f1-predict process; the command picks the role (deploy/README.md):
 #   REST API (default)   uvicorn --factory f1_serving.main:create_app --host 0.0.0.0 --port 8000
-#   code location        dagster code-server start -h 0.0.0.0 -p 4000 -m f1_pipeline.definitions
+#   code location        dagster api grpc -h 0.0.0.0 -p 4000 -m f1_pipeline.definitions (compose)
+#                        dagster code-server start -h 0.0.0.0 -p 4000 -m f1_pipeline.definitions (Helm chart)
 #   Dagster webserver    dagster-webserver -h 0.0.0.0 -p 3000 -w /opt/dagster/deploy/workspace.yaml
 #   Dagster daemon       dagster-daemon run -w /opt/dagster/deploy/workspace.yaml
 #   MLflow server        mlflow server ... --host 0.0.0.0 --port 5000
@@ -43,8 +44,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     F1_MLFLOW_ARTIFACT_LOCATION=file:///data/mlruns/artifacts \
     F1_USERS_DATABASE_URL=sqlite:////data/users/users.db
 
-# The repository's instance file already picks PostgreSQL when F1_DAGSTER_POSTGRES_URL is set, SQLite otherwise.
-COPY dagster_home/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
+# The compose deployment's Dagster instance (PostgreSQL from F1_DAGSTER_POSTGRES_URL, the health-checked run
+# launcher, run monitoring); the Helm chart mounts its own over it on Kubernetes.
+COPY deploy/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/workspace.yaml /opt/dagster/deploy/workspace.yaml
 # Empty named volumes take the ownership of the image directory they are mounted on: create them owned by the
 # app user so a fresh volume is writable without running as root.

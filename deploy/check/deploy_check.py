@@ -612,7 +612,8 @@ def checks(stack: Stack, report: Report, run_timeout: float) -> None:
         time.sleep(3)
         if stack.inspect("code-location")["State"]["Status"] != "running":
             stack.compose("start", "code-location")
-        # the dead_run_monitor sensor runs every 30 s and the daemon's run monitoring every 60 s: 4 minutes is ample
+        # the daemon's run monitoring asks the code server about the run every 20 s (deploy/dagster.yaml), and fails
+        # it once the server is back without it: 4 minutes is ample
         status, seen = wait_run(run_id, {"SUCCESS", "FAILURE", "CANCELED"}, 240)
         expect(status == "FAILURE", f"killed run ended {status}")
         stack.wait_healthy(("code-location",), timeout=300)

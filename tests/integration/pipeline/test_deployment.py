@@ -182,7 +182,7 @@ def test_dockerfile_instance_and_workspace_land_where_the_commands_look() -> Non
     env = _dockerfile_env()
     assert env["DAGSTER_HOME"] == "/opt/dagster/dagster_home"
     copies = {args.split()[-1]: args.split()[-2] for name, args in _dockerfile_instructions() if name == "COPY"}
-    assert copies["/opt/dagster/dagster_home/dagster.yaml"] == "dagster_home/dagster.yaml"
+    assert copies["/opt/dagster/dagster_home/dagster.yaml"] == "deploy/dagster.yaml"
     assert copies["/opt/dagster/deploy/workspace.yaml"] == "deploy/workspace.yaml"
 
 
@@ -415,6 +415,26 @@ def test_workspace_names_the_code_server_of_the_compose_file() -> None:
     assert str(origin["port"]) == code_location["command"][code_location["command"].index("-p") + 1]
 
 
+def test_the_deployment_instance_fails_runs_whose_code_location_died() -> None:
+    """deploy/dagster.yaml: PostgreSQL from the variable compose sets, the health-checked launcher, and run monitoring
+    that uses it (never resuming: the launcher cannot); the launcher can only ask a plain gRPC server about its runs
+    (test_run_launcher.py runs it), so the code location must be one."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _ = dagster_instance_config(str(DEPLOY), "dagster.yaml")
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": "F1_DAGSTER_POSTGRES_URL"}}}
+    assert config["run_launcher"] == {"module": "f1_pipeline.run_launcher", "class": "HealthCheckedRunLauncher"}
+    monitoring = config["run_monitoring"]
+    assert monitoring["enabled"] and monitoring["max_resume_run_attempts"] == 0
+    assert 0 < monitoring["poll_interval_seconds"] <= 60 and monitoring["max_runtime_seconds"] > 0
+    laptop = yaml.safe_load((REPO_ROOT / "dagster_home" / "dagster.yaml").read_text())
+    assert config["run_queue"] == laptop["run_queue"] == {"max_concurrent_runs": 1}
+    assert _compose()["services"]["code-location"]["command"][:3] == ["dagster", "api", "grpc"]
+    for name in ("code-location", "webserver", "daemon"):
+        url = _compose()["services"][name]["environment"]["F1_DAGSTER_POSTGRES_URL"]
+        assert url.startswith("postgresql+psycopg2://"), "SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3"
+
+
 # --- Helm ----------------------------------------------------------------------------------------------------------
 
 
@@ -445,6 +465,20 @@ def test_helm_values_use_external_postgres_and_the_k8s_run_launcher() -> None:
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     daemon = values["dagsterDaemon"]
     assert daemon["enabled"] and daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] == 1
+
+
+def test_helm_run_monitoring_is_the_one_the_compose_check_proved() -> None:
+    """The chart writes the run_monitoring of its instance from these values (its configmap-instance.yaml); they
+    must be those of deploy/dagster.yaml, which `make deploy-check` exercises by killing the code location."""
+    helm = _helm()["dagsterDaemon"]["runMonitoring"]
+    compose = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["run_monitoring"]
+    assert helm == {
+        "enabled": compose["enabled"],
+        "startTimeoutSeconds": compose["start_timeout_seconds"],
+        "cancelTimeoutSeconds": compose["cancel_timeout_seconds"],
+        "maxResumeRunAttempts": compose["max_resume_run_attempts"],
+        "pollIntervalSeconds": compose["poll_interval_seconds"],
+    }
 
 
 def test_one_image_everywhere() -> None:
