@@ -5,11 +5,13 @@ Reads a quick start's warehouse (the race features, the tuned recipes, the resul
 predicts every race of the validation and backtest seasons walk-forward (trained on the seasons before each one),
 the reliability model gives each car's chance of not being classified, and every grid point of the mixture turns
 both into podium, top 6 and points chances, scored as binary forecasts (log loss, expected calibration error and the
-largest gap between forecast and observed rate in a bin of at least 50 forecasts). The grid point with the lowest
-summed log loss of the three outcomes over both modes on the validation seasons is the one chosen; the backtest
-seasons are then scored once with it. Prints the tables.
+largest gap between forecast and observed rate in a bin of at least 50 forecasts). Per mode, the grid point with the
+lowest summed log loss of the three outcomes on the validation seasons is the one chosen; the backtest seasons are
+then scored without and with it (`outcomes.RACE_TROUBLE` keeps a choice only where no chance got worse there).
+Prints the tables. With --published, scores the warehouse's published walk-forward predictions instead (every
+chance, with its reliability table): the numbers BENCHMARKS.md reports.
 
-    python -m bench.trouble [--warehouse warehouse/f1.duckdb]
+    python -m bench.trouble [--warehouse warehouse/f1.duckdb] [--through 2025] [--published]
 """
 
 from __future__ import annotations
@@ -146,14 +148,14 @@ def main() -> None:
     table = grid(validation)
     print(f"validation seasons {validation_seasons[0]}-{validation_seasons[-1]}:")
     print(table)
-    best = table.row(0, named=True)
-    chosen = Trouble(best["share"], best["slowdown"], best["levels"]) if best["share"] else NO_TROUBLE
-    print(f"chosen: {chosen}; backtest seasons {backtest_seasons[0]}-{through}, without and with it:")
-    for trouble in (NO_TROUBLE, chosen):
-        print(trouble)
-        print(scores(backtest, trouble))
-    outcomes = finishing_outcomes(backtest, by=("mode",), trouble=chosen)
-    print(reliability_tables(outcomes.drop("probability", "not_classified_probability", "teammate_ahead_probability")))
+    for mode in MODES:
+        best = table.sort(f"{mode[:4]}_sum").row(0, named=True)
+        chosen = Trouble(best["share"], best["slowdown"], best["levels"]) if best["share"] else NO_TROUBLE
+        print(f"{mode}: chosen {chosen}; backtest seasons {backtest_seasons[0]}-{through}, without and with it:")
+        rows = backtest.filter(pl.col("mode") == mode)
+        for trouble in (NO_TROUBLE, chosen):
+            print(trouble)
+            print(scores(rows, trouble))
 
 
 if __name__ == "__main__":

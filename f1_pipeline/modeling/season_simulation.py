@@ -5,11 +5,11 @@ penalties and half points included. The remaining rounds are simulated from the 
 race (the champion's pre-qualifying distribution). Cars develop and form turns, so in each simulated season the
 strengths walk from round to round, per team and per driver, with deviations fitted on earlier seasons
 (`strength_drift.py`; the older one-off team factor `STRENGTH_SPREAD` remains for comparison). Every remaining Grand
-Prix and sprint draws a whole finishing order from the published race law (`outcomes.py`): Gumbel-max (log strength
-plus Gumbel noise, sorted) among the cars that are classified (each car retires with its own chance, or the era's
-rate), a troubled car's log strength lowered (`outcomes.RACE_TROUBLE`), and pays the season's points (`points.py`):
-a car not classified scores nothing; the fastest-lap point of 2019-2024 goes to a classified car of the top ten
-picked by a second, independent draw from the same strengths; 2014's final race pays double.
+Prix and sprint draws a whole finishing order as a Plackett-Luce order (Gumbel-max: log strength plus Gumbel noise,
+sorted) among the cars that are classified (each car retires with its own chance, or the era's rate), and pays the
+season's points (`points.py`): a car not classified scores nothing; the fastest-lap point of 2019-2024 goes to a
+classified car of the top ten picked by a second, independent draw from the same strengths; 2014's final race pays
+double.
 
 Teams: a constructor scores what its cars score, with each car of the next race's entry list racing for the team it
 enters that race for; drivers and teams not on that list keep their points and score no more. Ties on points are
@@ -26,7 +26,6 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.metrics import PROBABILITY_FLOOR
-from f1_pipeline.modeling.outcomes import RACE_TROUBLE, Trouble, classified_strengths
 from f1_pipeline.modeling.points import points_places, points_system, race_points, sprint_points
 from f1_pipeline.modeling.strength_drift import Drift
 
@@ -104,7 +103,6 @@ def simulate(
     spread: float = STRENGTH_SPREAD,
     drift: Drift | None = None,
     not_classified_rate: float = 0.0,
-    trouble: Trouble = RACE_TROUBLE,
 ) -> pl.DataFrame:
     """Title probability and expected final points of every driver and constructor.
 
@@ -113,10 +111,7 @@ def simulate(
     of not being classified in a race; missing or null: `not_classified_rate`); `spread` the standard deviation of
     each team's log-strength change drawn once for the rest of a simulated season; `drift` (if given) a random walk
     of every team's and driver's log strength from round to round (`strength_drift.py`), one past season's
-    deviations drawn per simulated season; `trouble` how often a classified car's race goes wrong. The strengths are
-    those of the published race law (`outcomes.classified_strengths`): with the field's retirements and trouble, the
-    first simulated race gives every car its own win probability. Returns entity, id, points_now, title_probability,
-    expected_points.
+    deviations drawn per simulated season. Returns entity, id, points_now, title_probability, expected_points.
     """
     if field.is_empty() or field["probability"].null_count() or (field["probability"] < 0).any():
         raise ValueError("the field needs every entrant's non-negative win probability")
@@ -124,13 +119,9 @@ def simulate(
     rng = np.random.default_rng([random_state, season, rounds[0].round if rounds else 0])
     teams = field.select(pl.coalesce("constructor_id", "driver_id")).to_series().rank("dense").to_numpy() - 1
     change = rng.normal(0.0, spread, size=(simulations, int(teams.max()) + 1))[:, teams]
-    p = field["probability"].to_numpy().astype(np.float64)
-    strengths, classified = classified_strengths(
-        (p / p.sum())[None, :], 1.0 - not_classified(field, not_classified_rate)[None, :], trouble
-    )
-    log_strengths = np.log(np.clip(strengths[0], PROBABILITY_FLOOR, None))
+    log_strengths = np.log(np.clip(field["probability"].to_numpy().astype(np.float64), PROBABILITY_FLOOR, None))
     walk = _StrengthWalk(log_strengths[None, :] + change, teams, drift, rng)
-    gained, won = _simulated_points(season, walk, rounds, 1.0 - classified[0], trouble, rng)
+    gained, won = _simulated_points(season, walk, rounds, not_classified(field, not_classified_rate), rng)
     cars = {"driver": field["driver_id"].to_list(), "constructor": field["constructor_id"].to_list()}
     parts = [_odds(entity, now[entity], cars[entity], gained, won, rng) for entity in ENTITIES]
     return pl.concat(parts)
@@ -188,7 +179,6 @@ def _simulated_points(
     walk: _StrengthWalk,
     rounds: Sequence[Round],
     not_classified_probability: np.ndarray,
-    trouble: Trouble,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points and Grand Prix wins each car adds over the remaining rounds, each drawn from the walk's log strengths
@@ -203,7 +193,7 @@ def _simulated_points(
         if index:
             walk.step()
         scores = walk.scores
-        place = _classified_places(scores, not_classified_probability, trouble, rng)
+        place = _classified_places(scores, not_classified_probability, rng)
         fastest = np.zeros((simulations, cars), dtype=bool)
         if system.fastest_lap:
             eligible = (place >= 1) & (place <= points_places(season))
@@ -212,21 +202,16 @@ def _simulated_points(
         gained += race_points(system, place, fastest, race.final)
         won += place == 1
         if race.has_sprint and system.sprint:
-            gained += sprint_points(system, _classified_places(scores, not_classified_probability, trouble, rng))
+            gained += sprint_points(system, _classified_places(scores, not_classified_probability, rng))
     return gained, won
 
 
 def _classified_places(
-    scores: np.ndarray, not_classified_probability: np.ndarray, trouble: Trouble, rng: np.random.Generator
+    scores: np.ndarray, not_classified_probability: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """1-based places of the race law among the cars that finish: Gumbel-max over the log strengths, a troubled car's
-    slowed down (an exponential race, as `outcomes.joint_places` computes it); 0 for a car drawn as not classified
-    (`race_points` pays it nothing)."""
+    """1-based places of a Plackett-Luce order (Gumbel-max over the log strengths) among the cars that finish;
+    0 for a car drawn as not classified (`race_points` pays it nothing)."""
     out = rng.random(scores.shape, dtype=np.float32) < not_classified_probability[None, :]
-    if trouble.share:
-        weights, speeds = zip(*trouble.components(), strict=True)
-        slowed = np.log(np.asarray(speeds, dtype=np.float32))
-        scores = scores + slowed[rng.choice(len(speeds), size=scores.shape, p=weights)]
     noisy = np.where(out, -np.inf, scores + _gumbel(rng, scores.shape))
     place = _places(np.argsort(-noisy, axis=1))
     return np.where(out, 0, place)

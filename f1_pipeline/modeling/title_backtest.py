@@ -2,11 +2,10 @@
 
 Every checkpoint from round `FIRST_CHECKPOINT` to the second-to-last of each evaluated season, for drivers and
 constructors, gets three forecasts over the whole field, each from what was known then:
-- `model`: the season simulation with strengths drifting by a walk fitted on earlier seasons (`strength_drift.py`),
-  retirements (the era's non-classification rate before the checkpoint, or the field's own chances) and trouble in
-  the race (`outcomes.Trouble`);
+- `model`: the season simulation with strengths drifting by a walk fitted on earlier seasons (`strength_drift.py`)
+  and retirements (the era's non-classification rate before the checkpoint, or the field's own chances);
 - `fixed`: the simulation as it was before the drift (one log-normal team factor per simulated season, every car
-  classified, no trouble in the race), kept to show what the drift buys;
+  classified), kept to show what the drift buys;
 - `baseline`: the standings logit (`title_baseline.py`) fitted on earlier seasons' checkpoints.
 Strengths are the pre-qualifying win distributions of the round after the checkpoint, from a model trained on
 earlier seasons only. The multi-class log loss of a checkpoint is -ln P(actual champion).
@@ -22,7 +21,6 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.estimators import ConditionalLogit
-from f1_pipeline.modeling.outcomes import NO_TROUBLE, RACE_TROUBLE
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
     RANDOM_STATE,
@@ -52,17 +50,15 @@ MISS_PROBABILITY = 0.05
 
 @dataclass(frozen=True)
 class SimulationSettings:
-    """One way of simulating a season: the one-off team spread, a drift scale (None: no drift), retirements and
-    trouble in the race (`outcomes.Trouble`)."""
+    """One way of simulating a season: the one-off team spread, a drift scale (None: no drift) and retirements."""
 
     spread: float = 0.0
     drift_scale: float | None = 1.0
     retirements: bool = True
-    trouble: bool = True
 
 
 MODEL = SimulationSettings()
-FIXED = SimulationSettings(spread=STRENGTH_SPREAD, drift_scale=None, retirements=False, trouble=False)
+FIXED = SimulationSettings(spread=STRENGTH_SPREAD, drift_scale=None, retirements=False)
 
 
 def checkpoints(
@@ -171,7 +167,6 @@ def _simulated(
             spread=settings.spread,
             drift=None if settings.drift_scale is None else drift.scaled(settings.drift_scale),
             not_classified_rate=rate if settings.retirements else 0.0,
-            trouble=RACE_TROUBLE if settings.trouble else NO_TROUBLE,
         )
         if not settings.retirements and "not_classified_probability" in field.columns:
             raise ValueError("a variant without retirements needs a field without not_classified_probability")

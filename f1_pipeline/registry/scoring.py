@@ -10,7 +10,7 @@ from mlflow.pyfunc import PyFuncModel
 
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.outcomes import finishing_outcomes
+from f1_pipeline.modeling.outcomes import RACE_TROUBLE, finishing_outcomes
 from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.registry.tracking import model_input
 from f1_pipeline.tables import RACE_RESULTS, RACES
@@ -34,7 +34,8 @@ def score(model: PyFuncModel, rows: pl.DataFrame) -> pl.DataFrame:
 def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified: pl.DataFrame) -> pl.DataFrame:
     """The scored predictions with each driver's team (from the rows scored) and what the win distribution and the
     reliability model's `not_classified` (mode, season, round, driver_id, not_classified_probability) say of the
-    whole finishing order: podium, top 6, points, not classified, expected place, teammate, the team's win."""
+    whole finishing order, in the published race law of each mode (`RACE_TROUBLE`): podium, top 6, points, not
+    classified, expected place, teammate, the team's win. Rows keep their order."""
     key = [*RACE_KEY, "driver_id"]
     teams = rows.select(*key, "constructor_id").unique(key)
     failing = not_classified.select("mode", *key, "not_classified_probability").unique(["mode", *key])
@@ -49,7 +50,14 @@ def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified:
             f"no reliability for {missing.height} prediction(s), e.g. {first['driver_id']} in "
             f"{first['season']}/{first['round']} ({first['mode']})"
         )
-    return finishing_outcomes(joined, by=("mode",))
+    return (
+        pl.concat(
+            finishing_outcomes(group, by=("mode",), trouble=RACE_TROUBLE[mode])
+            for (mode,), group in joined.with_row_index("_row").group_by("mode", maintain_order=True)
+        )
+        .sort("_row")
+        .drop("_row")
+    )
 
 
 def reliability_of(store: Warehouse, rows: pl.DataFrame) -> pl.DataFrame:

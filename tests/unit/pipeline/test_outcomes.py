@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import (
-    NO_TROUBLE,
     RACE_TROUBLE,
     Trouble,
     classified_strengths,
@@ -109,7 +108,7 @@ def test_outcomes_of_many_races_are_consistent_per_driver_and_per_race():
 
 
 def test_teams_and_teammates():
-    outcomes = finishing_outcomes(_race(2025, 1, [0.6, 0.2, 0.15, 0.05], ["a", "a", "b", None]), trouble=NO_TROUBLE)
+    outcomes = finishing_outcomes(_race(2025, 1, [0.6, 0.2, 0.15, 0.05], ["a", "a", "b", None]))
     assert outcomes["team_win_probability"].to_list() == pytest.approx([0.8, 0.8, 0.15, None], nan_ok=True)
     assert outcomes["teammate_ahead_probability"][:2].to_list() == pytest.approx([0.75, 0.25])
     assert outcomes["teammate_ahead_probability"][2:].to_list() == [None, None]
@@ -235,14 +234,14 @@ def test_trouble_outside_its_range_is_refused():
             Trouble(share, slowdown, levels)
 
 
-def test_the_published_law_has_trouble_in_it():
+def test_trouble_spreads_the_places_behind_the_winner():
     race = _race(2024, 1, [0.5, 0.2, *[0.3 / 18] * 18], [f"t{i // 2}" for i in range(20)])
-    published = finishing_outcomes(race)
-    calm = finishing_outcomes(race, trouble=NO_TROUBLE)
-    assert RACE_TROUBLE.share > 0
-    assert published["top6_probability"][0] < calm["top6_probability"][0]
-    assert published["top6_probability"][10] > calm["top6_probability"][10]
-    assert np.allclose(published["probability"], calm["probability"])
+    troubled = finishing_outcomes(race, trouble=RACE_TROUBLE["pre_qualifying"])
+    calm = finishing_outcomes(race)
+    assert troubled["top6_probability"][0] < calm["top6_probability"][0]
+    assert troubled["top6_probability"][10] > calm["top6_probability"][10]
+    assert np.allclose(troubled["probability"], calm["probability"])
+    assert outcome_problems(troubled).is_empty()
 
 
 def test_a_favourite_more_likely_to_win_than_to_be_classified_is_made_reliable_enough():
@@ -254,8 +253,8 @@ def test_a_favourite_more_likely_to_win_than_to_be_classified_is_made_reliable_e
 
 def test_retirements_lower_the_points_chance_of_a_dominant_field_and_stay_consistent():
     race = _race(2024, 1, [0.6, 0.2, *[0.2 / 18] * 18], [f"t{i // 2}" for i in range(20)])
-    certain = finishing_outcomes(race, trouble=NO_TROUBLE)
-    risky = finishing_outcomes(race.with_columns(not_classified_probability=pl.lit(0.15)), trouble=NO_TROUBLE)
+    certain = finishing_outcomes(race)
+    risky = finishing_outcomes(race.with_columns(not_classified_probability=pl.lit(0.15)))
     assert certain["points_probability"].max() > 0.9999
     assert risky["points_probability"].max() < 0.86
     assert np.allclose(risky["probability"], race["probability"])
@@ -270,7 +269,7 @@ def test_expected_place_counts_cars_not_classified_behind_the_classified_ones():
     race = _race(2024, 1, p.tolist(), ["a", "a", "b", "b", None]).with_columns(
         not_classified_probability=pl.Series(failing)
     )
-    outcomes = finishing_outcomes(race, trouble=NO_TROUBLE)
+    outcomes = finishing_outcomes(race)
     strengths, used = classified_strengths(p[None, :], 1 - failing[None, :])
     s, c = strengths[0], used[0]
     expected = np.zeros(5)
