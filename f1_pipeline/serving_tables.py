@@ -17,6 +17,7 @@ from tzfpy import get_tz
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
 from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
+from f1_pipeline.registry.decisions import PROMOTION_SCHEMA
 
 WINNER = 1
 PODIUM = 3
@@ -149,15 +150,18 @@ SCHEMAS: dict[str, Schema] = {
     "championship_odds": TITLE_ODDS,
     "title_odds_by_round": TITLE_ODDS,
     "promotions": {
-        "decided_at": pl.Datetime("us", "UTC"),
-        "action": pl.String,
-        "candidate_version": pl.String,
-        "previous_champion_version": pl.String,
-        "resulting_champion_version": pl.String,
-        "candidate_log_loss": pl.Float64,
-        "champion_log_loss": pl.Float64,
-        "deciding_outcomes": pl.String,
-        "reason": pl.String,
+        name: PROMOTION_SCHEMA[name]
+        for name in (
+            "decided_at",
+            "action",
+            "candidate_version",
+            "previous_champion_version",
+            "resulting_champion_version",
+            "candidate_log_loss",
+            "champion_log_loss",
+            "deciding_outcomes",
+            "reason",
+        )
     },
 }
 """Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import polars as pl
-from polars.datatypes import DataTypeClass
 
 from f1_pipeline import tables
 from f1_pipeline.modeling.backtest import completed, fingerprint
@@ -33,6 +32,7 @@ from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
 from f1_pipeline.modeling.training import CANDIDATE, Seasons, candidate_predictions, recipe_backtest
+from f1_pipeline.registry.decisions import PROMOTION_SCHEMA
 from f1_pipeline.registry.scoring import reliability_of, with_outcomes
 from f1_pipeline.registry.tracking import ModelRegistry
 from f1_pipeline.warehouse import MissingTableError, Warehouse
@@ -41,22 +41,6 @@ Action = Literal["promotion", "refusal", "manual_promotion", "rollback"]
 GATED: tuple[Action, ...] = ("promotion", "refusal")
 CLI = "cli"
 """`decided_by` of a decision taken through the registry CLI (the asset's is its Dagster run id)."""
-_PROMOTION_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
-    "decided_at": pl.Datetime("us", "UTC"),
-    "action": pl.String,
-    "candidate_version": pl.String,
-    "previous_champion_version": pl.String,
-    "resulting_champion_version": pl.String,
-    "candidate_log_loss": pl.Float64,
-    "champion_log_loss": pl.Float64,
-    "candidate_podium_log_loss": pl.Float64,
-    "champion_podium_log_loss": pl.Float64,
-    "evaluation_fingerprint": pl.String,
-    "reason": pl.String,
-    "decided_by": pl.String,
-    "deciding_outcomes": pl.String,
-}
-PROMOTION_SCHEMA = pl.Schema(_PROMOTION_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -419,9 +419,7 @@ def test_the_deployment_instance_fails_runs_whose_code_location_died() -> None:
     """deploy/dagster.yaml: PostgreSQL from the variable compose sets, the health-checked launcher, and run monitoring
     that uses it (never resuming: the launcher cannot); the launcher can only ask a plain gRPC server about its runs
     (test_run_launcher.py runs it), so the code location must be one."""
-    from dagster._core.instance.config import dagster_instance_config
-
-    config, _ = dagster_instance_config(str(DEPLOY), "dagster.yaml")
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
     assert config["storage"] == {"postgres": {"postgres_url": {"env": "F1_DAGSTER_POSTGRES_URL"}}}
     assert config["run_launcher"] == {"module": "f1_pipeline.run_launcher", "class": "HealthCheckedRunLauncher"}
     monitoring = config["run_monitoring"]

@@ -17,8 +17,31 @@ PRIVATE_BY_NECESSITY = {
         "dagster._core.storage.sqlite_storage",
         "dagster._serdes",
     },
+    "f1_pipeline/run_launcher.py": {
+        "dagster._core.errors",
+        "dagster._core.launcher.base",
+        "dagster._core.storage.tags",
+        "dagster._grpc.client",
+        "dagster._grpc.types",
+        "dagster._serdes",
+    },
+    "tests/integration/pipeline/test_run_launcher.py": {
+        "dagster._core.errors",
+        "dagster._core.launcher.base",
+        "dagster._core.test_utils",
+        "dagster._core.workspace.context",
+        "dagster._core.workspace.load_target",
+        "dagster._daemon.monitoring.run_monitoring",
+        "dagster._grpc.client",
+    },
 }
-"""The one exception, and exactly these modules. The instance's storage is PostgreSQL when F1_DAGSTER_POSTGRES_URL is
+"""The exceptions, and exactly these modules. The instance's storage: the first one below. The deployment's run
+launcher (and its test): Dagster's run monitoring fails a run whose worker died only for a launcher that answers a
+worker health check, and the default launcher does not; a launcher is a Dagster extension point whose health-check
+types, run tags and code-server client are not exported by `dagster`, and the test drives the daemon's own monitoring
+pass against a real code server.
+
+The instance's storage, in detail. The instance's storage is PostgreSQL when F1_DAGSTER_POSTGRES_URL is
 set and SQLite under DAGSTER_HOME otherwise, from one instance file: an instance file cannot branch on a variable
 (its PostgreSQL block fails when the variable is unset), so a storage class chooses, and Dagster only loads a
 subclass of its storage base class there; neither that base class, the SQLite storage nor the configurable-class
