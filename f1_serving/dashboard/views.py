@@ -841,7 +841,14 @@ def _comparison(
             table.setdefault((parts[0], families.get(parts[0], "champion")), {})[parts[1]] = value
         else:
             rest.append((name, f"{value:.4g}"))
-    metric_names = sorted({metric for values in table.values() for metric in values})
+    every_metric = sorted({metric for values in table.values() for metric in values})
+    metric_names = [metric for metric in every_metric if _metric_label(metric)]
+    rest += [
+        (f"{mode}.{model}.{metric}", f"{values[metric]:.4g}")
+        for (mode, model), values in sorted(table.items())
+        for metric in every_metric
+        if metric in values and not _metric_label(metric)
+    ]
     rows = tuple(
         (
             f"{MODE_LABELS[mode]}: {_model_words(model)}{' (champion)' if families.get(mode) == model else ''}",
@@ -849,7 +856,17 @@ def _comparison(
         )
         for (mode, model), values in sorted(table.items(), key=lambda item: (item[0][0] != PRE, item[0][1]))
     )
-    return rows, tuple(METRIC_LABELS.get(metric, metric) for metric in metric_names), tuple(rest)
+    return rows, tuple(_metric_label(metric) or metric for metric in metric_names), tuple(rest)
+
+
+def _metric_label(metric: str) -> str | None:
+    """A column's heading: the winner's metrics per race, and each other published chance's log loss per driver; the
+    chances' Brier scores and calibration errors stay in the run's other metrics (the accuracy page shows their
+    reliability)."""
+    outcome = metric.removesuffix("_driver_log_loss")
+    if outcome != metric and outcome in OUTCOME_NAMES and outcome != "win":
+        return f"{OUTCOME_NAMES[outcome]}: log loss per driver"
+    return METRIC_LABELS.get(metric)
 
 
 def _metric(metric: str, value: float | None) -> str:
