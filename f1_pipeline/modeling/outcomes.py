@@ -202,11 +202,7 @@ def _log_binomial(n: int, k: int) -> float:
 
 def expected_positions(strengths: np.ndarray) -> np.ndarray:
     """1 + the expected number of cars ahead, from the pairwise marginals p_j / (p_i + p_j), per (races, cars)."""
-    w = np.atleast_2d(np.asarray(strengths, dtype=np.float64))
-    mine, theirs = w[:, :, None], w[:, None, :]
-    total = mine + theirs
-    ahead = np.divide(np.broadcast_to(theirs, total.shape), total, out=np.zeros(total.shape), where=total > 0)
-    return 0.5 + ahead.sum(axis=2)  # the diagonal adds the 1/2 a car "is ahead of itself"; 1 - 1/2 is the rest
+    return 1.0 + pairwise_ahead(np.atleast_2d(np.asarray(strengths, dtype=np.float64)), NO_TROUBLE).sum(axis=2)
 
 
 def sample_orders(strengths: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -402,33 +398,6 @@ def _padded(rows: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
     matrix = np.zeros((races.max() + 1 if races.size else 0, slots.max() + 1 if slots.size else 0))
     matrix[races, slots] = rows[column].to_numpy()
     return matrix, races, slots
-
-
-def _top_k_columns(rows: pl.DataFrame) -> np.ndarray:
-    """P(podium), P(top 6), P(points) per row, computed race batch by race batch (bounded memory)."""
-    strengths, races, slots = _padded(rows, "_strength")
-    result = np.zeros((rows.height, 3))
-    if not rows.height:
-        return result
-    places_of_race = np.zeros(strengths.shape[0], dtype=np.int64)
-    places_of_race[races] = rows["_points_places"].to_numpy()
-    cars = (strengths > 0).sum(axis=1)
-    ks = sorted({PODIUM, TOP6, *places_of_race.tolist()})
-    per_race = np.zeros((strengths.shape[0], strengths.shape[1], 3))
-    for start in range(0, strengths.shape[0], _BATCH):
-        batch = slice(start, start + _BATCH)
-        top = top_k_probabilities(strengths[batch], ks, cars[batch])
-        points = np.searchsorted(ks, places_of_race[batch])
-        per_race[batch, :, 0] = top[:, :, ks.index(PODIUM)]
-        per_race[batch, :, 1] = top[:, :, ks.index(TOP6)]
-        per_race[batch, :, 2] = np.take_along_axis(top, points[:, None, None], axis=2)[:, :, 0]
-    result[:] = per_race[races, slots]
-    return result
-
-
-def _expected_positions(rows: pl.DataFrame) -> np.ndarray:
-    strengths, races, slots = _padded(rows, "_strength")
-    return expected_positions(strengths)[races, slots]
 
 
 def classified_strengths(
