@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.backtest import walk_forward
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
+from f1_pipeline.modeling.metrics import CALIBRATION_BINS, outcome_calibration, outcome_rows, outcome_scores
 from f1_pipeline.modeling.outcomes import NO_TROUBLE, Trouble, finishing_outcomes
 from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.settings import PipelineSettings
@@ -76,18 +77,61 @@ def scores(frame: pl.DataFrame, trouble: Trouble) -> pl.DataFrame:
 
 
 def outcome_table(outcomes: pl.DataFrame) -> pl.DataFrame:
-    """mode, outcome, forecasts, log loss, Brier, ECE and the largest gap in a bin of >= `BIN_FLOOR` forecasts of every
-    chance the frame carries."""
+    """mode, outcome, forecasts, log loss, Brier, ECE, the calibration test's p-value, the largest gap in a bin of
+    >= `BIN_FLOOR` forecasts and how many such bins lie outside what calibrated forecasts would show, of every chance
+    the frame carries."""
     bins = outcome_calibration(outcomes, by=("mode",)).filter(pl.col("count") >= BIN_FLOOR)
     gaps = bins.group_by("mode", "outcome").agg(
-        largest_gap=(pl.col("observed_rate") - pl.col("mean_probability")).abs().max()
+        largest_gap=(pl.col("observed_rate") - pl.col("mean_probability")).abs().max(),
+        beyond_noise=(~pl.col("observed_rate").is_between(pl.col("band_low"), pl.col("band_high"))).sum(),
     )
     return (
         outcome_scores(outcomes, by=("mode",))
         .join(gaps, on=["mode", "outcome"])
-        .select("mode", "outcome", "forecasts", "driver_log_loss", "driver_brier", "ece", "largest_gap")
+        .select(
+            "mode",
+            "outcome",
+            "forecasts",
+            "driver_log_loss",
+            "driver_brier",
+            "ece",
+            "calibration_p_value",
+            "largest_gap",
+            "beyond_noise",
+        )
         .sort("mode", "outcome")
     )
+
+
+def calibrated_reference(outcomes: pl.DataFrame, draws: int = 2000, seed: int = 2014) -> pl.DataFrame:
+    """What forecasts calibrated in truth would score on the same forecasts: each forecast comes true with its own
+    probability, `draws` times. Per mode and outcome: the median and 95th percentile of their ECE, and how often every
+    bin of >= `BIN_FLOOR` forecasts lands within 4 points of its mean forecast (the issue's bin goal)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    long = outcome_rows(outcomes, by=("mode",))
+    for (mode, outcome), group in long.group_by("mode", "outcome", maintain_order=True):
+        forecast = group["forecast"].to_numpy()
+        bin_of = np.clip((forecast * CALIBRATION_BINS).astype(int), 0, CALIBRATION_BINS - 1)
+        members = np.eye(CALIBRATION_BINS)[bin_of].T
+        count = members.sum(axis=1)
+        kept = count > 0
+        mean = members[kept] @ forecast / count[kept]
+        happened = rng.random((forecast.size, draws)) < forecast[:, None]
+        observed = members[kept] @ happened / count[kept, None]
+        gap = np.abs(observed - mean[:, None])
+        ece = (gap * count[kept, None]).sum(axis=0) / forecast.size
+        large = count[kept] >= BIN_FLOOR
+        rows.append(
+            {
+                "mode": mode,
+                "outcome": outcome,
+                "calibrated_ece_median": float(np.median(ece)),
+                "calibrated_ece_95": float(np.quantile(ece, 0.95)),
+                "chance_every_bin_within_4_points": float(np.mean((gap[large] <= 0.04).all(axis=0))),
+            }
+        )
+    return pl.DataFrame(rows).sort("mode", "outcome")
 
 
 def reliability_tables(outcomes: pl.DataFrame) -> pl.DataFrame:
@@ -119,6 +163,51 @@ def grid(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows).sort("summed_log_loss")
 
 
+def season_scores(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[Trouble, pl.DataFrame]]:
+    """Per mixture of the grid: the summed log loss of podium, top 6 and points per mode and season, and the chances
+    themselves (so a walk-forward choice can be scored without computing them again)."""
+    sums, chances = [], {}
+    for share, slowdown, levels in itertools.product(SHARES, SLOWDOWNS, LEVELS):
+        if share == 0.0 and (slowdown, levels) != (SLOWDOWNS[0], LEVELS[0]):
+            continue
+        trouble = Trouble(share, slowdown, levels) if share else NO_TROUBLE
+        outcomes = finishing_outcomes(frame, by=("mode",), trouble=trouble).drop(
+            "probability", "not_classified_probability", "teammate_ahead_probability"
+        )
+        chances[trouble] = outcomes
+        scored = outcome_scores(outcomes, by=("mode", "season")).filter(pl.col("outcome").is_in(SCORED))
+        sums.append(
+            scored.group_by("mode", "season")
+            .agg(summed=(pl.col("driver_log_loss") * pl.col("forecasts")).sum())
+            .with_columns(share=pl.lit(share), slowdown=pl.lit(trouble.slowdown), levels=pl.lit(trouble.levels))
+        )
+    return pl.concat(sums), chances
+
+
+def walk_forward_choice(frame: pl.DataFrame, seasons: list[int]) -> pl.DataFrame:
+    """The mixture chosen for each season and mode from every season before it in the frame (lowest summed log loss
+    per forecast of podium, top 6 and points), and the chances of `seasons` each with its season's choice, scored."""
+    sums, chances = season_scores(frame)
+    chosen_parts, choices = [], []
+    for mode in MODES:
+        for season in seasons:
+            past = sums.filter((pl.col("mode") == mode) & (pl.col("season") < season))
+            best = past.group_by("share", "slowdown", "levels").agg(pl.col("summed").sum()).sort("summed").row(0)
+            trouble = Trouble(best[0], best[1], best[2]) if best[0] else NO_TROUBLE
+            choices.append(
+                {
+                    "mode": mode,
+                    "season": season,
+                    "share": trouble.share,
+                    "slowdown": trouble.slowdown,
+                    "levels": trouble.levels,
+                }
+            )
+            chosen_parts.append(chances[trouble].filter((pl.col("mode") == mode) & (pl.col("season") == season)))
+    print(pl.DataFrame(choices))
+    return outcome_table(pl.concat(chosen_parts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, default=PipelineSettings().warehouse_path)
@@ -127,6 +216,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--published", action="store_true", help="only score the published walk-forward predictions of the warehouse"
+    )
+    parser.add_argument(
+        "--walk-forward",
+        action="store_true",
+        help="choose the mixture for each backtest season from every season before it (from the validation seasons)",
     )
     args = parser.parse_args()
     settings = PipelineSettings()
@@ -139,9 +233,17 @@ def main() -> None:
         print(f"published predictions, seasons {backtest_seasons[0]}-{through}:")
         print(outcome_table(published))
         print(reliability_tables(published))
+        print("what calibrated forecasts would score on the same forecasts:")
+        print(calibrated_reference(published))
         return
     started = time.perf_counter()
     validation_seasons = list(range(settings.validation_first_season, settings.backtest_first_season))
+    if args.walk_forward:
+        frame = predictions(store, [*validation_seasons, *backtest_seasons], settings.train_first_season)
+        print(f"walk-forward predictions: {time.perf_counter() - started:.0f} s")
+        print(walk_forward_choice(frame, backtest_seasons))
+        print(f"whole: {time.perf_counter() - started:.0f} s")
+        return
     validation = predictions(store, validation_seasons, settings.train_first_season)
     backtest = predictions(store, backtest_seasons, settings.train_first_season)
     print(f"walk-forward predictions: {time.perf_counter() - started:.0f} s")

@@ -163,6 +163,17 @@ FIELD_DOCS: dict[str, tuple[str, Any]] = {
     "count": ("forecasts in the bin", 613),
     "mean_probability": ("mean forecast in the bin", 0.858),
     "observed_rate": ("share of the bin's forecasts that came true", 0.829),
+    "calibrated_spread": (
+        "standard deviation of the observed rate if every forecast of the bin came true with its own probability",
+        0.014,
+    ),
+    "band_low": ("lower end of the central 95% of the observed rates calibrated forecasts would give", 0.83),
+    "band_high": ("upper end of the central 95% of the observed rates calibrated forecasts would give", 0.885),
+    "calibration_p_value": (
+        "chance that calibrated forecasts would show bin gaps at least this large (chi-squared over the bins); "
+        "below 0.05 the gaps are more than noise; null when no bin can vary",
+        0.003,
+    ),
     "winner_in_top3_rate": ("share of races whose winner was among the three favourites", 0.85),
     "seasons": ("one entry per season, oldest first", None),
     "race_breakdown": ("every scored race of the season, in round order", None),

@@ -280,6 +280,9 @@ class CalibrationBin(Documented):
     count: int = Field(ge=1)
     mean_probability: float = Field(ge=0, le=1)
     observed_rate: float = Field(ge=0, le=1)
+    calibrated_spread: float = Field(ge=0)
+    band_low: float = Field(ge=0, le=1)
+    band_high: float = Field(ge=0, le=1)
 
 
 class OutcomeAccuracy(Documented):
@@ -288,6 +291,7 @@ class OutcomeAccuracy(Documented):
     driver_log_loss: float
     driver_brier: float
     ece: float
+    calibration_p_value: float | None = Field(ge=0, le=1)
     bins: list[CalibrationBin]
 
 

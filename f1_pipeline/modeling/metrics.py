@@ -15,6 +15,7 @@ from typing import cast
 
 import numpy as np
 import polars as pl
+from scipy.stats import binom, chi2
 
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.points import points_places
@@ -201,6 +202,8 @@ OUTCOME_METRICS = ("driver_log_loss", "driver_brier", "ece")
 """Per outcome, as `{outcome}_{metric}`: mean binary log loss and squared error per driver-race forecast, and the
 count-weighted mean gap between forecast and observed rate over 10 equal-width bins (`calibration`'s)."""
 CALIBRATION_BINS = 10
+BAND = 0.05
+"""A reliability bin's band holds the central 1 - BAND of the observed rates calibrated forecasts would give."""
 
 
 def outcome_labels(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
@@ -226,13 +229,41 @@ def outcome_labels(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
 
 
 def outcome_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
-    """One row per `by` group and outcome present: forecasts scored, `OUTCOME_METRICS` (unprefixed)."""
+    """One row per `by` group and outcome present: forecasts scored, `OUTCOME_METRICS` (unprefixed), and
+    `calibration_p_value`.
+
+    An ECE is never zero, even for forecasts calibrated in truth: a bin of 150 forecasts near 50% lands within 4
+    points of its mean only two times in three. The p-value says whether the gaps are more than that noise: the
+    chance that calibrated forecasts would show bin gaps at least this large, from the sum of each bin's squared
+    standardised gap (chi-squared with a degree of freedom per bin whose forecasts are not all 0 or 1).
+    """
     curves = outcome_calibration(frame, by)
-    gaps = curves.group_by(*by, "outcome").agg(
-        ece=((pl.col("observed_rate") - pl.col("mean_probability")).abs() * pl.col("count")).sum()
-        / pl.col("count").sum()
+    z_squared = pl.col("gap_variance") > 0
+    gaps = (
+        curves.with_columns(
+            gap_variance=(pl.col("count") * pl.col("calibrated_spread")) ** 2,
+            gap_count=(pl.col("observed_rate") - pl.col("mean_probability")) * pl.col("count"),
+        )
+        .group_by(*by, "outcome")
+        .agg(
+            ece=((pl.col("observed_rate") - pl.col("mean_probability")).abs() * pl.col("count")).sum()
+            / pl.col("count").sum(),
+            chi_squared=(pl.col("gap_count") ** 2 / pl.col("gap_variance")).filter(z_squared).sum(),
+            degrees=z_squared.sum(),
+        )
+        .with_columns(
+            calibration_p_value=pl.struct("chi_squared", "degrees")
+            .map_batches(
+                lambda tests: pl.Series(
+                    chi2.sf(tests.struct.field("chi_squared").to_numpy(), tests.struct.field("degrees").to_numpy())
+                ),
+                return_dtype=pl.Float64,
+            )
+            .fill_nan(None)
+        )
+        .drop("chi_squared", "degrees")
     )
-    scored = _outcome_rows(frame, by)
+    scored = outcome_rows(frame, by)
     p = pl.col("forecast").clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     happened = pl.col("happened").cast(pl.Float64)
     return (
@@ -253,7 +284,7 @@ def outcome_race_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
     p = pl.col("forecast").clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     happened = pl.col("happened").cast(pl.Float64)
     return (
-        _outcome_rows(frame, by)
+        outcome_rows(frame, by)
         .group_by(*_race_keys(by), "outcome")
         .agg(driver_log_loss=-(happened * p.log() + (1 - happened) * (1 - p).log()).mean())
         .sort(*dict.fromkeys([*by, "outcome", *RACE_KEY]))
@@ -262,10 +293,14 @@ def outcome_race_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
 
 def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """The reliability table of every outcome: per `by` group, outcome and bin (k/10 <= p < (k+1)/10), the count
-    of forecasts, their mean and the observed rate. Empty bins are left out."""
+    of forecasts, their mean, the observed rate, and what calibrated forecasts would show: `calibrated_spread`, the
+    standard deviation of the observed rate if each forecast came true with its own probability, and
+    `band_low`..`band_high`, the central 95% of the observed rates they would give (binomial at the bin's mean
+    forecast: at least as spread as the bin's own forecasts would be, so a bin outside it is off beyond noise).
+    Empty bins are left out."""
     forecast = pl.col("forecast")
-    return (
-        _outcome_rows(frame, by)
+    table = (
+        outcome_rows(frame, by)
         .group_by(
             *by, "outcome", bin=(forecast * CALIBRATION_BINS).floor().cast(pl.Int32).clip(0, CALIBRATION_BINS - 1)
         )
@@ -273,8 +308,14 @@ def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
             count=pl.len().cast(pl.Int64),
             mean_probability=forecast.mean(),
             observed_rate=pl.col("happened").cast(pl.Float64).mean(),
+            calibrated_spread=(forecast * (1 - forecast)).sum().sqrt() / pl.len(),
         )
         .sort(*by, "outcome", "bin")
+    )
+    count, mean = table["count"].to_numpy(), table["mean_probability"].to_numpy()
+    return table.with_columns(
+        band_low=pl.Series(binom.ppf(BAND / 2, count, mean) / count, dtype=pl.Float64),
+        band_high=pl.Series(binom.ppf(1 - BAND / 2, count, mean) / count, dtype=pl.Float64),
     )
 
 
@@ -283,7 +324,7 @@ def _race_keys(by: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*by, *RACE_KEY]))
 
 
-def _outcome_rows(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+def outcome_rows(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     """Long form: one row per driver-race and outcome with a forecast (an outcome whose column is absent is skipped)."""
     labelled = outcome_labels(frame, by)
     parts = [

@@ -362,6 +362,10 @@ class OutcomeBin:
     observed: str
     gap: str
     """Observed minus predicted, in points."""
+    calibrated_range: str
+    """The central 95% of the shares calibrated forecasts would show in the bin, e.g. "41-53%"."""
+    beyond_noise: bool
+    """The share that happened lies outside `calibrated_range`."""
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,8 @@ class OutcomeReliability:
     log_loss: str
     brier: str
     calibration_error: str
+    consistency: str
+    """Whether the bins' gaps are more than calibrated forecasts would show by chance, in words with the p-value."""
     bins: tuple[OutcomeBin, ...]
 
 
@@ -409,6 +415,7 @@ def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
             log_loss=f"{scored.driver_log_loss:.3f}",
             brier=f"{scored.driver_brier:.3f}",
             calibration_error=f"{scored.ece * 100:.1f} pts",
+            consistency=_consistency(scored.calibration_p_value),
             bins=tuple(
                 OutcomeBin(
                     chances=f"{item.bin * 10}-{item.bin * 10 + 10}%",
@@ -416,6 +423,8 @@ def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
                     predicted=percent(item.mean_probability),
                     observed=share(item.observed_rate),
                     gap=f"{(item.observed_rate - item.mean_probability) * 100:+.1f}",
+                    calibrated_range=f"{item.band_low * 100:.0f}-{item.band_high * 100:.0f}%",
+                    beyond_noise=not item.band_low <= item.observed_rate <= item.band_high,
                 )
                 for item in scored.bins
             ),
@@ -423,6 +432,14 @@ def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
         for mode in MODES
         for scored in sorted(outcome_accuracy(served, mode), key=lambda item: _outcome_order(item.outcome))
     )
+
+
+def _consistency(p_value: float | None) -> str:
+    """The calibration test in words: a p-value under 5% means the gaps are more than chance."""
+    if p_value is None:
+        return "no bin can vary"
+    verdict = "gaps beyond chance" if p_value < 0.05 else "gaps within chance"
+    return f"{verdict} (p = {p_value:.3f})" if p_value >= 0.001 else f"{verdict} (p < 0.001)"
 
 
 def _outcome_order(outcome: str) -> int:

@@ -137,6 +137,8 @@ def test_accuracy_by_season_and_its_race_breakdown_match_the_scores(client, head
     places = pl.col("season").map_elements(points_places, return_dtype=pl.Int64)
     assert scored == pytest.approx(predictions.filter(pl.col("finish_position") <= places).height)
     assert 0 < points["ece"] < 0.1 and points["driver_log_loss"] < 0.69
+    assert 0 <= points["calibration_p_value"] <= 1
+    assert all(row["band_low"] <= row["mean_probability"] <= row["band_high"] for row in points["bins"])
     assert {row["outcome"] for row in detail["outcomes"]} == set(outcomes)
 
 

@@ -259,6 +259,15 @@ def test_the_accuracy_page_shows_every_chance_reliability_with_the_api_numbers(s
             assert item.log_loss == f"{scored.driver_log_loss:.3f}" and item.forecasts == scored.forecasts
             assert [bin.forecasts for bin in item.bins] == [bin.count for bin in scored.bins]
             assert sum(bin.forecasts for bin in item.bins) == scored.forecasts
+            # what calibrated forecasts would show: each bin's range, the bins outside it marked, the test's verdict
+            assert [bin.calibrated_range for bin in item.bins] == [
+                f"{bin.band_low * 100:.0f}-{bin.band_high * 100:.0f}%" for bin in scored.bins
+            ]
+            assert [bin.beyond_noise for bin in item.bins] == [
+                not bin.band_low <= bin.observed_rate <= bin.band_high for bin in scored.bins
+            ]
+            beyond = scored.calibration_p_value is not None and scored.calibration_p_value < 0.05
+            assert item.consistency.startswith("gaps beyond chance" if beyond else "gaps within chance")
 
 
 def test_a_season_says_which_races_were_run_without_results_in_the_data(served):

@@ -198,3 +198,54 @@ def test_outcome_scores_by_season_name_the_season_once():
     assert by_season.height == 1 and by_season["season"].to_list() == [2024]
     assert {"podium_driver_log_loss", "not_classified_ece", "teammate_driver_brier"} <= set(by_season.columns)
     assert outcome_race_scores(_two_races(), by=["season"]).height == 8
+
+
+def _one_outcome(forecast: np.ndarray, happened: np.ndarray) -> pl.DataFrame:
+    """Races of one driver each (so every P(win) sums to 1), scored on the podium: the forecasts as P(podium)."""
+    races = len(forecast)
+    return pl.DataFrame(
+        {
+            "season": [2024] * races,
+            "round": list(range(1, races + 1)),
+            "driver_id": ["a"] * races,
+            "constructor_id": ["x"] * races,
+            "won": [True] * races,
+            "finish_position": [1 if came_true else 4 for came_true in happened],
+            "podium_probability": forecast,
+        },
+        schema_overrides={"season": pl.Int32, "round": pl.Int32, "finish_position": pl.Int32},
+    )
+
+
+def test_calibrated_forecasts_pass_the_consistency_test_and_overconfident_ones_fail_it():
+    rng = np.random.default_rng(7)
+    forecast = rng.uniform(0.05, 0.95, 4000)
+    calibrated = _one_outcome(forecast, rng.random(4000) < forecast)
+    overconfident = _one_outcome(forecast, rng.random(4000) < 0.5 + 0.8 * (forecast - 0.5))
+    p_value = {
+        name: outcome_scores(frame).filter(outcome="podium")["calibration_p_value"].item()
+        for name, frame in (("calibrated", calibrated), ("overconfident", overconfident))
+    }
+    assert p_value["calibrated"] > 0.01
+    assert p_value["overconfident"] < 1e-6
+
+
+def test_a_bins_band_holds_what_calibrated_forecasts_would_observe():
+    rng = np.random.default_rng(11)
+    forecast = np.full(400, 0.5)
+    bins = outcome_calibration(_one_outcome(forecast, rng.random(400) < 0.5)).filter(outcome="podium")
+    row = bins.row(0, named=True)
+    # 400 forecasts at 50%: the binomial's central 95% of the observed rate is 45.0%-55.0% (sd 2.5 points)
+    assert row["band_low"] == pytest.approx(0.45, abs=0.0026)
+    assert row["band_high"] == pytest.approx(0.55, abs=0.0026)
+    assert row["calibrated_spread"] == pytest.approx(0.025)
+    inside = [
+        bool(
+            outcome_calibration(_one_outcome(forecast, rng.random(400) < 0.5))
+            .filter(outcome="podium")
+            .select(pl.col("observed_rate").is_between(pl.col("band_low"), pl.col("band_high")))
+            .item()
+        )
+        for _ in range(200)
+    ]
+    assert 0.9 <= np.mean(inside) <= 0.99
