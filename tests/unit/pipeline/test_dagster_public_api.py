@@ -12,11 +12,6 @@ from tests.import_rules import imported_modules
 
 SCANNED = ("f1_pipeline", "f1_serving", "bench", "tests")
 PRIVATE_BY_NECESSITY = {
-    "f1_pipeline/instance_storage.py": {
-        "dagster._core.storage.base_storage",
-        "dagster._core.storage.sqlite_storage",
-        "dagster._serdes",
-    },
     "f1_pipeline/run_launcher.py": {
         "dagster._core.errors",
         "dagster._core.launcher.base",
@@ -35,17 +30,10 @@ PRIVATE_BY_NECESSITY = {
         "dagster._grpc.client",
     },
 }
-"""The exceptions, and exactly these modules. The instance's storage: the first one below. The deployment's run
-launcher (and its test): Dagster's run monitoring fails a run whose worker died only for a launcher that answers a
-worker health check, and the default launcher does not; a launcher is a Dagster extension point whose health-check
-types, run tags and code-server client are not exported by `dagster`, and the test drives the daemon's own monitoring
-pass against a real code server.
-
-The instance's storage, in detail. The instance's storage is PostgreSQL when F1_DAGSTER_POSTGRES_URL is
-set and SQLite under DAGSTER_HOME otherwise, from one instance file: an instance file cannot branch on a variable
-(its PostgreSQL block fails when the variable is unset), so a storage class chooses, and Dagster only loads a
-subclass of its storage base class there; neither that base class, the SQLite storage nor the configurable-class
-protocol is exported by `dagster`."""
+"""The exceptions, and exactly these modules: the deployment's run launcher and its test. Dagster's run monitoring
+fails a run whose worker died only for a launcher that answers a worker health check, and the default launcher does
+not; a launcher is a Dagster extension point whose health-check types, run tags and code-server client are not
+exported by `dagster`, and the test drives the daemon's own monitoring pass against a real code server."""
 
 
 def private_references(path: Path) -> set[str]:
