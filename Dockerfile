@@ -20,8 +20,9 @@ COPY f1_pipeline ./f1_pipeline
 COPY f1_serving ./f1_serving
 # Exactly the versions of uv.lock, as `make setup` installs them, without the dev group. Not editable: the bundled
 # Ergast snapshot is package data and must end up inside site-packages. The production extra adds the PostgreSQL and
-# Redis drivers, dagster-postgres, and dagster-k8s (run pods started by the Helm chart's K8sRunLauncher load an
-# instance naming `dagster_k8s`).
+# Redis drivers, dagster-postgres, dagster-docker and dagster-k8s (the compose deployment's daemon starts run
+# containers with DockerRunLauncher; run pods started by the Helm chart's K8sRunLauncher load an instance naming
+# `dagster_k8s`).
 RUN uv sync --locked --no-editable --no-dev --extra production
 
 FROM ${PYTHON_IMAGE}
@@ -44,8 +45,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     F1_MLFLOW_ARTIFACT_LOCATION=file:///data/mlruns/artifacts \
     F1_USERS_DATABASE_URL=sqlite:////data/users/users.db
 
-# The compose deployment's Dagster instance (PostgreSQL from F1_DAGSTER_POSTGRES_URL, the health-checked run
-# launcher, run monitoring); the Helm chart mounts its own over it on Kubernetes.
+# The compose deployment's Dagster instance (PostgreSQL from F1_DAGSTER_POSTGRES_URL, a container per run, run
+# monitoring); the Helm chart mounts its own over it on Kubernetes.
 COPY deploy/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/workspace.yaml /opt/dagster/deploy/workspace.yaml
 # Empty named volumes take the ownership of the image directory they are mounted on: create them owned by the

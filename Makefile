@@ -83,4 +83,4 @@ deploy-check:
 	python3 deploy/check/deploy_check.py
 
 clean:
-	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs
+	rm -rf warehouse dagster_home/history dagster_home/storage dagster_home/schedules dagster_home/logs dagster_home/postgres/storage

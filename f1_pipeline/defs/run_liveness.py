@@ -8,11 +8,12 @@ backstop for runs on other machines.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import dagster as dg
 
-from f1_pipeline.instance_storage import postgres_url_of
+from f1_pipeline.database_urls import DAGSTER_POSTGRES_URL_ENV
 from f1_pipeline.run_liveness import HOST_TAG, RecordedProcess, RunProcesses, local_process, this_host, why_dead
 
 
@@ -43,7 +44,9 @@ def run_processes(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProces
 def dead_run_monitor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     instance = context.instance
     here = this_host()
-    untagged_runs_are_local = not postgres_url_of()  # SQLite storage: only this machine's processes write runs
+    # Without the variable no PostgreSQL instance file loads: the storage is SQLite, which only this machine's
+    # processes write. With it the storage may be shared, and untagged runs are left to the run monitoring.
+    untagged_runs_are_local = not os.environ.get(DAGSTER_POSTGRES_URL_ENV, "").strip()
     failed = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         reason = why_dead(run_processes(instance, record.dagster_run), here, untagged_runs_are_local, local_process)

@@ -24,8 +24,7 @@ import redis
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from f1_pipeline.database_urls import with_psycopg2_driver
-from f1_pipeline.instance_storage import POSTGRES_URL_ENV
+from f1_pipeline.database_urls import DAGSTER_POSTGRES_URL_ENV, with_psycopg2_driver
 from f1_pipeline.registry.tracking import CHAMPION
 from f1_pipeline.settings import REPO_ROOT
 from f1_pipeline.tables import TUNING_STUDIES
@@ -50,7 +49,8 @@ KEPT_FROM_THE_SHELL = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
 @dataclass(frozen=True)
 class Production:
     """What the production run was given and what it left: the database URLs (plain `postgresql://`, as an operator
-    writes them), the folders, and the CLI's own process id."""
+    writes them; the Dagster instance file takes its URL with the driver named), the folders, and the CLI's own
+    process id."""
 
     urls: dict[str, str]
     dagster_home: Path
@@ -93,13 +93,13 @@ def production(postgres_databases, tmp_path_factory) -> Production:
     root = tmp_path_factory.mktemp("production")
     dagster_home = root / "dagster_home"
     dagster_home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copy(REPO_ROOT / "dagster_home" / "postgres" / "dagster.yaml", dagster_home / "dagster.yaml")
     urls = postgres_databases
     artifact_location = (root / "mlartifacts").as_uri()
     env = {name: os.environ[name] for name in KEPT_FROM_THE_SHELL if name in os.environ}
     env |= {
         "DAGSTER_HOME": str(dagster_home),
-        POSTGRES_URL_ENV: urls["dagster"],
+        DAGSTER_POSTGRES_URL_ENV: with_psycopg2_driver(urls["dagster"]),
         "F1_MLFLOW_TRACKING_URI": urls["mlflow"],
         "F1_MLFLOW_ARTIFACT_LOCATION": artifact_location,
         "F1_OPTUNA_STORAGE": urls["optuna"],
@@ -140,7 +140,7 @@ def production(postgres_databases, tmp_path_factory) -> Production:
 def instance(production, monkeypatch) -> Iterator[dg.DagsterInstance]:
     """The Dagster instance the run used, opened as the webserver would: the same dagster.yaml and URL."""
     monkeypatch.setenv("DAGSTER_HOME", str(production.dagster_home))
-    monkeypatch.setenv(POSTGRES_URL_ENV, production.urls["dagster"])
+    monkeypatch.setenv(DAGSTER_POSTGRES_URL_ENV, with_psycopg2_driver(production.urls["dagster"]))
     with dg.DagsterInstance.get() as instance:
         yield instance
 

@@ -196,15 +196,17 @@ def test_dockerfile_settings_defaults_are_valid(monkeypatch: pytest.MonkeyPatch)
         assert "/data/" in str(url), url
 
 
-def test_dagster_k8s_matches_the_installed_dagster_line() -> None:
-    """dagster-k8s (in the production extra the image installs) must come from the same release as dagster-postgres
-    (both 0.x for dagster 1.x)."""
+@pytest.mark.parametrize("library", ["dagster-docker", "dagster-k8s"])
+def test_dagster_launchers_match_the_installed_dagster_line(library: str) -> None:
+    """dagster-docker and dagster-k8s (in the production extra the image installs) must come from the same release
+    as dagster-postgres (all 0.x for dagster 1.x)."""
     import tomllib
 
     assert re.search(r"uv sync .*--extra production\b", DOCKERFILE.read_text()), "the image installs production"
     extra = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["production"]
-    (requirement,) = (Requirement(line) for line in extra if Requirement(line).name == "dagster-k8s")
+    (requirement,) = (Requirement(line) for line in extra if Requirement(line).name == library)
     assert requirement.specifier.contains(version("dagster-postgres"))
+    assert version(library) == version("dagster-postgres")
 
 
 def _dockerignored(path: str, patterns: list[str]) -> bool:
@@ -322,7 +324,8 @@ def test_compose_secrets_come_from_the_env_file() -> None:
     example = dict(
         line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
     )
-    assert {match["name"] for match in INTERPOLATION.finditer(text)} <= set(example), "complete .env.example"
+    named = {match["name"] for match in INTERPOLATION.finditer(text)} - {"COMPOSE_PROJECT_NAME"}  # set by compose
+    assert named <= set(example), "complete .env.example"
     assert len(example["F1_SECRET_KEY"]) < 32, "the placeholder must be refused in production"
     assert (DEPLOY / ".gitignore").read_text().splitlines()[-1] == ".env"
 
@@ -415,22 +418,57 @@ def test_workspace_names_the_code_server_of_the_compose_file() -> None:
     assert str(origin["port"]) == code_location["command"][code_location["command"].index("-p") + 1]
 
 
-def test_the_deployment_instance_fails_runs_whose_code_location_died() -> None:
-    """deploy/dagster.yaml: PostgreSQL from the variable compose sets, the health-checked launcher, and run monitoring
-    that uses it (never resuming: the launcher cannot); the launcher can only ask a plain gRPC server about its runs
-    (test_run_launcher.py runs it), so the code location must be one."""
+def _container_context(environment: dict[str, str]) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(environment["DAGSTER_CONTAINER_CONTEXT"])
+    return context
+
+
+def test_the_deployment_runs_each_run_in_a_container_of_its_own() -> None:
+    """deploy/dagster.yaml: PostgreSQL from the variable compose sets, Dagster's DockerRunLauncher, and run monitoring
+    that fails a run whose container died (never resuming one). Each run container gets what the runs need from
+    compose.yaml: the code location's image, network and volumes, and the pipeline settings the daemon holds."""
     config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
     assert config["storage"] == {"postgres": {"postgres_url": {"env": "F1_DAGSTER_POSTGRES_URL"}}}
-    assert config["run_launcher"] == {"module": "f1_pipeline.run_launcher", "class": "HealthCheckedRunLauncher"}
+    launcher = config["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
+    assert launcher["config"]["container_kwargs"] == {"init": True, "auto_remove": True}
     monitoring = config["run_monitoring"]
     assert monitoring["enabled"] and monitoring["max_resume_run_attempts"] == 0
     assert 0 < monitoring["poll_interval_seconds"] <= 60 and monitoring["max_runtime_seconds"] > 0
     laptop = yaml.safe_load((REPO_ROOT / "dagster_home" / "dagster.yaml").read_text())
     assert config["run_queue"] == laptop["run_queue"] == {"max_concurrent_runs": 1}
-    assert _compose()["services"]["code-location"]["command"][:3] == ["dagster", "api", "grpc"]
+
+    services = _compose()["services"]
+    code_location, daemon = services["code-location"], services["daemon"]
+    settings = {name: value for name, value in code_location["environment"].items() if name.startswith("F1_")}
+    assert settings == daemon["environment"], "the daemon hands the code location's settings to the runs"
+    assert launcher["config"]["env_vars"] == list(settings)
+    assert code_location["environment"]["DAGSTER_CURRENT_IMAGE"] == code_location["image"]
+    docker = _container_context(code_location["environment"])["docker"]
+    assert docker["networks"] == ["${COMPOSE_PROJECT_NAME}_default"]
+    named_volumes = [mount for mount in code_location["volumes"] if not mount.startswith((".", "/"))]
+    assert docker["container_kwargs"]["volumes"] == [f"${{COMPOSE_PROJECT_NAME}}_{mount}" for mount in named_volumes]
+    for name in ("webserver", "daemon"):  # the launcher starts, watches and stops the containers through Docker
+        assert "/var/run/docker.sock:/var/run/docker.sock" in services[name]["volumes"]
+        (group,) = services[name]["group_add"]
+        assert group.startswith("${DOCKER_GID:?"), "the socket's group, from deploy/.env"
     for name in ("code-location", "webserver", "daemon"):
-        url = _compose()["services"][name]["environment"]["F1_DAGSTER_POSTGRES_URL"]
+        url = services[name]["environment"]["F1_DAGSTER_POSTGRES_URL"]
         assert url.startswith("postgresql+psycopg2://"), "SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3"
+
+
+def test_the_deploy_check_runs_its_settings_in_the_same_run_containers() -> None:
+    """deploy/check/compose.check.yaml gives the code location and the daemon the same settings, and restates the
+    code location's container context with the names of the settings production does not set, which the run
+    launcher's env_vars therefore cannot list."""
+    (check,) = _load_all(DEPLOY / "check" / "compose.check.yaml")
+    code_location = check["services"]["code-location"]["environment"]
+    settings = {name: value for name, value in code_location.items() if name.startswith("F1_")}
+    assert check["services"]["daemon"]["environment"] == settings
+    context = _container_context(code_location)
+    production = _compose()["services"]["code-location"]["environment"]
+    assert context["docker"] == _container_context(production)["docker"]
+    assert context["env_vars"] == [name for name in settings if name not in production]
 
 
 # --- Helm ----------------------------------------------------------------------------------------------------------
@@ -467,7 +505,7 @@ def test_helm_values_use_external_postgres_and_the_k8s_run_launcher() -> None:
 
 def test_helm_run_monitoring_is_the_one_the_compose_check_proved() -> None:
     """The chart writes the run_monitoring of its instance from these values (its configmap-instance.yaml); they
-    must be those of deploy/dagster.yaml, which `make deploy-check` exercises by killing the code location."""
+    must be those of deploy/dagster.yaml, which `make deploy-check` exercises by killing a run's container."""
     helm = _helm()["dagsterDaemon"]["runMonitoring"]
     compose = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["run_monitoring"]
     assert helm == {

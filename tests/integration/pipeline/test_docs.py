@@ -15,7 +15,7 @@ from f1_serving.settings import ApiSettings
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 TEST_ONLY = {"F1_TEST_POSTGRES_URL", "F1_TEST_REDIS_URL"}
-OUTSIDE_SETTINGS_CLASSES = {"F1_DAGSTER_POSTGRES_URL"}  # read by the Dagster instance (f1_pipeline/instance_storage.py)
+OUTSIDE_SETTINGS_CLASSES = {"F1_DAGSTER_POSTGRES_URL"}  # read by the PostgreSQL instance files, not a settings class
 
 
 def settings_variables() -> set[str]:

@@ -11,41 +11,6 @@ from f1_pipeline.settings import REPO_ROOT
 from tests.import_rules import imported_modules
 
 SCANNED = ("f1_pipeline", "f1_serving", "bench", "tests")
-PRIVATE_BY_NECESSITY = {
-    "f1_pipeline/instance_storage.py": {
-        "dagster._core.storage.base_storage",
-        "dagster._core.storage.sqlite_storage",
-        "dagster._serdes",
-    },
-    "f1_pipeline/run_launcher.py": {
-        "dagster._core.errors",
-        "dagster._core.launcher.base",
-        "dagster._core.storage.tags",
-        "dagster._grpc.client",
-        "dagster._grpc.types",
-        "dagster._serdes",
-    },
-    "tests/integration/pipeline/test_run_launcher.py": {
-        "dagster._core.errors",
-        "dagster._core.launcher.base",
-        "dagster._core.test_utils",
-        "dagster._core.workspace.context",
-        "dagster._core.workspace.load_target",
-        "dagster._daemon.monitoring.run_monitoring",
-        "dagster._grpc.client",
-    },
-}
-"""The exceptions, and exactly these modules. The instance's storage: the first one below. The deployment's run
-launcher (and its test): Dagster's run monitoring fails a run whose worker died only for a launcher that answers a
-worker health check, and the default launcher does not; a launcher is a Dagster extension point whose health-check
-types, run tags and code-server client are not exported by `dagster`, and the test drives the daemon's own monitoring
-pass against a real code server.
-
-The instance's storage, in detail. The instance's storage is PostgreSQL when F1_DAGSTER_POSTGRES_URL is
-set and SQLite under DAGSTER_HOME otherwise, from one instance file: an instance file cannot branch on a variable
-(its PostgreSQL block fails when the variable is unset), so a storage class chooses, and Dagster only loads a
-subclass of its storage base class there; neither that base class, the SQLite storage nor the configurable-class
-protocol is exported by `dagster`."""
 
 
 def private_references(path: Path) -> set[str]:
@@ -64,11 +29,11 @@ def test_no_module_reaches_past_dagsters_public_api():
         for path in sorted((REPO_ROOT / package).rglob("*.py")):
             relative = path.relative_to(REPO_ROOT).as_posix()
             if path == Path(__file__):
-                continue  # its allowance names the private modules
+                continue  # its own test below names private modules
             private = private_references(path)
             if private:
                 found[relative] = private
-    assert found == PRIVATE_BY_NECESSITY
+    assert found == {}
 
 
 def test_an_import_inside_a_function_or_a_module_named_in_a_string_is_found(tmp_path):
