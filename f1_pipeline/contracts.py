@@ -18,6 +18,8 @@ import polars as pl
 
 from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
 
+REQUIRED = ColumnRule(not_null=True)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -45,6 +47,8 @@ class Contract:
     """What one row is."""
     columns: tuple[Column, ...]
     sums: tuple[SumRule, ...] = ()
+    key: tuple[str, ...] = ()
+    """Columns no two rows share all of; empty: none declared."""
 
     def __post_init__(self) -> None:
         names = [column.name for column in self.columns]
@@ -54,6 +58,10 @@ class Contract:
         undeclared = sorted({name for rule in self.sums for name in (rule.column, *rule.per)} - set(names))
         if undeclared:
             raise ValueError(f"the table {self.name} sums over undeclared columns: {', '.join(undeclared)}")
+        if not set(self.key) <= set(names):
+            raise ValueError(
+                f"the table {self.name} is keyed on undeclared columns: {sorted(set(self.key) - set(names))}"
+            )
 
     @property
     def schema(self) -> Schema:
@@ -107,6 +115,7 @@ def reference_markdown(contracts: Iterable[Contract]) -> str:
         lines += [
             "",
             *(f"- `{rule.column}` sums to {rule.total:g} per {', '.join(rule.per)}" for rule in contract.sums),
+            *([f"- one row per {', '.join(contract.key)}"] if contract.key else []),
         ]
         sections.append("\n".join(lines).rstrip())
     return "\n\n".join(sections) + "\n"
@@ -133,4 +142,6 @@ def _rule_words(rule: ColumnRule | None) -> str:
     if rule.within is not None:
         low, high = (value.isoformat() if isinstance(value, date) else value for value in rule.within)
         words.append(f"from {low} to {high}")
+    if rule.allowed is not None:
+        words.append("one of " + ", ".join(str(value) for value in rule.allowed))
     return ", ".join(word for word in words if word)

@@ -14,7 +14,7 @@ import polars as pl
 import polars.selectors as cs
 from tzfpy import get_tz
 
-from f1_pipeline.contracts import Column, Contract
+from f1_pipeline.contracts import REQUIRED, Column, Contract
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
 from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
@@ -26,7 +26,6 @@ SEASON_KEY = "season"
 RATING_HISTORY_SEASONS = 5
 """Seasons of per-race ratings published for the history charts: the latest and the four before it."""
 
-REQUIRED = ColumnRule(not_null=True)
 PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
 SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
 """A probability that may be absent (an outcome an older model did not predict)."""

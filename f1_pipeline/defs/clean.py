@@ -80,7 +80,7 @@ def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     table, quarantined = results_cleaning.results(store.read(RAW_RESULTS), schedule, RACE_RESULTS.name)
     last = table.select(*calendar.RACE_KEY).unique().sort(*calendar.RACE_KEY).tail(1)
     extra = race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY))
-    return publish(store, RACE_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS, extra)
+    return publish(store, RACE_RESULTS, table, quarantined, results_cleaning.RACE_RESULTS_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(RAW_SPRINT, RACES), **_CLEAN)
@@ -88,7 +88,7 @@ def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Sprint results, typed like race results."""
     store = warehouse.warehouse()
     table, quarantined = results_cleaning.results(store.read(RAW_SPRINT), store.read(RACES), SPRINT_RESULTS.name)
-    return publish(store, SPRINT_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS)
+    return publish(store, SPRINT_RESULTS, table, quarantined, results_cleaning.SPRINT_RESULTS_CONTRACT.descriptions)
 
 
 @dg.asset(deps=writers(RAW_QUALIFYING, RACES), **_CLEAN)
@@ -103,7 +103,7 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
         **race_metadata("next_race", upcoming),
         "next_race_qualifying_rows": table.join(upcoming, on=calendar.RACE_KEY).height,
     }
-    return publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.COLUMN_DOCS, extra)
+    return publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.QUALIFYING_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)

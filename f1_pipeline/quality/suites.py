@@ -12,6 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
+from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
+from f1_pipeline.contracts import Contract
+from f1_pipeline.publication import ColumnRule
 from f1_pipeline.tables import (
     CIRCUITS,
     CONSTRUCTORS,
@@ -89,21 +93,6 @@ def _clean_integrity(lookup: Lookup) -> list[Expectation]:
     ]
 
 
-def _result_values(lookup: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="position_order", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="finish_position", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="points", min_value=0, max_value=50),
-        gxe.ExpectColumnValuesToBeBetween(column="grid", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="laps", min_value=0, max_value=999),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="status_category",
-            value_set=["finished", "lapped", "retired", "disqualified", "did_not_start"],
-        ),
-    ]
-
-
 def _exactly(column: str, low: int, high: int | None) -> Callable[[Lookup], list[Expectation]]:
     def build(_: Lookup) -> list[Expectation]:
         return [_gxe().ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)]
@@ -123,14 +112,6 @@ def _races_values(_: Lookup) -> list[Expectation]:
     ]
 
 
-def _qualifying_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="position", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="best_seconds", min_value=30, max_value=1200),
-    ]
-
-
 def _circuit_values(_: Lookup) -> list[Expectation]:
     gxe = _gxe()
     return [
@@ -142,7 +123,6 @@ def _circuit_values(_: Lookup) -> list[Expectation]:
 _RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
 _RAW_RACE_IDS = ("season", "round", "date", "circuit_id")
 _RAW_RESULT_IDS = (*_RAW_RACE_IDS, "driver_id", "constructor_id", "position")
-_CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
 _RACE_OF_ROW = "season || '-' || round as race"
 _RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
 
@@ -169,17 +149,38 @@ def _raw_results_suites(table: Table) -> list[Suite]:
     ]
 
 
-def _clean_results_suites(
-    table: Table, key: Sequence[str], values: Callable[[Lookup], Sequence[Expectation]]
-) -> list[Suite]:
+def _declared_values(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
+    """A range per column declared `within` one, a set per column declared with `allowed` values."""
+
+    def build(_: Lookup) -> list[Expectation]:
+        gxe = _gxe()
+        expectations = []
+        for column in contract.columns:
+            rule = column.rule or ColumnRule()
+            if rule.within is not None:
+                low, high = rule.within
+                expectations.append(
+                    gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=low, max_value=high)
+                )
+            if rule.allowed is not None:
+                expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(rule.allowed)))
+        return expectations
+
+    return build
+
+
+def _clean_results_suites(table: Table, contract: Contract) -> list[Suite]:
+    """Keys (the contract's required columns present, its key unique) and references block; the contract's ranges
+    and categories warn."""
     asset = table.asset
+    required = [column.name for column in contract.columns if column.rule is not None and column.rule.not_null]
     return [
         Suite(
             asset,
             "keys",
             f"{asset}: ids present, key unique",
             f"select * from {table}",
-            _keys(key, ("season", "round", "driver_id", "constructor_id")),
+            _keys(contract.key, required),
             blocking=True,
         ),
         Suite(
@@ -196,7 +197,7 @@ def _clean_results_suites(
             "values",
             f"{asset}: positions, points, times in range",
             f"select * from {table}",
-            values,
+            _declared_values(contract),
             blocking=False,
         ),
     ]
@@ -289,7 +290,7 @@ SUITES: tuple[Suite, ...] = (
         _exactly("next_races", 0, 1),
         blocking=True,
     ),
-    *_clean_results_suites(RACE_RESULTS, _CLEAN_RESULT_KEY, _result_values),
+    *_clean_results_suites(RACE_RESULTS, RACE_RESULTS_CONTRACT),
     Suite(
         RACE_RESULTS.asset,
         "one_winner",
@@ -313,6 +314,6 @@ SUITES: tuple[Suite, ...] = (
         blocking=True,
         reads=(RACES.asset,),
     ),
-    *_clean_results_suites(SPRINT_RESULTS, _CLEAN_RESULT_KEY, _result_values),
-    *_clean_results_suites(QUALIFYING_RESULTS, ("season", "round", "driver_id"), _qualifying_values),
+    *_clean_results_suites(SPRINT_RESULTS, SPRINT_RESULTS_CONTRACT),
+    *_clean_results_suites(QUALIFYING_RESULTS, QUALIFYING_CONTRACT),
 )

@@ -92,6 +92,24 @@ def test_real_results_are_typed_and_complete(raw, races):
     assert table.schema["finish_position"] == pl.Int32
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "contract"),
+    [
+        ("results", results_cleaning.RACE_RESULTS_CONTRACT),
+        ("sprint", results_cleaning.SPRINT_RESULTS_CONTRACT),
+        ("qualifying", qualifying.QUALIFYING_CONTRACT),
+    ],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_a_clean_table_holds_exactly_its_declared_columns(raw, races, endpoint, contract):
+    """What a table's contract declares (meanings in the asset's metadata, rules in its suites) is what it holds."""
+    if endpoint == "qualifying":
+        table, _ = qualifying.qualifying(raw[endpoint], races)
+    else:
+        table, _ = results_cleaning.results(raw[endpoint], races, contract.name)
+    assert table.schema == pl.Schema(contract.schema)
+
+
 def test_shared_cars_keep_both_drivers(raw, races):
     table, _ = results_cleaning.results(raw["results"], races, "race_results")
     shared = table.filter(pl.col("season") == 1950, pl.col("round") == 1, pl.col("position_order") == 10)

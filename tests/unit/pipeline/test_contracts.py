@@ -3,25 +3,15 @@ derived from that declaration: the schemas and value rules the publication is ch
 of the serving asset's metadata, the API's field descriptions and the docs' table reference. A column declared once
 is therefore in all of them, with the same words."""
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-from f1_pipeline import contracts, serving_tables
 from f1_pipeline.contracts import Column, Contract, field_docs, reference_markdown
 from f1_pipeline.defs.serving import columns_markdown
 from f1_pipeline.publication import TABLES, ColumnRule, SumRule
 from f1_pipeline.serving_tables import CONTRACTS, SCHEMAS, VALUE_RULES
-from tests.import_rules import imported_modules, is_forbidden
 
 REQUIRED = ColumnRule(not_null=True)
-
-
-@pytest.mark.parametrize("module", [contracts, serving_tables], ids=lambda module: module.__name__)
-def test_the_declarations_import_no_dagster_mlflow_or_duckdb(module):
-    """The CLI, the API and notebooks read the declarations without the orchestration stack."""
-    assert not [name for name in imported_modules(Path(module.__file__)) if is_forbidden(name)]
 
 
 def test_a_contract_refuses_a_column_declared_twice_or_a_sum_over_an_undeclared_one():
@@ -30,6 +20,8 @@ def test_a_contract_refuses_a_column_declared_twice_or_a_sum_over_an_undeclared_
         Contract("t", "a row", (season, season))
     with pytest.raises(ValueError, match="undeclared columns: mode"):
         Contract("t", "a row", (season,), sums=(SumRule("season", per=("mode",)),))
+    with pytest.raises(ValueError, match=r"keyed on undeclared columns: \['round'\]"):
+        Contract("t", "a row", (season,), key=("season", "round"))
 
 
 def test_schema_rules_and_descriptions_come_from_the_columns_in_order():
@@ -92,3 +84,18 @@ def test_the_reference_lists_every_column_with_its_type_meaning_and_rule():
         "| `date` | Date | race day (local date at the circuit) | present, from 1950-01-01 to 2100-12-31 |" in calendar
     )
     assert "- `probability` sums to 1 per mode, season, round" in page.split("## `next_race`\n", 1)[1]
+
+
+def test_the_reference_says_a_tables_allowed_values_and_key():
+    contract = Contract(
+        "results",
+        "a car in a race",
+        (
+            Column("season", pl.Int32, "championship year", REQUIRED),
+            Column("status_category", pl.String, "how the race ended", ColumnRule(allowed=("finished", "retired"))),
+        ),
+        key=("season",),
+    )
+    page = reference_markdown([contract])
+    assert "| `status_category` | String | how the race ended | one of finished, retired |" in page
+    assert "- one row per season" in page
