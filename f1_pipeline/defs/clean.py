@@ -68,7 +68,7 @@ def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "next_race": race_label(table.filter(pl.col("is_next"))),
         "completed_races": table.filter(pl.col("status") == "completed").height,
     }
-    return publish(store, RACES, table, quarantined, calendar.COLUMN_DOCS, extra)
+    return publish(store, RACES, table, quarantined, calendar.RACES_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(RAW_RESULTS, RACES), **_CLEAN)
@@ -110,21 +110,29 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def drivers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every driver in results, qualifying or sprints, with the API's current name, code and nationality."""
     store = warehouse.warehouse()
-    return publish(store, DRIVERS, *reference.drivers(*_entrants(store)))
+    table, flagged = reference.drivers(*_entrants(store))
+    return publish(store, DRIVERS, table, flagged, reference.DRIVERS_CONTRACT.descriptions)
 
 
 @dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)
 def constructors(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every constructor in results, qualifying or sprints."""
     store = warehouse.warehouse()
-    return publish(store, CONSTRUCTORS, reference.constructors(*_entrants(store)))
+    return publish(
+        store,
+        CONSTRUCTORS,
+        reference.constructors(*_entrants(store)),
+        column_docs=reference.CONSTRUCTORS_CONTRACT.descriptions,
+    )
 
 
 @dg.asset(deps=writers(RAW_RACES), **_CLEAN)
 def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every circuit on a schedule, with latitude and longitude for weather lookups."""
     store = warehouse.warehouse()
-    return publish(store, CIRCUITS, *reference.circuits(store.read(RAW_RACES)))
+    return publish(
+        store, CIRCUITS, *reference.circuits(store.read(RAW_RACES)), reference.CIRCUITS_CONTRACT.descriptions
+    )
 
 
 def race_label(race: pl.DataFrame) -> str:

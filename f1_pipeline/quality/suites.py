@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
+from f1_pipeline.cleaning.races import RACES_CONTRACT
+from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import Contract
 from f1_pipeline.publication import ColumnRule
@@ -70,13 +72,6 @@ def _keys(key: Sequence[str], not_null: Sequence[str]) -> Callable[[Lookup], lis
     return build
 
 
-def _unique_id(column: str) -> Callable[[Lookup], list[Expectation]]:
-    def build(_: Lookup) -> list[Expectation]:
-        return [*_not_null(column), _gxe().ExpectColumnValuesToBeUnique(column=column)]
-
-    return build
-
-
 def _raw_on_schedule(lookup: Lookup) -> list[Expectation]:
     races = lookup(f"select distinct season || '|' || date || '|' || circuit_id from {RAW_RACES}")
     return [_gxe().ExpectColumnValuesToBeInSet(column="race", value_set=races)]
@@ -102,22 +97,6 @@ def _exactly(column: str, low: int, high: int | None) -> Callable[[Lookup], list
 
 def _no_rows(_: Lookup) -> list[Expectation]:
     return [_gxe().ExpectTableRowCountToEqual(value=0)]
-
-
-def _races_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["scheduled", "completed", "cancelled"]),
-        gxe.ExpectColumnValuesToBeBetween(column="round", min_value=1, max_value=40),
-    ]
-
-
-def _circuit_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
-        gxe.ExpectColumnValuesToBeBetween(column="longitude", min_value=-180, max_value=180),
-    ]
 
 
 _RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
@@ -149,7 +128,20 @@ def _raw_results_suites(table: Table) -> list[Suite]:
     ]
 
 
-def _declared_values(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
+def declared_keys(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
+    """The contract's required columns present, its key unique (one column's values, or the key's combinations)."""
+    required = [column.name for column in contract.columns if column.rule is not None and column.rule.not_null]
+
+    if len(contract.key) != 1:
+        return _keys(contract.key, required)
+
+    def build(_: Lookup) -> list[Expectation]:
+        return [*_not_null(*required), _gxe().ExpectColumnValuesToBeUnique(column=contract.key[0])]
+
+    return build
+
+
+def declared_values(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
     """A range per column declared `within` one, a set per column declared with `allowed` values."""
 
     def build(_: Lookup) -> list[Expectation]:
@@ -173,14 +165,13 @@ def _clean_results_suites(table: Table, contract: Contract) -> list[Suite]:
     """Keys (the contract's required columns present, its key unique) and references block; the contract's ranges
     and categories warn."""
     asset = table.asset
-    required = [column.name for column in contract.columns if column.rule is not None and column.rule.not_null]
     return [
         Suite(
             asset,
             "keys",
             f"{asset}: ids present, key unique",
             f"select * from {table}",
-            _keys(contract.key, required),
+            declared_keys(contract),
             blocking=True,
         ),
         Suite(
@@ -197,7 +188,7 @@ def _clean_results_suites(table: Table, contract: Contract) -> list[Suite]:
             "values",
             f"{asset}: positions, points, times in range",
             f"select * from {table}",
-            _declared_values(contract),
+            declared_values(contract),
             blocking=False,
         ),
     ]
@@ -236,7 +227,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "driver ids present and unique",
         f"select * from {DRIVERS}",
-        _unique_id("driver_id"),
+        declared_keys(DRIVERS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -244,7 +235,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "constructor ids present and unique",
         f"select * from {CONSTRUCTORS}",
-        _unique_id("constructor_id"),
+        declared_keys(CONSTRUCTORS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -252,7 +243,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "circuit ids present and unique",
         f"select * from {CIRCUITS}",
-        _unique_id("circuit_id"),
+        declared_keys(CIRCUITS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -260,7 +251,7 @@ SUITES: tuple[Suite, ...] = (
         "values",
         "coordinates on the globe",
         f"select * from {CIRCUITS}",
-        _circuit_values,
+        declared_values(CIRCUITS_CONTRACT),
         blocking=False,
     ),
     Suite(
@@ -268,11 +259,16 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "(season, round) present and unique",
         f"select * from {RACES}",
-        _keys(("season", "round"), ("season", "round", "date", "circuit_id", "status")),
+        declared_keys(RACES_CONTRACT),
         blocking=True,
     ),
     Suite(
-        RACES.asset, "values", "known statuses, sane rounds", f"select * from {RACES}", _races_values, blocking=False
+        RACES.asset,
+        "values",
+        "known statuses, sane rounds",
+        f"select * from {RACES}",
+        declared_values(RACES_CONTRACT),
+        blocking=False,
     ),
     Suite(
         RACES.asset,

@@ -92,22 +92,35 @@ def test_real_results_are_typed_and_complete(raw, races):
     assert table.schema["finish_position"] == pl.Int32
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "contract"),
-    [
-        ("results", results_cleaning.RACE_RESULTS_CONTRACT),
-        ("sprint", results_cleaning.SPRINT_RESULTS_CONTRACT),
-        ("qualifying", qualifying.QUALIFYING_CONTRACT),
-    ],
-    ids=lambda value: getattr(value, "name", value),
+def clean_tables(raw: dict[str, pl.DataFrame], races: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Every clean table of the bundled seasons but practice and weather, by name."""
+    entrants = (raw["results"], raw["qualifying"], raw["sprint"])
+    return {
+        "races": races,
+        "race_results": results_cleaning.results(raw["results"], races, "race_results")[0],
+        "sprint_results": results_cleaning.results(raw["sprint"], races, "sprint_results")[0],
+        "qualifying_results": qualifying.qualifying(raw["qualifying"], races)[0],
+        "drivers": reference.drivers(*entrants)[0],
+        "constructors": reference.constructors(*entrants),
+        "circuits": reference.circuits(raw["races"])[0],
+    }
+
+
+CONTRACTS = (
+    calendar.RACES_CONTRACT,
+    results_cleaning.RACE_RESULTS_CONTRACT,
+    results_cleaning.SPRINT_RESULTS_CONTRACT,
+    qualifying.QUALIFYING_CONTRACT,
+    reference.DRIVERS_CONTRACT,
+    reference.CONSTRUCTORS_CONTRACT,
+    reference.CIRCUITS_CONTRACT,
 )
-def test_a_clean_table_holds_exactly_its_declared_columns(raw, races, endpoint, contract):
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda contract: contract.name)
+def test_a_clean_table_holds_exactly_its_declared_columns(raw, races, contract):
     """What a table's contract declares (meanings in the asset's metadata, rules in its suites) is what it holds."""
-    if endpoint == "qualifying":
-        table, _ = qualifying.qualifying(raw[endpoint], races)
-    else:
-        table, _ = results_cleaning.results(raw[endpoint], races, contract.name)
-    assert table.schema == pl.Schema(contract.schema)
+    assert clean_tables(raw, races)[contract.name].schema == pl.Schema(contract.schema)
 
 
 def test_shared_cars_keep_both_drivers(raw, races):
