@@ -174,7 +174,8 @@ def _title_odds(name: str, row: str, rules: bool) -> Contract:
             Column(
                 "title_probability",
                 pl.Float64,
-                "share of simulated seasons the driver or team ends as world champion, from 0 to 1",
+                "share of simulated seasons the driver or team ends as world champion, from 0 to 1 (ties: most wins, "
+                "then chance)",
                 PROBABILITY if rules else None,
                 0.613,
             ),
@@ -407,7 +408,9 @@ BY_NAME = {contract.name: contract for contract in CONTRACTS}
 SCHEMAS: dict[str, Schema] = {contract.name: contract.schema for contract in CONTRACTS}
 VALUE_RULES: dict[str, ValueRules] = {contract.name: contract.rules for contract in CONTRACTS}
 TITLE_ODDS = SCHEMAS["championship_odds"]
-"""The columns of every table of title odds (now, and after each round), in the order they are written."""
+"""The columns of every table of title odds (now, and after each round), in the order they are written: the
+warehouse's (`predictions.championship_odds`, `predictions.title_odds_by_round`, described by the same contracts)
+and the published ones."""
 
 
 @dataclass(frozen=True)
