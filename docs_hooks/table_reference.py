@@ -13,6 +13,7 @@ from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_C
 from f1_pipeline.contracts import reference_markdown
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.serving_tables import CONTRACTS
+from f1_pipeline.weather.tables import WEATHER_CONTRACT
 
 INTRO = """# Published tables
 
@@ -27,11 +28,11 @@ into service. This page is generated from the same declarations.
 CLEAN_INTRO = """# Clean tables
 
 The warehouse's clean tables (schema `clean`; see [Data and quality](data.md)), column by column, in the order they
-are written: the calendar, race, sprint, qualifying and practice results, drivers, constructors and circuits (the
-weather table is described on [Weather](weather.md)). Their
-Great Expectations `keys` and `values` suites are derived from the same declarations: the "present" columns and the
-one-row-per key are each table's blocking `keys` check, the ranges and allowed values its warning `values` check
-(nulls aside). This page is generated from the declarations.
+are written: the calendar, race, sprint, qualifying and practice results, drivers, constructors, circuits and the
+weather. Their checks are derived from the same declarations: the "present" columns and the one-row-per key are each
+table's blocking Great Expectations `keys` suite, the ranges and allowed values its warning `values` suite (nulls
+aside); the weather's ranges are its `check_weather_values_plausible` check and its key is
+`check_weather_one_row_per_race` (see [Weather](weather.md)). This page is generated from the declarations.
 
 """
 CLEAN_TABLES = (
@@ -43,6 +44,7 @@ CLEAN_TABLES = (
     DRIVERS_CONTRACT,
     CONSTRUCTORS_CONTRACT,
     CIRCUITS_CONTRACT,
+    WEATHER_CONTRACT,
 )
 
 

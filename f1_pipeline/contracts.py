@@ -21,6 +21,11 @@ from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
 REQUIRED = ColumnRule(not_null=True)
 
 
+def within(low: object, high: object) -> ColumnRule:
+    """Any value from `low` to `high` (inclusive), or null."""
+    return ColumnRule(within=(low, high))
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

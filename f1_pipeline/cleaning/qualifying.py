@@ -12,8 +12,7 @@ from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.results import ENTRY_COLUMNS
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
-from f1_pipeline.contracts import Column, Contract
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import Column, Contract, within
 from f1_pipeline.tables import QUALIFYING_RESULTS
 
 QUALIFYING_KEY = ("season", "round", "driver_id")
@@ -23,11 +22,11 @@ QUALIFYING_CONTRACT = Contract(
     QUALIFYING_RESULTS.row,
     (
         *ENTRY_COLUMNS,
-        Column("position", pl.Int32, "qualifying position", ColumnRule(within=(1, 99))),
+        Column("position", pl.Int32, "qualifying position", within(1, 99)),
         Column("q1_seconds", pl.Float64, "Q1 time in seconds (the only time before 1994 for many races)"),
         Column("q2_seconds", pl.Float64, "Q2 time in seconds"),
         Column("q3_seconds", pl.Float64, "Q3 time in seconds"),
-        Column("best_seconds", pl.Float64, "fastest of the driver's session times", ColumnRule(within=(30, 1200))),
+        Column("best_seconds", pl.Float64, "fastest of the driver's session times", within(30, 1200)),
     ),
     key=QUALIFYING_KEY,
 )

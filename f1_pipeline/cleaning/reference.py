@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
-from f1_pipeline.contracts import REQUIRED, Column, Contract
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
 from f1_pipeline.tables import CIRCUITS, CONSTRUCTORS, DRIVERS, Table
 
 
@@ -76,8 +75,8 @@ CIRCUITS_CONTRACT = _entity(
     Column("name", pl.String, "the circuit's name"),
     Column("locality", pl.String, "the town or city of the circuit"),
     Column("country", pl.String, "the circuit's country"),
-    Column("latitude", pl.Float64, "latitude in degrees; null when unreadable", ColumnRule(within=(-90, 90))),
-    Column("longitude", pl.Float64, "longitude in degrees; null when unreadable", ColumnRule(within=(-180, 180))),
+    Column("latitude", pl.Float64, "latitude in degrees; null when unreadable", within(-90, 90)),
+    Column("longitude", pl.Float64, "longitude in degrees; null when unreadable", within(-180, 180)),
     _WIKIPEDIA,
 )
 

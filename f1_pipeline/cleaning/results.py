@@ -14,7 +14,7 @@ from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.status import StatusCategory, status_category_expr
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
-from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
 from f1_pipeline.publication import ColumnRule
 from f1_pipeline.tables import RACE_RESULTS, SPRINT_RESULTS
 
@@ -22,7 +22,7 @@ RESULT_KEY = ("season", "round", "driver_id", "position")
 MAX_POINTS = 50
 
 CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
-_PLACE = ColumnRule(within=(1, 99))
+_PLACE = within(1, 99)
 ENTRY_COLUMNS = (
     Column("season", pl.Int32, "championship year", REQUIRED),
     Column("round", pl.Int32, "round on the calendar (matched on season, date and circuit)", REQUIRED),
@@ -38,8 +38,8 @@ RESULT_COLUMNS = (
     Column("position_order", pl.Int32, "the API's finishing order of every row, classified or not", _PLACE),
     Column("finish_position", pl.Int32, "classified position; null when not classified (R, D, E, W, F, N)", _PLACE),
     Column("position_text", pl.String, "the API's positionText: a number or R, D, E, W, F, N"),
-    Column("points", pl.Float64, "points scored", ColumnRule(within=(0, MAX_POINTS))),
-    Column("laps", pl.Int32, "laps completed", ColumnRule(within=(0, 999))),
+    Column("points", pl.Float64, "points scored", within(0, MAX_POINTS)),
+    Column("laps", pl.Int32, "laps completed", within(0, 999)),
     Column("status", pl.String, "the API's status text (Ergast or Jolpica wording)"),
     Column(
         "status_category",

@@ -14,7 +14,7 @@ import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
-from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
 from f1_pipeline.publication import ColumnRule
 from f1_pipeline.tables import PRACTICE_RESULTS
 
@@ -51,13 +51,13 @@ PRACTICE_CONTRACT = Contract(
             "time_seconds",
             pl.Float64,
             "the driver's best lap of the session in seconds; null when no time was set (always for sq)",
-            ColumnRule(within=(30, 3600)),
+            within(30, 3600),
         ),
         Column(
             "laps",
             pl.Int32,
             "laps run in the session; null where the source does not say (older seasons)",
-            ColumnRule(within=(0, 300)),
+            within(0, 300),
         ),
     ),
     key=PRACTICE_KEY,
