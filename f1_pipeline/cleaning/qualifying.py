@@ -18,7 +18,7 @@ from f1_pipeline.tables import QUALIFYING_RESULTS
 QUALIFYING_KEY = ("season", "round", "driver_id")
 _SESSIONS = ("q1", "q2", "q3")
 QUALIFYING_CONTRACT = Contract(
-    QUALIFYING_RESULTS.name,
+    QUALIFYING_RESULTS.qualified,
     QUALIFYING_RESULTS.row,
     (
         *ENTRY_COLUMNS,

@@ -48,7 +48,7 @@ _SESSION_COLUMNS = tuple(
     if part == "time" or session not in ("qualifying", "sprint")
 )
 RACES_CONTRACT = Contract(
-    RACES.name,
+    RACES.qualified,
     RACES.row,
     (
         Column("season", pl.Int32, "championship year", REQUIRED),

@@ -40,7 +40,7 @@ _SEASONS = ("first_season", "last_season")
 def _entity(table: Table, id_column: str, *columns: Column) -> Contract:
     """One row per id, present and unique, with the seasons it appears in."""
     return Contract(
-        table.name,
+        table.qualified,
         table.row,
         (
             Column(id_column, pl.String, "the Ergast id, as the API writes it", REQUIRED),

@@ -56,8 +56,8 @@ RESULT_COLUMNS = (
 """The columns of race and sprint results alike, in the order `results` writes them: "required" columns are
 checked by the tables' blocking key suites, ranges and categories by their warning value suites
 (`f1_pipeline.quality.suites`)."""
-RACE_RESULTS_CONTRACT = Contract(RACE_RESULTS.name, RACE_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
-SPRINT_RESULTS_CONTRACT = Contract(SPRINT_RESULTS.name, SPRINT_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
+RACE_RESULTS_CONTRACT = Contract(RACE_RESULTS.qualified, RACE_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
+SPRINT_RESULTS_CONTRACT = Contract(SPRINT_RESULTS.qualified, SPRINT_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
 
 
 def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:

@@ -28,7 +28,7 @@ TIME_TOLERANCE_SECONDS = 0.0005
 
 
 PRACTICE_CONTRACT = Contract(
-    PRACTICE_RESULTS.name,
+    PRACTICE_RESULTS.qualified,
     PRACTICE_RESULTS.row,
     (
         Column("season", pl.Int32, "championship year", REQUIRED),

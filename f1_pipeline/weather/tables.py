@@ -44,7 +44,7 @@ RAW_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "fetched_at": UTC_TIME,
 }
 WEATHER_CONTRACT = Contract(
-    WEATHER.name,
+    WEATHER.qualified,
     WEATHER.row,
     (
         Column("season", pl.Int32, "championship year"),

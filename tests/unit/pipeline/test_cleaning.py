@@ -13,6 +13,15 @@ from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Erg
 from f1_pipeline.ergast.flatten import RESULT_COLUMNS
 from f1_pipeline.ergast.ingest import fetch_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
+from f1_pipeline.tables import (
+    CIRCUITS,
+    CONSTRUCTORS,
+    DRIVERS,
+    QUALIFYING_RESULTS,
+    RACE_RESULTS,
+    RACES,
+    SPRINT_RESULTS,
+)
 
 SEASONS = ["1950", "1988", "2021", "2026"]
 
@@ -93,16 +102,16 @@ def test_real_results_are_typed_and_complete(raw, races):
 
 
 def clean_tables(raw: dict[str, pl.DataFrame], races: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Every clean table of the bundled seasons but practice and weather, by name."""
+    """Every clean table of the bundled seasons but practice and weather, by qualified name."""
     entrants = (raw["results"], raw["qualifying"], raw["sprint"])
     return {
-        "races": races,
-        "race_results": results_cleaning.results(raw["results"], races, "race_results")[0],
-        "sprint_results": results_cleaning.results(raw["sprint"], races, "sprint_results")[0],
-        "qualifying_results": qualifying.qualifying(raw["qualifying"], races)[0],
-        "drivers": reference.drivers(*entrants)[0],
-        "constructors": reference.constructors(*entrants),
-        "circuits": reference.circuits(raw["races"])[0],
+        RACES.qualified: races,
+        RACE_RESULTS.qualified: results_cleaning.results(raw["results"], races, RACE_RESULTS.name)[0],
+        SPRINT_RESULTS.qualified: results_cleaning.results(raw["sprint"], races, SPRINT_RESULTS.name)[0],
+        QUALIFYING_RESULTS.qualified: qualifying.qualifying(raw["qualifying"], races)[0],
+        DRIVERS.qualified: reference.drivers(*entrants)[0],
+        CONSTRUCTORS.qualified: reference.constructors(*entrants),
+        CIRCUITS.qualified: reference.circuits(raw["races"])[0],
     }
 
 
