@@ -1,10 +1,11 @@
 """A table's columns declared once: each column's name, type, meaning, the rule its values keep and an example value.
 
 What readers and checks need of a table is derived from its `Contract`: the schema a reader checks
-(`Contract.schema`), the value rules a publication is refused on (`Contract.rules`), the column descriptions of the
-Dagster asset metadata, the API's field descriptions (`field_docs`) and the docs' table reference
+(`Contract.schema`), the value rules a publication is refused on (`Contract.rules`), the Great Expectations keys and
+values suites of a warehouse table (`quality.suites.declared_keys`, `declared_values`), the column descriptions of
+the Dagster asset metadata, the API's field descriptions (`field_docs`) and the docs' table reference
 (`reference_markdown`). Adding a column is one `Column` in one contract; nothing else spells its type or meaning.
-Polars only (no Dagster), so the CLI, the API and notebooks import it.
+Polars only (no Dagster, no Great Expectations), so the CLI, the API and notebooks import it.
 """
 
 from __future__ import annotations
