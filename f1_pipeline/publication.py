@@ -57,12 +57,13 @@ Schema = Mapping[str, "pl.DataType | type[pl.DataType]"]
 @dataclass(frozen=True)
 class ColumnRule:
     """What every value of one column must be: present (`not_null`), a finite number (`finite`: no NaN or
-    infinity), and within `within` (inclusive; numbers or dates). A null passes `finite` and `within`, so that
-    `not_null` alone says whether a column may be empty."""
+    infinity), within `within` (inclusive; numbers or dates) and one of `allowed`. A null passes `finite`, `within`
+    and `allowed`, so that `not_null` alone says whether a column may be empty."""
 
     not_null: bool = False
     finite: bool = False
     within: tuple[object, object] | None = None
+    allowed: tuple[object, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,10 @@ def value_problems(frame: pl.DataFrame, rules: ValueRules) -> list[str]:
                 problems.append(
                     f"column {column!r} has {outside.len()} value(s) outside [{low}, {high}], e.g. {outside[0]}"
                 )
+        if rule.allowed is not None:
+            unknown = values.drop_nulls().filter(~values.drop_nulls().is_in(rule.allowed))
+            if unknown.len():
+                problems.append(f"column {column!r} has {unknown.len()} value(s) not allowed, e.g. {unknown[0]}")
     for distribution in rules.sums:
         if (
             distribution.column not in frame.columns

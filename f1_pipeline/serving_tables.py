@@ -14,6 +14,7 @@ import polars as pl
 import polars.selectors as cs
 from tzfpy import get_tz
 
+from f1_pipeline.contracts import REQUIRED, Column, Contract
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
 from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
@@ -25,201 +26,391 @@ SEASON_KEY = "season"
 RATING_HISTORY_SEASONS = 5
 """Seasons of per-race ratings published for the history charts: the latest and the four before it."""
 
-COLUMN_DOCS = {
-    "starts_at": "race start in UTC; null when the schedule gives no time",
-    "timezone": "the circuit's IANA time zone, from its coordinates; null when they are unknown",
-    "is_next": "the first race without results: the one the next-race predictions are for",
-    "winner_driver_id": "null until the race has a winner; a shared drive of the 1950s names the first driver by id",
-    "finish_position": "classified position; null when not classified (or, beside a prediction, not started yet)",
-    "won": "the driver won the race; null when the race has no result for him",
-    "races": "races entered in the season",
-    "wins": "races won in the season",
-    "podiums": "top-3 finishes in the season (a team counts each of its cars)",
-    "points": "points scored in the season, race plus sprint; not the championship total after dropped scores",
-    "elo": "rating after the last race of the season",
-    "elo_rank": "1 = highest rating in the season; ties broken by id",
-    "points_rank": "1 = most points in the season; ties broken by wins, then by id",
-    **OUTCOME_COLUMNS,
-    "top_contributions": "JSON list of {feature, contribution}: the features that moved the driver's score most",
-    "after_round": "the last completed round the title standings include",
-    "entity": "driver or constructor: which championship",
-    "points_now": "championship points after `after_round`",
-    "title_probability": "share of simulated seasons the driver or team ends on top",
-    "expected_points": "mean final points over the simulated seasons",
-    "action": "promotion or refusal (the gate's), manual_promotion or rollback (an operator's)",
-    "candidate_version": "the registry version the decision was about",
-    "resulting_champion_version": "the version the champion alias named after the decision",
-    "candidate_log_loss": "the candidate's walk-forward winner log loss; null when nothing was compared",
-    "champion_log_loss": "the previous champion's on the same walk-forward; null without one, or when not compared",
-    "deciding_outcomes": "comma-separated outcomes the gate's decision turned on (win: the winner log loss); "
-    "null for an operator's decision",
-    "reason": "the decision in words, as the registry's version description ends",
-}
-
-
-TITLE_ODDS: dict[str, pl.DataType] = {
-    "season": pl.Int32(),
-    "after_round": pl.Int32(),
-    "entity": pl.String(),
-    "id": pl.String(),
-    "name": pl.String(),
-    "points_now": pl.Float64(),
-    "title_probability": pl.Float64(),
-    "expected_points": pl.Float64(),
-    "title_decided": pl.Boolean(),
-}
-"""The columns of every table of title odds (now, and after each round), in the order they are written."""
-
-_RACE = {"season": pl.Int32, "round": pl.Int32, "race_name": pl.String, "date": pl.Date}
-_NAMES = {
-    "driver_id": pl.String,
-    "driver_name": pl.String,
-    "driver_code": pl.String,
-    "constructor_id": pl.String,
-    "constructor_name": pl.String,
-}
-_PREDICTION = {
-    **_RACE,
-    **_NAMES,
-    "circuit_id": pl.String,
-    "mode": pl.String,
-    "probability": pl.Float64,
-    "rank": pl.UInt32,
-    "model_version": pl.String,
-    **dict.fromkeys(OUTCOME_COLUMNS, pl.Float64),
-}
-_RANKING = {"races": pl.Int32, "wins": pl.Int32, "podiums": pl.Int32, "points": pl.Float64, "elo": pl.Float64}
-SCHEMAS: dict[str, Schema] = {
-    "calendar": {
-        **_RACE,
-        "starts_at": pl.Datetime("us", "UTC"),
-        "circuit_id": pl.String,
-        "circuit_name": pl.String,
-        "locality": pl.String,
-        "country": pl.String,
-        "timezone": pl.String,
-        "qualifying_date": pl.Date,
-        "sprint_date": pl.Date,
-        "has_sprint": pl.Boolean,
-        "status": pl.String,
-        "is_next": pl.Boolean,
-        "winner_driver_id": pl.String,
-        "winner_name": pl.String,
-    },
-    "results": {
-        **_RACE,
-        **_NAMES,
-        "grid": pl.Int32,
-        "finish_position": pl.Int32,
-        "position_order": pl.Int32,
-        "position_text": pl.String,
-        "points": pl.Float64,
-        "laps": pl.Int32,
-        "status": pl.String,
-    },
-    "next_race": {**_PREDICTION, "model_name": pl.String, "top_contributions": pl.String},
-    "next_race_features": {"season": pl.Int32, "round": pl.Int32, "driver_id": pl.String},
-    "race_predictions": {**_PREDICTION, "won": pl.Boolean, "finish_position": pl.Int32},
-    "prediction_accuracy": {
-        **_RACE,
-        "mode": pl.String,
-        "model_version": pl.String,
-        "log_loss": pl.Float64,
-        "brier": pl.Float64,
-        "correct_winner": pl.Boolean,
-        "winner_in_top3": pl.Boolean,
-        "winner_probability": pl.Float64,
-        "field_size": pl.Int32,
-    },
-    "driver_rankings": {
-        "season": pl.Int32,
-        **{column: dtype for column, dtype in _NAMES.items() if column != "constructor_id"},
-        **_RANKING,
-        "elo_rank": pl.Int32,
-        "points_rank": pl.Int32,
-    },
-    "team_rankings": {
-        "season": pl.Int32,
-        "constructor_id": pl.String,
-        "constructor_name": pl.String,
-        **_RANKING,
-        "elo_rank": pl.Int32,
-        "points_rank": pl.Int32,
-    },
-    "rating_history": {**_RACE, "entity": pl.String, "entity_id": pl.String, "name": pl.String, "elo": pl.Float64},
-    "championship_odds": TITLE_ODDS,
-    "title_odds_by_round": TITLE_ODDS,
-    "promotions": {
-        name: PROMOTION_SCHEMA[name]
-        for name in (
-            "decided_at",
-            "action",
-            "candidate_version",
-            "previous_champion_version",
-            "resulting_champion_version",
-            "candidate_log_loss",
-            "champion_log_loss",
-            "deciding_outcomes",
-            "reason",
-        )
-    },
-}
-"""Every published table's guaranteed columns: `read_publication(..., schemas=SCHEMAS)` refuses a snapshot that
-does not match them, and the API then keeps serving the one it has. Tables may carry more columns; a reader relies
-only on the declared ones, so a column a reader starts to use is declared here first."""
-
-REQUIRED = ColumnRule(not_null=True)
 PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
 SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
 """A probability that may be absent (an outcome an older model did not predict)."""
 NUMBER = ColumnRule(finite=True)
 SEASON = ColumnRule(not_null=True, within=(1950, 2100))
+ROUND = ColumnRule(not_null=True, within=(1, 99))
 RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
-_RACE_RULES = {"season": SEASON, "round": ColumnRule(not_null=True, within=(1, 99)), "race_name": REQUIRED}
-_PREDICTION_RULES = {
-    **_RACE_RULES,
-    "date": RACE_DATE,
-    "driver_id": REQUIRED,
-    "driver_name": REQUIRED,
-    "mode": REQUIRED,
-    "rank": REQUIRED,
-    "probability": PROBABILITY,
-    **{name: SHARE if name.endswith("_probability") else NUMBER for name in OUTCOME_COLUMNS},
+
+_PRECISION = (
+    " Raw, not rounded: computed to within 1e-6 of the model's distribution, so a value within 1e-6 of 0 or 1 is not "
+    "a certainty but a chance below that resolution"
+)
+_SEASON = Column("season", pl.Int32, "championship year", example=2026)
+_ROUND = Column("round", pl.Int32, "the race's round in its season, from 1", example=12)
+_RACE_NAME = Column("race_name", pl.String, "the Grand Prix's name", example="Dutch Grand Prix")
+_DATE = Column("date", pl.Date, "race day (local date at the circuit)", example="2026-08-23")
+_CIRCUIT_ID = Column("circuit_id", pl.String, "the circuit's Ergast id", example="zandvoort")
+_DRIVER_ID = Column("driver_id", pl.String, "the driver's Ergast id", example="max_verstappen")
+_DRIVER_NAME = Column("driver_name", pl.String, "the driver's full name", example="Max Verstappen")
+_DRIVER_CODE = Column("driver_code", pl.String, "the driver's three-letter code; null for early drivers", example="VER")
+_CONSTRUCTOR_ID = Column("constructor_id", pl.String, "the team's Ergast id", example="red_bull")
+_CONSTRUCTOR_NAME = Column("constructor_name", pl.String, "the team's name", example="Red Bull")
+_FINISH_POSITION = Column(
+    "finish_position", pl.Int32, "classified position; null when not classified (or the race is not run yet)", example=1
+)
+_MODE = Column(
+    "mode",
+    pl.String,
+    "pre_qualifying (before the grid is known) or post_qualifying (with the grid)",
+    example="post_qualifying",
+)
+_MODEL_VERSION = Column("model_version", pl.String, "the registered version that made the predictions", example="7")
+_ENTITY_NAME = Column("name", pl.String, "the driver's or the team's name", example="Lando Norris")
+_RACE = (_SEASON.ruled(SEASON), _ROUND.ruled(ROUND), _RACE_NAME.ruled(REQUIRED))
+
+_OUTCOME_WORDS: dict[str, tuple[str, float]] = {
+    "podium_probability": (
+        "probability that the driver is classified in the top 3, from 0 to 1, retirements included." + _PRECISION,
+        0.6712,
+    ),
+    "top6_probability": (
+        "probability that the driver is classified in the top 6, from 0 to 1, retirements included." + _PRECISION,
+        0.8841,
+    ),
+    "points_probability": (
+        "probability that the driver is classified in a points-paying place of that season (top 10 since 2010), "
+        "retirements included." + _PRECISION,
+        0.8502,
+    ),
+    "expected_position": (
+        "expected finishing place (1 = winner); a car not classified counts behind every classified car, sharing "
+        "the places left",
+        3.2,
+    ),
+    "not_classified_probability": (
+        "probability that the driver is not classified (retires, is disqualified or does not start), from the "
+        "reliability model, from 0 to 1." + _PRECISION,
+        0.14,
+    ),
+    "teammate_ahead_probability": (
+        "probability that the driver is classified ahead of every classified teammate (a teammate not classified "
+        "counts as beaten); null without a teammate." + _PRECISION,
+        0.64,
+    ),
+    "team_win_probability": ("probability that one of the driver's team's cars wins: the constructors' P(win)", 0.52),
 }
+"""Each finishing-order outcome (`OUTCOME_COLUMNS`) as the published tables explain it, with an example: an outcome
+without its words here stops the import (KeyError), so no outcome is published undescribed."""
+_PREDICTION = (
+    *_RACE,
+    _DATE.ruled(RACE_DATE),
+    _DRIVER_ID.ruled(REQUIRED),
+    _DRIVER_NAME.ruled(REQUIRED),
+    _DRIVER_CODE,
+    _CONSTRUCTOR_ID,
+    _CONSTRUCTOR_NAME,
+    _CIRCUIT_ID,
+    _MODE.ruled(REQUIRED),
+    Column(
+        "probability",
+        pl.Float64,
+        "the champion model's probability that the driver wins, from 0 to 1; raw (not rounded): the model's own "
+        "number to float precision",
+        PROBABILITY,
+        0.3125,
+    ),
+    Column("rank", pl.UInt32, "1 = the most likely winner of the race", REQUIRED, 1),
+    _MODEL_VERSION,
+    *(
+        Column(
+            name,
+            pl.Float64,
+            _OUTCOME_WORDS[name][0],
+            SHARE if name.endswith("_probability") else NUMBER,
+            _OUTCOME_WORDS[name][1],
+        )
+        for name in OUTCOME_COLUMNS
+    ),
+)
 _FIELD = SumRule("probability", per=("mode", "season", "round"))
 """Each race's field is a distribution: the drivers' win probabilities sum to 1."""
-_RANKING_RULES = {"season": SEASON, "points": NUMBER, "elo": NUMBER}
-VALUE_RULES: dict[str, ValueRules] = {
-    "calendar": ValueRules({**_RACE_RULES, "date": RACE_DATE, "status": REQUIRED, "is_next": REQUIRED}),
-    "results": ValueRules({**_RACE_RULES, "date": RACE_DATE, "driver_id": REQUIRED, "points": NUMBER}),
-    "next_race": ValueRules(_PREDICTION_RULES, sums=(_FIELD,)),
-    "next_race_features": ValueRules({"season": SEASON, "round": REQUIRED, "driver_id": REQUIRED}),
-    "race_predictions": ValueRules(_PREDICTION_RULES, sums=(_FIELD,)),
-    "prediction_accuracy": ValueRules(
-        {**_RACE_RULES, "log_loss": NUMBER, "brier": NUMBER, "winner_probability": SHARE}
+
+
+def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
+    """A driver's or team's season: its id and names, then what both rankings say of it."""
+    return (
+        _SEASON.ruled(SEASON),
+        *entity,
+        Column("races", pl.Int32, "races entered in the season"),
+        Column("wins", pl.Int32, "races won in the season", example=4),
+        Column("podiums", pl.Int32, "top-3 finishes in the season (a team counts each of its cars)", example=9),
+        Column(
+            "points",
+            pl.Float64,
+            "points scored in the season, race plus sprint; not the championship total after dropped scores",
+            NUMBER,
+            250.5,
+        ),
+        Column("elo", pl.Float64, "ELO rating after the season's last race; null without a rating", NUMBER, 1612.4),
+        Column(
+            "elo_rank",
+            pl.Int32,
+            "1 = highest rating in the season; ties broken by id; null without a rating",
+            example=1,
+        ),
+        Column("points_rank", pl.Int32, "1 = most points in the season; ties broken by wins, then by id", example=1),
+    )
+
+
+def _title_odds(name: str, row: str, rules: bool) -> Contract:
+    """A table of title odds; the current ones (`rules`) are checked as a distribution per championship."""
+    return Contract(
+        name,
+        row,
+        (
+            _SEASON.ruled(SEASON) if rules else _SEASON,
+            Column("after_round", pl.Int32, "the last completed round the standings include", example=11),
+            Column(
+                "entity", pl.String, "driver or constructor: which championship", REQUIRED if rules else None, "driver"
+            ),
+            Column("id", pl.String, "the driver's or the team's Ergast id", REQUIRED if rules else None, "norris"),
+            _ENTITY_NAME,
+            Column(
+                "points_now", pl.Float64, "championship points after `after_round` (races and sprints)", example=296.0
+            ),
+            Column(
+                "title_probability",
+                pl.Float64,
+                "share of simulated seasons the driver or team ends as world champion, from 0 to 1 (ties: most wins, "
+                "then chance)",
+                PROBABILITY if rules else None,
+                0.613,
+            ),
+            Column(
+                "expected_points", pl.Float64, "mean final points over the simulated rest of the season", example=402.5
+            ),
+            Column(
+                "title_decided",
+                pl.Boolean,
+                "the title is mathematically won or lost given the points still available: only then is a "
+                "probability of exactly 1 or 0 a fact rather than a rounding",
+                example=False,
+            ),
+        ),
+        sums=(SumRule("title_probability", per=("season", "entity")),) if rules else (),
+    )
+
+
+_GATE_REASON = (
+    "promoted: candidate 0.4713 vs champion 0.4802 over 252 races, both modes; no published outcome worse beyond "
+    "paired noise"
+)
+
+
+def _promotion(name: str, description: str, rule: ColumnRule | None = None, example: object = None) -> Column:
+    """A column of `models.promotions`, typed as the gate writes it."""
+    return Column(name, PROMOTION_SCHEMA[name], description, rule, example)
+
+
+CONTRACTS: tuple[Contract, ...] = (
+    Contract(
+        "calendar",
+        "a race on a season's schedule, with its circuit and, once run, its winner",
+        (
+            *_RACE,
+            _DATE.ruled(RACE_DATE),
+            Column(
+                "starts_at",
+                pl.Datetime("us", "UTC"),
+                "race start in UTC; null when the schedule gives no time",
+                example="2026-08-23T13:00:00Z",
+            ),
+            _CIRCUIT_ID,
+            Column("circuit_name", pl.String, "the circuit's name", example="Circuit Park Zandvoort"),
+            Column("locality", pl.String, "the town or city of the circuit", example="Zandvoort"),
+            Column("country", pl.String, "the circuit's country", example="Netherlands"),
+            Column(
+                "timezone",
+                pl.String,
+                "the circuit's IANA time zone; null when its coordinates are unknown",
+                example="Europe/Amsterdam",
+            ),
+            Column("qualifying_date", pl.Date, "qualifying day; null when unknown", example="2026-08-22"),
+            Column("sprint_date", pl.Date, "sprint day; null without a sprint", example="2026-08-22"),
+            Column("has_sprint", pl.Boolean, "whether the weekend has a sprint race", example=True),
+            Column(
+                "status", pl.String, "the race's state in the schedule: scheduled, completed or cancelled", REQUIRED
+            ),
+            Column(
+                "is_next",
+                pl.Boolean,
+                "the first race without results: the one the next-race predictions are for",
+                REQUIRED,
+                False,
+            ),
+            Column(
+                "winner_driver_id",
+                pl.String,
+                "the winner's driver id; null until the race has a winner; a shared drive of the 1950s names the "
+                "first driver by id",
+                example="norris",
+            ),
+            Column(
+                "winner_name", pl.String, "the winner's name; null until the race has a winner", example="Lando Norris"
+            ),
+        ),
     ),
-    "driver_rankings": ValueRules({**_RANKING_RULES, "driver_id": REQUIRED}),
-    "team_rankings": ValueRules({**_RANKING_RULES, "constructor_id": REQUIRED}),
-    "rating_history": ValueRules({**_RACE_RULES, "entity_id": REQUIRED, "elo": NUMBER}),
-    "championship_odds": ValueRules(
-        {"season": SEASON, "entity": REQUIRED, "id": REQUIRED, "title_probability": PROBABILITY},
-        sums=(SumRule("title_probability", per=("season", "entity")),),
+    Contract(
+        "results",
+        "a car and driver in a race, with names",
+        (
+            *_RACE,
+            _DATE.ruled(RACE_DATE),
+            _DRIVER_ID.ruled(REQUIRED),
+            _DRIVER_NAME,
+            _DRIVER_CODE,
+            _CONSTRUCTOR_ID,
+            _CONSTRUCTOR_NAME,
+            Column("grid", pl.Int32, "starting slot; null for a pit-lane start or a car that did not start", example=3),
+            _FINISH_POSITION,
+            Column("position_order", pl.Int32, "the finishing order of every car, classified or not", example=1),
+            Column(
+                "position_text",
+                pl.String,
+                "the position as published: a number, or R (retired), D (disqualified), ...",
+                example="1",
+            ),
+            Column("points", pl.Float64, "points scored in the race", NUMBER),
+            Column("laps", pl.Int32, "laps completed", example=52),
+            Column("status", pl.String, "the finishing status in the source's words (Finished, +1 Lap, Engine, ...)"),
+        ),
     ),
-    "promotions": ValueRules(
-        {
-            "decided_at": REQUIRED,
-            "action": REQUIRED,
-            "candidate_version": REQUIRED,
-            "resulting_champion_version": REQUIRED,
-            "candidate_log_loss": NUMBER,
-            "champion_log_loss": NUMBER,
-            "reason": REQUIRED,
-        }
+    Contract(
+        "next_race",
+        "a driver's chances in the next race, in a mode",
+        (
+            *_PREDICTION,
+            Column("model_name", pl.String, "the registered model's name", example="f1-race-winner"),
+            Column(
+                "top_contributions",
+                pl.String,
+                "JSON list of {feature, contribution}: the features that moved the driver's score most",
+            ),
+        ),
+        sums=(_FIELD,),
     ),
-}
-"""Every published table's value contract, beside its schema: the pipeline refuses to publish a snapshot that
-breaks it (`publish(..., rules=VALUE_RULES)`) and the API refuses to take one into service (`publication-invalid`).
-A rule names a column; columns without one, and columns a table adds later, are not looked at."""
+    Contract(
+        "next_race_features",
+        "a driver in the next race with the features the champion reads (the key is what is guaranteed)",
+        (_SEASON.ruled(SEASON), _ROUND.ruled(REQUIRED), _DRIVER_ID.ruled(REQUIRED)),
+    ),
+    Contract(
+        "race_predictions",
+        "a driver's walk-forward chances in a backtested race and mode, beside what happened",
+        (
+            *_PREDICTION,
+            Column("won", pl.Boolean, "whether the driver won the race; null before the race", example=True),
+            _FINISH_POSITION,
+        ),
+        sums=(_FIELD,),
+    ),
+    Contract(
+        "prediction_accuracy",
+        "how the champion's predictions of a race scored, in a mode",
+        (
+            *_RACE,
+            _DATE,
+            _MODE,
+            _MODEL_VERSION,
+            Column(
+                "log_loss",
+                pl.Float64,
+                "mean negative log of the probability given to the winner (lower is better)",
+                NUMBER,
+                1.52,
+            ),
+            Column(
+                "brier",
+                pl.Float64,
+                "mean Brier score of the win probabilities over the field (lower is better)",
+                NUMBER,
+                0.041,
+            ),
+            Column("correct_winner", pl.Boolean, "whether the favourite won", example=True),
+            Column("winner_in_top3", pl.Boolean, "whether the winner was among the three favourites", example=True),
+            Column("winner_probability", pl.Float64, "the probability the model gave the actual winner", SHARE, 0.41),
+            Column("field_size", pl.Int32, "drivers in the race", example=20),
+        ),
+    ),
+    Contract(
+        "driver_rankings",
+        "a driver's season: his results, his rating at its end and his ranks on both",
+        _ranking((_DRIVER_ID.ruled(REQUIRED), _DRIVER_NAME, _DRIVER_CODE, _CONSTRUCTOR_NAME)),
+    ),
+    Contract(
+        "team_rankings",
+        "a team's season: its results, its rating at its end and its ranks on both",
+        _ranking((_CONSTRUCTOR_ID.ruled(REQUIRED), _CONSTRUCTOR_NAME)),
+    ),
+    Contract(
+        "rating_history",
+        f"a driver's or team's rating after a race of the last {RATING_HISTORY_SEASONS} seasons",
+        (
+            *_RACE,
+            _DATE,
+            Column("entity", pl.String, "driver or team: whose rating"),
+            Column("entity_id", pl.String, "the driver's or the team's Ergast id", REQUIRED),
+            _ENTITY_NAME,
+            Column("elo", pl.Float64, "ELO rating after the race", NUMBER),
+        ),
+    ),
+    _title_odds("championship_odds", "a driver's or constructor's odds of this season's title", rules=True),
+    _title_odds(
+        "title_odds_by_round",
+        "a driver's or constructor's title odds after a completed round of this season",
+        rules=False,
+    ),
+    Contract(
+        "promotions",
+        "a decision on the champion alias, as people are shown it (who decided stays in the warehouse)",
+        (
+            _promotion("decided_at", "when the decision was taken (UTC)", REQUIRED, "2026-09-10T06:12:00Z"),
+            _promotion(
+                "action", "promotion or refusal (the gate's), manual_promotion or rollback (an operator's)", REQUIRED
+            ),
+            _promotion("candidate_version", "the registry version the decision was about", REQUIRED),
+            _promotion(
+                "previous_champion_version", "the champion before the decision; null for the first", example="6"
+            ),
+            _promotion(
+                "resulting_champion_version", "the version the champion alias named after the decision", REQUIRED
+            ),
+            _promotion(
+                "candidate_log_loss",
+                "the candidate's walk-forward winner log loss; null when nothing was compared",
+                NUMBER,
+            ),
+            _promotion(
+                "champion_log_loss",
+                "the previous champion's on the same walk-forward; null without one, or when not compared",
+                NUMBER,
+            ),
+            _promotion(
+                "deciding_outcomes",
+                "comma-separated outcomes the gate's decision turned on (win: the winner log loss); null for an "
+                "operator's decision",
+            ),
+            _promotion(
+                "reason", "the decision in words, as the registry's version description ends", REQUIRED, _GATE_REASON
+            ),
+        ),
+    ),
+)
+"""Every published table, in publication order (`publication.TABLES`): what a reader may rely on, column by column.
+`read_publication(..., schemas=SCHEMAS)` refuses a snapshot that lacks a column or holds it in another type, and the
+API then keeps serving the one it has; the pipeline refuses to publish a snapshot that breaks a value rule
+(`publish(..., rules=VALUE_RULES)`) and the API refuses to take one into service (`publication-invalid`). A column
+without a rule, and a column a table carries beyond its contract, is not looked at."""
+BY_NAME = {contract.name: contract for contract in CONTRACTS}
+SCHEMAS: dict[str, Schema] = {contract.name: contract.schema for contract in CONTRACTS}
+VALUE_RULES: dict[str, ValueRules] = {contract.name: contract.rules for contract in CONTRACTS}
+TITLE_ODDS = SCHEMAS["championship_odds"]
+"""The columns of every table of title odds (now, and after each round), in the order they are written: the
+warehouse's (`predictions.championship_odds`, `predictions.title_odds_by_round`, described by the same contracts)
+and the published ones."""
 
 
 @dataclass(frozen=True)

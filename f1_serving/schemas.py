@@ -379,12 +379,7 @@ class TitleOdds(Documented):
     title_probability: float = Field(ge=0, le=1)
     title_pct: float = Field(ge=0, le=100)
     expected_points: float
-    title_decided: bool = Field(
-        default=False,
-        examples=[False],
-        description="the title is mathematically won or lost given the points still available: only then is a "
-        "probability of exactly 1 or 0 a fact rather than a rounding",
-    )
+    title_decided: bool = False
 
 
 class ChampionshipOdds(Freshness):
@@ -400,7 +395,7 @@ class ChampionshipOdds(Freshness):
 
 
 class TitleOddsAfterRound(Documented):
-    after_round: int = Field(description="the last completed round the standings include", examples=[11])
+    after_round: int
     entity: Literal["driver", "constructor"]
     id: str = Field(description="the driver's or the team's Ergast id", examples=["norris"])
     name: str | None = Field(description="the driver's or the team's name", examples=["Lando Norris"])
@@ -408,11 +403,7 @@ class TitleOddsAfterRound(Documented):
     title_probability: float = Field(ge=0, le=1, description="raw simulated share, not rounded")
     title_pct: float = Field(ge=0, le=100)
     expected_points: float
-    title_decided: bool = Field(
-        examples=[False],
-        description="the title is mathematically won or lost given the points still available: only then is a "
-        "probability of exactly 1 or 0 a fact rather than a rounding",
-    )
+    title_decided: bool
 
 
 class TitleOddsHistory(Freshness):

@@ -10,17 +10,28 @@ import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
+from f1_pipeline.cleaning.results import ENTRY_COLUMNS
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
+from f1_pipeline.contracts import Column, Contract, within
+from f1_pipeline.tables import QUALIFYING_RESULTS
 
 QUALIFYING_KEY = ("season", "round", "driver_id")
 _SESSIONS = ("q1", "q2", "q3")
-COLUMN_DOCS = {
-    "position": "qualifying position",
-    "q1_seconds": "Q1 time in seconds (the only time before 1994 for many races)",
-    "q2_seconds": "Q2 time in seconds",
-    "q3_seconds": "Q3 time in seconds",
-    "best_seconds": "fastest of the driver's session times",
-}
+QUALIFYING_CONTRACT = Contract(
+    QUALIFYING_RESULTS.qualified,
+    QUALIFYING_RESULTS.row,
+    (
+        *ENTRY_COLUMNS,
+        Column("position", pl.Int32, "qualifying position", within(1, 99)),
+        Column("q1_seconds", pl.Float64, "Q1 time in seconds (the only time before 1994 for many races)"),
+        Column("q2_seconds", pl.Float64, "Q2 time in seconds"),
+        Column("q3_seconds", pl.Float64, "Q3 time in seconds"),
+        Column("best_seconds", pl.Float64, "fastest of the driver's session times", within(30, 1200)),
+    ),
+    key=QUALIFYING_KEY,
+)
+"""The columns `qualifying` writes, in order; "required" columns are checked by the table's blocking key suite,
+ranges by its warning value suite (`f1_pipeline.quality.suites`)."""
 
 
 def qualifying(raw: pl.DataFrame, races: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -15,6 +15,9 @@ from enum import StrEnum
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
+from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.publication import ColumnRule
+from f1_pipeline.tables import RACES
 
 
 class RaceStatus(StrEnum):
@@ -34,19 +37,41 @@ WEEKEND_SESSIONS = {
 }
 """Each session's columns in the table and the schedule fields they come from (2023's shootout was its sprint
 qualifying). The features read them to know which session a weekend held before which."""
-COLUMN_DOCS = {
-    "starts_at": "race start in UTC, where the API gives a time",
-    "status": "scheduled / completed (has results) / cancelled (no results, a later race has)",
-    "is_next": "the first scheduled race: the one to predict",
-    "qualifying_date": "qualifying session date, where known",
-    "sprint_date": "sprint date, where the weekend has one",
-    **{
-        f"{session}_{part}": f"{session.replace('_', ' ')} {'date' if part == 'date' else 'start (UTC)'}, where known"
-        for session in WEEKEND_SESSIONS
-        for part in ("date", "time")
-        if part == "time" or session not in ("qualifying", "sprint")
-    },
-}
+_SESSION_COLUMNS = tuple(
+    Column(
+        f"{session}_{part}",
+        pl.Date if part == "date" else pl.Time,
+        f"{session.replace('_', ' ')} {'date' if part == 'date' else 'start (UTC)'}, where known",
+    )
+    for session in WEEKEND_SESSIONS
+    for part in ("date", "time")
+    if part == "time" or session not in ("qualifying", "sprint")
+)
+RACES_CONTRACT = Contract(
+    RACES.qualified,
+    RACES.row,
+    (
+        Column("season", pl.Int32, "championship year", REQUIRED),
+        Column("round", pl.Int32, "round in the season's schedule", ColumnRule(not_null=True, within=(1, 40))),
+        Column("race_name", pl.String, "the Grand Prix's name"),
+        Column("date", pl.Date, "race day", REQUIRED),
+        Column("starts_at", pl.Datetime("us", "UTC"), "race start in UTC, where the API gives a time"),
+        Column("circuit_id", pl.String, "the circuit's Ergast id", REQUIRED),
+        Column("url", pl.String, "the race's Wikipedia page, as the API gives it"),
+        Column("qualifying_date", pl.Date, "qualifying session date, where known"),
+        Column("sprint_date", pl.Date, "sprint date, where the weekend has one"),
+        Column("has_sprint", pl.Boolean, "whether the weekend has a sprint"),
+        *_SESSION_COLUMNS,
+        Column(
+            "status",
+            pl.String,
+            "scheduled / completed (has results) / cancelled (no results, a later race has)",
+            ColumnRule(not_null=True, allowed=tuple(status.value for status in RaceStatus)),
+        ),
+        Column("is_next", pl.Boolean, "the first scheduled race: the one to predict"),
+    ),
+    key=RACE_KEY,
+)
 RACE_RULES = {
     "season is not an integer": rules.not_int("season") | rules.missing("season"),
     "round is not an integer": rules.not_int("round") | rules.missing("round"),

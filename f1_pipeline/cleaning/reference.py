@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
+from f1_pipeline.tables import CIRCUITS, CONSTRUCTORS, DRIVERS, Table
 
 
 def _latest(frames: Sequence[pl.DataFrame], entity: str) -> pl.DataFrame:
@@ -33,6 +35,50 @@ def _latest(frames: Sequence[pl.DataFrame], entity: str) -> pl.DataFrame:
 
 
 _SEASONS = ("first_season", "last_season")
+
+
+def _entity(table: Table, id_column: str, *columns: Column) -> Contract:
+    """One row per id, present and unique, with the seasons it appears in."""
+    return Contract(
+        table.qualified,
+        table.row,
+        (
+            Column(id_column, pl.String, "the Ergast id, as the API writes it", REQUIRED),
+            Column("first_season", pl.Int32, "the first season it appears in"),
+            Column("last_season", pl.Int32, "the last season it appears in"),
+            *columns,
+        ),
+        key=(id_column,),
+    )
+
+
+_WIKIPEDIA = Column("url", pl.String, "its Wikipedia page, as the API gives it")
+_NATIONALITY = Column("nationality", pl.String, "nationality, as the API words it")
+DRIVERS_CONTRACT = _entity(
+    DRIVERS,
+    "driver_id",
+    Column("code", pl.String, "three-letter code; null for early drivers"),
+    Column("permanent_number", pl.Int32, "permanent car number (from 2014); null without one"),
+    Column("given_name", pl.String, "given name"),
+    Column("family_name", pl.String, "family name"),
+    Column("full_name", pl.String, "given and family name"),
+    Column("date_of_birth", pl.Date, "date of birth; null when unreadable"),
+    _NATIONALITY,
+    _WIKIPEDIA,
+)
+CONSTRUCTORS_CONTRACT = _entity(
+    CONSTRUCTORS, "constructor_id", Column("name", pl.String, "the team's name"), _NATIONALITY, _WIKIPEDIA
+)
+CIRCUITS_CONTRACT = _entity(
+    CIRCUITS,
+    "circuit_id",
+    Column("name", pl.String, "the circuit's name"),
+    Column("locality", pl.String, "the town or city of the circuit"),
+    Column("country", pl.String, "the circuit's country"),
+    Column("latitude", pl.Float64, "latitude in degrees; null when unreadable", within(-90, 90)),
+    Column("longitude", pl.Float64, "longitude in degrees; null when unreadable", within(-180, 180)),
+    _WIKIPEDIA,
+)
 
 
 Flagged = tuple[pl.DataFrame, pl.DataFrame]

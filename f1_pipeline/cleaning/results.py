@@ -14,24 +14,50 @@ from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.status import StatusCategory, status_category_expr
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
+from f1_pipeline.publication import ColumnRule
+from f1_pipeline.tables import RACE_RESULTS, SPRINT_RESULTS
 
 RESULT_KEY = ("season", "round", "driver_id", "position")
 MAX_POINTS = 50
 
-COLUMN_DOCS = {
-    "round": "round on the calendar (matched on season, date and circuit)",
-    "number": "car number",
-    "grid": "starting slot; null for a pit-lane start or a car that did not start",
-    "pit_lane_start": "started from the pit lane (API grid 0 for a car that started)",
-    "position_order": "the API's finishing order of every row, classified or not",
-    "finish_position": "classified position; null when not classified (R, D, E, W, F, N)",
-    "position_text": "the API's positionText: a number or R, D, E, W, F, N",
-    "status": "the API's status text (Ergast or Jolpica wording)",
-    "status_category": "finished / lapped / retired / disqualified / did_not_start",
-    "race_time_seconds": "total race time in seconds (cars on the lead lap)",
-    "gap_seconds": "gap to the winner in seconds; 0 for the winner",
-    "fastest_lap_seconds": "the driver's fastest lap in seconds",
-}
+CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
+_PLACE = within(1, 99)
+ENTRY_COLUMNS = (
+    Column("season", pl.Int32, "championship year", REQUIRED),
+    Column("round", pl.Int32, "round on the calendar (matched on season, date and circuit)", REQUIRED),
+    Column("driver_id", pl.String, "the driver's Ergast id", REQUIRED),
+    Column("constructor_id", pl.String, "the team's Ergast id", REQUIRED),
+    Column("number", pl.Int32, "car number"),
+)
+"""A car's entry in a session, first in every table of results and qualifying."""
+RESULT_COLUMNS = (
+    *ENTRY_COLUMNS,
+    Column("grid", pl.Int32, "starting slot; null for a pit-lane start or a car that did not start", _PLACE),
+    Column("pit_lane_start", pl.Boolean, "started from the pit lane (API grid 0 for a car that started)"),
+    Column("position_order", pl.Int32, "the API's finishing order of every row, classified or not", _PLACE),
+    Column("finish_position", pl.Int32, "classified position; null when not classified (R, D, E, W, F, N)", _PLACE),
+    Column("position_text", pl.String, "the API's positionText: a number or R, D, E, W, F, N"),
+    Column("points", pl.Float64, "points scored", within(0, MAX_POINTS)),
+    Column("laps", pl.Int32, "laps completed", within(0, 999)),
+    Column("status", pl.String, "the API's status text (Ergast or Jolpica wording)"),
+    Column(
+        "status_category",
+        pl.String,
+        "finished / lapped / retired / disqualified / did_not_start",
+        ColumnRule(allowed=tuple(category.value for category in StatusCategory)),
+    ),
+    Column("race_time_seconds", pl.Float64, "total race time in seconds (cars on the lead lap)"),
+    Column("gap_seconds", pl.Float64, "gap to the winner in seconds; 0 for the winner"),
+    Column("fastest_lap_rank", pl.Int32, "the rank of the driver's fastest lap among the field's"),
+    Column("fastest_lap_number", pl.Int32, "the lap on which the driver set his fastest lap"),
+    Column("fastest_lap_seconds", pl.Float64, "the driver's fastest lap in seconds"),
+)
+"""The columns of race and sprint results alike, in the order `results` writes them: "required" columns are
+checked by the tables' blocking key suites, ranges and categories by their warning value suites
+(`f1_pipeline.quality.suites`)."""
+RACE_RESULTS_CONTRACT = Contract(RACE_RESULTS.qualified, RACE_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
+SPRINT_RESULTS_CONTRACT = Contract(SPRINT_RESULTS.qualified, SPRINT_RESULTS.row, RESULT_COLUMNS, key=CLEAN_RESULT_KEY)
 
 
 def _rules(races: pl.DataFrame) -> dict[str, pl.Expr]:

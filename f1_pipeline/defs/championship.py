@@ -44,7 +44,7 @@ from f1_pipeline.modeling.title_backtest import (
     title_metrics,
 )
 from f1_pipeline.modeling.title_odds import odds_after_each_round, with_title_decided
-from f1_pipeline.serving_tables import TITLE_ODDS, TITLE_ORDER
+from f1_pipeline.serving_tables import BY_NAME, TITLE_ODDS, TITLE_ORDER
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
     CHAMPIONSHIP_ODDS,
@@ -78,15 +78,6 @@ NOT_CLASSIFIED_COLUMN = {"not_classified_probability"}
 """The reliability model's per-driver chance of not being classified, used when the next race's table carries it."""
 STRENGTHS_MODE = "pre_qualifying"
 """The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
-COLUMN_DOCS = {
-    "title_decided": "the title is mathematically won or lost given the points still available: only then may a "
-    "display show 100% or 0%",
-    "after_round": "the last completed round the standings include",
-    "entity": "driver or constructor: which championship",
-    "points_now": "points after `after_round` (races and sprints, as recorded)",
-    "title_probability": "share of simulated seasons this entity ends on top (ties: most wins, then chance)",
-    "expected_points": "mean final points over the simulated seasons",
-}
 BY_ROUND_SIMULATIONS = 20_000
 """Per completed round: a line per contender over the season, where a few thousandths do not show."""
 BACKTEST_DOCS = {
@@ -134,7 +125,7 @@ def championship_odds(warehouse: WarehouseResource, modeling: ModelingResource) 
     store.replace_table(CHAMPIONSHIP_ODDS, table)
     leaders = table.group_by("entity", maintain_order=True).head(5)
     return dg.MaterializeResult(
-        metadata=table_metadata(CHAMPIONSHIP_ODDS, table, COLUMN_DOCS)
+        metadata=table_metadata(CHAMPIONSHIP_ODDS, table, BY_NAME[CHAMPIONSHIP_ODDS.name].descriptions)
         | {
             "season": season,
             "standings_after_round": after,
@@ -192,7 +183,7 @@ def title_odds_by_round(warehouse: WarehouseResource, modeling: ModelingResource
     )
     store.replace_table(TITLE_ODDS_BY_ROUND, table)
     return dg.MaterializeResult(
-        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, COLUMN_DOCS)
+        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, BY_NAME[TITLE_ODDS_BY_ROUND.name].descriptions)
         | {
             "season": season,
             "rounds": table["after_round"].n_unique(),

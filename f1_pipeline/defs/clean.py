@@ -68,7 +68,7 @@ def races(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "next_race": race_label(table.filter(pl.col("is_next"))),
         "completed_races": table.filter(pl.col("status") == "completed").height,
     }
-    return publish(store, RACES, table, quarantined, calendar.COLUMN_DOCS, extra)
+    return publish(store, RACES, table, quarantined, calendar.RACES_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(RAW_RESULTS, RACES), **_CLEAN)
@@ -80,7 +80,7 @@ def race_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     table, quarantined = results_cleaning.results(store.read(RAW_RESULTS), schedule, RACE_RESULTS.name)
     last = table.select(*calendar.RACE_KEY).unique().sort(*calendar.RACE_KEY).tail(1)
     extra = race_metadata("last_race", schedule.join(last, on=calendar.RACE_KEY))
-    return publish(store, RACE_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS, extra)
+    return publish(store, RACE_RESULTS, table, quarantined, results_cleaning.RACE_RESULTS_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(RAW_SPRINT, RACES), **_CLEAN)
@@ -88,7 +88,7 @@ def sprint_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Sprint results, typed like race results."""
     store = warehouse.warehouse()
     table, quarantined = results_cleaning.results(store.read(RAW_SPRINT), store.read(RACES), SPRINT_RESULTS.name)
-    return publish(store, SPRINT_RESULTS, table, quarantined, results_cleaning.COLUMN_DOCS)
+    return publish(store, SPRINT_RESULTS, table, quarantined, results_cleaning.SPRINT_RESULTS_CONTRACT.descriptions)
 
 
 @dg.asset(deps=writers(RAW_QUALIFYING, RACES), **_CLEAN)
@@ -103,28 +103,36 @@ def qualifying_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
         **race_metadata("next_race", upcoming),
         "next_race_qualifying_rows": table.join(upcoming, on=calendar.RACE_KEY).height,
     }
-    return publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.COLUMN_DOCS, extra)
+    return publish(store, QUALIFYING_RESULTS, table, quarantined, qualifying.QUALIFYING_CONTRACT.descriptions, extra)
 
 
 @dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)
 def drivers(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every driver in results, qualifying or sprints, with the API's current name, code and nationality."""
     store = warehouse.warehouse()
-    return publish(store, DRIVERS, *reference.drivers(*_entrants(store)))
+    table, flagged = reference.drivers(*_entrants(store))
+    return publish(store, DRIVERS, table, flagged, reference.DRIVERS_CONTRACT.descriptions)
 
 
 @dg.asset(deps=writers(*ENTRANT_TABLES), **_CLEAN)
 def constructors(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every constructor in results, qualifying or sprints."""
     store = warehouse.warehouse()
-    return publish(store, CONSTRUCTORS, reference.constructors(*_entrants(store)))
+    return publish(
+        store,
+        CONSTRUCTORS,
+        reference.constructors(*_entrants(store)),
+        column_docs=reference.CONSTRUCTORS_CONTRACT.descriptions,
+    )
 
 
 @dg.asset(deps=writers(RAW_RACES), **_CLEAN)
 def circuits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every circuit on a schedule, with latitude and longitude for weather lookups."""
     store = warehouse.warehouse()
-    return publish(store, CIRCUITS, *reference.circuits(store.read(RAW_RACES)))
+    return publish(
+        store, CIRCUITS, *reference.circuits(store.read(RAW_RACES)), reference.CIRCUITS_CONTRACT.descriptions
+    )
 
 
 def race_label(race: pl.DataFrame) -> str:

@@ -79,7 +79,7 @@ def practice_results(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "weekends": table.select("season", "round").unique().height,
         "sessions": table.select(*cleaning.SESSION_KEY).unique().height,
     }
-    return publish(store, PRACTICE_RESULTS, table, quarantined, cleaning.COLUMN_DOCS, extra)
+    return publish(store, PRACTICE_RESULTS, table, quarantined, cleaning.PRACTICE_CONTRACT.descriptions, extra)
 
 
 def practice_assets(retry_backoff_seconds: float) -> list[dg.AssetsDefinition]:

@@ -16,7 +16,7 @@ from f1_pipeline.publication import (
     publish,
     read_publication,
 )
-from f1_pipeline.serving_tables import COLUMN_DOCS, VALUE_RULES, WarehouseTables, serving_tables
+from f1_pipeline.serving_tables import BY_NAME, VALUE_RULES, WarehouseTables, serving_tables
 from f1_pipeline.tables import SERVED, writers
 from f1_pipeline.warehouse import Warehouse
 
@@ -65,15 +65,16 @@ def publication_metadata(manifest: Manifest, tables: dict[str, pl.DataFrame]) ->
         "published_at": manifest.published_at.isoformat(),
         "model": f"{manifest.model_name} v{manifest.model_version}",
         "rows": dg.MetadataValue.json(manifest.rows),
-        "columns": dg.MetadataValue.md(_columns_markdown(tables)),
+        "columns": dg.MetadataValue.md(columns_markdown(tables)),
     }
 
 
-def _columns_markdown(tables: dict[str, pl.DataFrame]) -> str:
-    """Each table's columns and types, with what a column means where that is not obvious: the API's contract."""
+def columns_markdown(tables: dict[str, pl.DataFrame]) -> str:
+    """Each table's columns and types as published, with what each declared column means (`serving_tables.CONTRACTS`):
+    the API's contract."""
     lines = ["| table | column | type | meaning |", "|---|---|---|---|"]
     lines += [
-        f"| {name} | {column} | {dtype} | {COLUMN_DOCS.get(column, '')} |"
+        f"| {name} | {column} | {dtype} | {BY_NAME[name].descriptions.get(column, '')} |"
         for name, frame in tables.items()
         for column, dtype in frame.schema.items()
     ]

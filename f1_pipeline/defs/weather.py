@@ -3,6 +3,7 @@
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -18,7 +19,7 @@ from f1_pipeline.weather.client import call_weight
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON
 from f1_pipeline.weather.tables import (
-    COLUMN_DOCS,
+    WEATHER_CONTRACT,
     WET_THRESHOLD_MM,
     csv_weather,
     empty_raw,
@@ -27,13 +28,12 @@ from f1_pipeline.weather.tables import (
 )
 from f1_pipeline.weather.windows import FORECAST, OBSERVED, locations, plan, race_windows
 
-PLAUSIBLE = {
-    "air_temperature": (-30.0, 55.0),
-    "precipitation": (0.0, 300.0),
-    "wind_speed": (0.0, 60.0),
-    "relative_humidity": (0.0, 100.0),
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    column.name: cast(tuple[float, float], column.rule.within)
+    for column in WEATHER_CONTRACT.columns
+    if column.rule is not None and column.rule.within is not None
 }
-"""Bounds no race has ever been run outside of (C, mm, m/s, percent): a value beyond them is a broken answer."""
+"""The ranges `clean.weather` declares: bounds no race has ever been run outside of."""
 
 
 WEATHER_GROUP = "weather"
@@ -116,7 +116,7 @@ def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.
             store,
             WEATHER,
             empty_weather(),
-            column_docs=COLUMN_DOCS,
+            column_docs=WEATHER_CONTRACT.descriptions,
             extra={"source": "none", "reason": NO_WEATHER_REASON},
         )
     if weather.weather_source == "csv":
@@ -130,7 +130,7 @@ def weather_table(weather: WeatherResource, warehouse: WarehouseResource) -> dg.
         store,
         WEATHER,
         table,
-        column_docs=COLUMN_DOCS,
+        column_docs=WEATHER_CONTRACT.descriptions,
         extra={
             "source": weather.weather_source,
             "observed_races": table.filter(pl.col("kind") == OBSERVED).height,

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
-from polars.datatypes import DataTypeClass
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
+from f1_pipeline.contracts import REQUIRED, Column, Contract, within
+from f1_pipeline.publication import ColumnRule
+from f1_pipeline.tables import PRACTICE_RESULTS
 
 SESSIONS = ("fp1", "fp2", "fp3", "fp4", "sq")
 UNCLASSIFIED = ("NC", "DNS", "DNF", "DNQ", "DNPQ", "DNP", "DSQ", "EX", "PL")
@@ -24,26 +26,45 @@ SESSION_KEY = ("season", "round", "session")
 MAX_LAP_SECONDS = 86_400
 TIME_TOLERANCE_SECONDS = 0.0005
 
-SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
-    "season": pl.Int32,
-    "round": pl.Int32,
-    "session": pl.String,
-    "position": pl.Int32,
-    "driver_id": pl.String,
-    "constructor_id": pl.String,
-    "time_seconds": pl.Float64,
-    "laps": pl.Int32,
-}
 
-COLUMN_DOCS = {
-    "round": "round on the Ergast calendar",
-    "session": "fp1, fp2, fp3, fp4 (early-1990s extra session) or sq (sprint qualifying / shootout)",
-    "position": "order in the session's classification, 1..n; drivers not classified (NC) last",
-    "driver_id": "Ergast id; f1db:<id> for a driver who never started a race",
-    "constructor_id": "Ergast id",
-    "time_seconds": "the driver's best lap of the session in seconds; null when no time was set (always for sq)",
-    "laps": "laps run in the session; null where the source does not say (older seasons)",
-}
+PRACTICE_CONTRACT = Contract(
+    PRACTICE_RESULTS.qualified,
+    PRACTICE_RESULTS.row,
+    (
+        Column("season", pl.Int32, "championship year", REQUIRED),
+        Column("round", pl.Int32, "round on the Ergast calendar", REQUIRED),
+        Column(
+            "session",
+            pl.String,
+            "fp1, fp2, fp3, fp4 (early-1990s extra session) or sq (sprint qualifying / shootout)",
+            ColumnRule(not_null=True, allowed=SESSIONS),
+        ),
+        Column(
+            "position",
+            pl.Int32,
+            "order in the session's classification, 1..n; drivers not classified (NC) last",
+            REQUIRED,
+        ),
+        Column("driver_id", pl.String, "Ergast id; f1db:<id> for a driver who never started a race", REQUIRED),
+        Column("constructor_id", pl.String, "Ergast id", REQUIRED),
+        Column(
+            "time_seconds",
+            pl.Float64,
+            "the driver's best lap of the session in seconds; null when no time was set (always for sq)",
+            within(30, 3600),
+        ),
+        Column(
+            "laps",
+            pl.Int32,
+            "laps run in the session; null where the source does not say (older seasons)",
+            within(0, 300),
+        ),
+    ),
+    key=PRACTICE_KEY,
+)
+"""The columns `practice_results` writes, in order: "required" ones and the key are the blocking `keys` suite,
+ranges and sessions the warning `values` suite (`f1_pipeline.practice.suites`)."""
+SCHEMA = PRACTICE_CONTRACT.schema
 
 
 def _race_key(as_int: Callable[[str], pl.Expr]) -> pl.Expr:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from f1_pipeline.practice.cleaning import PRACTICE_KEY, SESSIONS
+from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.practice.ids import F1DB_PREFIX, ErgastIds
-from f1_pipeline.quality.suites import Lookup, Suite
+from f1_pipeline.quality.suites import Lookup, Suite, declared_keys, declared_values
 from f1_pipeline.tables import CONSTRUCTORS, DRIVERS, PRACTICE_RESULTS, RACES
 
 if TYPE_CHECKING:
@@ -25,15 +25,6 @@ RACE_OF_ROW = "season || '-' || round as race"
 def _ergast_id(column: str) -> str:
     """The column, null where it holds an `f1db:` id (null values are not checked against a set)."""
     return f"case when starts_with({column}, '{F1DB_PREFIX}') then null else {column} end as {column}"
-
-
-def _keys(_: Lookup) -> list[Expectation]:
-    import great_expectations.expectations as gxe
-
-    present = [
-        gxe.ExpectColumnValuesToNotBeNull(column=column) for column in (*PRACTICE_KEY, "position", "constructor_id")
-    ]
-    return [*present, gxe.ExpectCompoundColumnsToBeUnique(column_list=list(PRACTICE_KEY))]
 
 
 def _integrity(lookup: Lookup) -> list[Expectation]:
@@ -57,16 +48,6 @@ def _one_to_n(_: Lookup) -> list[Expectation]:
     return [gxe.ExpectColumnValuesToBeInSet(column="positions_one_to_n", value_set=[True])]
 
 
-def _values(_: Lookup) -> list[Expectation]:
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnValuesToBeInSet(column="session", value_set=list(SESSIONS)),
-        gxe.ExpectColumnValuesToBeBetween(column="time_seconds", min_value=30, max_value=3600),
-        gxe.ExpectColumnValuesToBeBetween(column="laps", min_value=0, max_value=300),
-    ]
-
-
 def _fastest(_: Lookup) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
@@ -86,7 +67,7 @@ PRACTICE_SUITES: tuple[Suite, ...] = (
         "keys",
         "practice rows have season, round, session, driver, constructor and position; one row per driver and session",
         f"select * from {PRACTICE_RESULTS}",
-        _keys,
+        declared_keys(PRACTICE_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -115,7 +96,7 @@ PRACTICE_SUITES: tuple[Suite, ...] = (
         "values",
         "known sessions; best laps of 30 s to an hour; lap counts in range",
         f"select * from {PRACTICE_RESULTS}",
-        _values,
+        declared_values(PRACTICE_CONTRACT),
         blocking=False,
     ),
     Suite(

@@ -12,6 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
+from f1_pipeline.cleaning.races import RACES_CONTRACT
+from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
+from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
+from f1_pipeline.contracts import Contract
+from f1_pipeline.publication import ColumnRule
 from f1_pipeline.tables import (
     CIRCUITS,
     CONSTRUCTORS,
@@ -66,13 +72,6 @@ def _keys(key: Sequence[str], not_null: Sequence[str]) -> Callable[[Lookup], lis
     return build
 
 
-def _unique_id(column: str) -> Callable[[Lookup], list[Expectation]]:
-    def build(_: Lookup) -> list[Expectation]:
-        return [*_not_null(column), _gxe().ExpectColumnValuesToBeUnique(column=column)]
-
-    return build
-
-
 def _raw_on_schedule(lookup: Lookup) -> list[Expectation]:
     races = lookup(f"select distinct season || '|' || date || '|' || circuit_id from {RAW_RACES}")
     return [_gxe().ExpectColumnValuesToBeInSet(column="race", value_set=races)]
@@ -89,21 +88,6 @@ def _clean_integrity(lookup: Lookup) -> list[Expectation]:
     ]
 
 
-def _result_values(lookup: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="position_order", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="finish_position", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="points", min_value=0, max_value=50),
-        gxe.ExpectColumnValuesToBeBetween(column="grid", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="laps", min_value=0, max_value=999),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="status_category",
-            value_set=["finished", "lapped", "retired", "disqualified", "did_not_start"],
-        ),
-    ]
-
-
 def _exactly(column: str, low: int, high: int | None) -> Callable[[Lookup], list[Expectation]]:
     def build(_: Lookup) -> list[Expectation]:
         return [_gxe().ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)]
@@ -115,34 +99,9 @@ def _no_rows(_: Lookup) -> list[Expectation]:
     return [_gxe().ExpectTableRowCountToEqual(value=0)]
 
 
-def _races_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["scheduled", "completed", "cancelled"]),
-        gxe.ExpectColumnValuesToBeBetween(column="round", min_value=1, max_value=40),
-    ]
-
-
-def _qualifying_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="position", min_value=1, max_value=99),
-        gxe.ExpectColumnValuesToBeBetween(column="best_seconds", min_value=30, max_value=1200),
-    ]
-
-
-def _circuit_values(_: Lookup) -> list[Expectation]:
-    gxe = _gxe()
-    return [
-        gxe.ExpectColumnValuesToBeBetween(column="latitude", min_value=-90, max_value=90),
-        gxe.ExpectColumnValuesToBeBetween(column="longitude", min_value=-180, max_value=180),
-    ]
-
-
 _RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
 _RAW_RACE_IDS = ("season", "round", "date", "circuit_id")
 _RAW_RESULT_IDS = (*_RAW_RACE_IDS, "driver_id", "constructor_id", "position")
-_CLEAN_RESULT_KEY = ("season", "round", "driver_id", "position_order")
 _RACE_OF_ROW = "season || '-' || round as race"
 _RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
 
@@ -169,9 +128,42 @@ def _raw_results_suites(table: Table) -> list[Suite]:
     ]
 
 
-def _clean_results_suites(
-    table: Table, key: Sequence[str], values: Callable[[Lookup], Sequence[Expectation]]
-) -> list[Suite]:
+def declared_keys(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
+    """The contract's required columns present, its key unique (one column's values, or the key's combinations)."""
+    required = [column.name for column in contract.columns if column.rule is not None and column.rule.not_null]
+
+    if len(contract.key) != 1:
+        return _keys(contract.key, required)
+
+    def build(_: Lookup) -> list[Expectation]:
+        return [*_not_null(*required), _gxe().ExpectColumnValuesToBeUnique(column=contract.key[0])]
+
+    return build
+
+
+def declared_values(contract: Contract) -> Callable[[Lookup], list[Expectation]]:
+    """A range per column declared `within` one, a set per column declared with `allowed` values."""
+
+    def build(_: Lookup) -> list[Expectation]:
+        gxe = _gxe()
+        expectations = []
+        for column in contract.columns:
+            rule = column.rule or ColumnRule()
+            if rule.within is not None:
+                low, high = rule.within
+                expectations.append(
+                    gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=low, max_value=high)
+                )
+            if rule.allowed is not None:
+                expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(rule.allowed)))
+        return expectations
+
+    return build
+
+
+def _clean_results_suites(table: Table, contract: Contract) -> list[Suite]:
+    """Keys (the contract's required columns present, its key unique) and references block; the contract's ranges
+    and categories warn."""
     asset = table.asset
     return [
         Suite(
@@ -179,7 +171,7 @@ def _clean_results_suites(
             "keys",
             f"{asset}: ids present, key unique",
             f"select * from {table}",
-            _keys(key, ("season", "round", "driver_id", "constructor_id")),
+            declared_keys(contract),
             blocking=True,
         ),
         Suite(
@@ -196,7 +188,7 @@ def _clean_results_suites(
             "values",
             f"{asset}: positions, points, times in range",
             f"select * from {table}",
-            values,
+            declared_values(contract),
             blocking=False,
         ),
     ]
@@ -235,7 +227,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "driver ids present and unique",
         f"select * from {DRIVERS}",
-        _unique_id("driver_id"),
+        declared_keys(DRIVERS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -243,7 +235,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "constructor ids present and unique",
         f"select * from {CONSTRUCTORS}",
-        _unique_id("constructor_id"),
+        declared_keys(CONSTRUCTORS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -251,7 +243,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "circuit ids present and unique",
         f"select * from {CIRCUITS}",
-        _unique_id("circuit_id"),
+        declared_keys(CIRCUITS_CONTRACT),
         blocking=True,
     ),
     Suite(
@@ -259,7 +251,7 @@ SUITES: tuple[Suite, ...] = (
         "values",
         "coordinates on the globe",
         f"select * from {CIRCUITS}",
-        _circuit_values,
+        declared_values(CIRCUITS_CONTRACT),
         blocking=False,
     ),
     Suite(
@@ -267,11 +259,16 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "(season, round) present and unique",
         f"select * from {RACES}",
-        _keys(("season", "round"), ("season", "round", "date", "circuit_id", "status")),
+        declared_keys(RACES_CONTRACT),
         blocking=True,
     ),
     Suite(
-        RACES.asset, "values", "known statuses, sane rounds", f"select * from {RACES}", _races_values, blocking=False
+        RACES.asset,
+        "values",
+        "known statuses, sane rounds",
+        f"select * from {RACES}",
+        declared_values(RACES_CONTRACT),
+        blocking=False,
     ),
     Suite(
         RACES.asset,
@@ -289,7 +286,7 @@ SUITES: tuple[Suite, ...] = (
         _exactly("next_races", 0, 1),
         blocking=True,
     ),
-    *_clean_results_suites(RACE_RESULTS, _CLEAN_RESULT_KEY, _result_values),
+    *_clean_results_suites(RACE_RESULTS, RACE_RESULTS_CONTRACT),
     Suite(
         RACE_RESULTS.asset,
         "one_winner",
@@ -313,6 +310,6 @@ SUITES: tuple[Suite, ...] = (
         blocking=True,
         reads=(RACES.asset,),
     ),
-    *_clean_results_suites(SPRINT_RESULTS, _CLEAN_RESULT_KEY, _result_values),
-    *_clean_results_suites(QUALIFYING_RESULTS, ("season", "round", "driver_id"), _qualifying_values),
+    *_clean_results_suites(SPRINT_RESULTS, SPRINT_RESULTS_CONTRACT),
+    *_clean_results_suites(QUALIFYING_RESULTS, QUALIFYING_CONTRACT),
 )

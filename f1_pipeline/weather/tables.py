@@ -14,6 +14,8 @@ from datetime import datetime
 import polars as pl
 from polars.datatypes import DataTypeClass
 
+from f1_pipeline.contracts import Column, Contract, within
+from f1_pipeline.tables import WEATHER
 from f1_pipeline.weather.client import HOURLY_VARIABLES, Answer
 from f1_pipeline.weather.windows import FORECAST, OBSERVED, Kind
 
@@ -41,39 +43,59 @@ RAW_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "url": pl.String,
     "fetched_at": UTC_TIME,
 }
-CLEAN_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
-    "season": pl.Int32,
-    "round": pl.Int32,
-    "circuit_id": pl.String,
-    "kind": pl.String,
-    "issued_at": UTC_TIME,
-    "race_start": UTC_TIME,
-    "start_assumed": pl.Boolean,
-    "air_temperature": pl.Float64,
-    "precipitation": pl.Float64,
-    "rain": pl.Float64,
-    "wet": pl.Boolean,
-    "wind_speed": pl.Float64,
-    "relative_humidity": pl.Float64,
-    "missing_hours": pl.Int32,
-    "source": pl.String,
-    "url": pl.String,
-}
-COLUMN_DOCS = {
-    "kind": "observed (archive, for a race that was run) or forecast (for the race to come)",
-    "issued_at": "when the forecast was fetched (Open-Meteo's answer carries no model run time); null if observed",
-    "race_start": "race start in UTC; where the calendar has no time, 14:00 local mean solar time",
-    "start_assumed": "the calendar has no start time: the default hour was used",
-    "air_temperature": "mean air temperature at 2 m over the race window, in C",
-    "precipitation": "precipitation (rain, showers, snow) over the race window, in mm",
-    "rain": "rain over the race window, in mm",
-    "wet": f"precipitation over the race window of at least {WET_THRESHOLD_MM:g} mm",
-    "wind_speed": "mean wind speed at 10 m over the race window, in m/s",
-    "relative_humidity": "mean relative humidity at 2 m over the race window, in percent",
-    "missing_hours": "hours of the window the source did not give (left out of means and sums)",
-    "source": "open-meteo or csv",
-    "url": "the request that answered (Open-Meteo)",
-}
+WEATHER_CONTRACT = Contract(
+    WEATHER.qualified,
+    WEATHER.row,
+    (
+        Column("season", pl.Int32, "championship year"),
+        Column("round", pl.Int32, "round on the calendar"),
+        Column("circuit_id", pl.String, "the circuit's Ergast id"),
+        Column("kind", pl.String, "observed (archive, for a race that was run) or forecast (for the race to come)"),
+        Column(
+            "issued_at",
+            UTC_TIME,
+            "when the forecast was fetched (Open-Meteo's answer carries no model run time); null if observed",
+        ),
+        Column(
+            "race_start", UTC_TIME, "race start in UTC; where the calendar has no time, 14:00 local mean solar time"
+        ),
+        Column("start_assumed", pl.Boolean, "the calendar has no start time: the default hour was used"),
+        Column(
+            "air_temperature",
+            pl.Float64,
+            "mean air temperature at 2 m over the race window, in C",
+            within(-30.0, 55.0),
+        ),
+        Column(
+            "precipitation",
+            pl.Float64,
+            "precipitation (rain, showers, snow) over the race window, in mm",
+            within(0.0, 300.0),
+        ),
+        Column("rain", pl.Float64, "rain over the race window, in mm"),
+        Column("wet", pl.Boolean, f"precipitation over the race window of at least {WET_THRESHOLD_MM:g} mm"),
+        Column(
+            "wind_speed",
+            pl.Float64,
+            "mean wind speed at 10 m over the race window, in m/s",
+            within(0.0, 60.0),
+        ),
+        Column(
+            "relative_humidity",
+            pl.Float64,
+            "mean relative humidity at 2 m over the race window, in percent",
+            within(0.0, 100.0),
+        ),
+        Column("missing_hours", pl.Int32, "hours of the window the source did not give (left out of means and sums)"),
+        Column("source", pl.String, "open-meteo or csv"),
+        Column("url", pl.String, "the request that answered (Open-Meteo)"),
+    ),
+    key=("season", "round"),
+)
+"""`clean.weather`, one row per race (the `check_weather_one_row_per_race` asset check holds the key). The ranges are
+bounds no race has ever been run outside of (C, mm, m/s, percent): a value beyond them is a broken answer
+(`check_weather_values_plausible`)."""
+CLEAN_SCHEMA = WEATHER_CONTRACT.schema
 
 
 def raw_rows(

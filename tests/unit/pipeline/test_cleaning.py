@@ -13,6 +13,15 @@ from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Erg
 from f1_pipeline.ergast.flatten import RESULT_COLUMNS
 from f1_pipeline.ergast.ingest import fetch_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
+from f1_pipeline.tables import (
+    CIRCUITS,
+    CONSTRUCTORS,
+    DRIVERS,
+    QUALIFYING_RESULTS,
+    RACE_RESULTS,
+    RACES,
+    SPRINT_RESULTS,
+)
 
 SEASONS = ["1950", "1988", "2021", "2026"]
 
@@ -90,6 +99,37 @@ def test_real_results_are_typed_and_complete(raw, races):
     winner = table.filter(pl.col("season") == 1988, pl.col("round") == 3, pl.col("finish_position") == 1)
     assert winner["driver_id"].to_list() == ["prost"]
     assert table.schema["finish_position"] == pl.Int32
+
+
+def clean_tables(raw: dict[str, pl.DataFrame], races: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Every clean table of the bundled seasons but practice and weather, by qualified name."""
+    entrants = (raw["results"], raw["qualifying"], raw["sprint"])
+    return {
+        RACES.qualified: races,
+        RACE_RESULTS.qualified: results_cleaning.results(raw["results"], races, RACE_RESULTS.name)[0],
+        SPRINT_RESULTS.qualified: results_cleaning.results(raw["sprint"], races, SPRINT_RESULTS.name)[0],
+        QUALIFYING_RESULTS.qualified: qualifying.qualifying(raw["qualifying"], races)[0],
+        DRIVERS.qualified: reference.drivers(*entrants)[0],
+        CONSTRUCTORS.qualified: reference.constructors(*entrants),
+        CIRCUITS.qualified: reference.circuits(raw["races"])[0],
+    }
+
+
+CONTRACTS = (
+    calendar.RACES_CONTRACT,
+    results_cleaning.RACE_RESULTS_CONTRACT,
+    results_cleaning.SPRINT_RESULTS_CONTRACT,
+    qualifying.QUALIFYING_CONTRACT,
+    reference.DRIVERS_CONTRACT,
+    reference.CONSTRUCTORS_CONTRACT,
+    reference.CIRCUITS_CONTRACT,
+)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda contract: contract.name)
+def test_a_clean_table_holds_exactly_its_declared_columns(raw, races, contract):
+    """What a table's contract declares (meanings in the asset's metadata, rules in its suites) is what it holds."""
+    assert clean_tables(raw, races)[contract.name].schema == pl.Schema(contract.schema)
 
 
 def test_shared_cars_keep_both_drivers(raw, races):

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import f1_pipeline.contracts
 import f1_pipeline.publication as publication
 import f1_pipeline.serving_tables
 from f1_pipeline.publication import (
@@ -191,8 +192,10 @@ def test_only_the_published_tables_are_accepted(tmp_path):
     assert current_snapshot(tmp_path) is None
 
 
-@pytest.mark.parametrize("module", [publication, f1_pipeline.serving_tables], ids=lambda module: module.__name__)
-def test_publication_and_serving_tables_are_pure(module):
+@pytest.mark.parametrize(
+    "module", [publication, f1_pipeline.contracts, f1_pipeline.serving_tables], ids=lambda module: module.__name__
+)
+def test_publication_contracts_and_serving_tables_are_pure(module):
     """The API imports them: no orchestration, tracking or warehouse code comes with them."""
     assert not [name for name in imported_modules(Path(module.__file__)) if is_forbidden(name)]
 
@@ -211,3 +214,8 @@ def test_a_publication_that_breaks_its_value_rules_is_refused_before_anything_is
     assert value_problems(tables()["next_race"], split)[0].startswith("column 'probability' sums to 0.7 (not 1.0)")
     extra = tables()["next_race"].with_columns(unknown=pl.lit(None))
     assert value_problems(extra, rules["next_race"]) == []  # columns without a rule are not looked at
+    modes = ValueRules({"mode": ColumnRule(allowed=("pre_qualifying",))})
+    assert value_problems(tables()["next_race"].with_columns(mode=pl.lit(None, pl.String)), modes) == []
+    assert value_problems(tables()["next_race"].with_columns(mode=pl.lit("after_the_race")), modes) == [
+        "column 'mode' has 2 value(s) not allowed, e.g. after_the_race"
+    ]

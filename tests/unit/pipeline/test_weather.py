@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from f1_pipeline.cleaning.races import races as clean_races
 from f1_pipeline.cleaning.reference import circuits as clean_circuits
-from f1_pipeline.defs.weather import read_weather
+from f1_pipeline.defs.weather import PLAUSIBLE, read_weather
 from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.ingest import load_seasons
 from f1_pipeline.ergast.snapshot import SnapshotTransport
@@ -285,3 +285,12 @@ def test_without_a_weather_source_the_features_are_those_of_no_weather():
     offline = race_features(replace(inputs, weather=feature_weather(empty_weather(), inputs.races)))
     assert offline.equals(real_features())
     assert offline.select(WEATHER_COLUMNS).null_count().row(0) == (offline.height,) * 3
+
+
+def test_the_plausible_weather_is_the_ranges_the_weather_table_declares():
+    assert PLAUSIBLE == {
+        "air_temperature": (-30.0, 55.0),
+        "precipitation": (0.0, 300.0),
+        "wind_speed": (0.0, 60.0),
+        "relative_humidity": (0.0, 100.0),
+    }

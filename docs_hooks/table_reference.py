@@ -1,0 +1,54 @@
+"""MkDocs hook: the Published tables and Clean tables pages, written from the tables' declarations at each build
+(`serving_tables.CONTRACTS`, the clean tables' contracts beside their cleaning functions), so the documented columns,
+types, meanings and rules are the ones the pipeline, its suites and the API check."""
+
+from typing import Any
+
+from mkdocs.structure.files import File, Files
+
+from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
+from f1_pipeline.cleaning.races import RACES_CONTRACT
+from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
+from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
+from f1_pipeline.contracts import reference_markdown
+from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
+from f1_pipeline.serving_tables import CONTRACTS
+from f1_pipeline.weather.tables import WEATHER_CONTRACT
+
+INTRO = """# Published tables
+
+What the pipeline publishes for the REST API and the dashboard: the `serving_data` asset, one Parquet file per table
+in a snapshot under `F1_SERVING_DIR` (see [Configuration](configuration.md)). Each table's guaranteed columns are
+listed in the order they are written; a table may carry more, which no reader relies on. The pipeline refuses to
+publish a snapshot that lacks a column, holds it in another type or breaks a rule under "every value" ("present":
+no null, "finite": no NaN or infinity, a range: inclusive, nulls aside), and the API refuses to take such a snapshot
+into service. This page is generated from the same declarations.
+
+"""
+CLEAN_INTRO = """# Clean tables
+
+The warehouse's clean tables (schema `clean`; see [Data and quality](data.md)), column by column, in the order they
+are written: the calendar, race, sprint, qualifying and practice results, drivers, constructors, circuits and the
+weather. Their checks are derived from the same declarations: the "present" columns and the one-row-per key are each
+table's blocking Great Expectations `keys` suite, the ranges and allowed values its warning `values` suite (nulls
+aside); the weather's ranges are its `check_weather_values_plausible` check and its key is
+`check_weather_one_row_per_race` (see [Weather](weather.md)). This page is generated from the declarations.
+
+"""
+CLEAN_TABLES = (
+    RACES_CONTRACT,
+    RACE_RESULTS_CONTRACT,
+    SPRINT_RESULTS_CONTRACT,
+    QUALIFYING_CONTRACT,
+    PRACTICE_CONTRACT,
+    DRIVERS_CONTRACT,
+    CONSTRUCTORS_CONTRACT,
+    CIRCUITS_CONTRACT,
+    WEATHER_CONTRACT,
+)
+
+
+def on_files(files: Files, config: Any) -> Files:
+    files.append(File.generated(config, "published-tables.md", content=INTRO + reference_markdown(CONTRACTS)))
+    files.append(File.generated(config, "clean-tables.md", content=CLEAN_INTRO + reference_markdown(CLEAN_TABLES)))
+    return files

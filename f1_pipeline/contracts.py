@@ -1,0 +1,153 @@
+"""A table's columns declared once: each column's name, type, meaning, the rule its values keep and an example value.
+
+What readers and checks need of a table is derived from its `Contract`: the schema a reader checks
+(`Contract.schema`), the value rules a publication is refused on (`Contract.rules`), the Great Expectations keys and
+values suites of a warehouse table (`quality.suites.declared_keys`, `declared_values`), the column descriptions of
+the Dagster asset metadata, the API's field descriptions (`field_docs`) and the docs' table reference
+(`reference_markdown`). Adding a column is one `Column` in one contract; nothing else spells its type or meaning.
+Polars only (no Dagster, no Great Expectations), so the CLI, the API and notebooks import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
+
+REQUIRED = ColumnRule(not_null=True)
+
+
+def within(low: object, high: object) -> ColumnRule:
+    """Any value from `low` to `high` (inclusive), or null."""
+    return ColumnRule(within=(low, high))
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType | type[pl.DataType]
+    description: str
+    """What a value means, for a person: the same words in the asset metadata, the API and the docs."""
+    rule: ColumnRule | None = None
+    """What every value must be; None: any value of the type."""
+    example: Any = None
+    """A typical value as the API shows it; None for a column the API documents no example of."""
+
+    def ruled(self, rule: ColumnRule) -> Column:
+        """The same column under another rule (a season is required in one table and a bound in another)."""
+        return replace(self, rule=rule)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A table's guaranteed columns, in the order they are written, and the sums its rows keep. A table may carry
+    more columns (a reader relies only on the declared ones), so a column a reader starts to use is declared here."""
+
+    name: str
+    row: str
+    """What one row is."""
+    columns: tuple[Column, ...]
+    sums: tuple[SumRule, ...] = ()
+    key: tuple[str, ...] = ()
+    """Columns no two rows share all of; empty: none declared."""
+
+    def __post_init__(self) -> None:
+        names = [column.name for column in self.columns]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"the table {self.name} declares {', '.join(repeated)} more than once")
+        undeclared = sorted({name for rule in self.sums for name in (rule.column, *rule.per)} - set(names))
+        if undeclared:
+            raise ValueError(f"the table {self.name} sums over undeclared columns: {', '.join(undeclared)}")
+        if not set(self.key) <= set(names):
+            raise ValueError(
+                f"the table {self.name} is keyed on undeclared columns: {sorted(set(self.key) - set(names))}"
+            )
+
+    @property
+    def schema(self) -> Schema:
+        return {column.name: column.dtype for column in self.columns}
+
+    @property
+    def rules(self) -> ValueRules:
+        return ValueRules(
+            {column.name: column.rule for column in self.columns if column.rule is not None}, sums=self.sums
+        )
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        return {column.name: column.description for column in self.columns}
+
+
+def field_docs(contracts: Iterable[Contract], choose: Mapping[str, str]) -> dict[str, Column]:
+    """Every column name of `contracts` with its one declaration, for documents keyed by name alone (the API's field
+    descriptions). A name declared with different meanings in different tables (the points of one race, the points
+    of a season) is left out, unless `choose` names the table whose column the name stands for."""
+    declared: dict[str, dict[str, Column]] = {}
+    for contract in contracts:
+        for column in contract.columns:
+            declared.setdefault(column.name, {})[contract.name] = column
+    unknown = sorted(name for name, table in choose.items() if table not in declared.get(name, {}))
+    if unknown:
+        raise ValueError(f"no such column to choose: {', '.join(unknown)}")
+    fields = {}
+    for name, by_table in declared.items():
+        meanings = {(column.description, repr(column.example)) for column in by_table.values()}
+        if name in choose:
+            fields[name] = by_table[choose[name]]
+        elif len(meanings) == 1:
+            fields[name] = next(iter(by_table.values()))
+    return fields
+
+
+def reference_markdown(contracts: Iterable[Contract]) -> str:
+    """Each table under a heading: what a row is, then its columns with type, meaning and rule, then its sums."""
+    sections = []
+    for contract in contracts:
+        lines = [
+            f"## `{contract.name}`",
+            "",
+            f"One row is {contract.row}.",
+            "",
+            "| column | type | meaning | every value |",
+            "|---|---|---|---|",
+        ]
+        lines += [_reference_row(column) for column in contract.columns]
+        lines += [
+            "",
+            *(f"- `{rule.column}` sums to {rule.total:g} per {', '.join(rule.per)}" for rule in contract.sums),
+            *([f"- one row per {', '.join(contract.key)}"] if contract.key else []),
+        ]
+        sections.append("\n".join(lines).rstrip())
+    return "\n\n".join(sections) + "\n"
+
+
+def _reference_row(column: Column) -> str:
+    return (
+        f"| `{column.name}` | {_type_name(column.dtype)} | {_cell(column.description)} | {_rule_words(column.rule)} |"
+    )
+
+
+def _type_name(dtype: pl.DataType | type[pl.DataType]) -> str:
+    return str(dtype() if isinstance(dtype, type) else dtype)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _rule_words(rule: ColumnRule | None) -> str:
+    if rule is None:
+        return ""
+    words = ["present" if rule.not_null else "", "finite" if rule.finite else ""]
+    if rule.within is not None:
+        low, high = (value.isoformat() if isinstance(value, date) else value for value in rule.within)
+        words.append(f"from {low} to {high}")
+    if rule.allowed is not None:
+        words.append("one of " + ", ".join(str(value) for value in rule.allowed))
+    return ", ".join(word for word in words if word)
