@@ -176,7 +176,9 @@ class DataThrough(Documented):
     date: date
 
 
-class Freshness(Documented):
+class FreshnessFields(Documented):
+    """What every answer built on published data says of its age (`f1_serving.freshness`'s rule, as fields)."""
+
     data_through: DataThrough | None
     stale: bool
     stale_reason: str | None
@@ -204,13 +206,13 @@ class _PredictedRace(RaceVenue):
     walk_forward: bool
 
 
-class RacePredictions(Freshness, _PredictedRace):
+class RacePredictions(FreshnessFields, _PredictedRace):
     """A race already run: the champion's walk-forward prediction beside the result, and how fresh the data is."""
 
     predictions: list[DriverPrediction]
 
 
-class NextRacePredictions(Freshness, _PredictedRace):
+class NextRacePredictions(FreshnessFields, _PredictedRace):
     """The next race: its predictions, why (the top contributions), and how fresh the data behind them is."""
 
     predictions: list[UpcomingDriverPrediction]
@@ -246,7 +248,7 @@ class Race(_RaceBase):
     winner_name: str | None
 
 
-class Calendar(Freshness):
+class Calendar(FreshnessFields):
     season: int
     races: list[Race | UpcomingRace] = Field(
         description="every race of the season, in round order; a race without results has no winner fields"
@@ -295,14 +297,14 @@ class OutcomeAccuracy(Documented):
     bins: list[CalibrationBin]
 
 
-class AccuracySummary(Freshness):
+class AccuracySummary(FreshnessFields):
     mode: Mode
     model_version: str
     seasons: list[SeasonAccuracy]
     outcomes: list[OutcomeAccuracy]
 
 
-class SeasonAccuracyDetail(Freshness, SeasonAccuracy):
+class SeasonAccuracyDetail(FreshnessFields, SeasonAccuracy):
     mode: Mode
     model_version: str
     race_breakdown: list[RaceAccuracy]
@@ -337,13 +339,13 @@ class TeamRanking(Documented):
     points_rank: int
 
 
-class DriverRankings(Freshness):
+class DriverRankings(FreshnessFields):
     season: int
     sort: str
     drivers: list[DriverRanking]
 
 
-class TeamRankings(Freshness):
+class TeamRankings(FreshnessFields):
     season: int
     sort: str
     teams: list[TeamRanking]
@@ -382,7 +384,7 @@ class TitleOdds(Documented):
     title_decided: bool = False
 
 
-class ChampionshipOdds(Freshness):
+class ChampionshipOdds(FreshnessFields):
     """The title odds after the last round with results, and how fresh the data behind them is."""
 
     season: int
@@ -406,7 +408,7 @@ class TitleOddsAfterRound(Documented):
     title_decided: bool
 
 
-class TitleOddsHistory(Freshness):
+class TitleOddsHistory(FreshnessFields):
     season: int
     snapshot_id: str
     odds: list[TitleOddsAfterRound] = Field(

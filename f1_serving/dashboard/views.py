@@ -47,7 +47,9 @@ class PageNotFoundError(LookupError):
 
 
 @dataclass(frozen=True)
-class Freshness:
+class FreshnessBanner:
+    """The line every page shows of the data's age (`f1_serving.freshness`'s rule, in words)."""
+
     data_through: str | None
     """The last race with results, e.g. "Hungarian Grand Prix, 26 July 2026"."""
     stale: bool
@@ -91,19 +93,19 @@ class NextRacePage:
     favourite: str | None
     weather: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
-    freshness: Freshness
+    freshness: FreshnessBanner
     model_version: str
     passed: bool = False
     """The race's date is before today but its results are not in the data: it has been run, not upcoming."""
 
 
-def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
+def freshness(calendar: pl.DataFrame, today: date) -> FreshnessBanner:
     """The banner every page carries: the last race with results and, when races the calendar dates before `today`
     have none, why the data is behind (the rule of `f1_serving.freshness`, which the API and the command say too)."""
     found = data_freshness(calendar, today)
     reason = found.reason
     note = None if reason is None else f"{reason[:1].upper()}{reason[1:]}. Run the pipeline on live data to catch up."
-    return Freshness(found.data_through, found.stale, note)
+    return FreshnessBanner(found.data_through, found.stale, note)
 
 
 def _race_header(race: Mapping[str, Any]) -> RaceHeader:

@@ -27,7 +27,7 @@ from f1_serving.schemas import (
     DriverPrediction,
     DriverRanking,
     DriverRankings,
-    Freshness,
+    FreshnessFields,
     Mode,
     NextRacePredictions,
     OutcomeAccuracy,
@@ -106,12 +106,12 @@ def _race_header(served: Served, rows: pl.DataFrame, mode: Mode) -> dict[str, An
     }
 
 
-def freshness(calendar: pl.DataFrame, today: date) -> Freshness:
+def freshness(calendar: pl.DataFrame, today: date) -> FreshnessFields:
     """The last race with results, and whether races the calendar dates before `today` still have none (the rule of
     `f1_serving.freshness`, which the dashboard and the command say too)."""
     found = data_freshness(calendar, today)
     through = None if found.last is None else DataThrough.model_validate(found.last)
-    return Freshness(data_through=through, stale=found.stale, stale_reason=found.reason)
+    return FreshnessFields(data_through=through, stale=found.stale, stale_reason=found.reason)
 
 
 def _fresh(served: Served, today: date) -> dict[str, Any]:

@@ -30,7 +30,7 @@ CALENDAR = pl.DataFrame(
 
 def test_freshness_names_the_last_race_with_results():
     fresh = views.freshness(CALENDAR, today=date(2026, 8, 1))
-    assert fresh == views.Freshness("Hungarian Grand Prix, 26 July 2026", False, None)
+    assert fresh == views.FreshnessBanner("Hungarian Grand Prix, 26 July 2026", False, None)
 
 
 def test_freshness_flags_races_held_since_without_results():
