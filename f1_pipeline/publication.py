@@ -35,6 +35,7 @@ TABLES: tuple[str, ...] = (
     "rating_history",
     "championship_odds",
     "title_odds_by_round",
+    "title_forecasts",
     "promotions",
 )
 VOLATILE_COLUMNS = ("predicted_at", "decided_at")

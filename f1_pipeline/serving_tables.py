@@ -155,6 +155,17 @@ def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
     )
 
 
+_AFTER_ROUND = Column("after_round", pl.Int32, "the last completed round the standings include", example=11)
+_CHAMPIONSHIP = Column("entity", pl.String, "driver or constructor: which championship", example="driver")
+_CONTENDER = Column("id", pl.String, "the driver's or the team's Ergast id", example="norris")
+_TITLE_PROBABILITY = Column(
+    "title_probability",
+    pl.Float64,
+    "share of simulated seasons the driver or team ends as world champion, from 0 to 1 (ties: most wins, then chance)",
+    example=0.613,
+)
+
+
 def _title_odds(name: str, row: str, rules: bool) -> Contract:
     """A table of title odds; the current ones (`rules`) are checked as a distribution per championship."""
     return Contract(
@@ -162,23 +173,14 @@ def _title_odds(name: str, row: str, rules: bool) -> Contract:
         row,
         (
             _SEASON.ruled(SEASON) if rules else _SEASON,
-            Column("after_round", pl.Int32, "the last completed round the standings include", example=11),
-            Column(
-                "entity", pl.String, "driver or constructor: which championship", REQUIRED if rules else None, "driver"
-            ),
-            Column("id", pl.String, "the driver's or the team's Ergast id", REQUIRED if rules else None, "norris"),
+            _AFTER_ROUND,
+            _CHAMPIONSHIP.ruled(REQUIRED) if rules else _CHAMPIONSHIP,
+            _CONTENDER.ruled(REQUIRED) if rules else _CONTENDER,
             _ENTITY_NAME,
             Column(
                 "points_now", pl.Float64, "championship points after `after_round` (races and sprints)", example=296.0
             ),
-            Column(
-                "title_probability",
-                pl.Float64,
-                "share of simulated seasons the driver or team ends as world champion, from 0 to 1 (ties: most wins, "
-                "then chance)",
-                PROBABILITY if rules else None,
-                0.613,
-            ),
+            _TITLE_PROBABILITY.ruled(PROBABILITY) if rules else _TITLE_PROBABILITY,
             Column(
                 "expected_points", pl.Float64, "mean final points over the simulated rest of the season", example=402.5
             ),
@@ -364,6 +366,28 @@ CONTRACTS: tuple[Contract, ...] = (
         rules=False,
     ),
     Contract(
+        "title_forecasts",
+        "a driver's or constructor's title odds after a round of a past season, from the published simulation "
+        "(what it would have said then), and whether it became world champion: what the title odds' calibration is "
+        "measured on",
+        (
+            _SEASON.ruled(SEASON),
+            _AFTER_ROUND.ruled(ROUND),
+            _CHAMPIONSHIP.ruled(REQUIRED),
+            _CONTENDER.ruled(REQUIRED),
+            _TITLE_PROBABILITY.ruled(PROBABILITY),
+            Column(
+                "won_title",
+                pl.Boolean,
+                "whether the driver or team won that title at the end of the season",
+                REQUIRED,
+                False,
+            ),
+        ),
+        sums=(SumRule("title_probability", per=("season", "after_round", "entity")),),
+        key=("season", "after_round", "entity", "id"),
+    ),
+    Contract(
         "promotions",
         "a decision on the champion alias, as people are shown it (who decided stays in the warehouse)",
         (
@@ -431,6 +455,7 @@ class WarehouseTables:
     championship_odds: pl.DataFrame
     title_odds_by_round: pl.DataFrame
     promotions: pl.DataFrame
+    title_forecasts: pl.DataFrame
 
 
 def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
@@ -458,6 +483,9 @@ def serving_tables(warehouse: WarehouseTables) -> dict[str, pl.DataFrame]:
         ),
         "championship_odds": championship_odds(warehouse.championship_odds),
         "title_odds_by_round": title_odds_by_round(warehouse.title_odds_by_round),
+        "title_forecasts": warehouse.title_forecasts.select(SCHEMAS["title_forecasts"].keys()).sort(
+            "entity", "season", "after_round", "id"
+        ),
         "promotions": promotions(warehouse.promotions),
     }
     return {name: in_utc(frame) for name, frame in tables.items()}

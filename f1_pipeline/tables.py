@@ -103,6 +103,13 @@ CHAMPIONSHIP_BACKTEST = _table(
     "standings baseline's",
 )
 
+TITLE_FORECASTS = _table(
+    "models.title_forecasts",
+    "championship_backtest",
+    "a driver's or constructor's published-method title odds after a round of a past season, and whether it became "
+    "world champion",
+)
+
 NEXT_RACE = _table("predictions.next_race", "next_race_predictions", "a driver's chances in the next race, in a mode")
 RACE_PREDICTIONS = _table(
     "predictions.race_predictions", "race_predictions", "a driver's walk-forward chances in a backtested race and mode"
@@ -150,6 +157,7 @@ CATALOGUE: tuple[Table, ...] = (
     CHAMPION_BACKTEST,
     PROMOTIONS,
     CHAMPIONSHIP_BACKTEST,
+    TITLE_FORECASTS,
     NEXT_RACE,
     RACE_PREDICTIONS,
     PREDICTION_ACCURACY,
@@ -173,6 +181,7 @@ SERVED: tuple[Table, ...] = (
     CHAMPIONSHIP_ODDS,
     TITLE_ODDS_BY_ROUND,
     PROMOTIONS,
+    TITLE_FORECASTS,
 )
 """The tables the serving snapshot is built from, each read into the `WarehouseTables` field of its name."""
 

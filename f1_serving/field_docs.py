@@ -80,7 +80,16 @@ _API_FIELDS: dict[str, tuple[str, Any]] = {
         "podium, top6, points, not_classified, teammate (ahead of every teammate)",
         None,
     ),
-    "outcome": ("which chance: win, podium, top6, points, not_classified or teammate", "points"),
+    "title_outcomes": (
+        "the title odds of the past seasons backtested (after every round from the third to the second-to-last, every "
+        "driver and team, as the published simulation would have given them then) scored against who became "
+        "champion, the same way: title_driver and title_constructor; empty before a season could be backtested",
+        None,
+    ),
+    "outcome": (
+        "which chance: win, podium, top6, points, not_classified, teammate; title_driver or title_constructor",
+        "points",
+    ),
     "forecasts": ("driver-race forecasts scored", 5106),
     "driver_log_loss": ("mean binary log loss per driver-race forecast (lower is better)", 0.46),
     "driver_brier": ("mean squared error per driver-race forecast (lower is better)", 0.15),

@@ -288,7 +288,9 @@ class CalibrationBin(Documented):
 
 
 class OutcomeAccuracy(Documented):
-    outcome: Literal["win", "podium", "top6", "points", "not_classified", "teammate"]
+    outcome: Literal[
+        "win", "podium", "top6", "points", "not_classified", "teammate", "title_driver", "title_constructor"
+    ]
     forecasts: int
     driver_log_loss: float
     driver_brier: float
@@ -302,6 +304,7 @@ class AccuracySummary(FreshnessFields):
     model_version: str
     seasons: list[SeasonAccuracy]
     outcomes: list[OutcomeAccuracy]
+    title_outcomes: list[OutcomeAccuracy]
 
 
 class SeasonAccuracyDetail(FreshnessFields, SeasonAccuracy):

@@ -36,10 +36,12 @@ from f1_pipeline.modeling.title_backtest import (
     MISS_PROBABILITY,
     MODEL,
     TITLE_FIRST_SEASON,
+    TITLE_FORECAST_SCHEMA,
     TITLE_METHODS,
     checkpoint_scores,
     confident_forecasts,
     point_in_time_strengths,
+    published_forecasts,
     title_forecasts,
     title_metrics,
 )
@@ -56,6 +58,7 @@ from f1_pipeline.tables import (
     RACE_RESULTS,
     RACES,
     SPRINT_RESULTS,
+    TITLE_FORECASTS,
     TITLE_ODDS_BY_ROUND,
     Table,
     writers,
@@ -212,6 +215,7 @@ def championship_backtest(
     seasons = _finished_seasons(races, results, modeling.train_first_season)
     if not seasons:
         store.replace_table(CHAMPIONSHIP_BACKTEST, pl.DataFrame(schema=CHECKPOINT_SCHEMA))
+        store.replace_table(TITLE_FORECASTS, pl.DataFrame(schema=TITLE_FORECAST_SCHEMA))
         return dg.MaterializeResult(metadata={"seasons": "none finished with enough seasons before it to train on"})
     started = time.perf_counter()
     features = store.read(RACE_FEATURES)
@@ -231,6 +235,7 @@ def championship_backtest(
     table = checkpoint_scores(forecasts, TITLE_METHODS, BACKTEST_SIMULATIONS)
     seconds = time.perf_counter() - started
     store.replace_table(CHAMPIONSHIP_BACKTEST, table)
+    store.replace_table(TITLE_FORECASTS, published_forecasts(forecasts))
     summary = championship_summary(table)
     metrics = title_metrics(table, forecasts)
     run_id = mlflow.registry().log_to_champion_run(metrics)

@@ -230,14 +230,20 @@ def outcome_labels(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
 
 def outcome_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """One row per `by` group and outcome present: forecasts scored, `OUTCOME_METRICS` (unprefixed), and
-    `calibration_p_value`.
+    `calibration_p_value` (`forecast_scores` of the frame's `outcome_rows`)."""
+    return forecast_scores(outcome_rows(frame, by), by)
+
+
+def forecast_scores(rows: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """Yes/no forecasts in long form (`by` columns, outcome, forecast, happened) scored per `by` group and outcome:
+    forecasts, `OUTCOME_METRICS` (unprefixed) and `calibration_p_value`. Race chances and title odds alike.
 
     An ECE is never zero, even for forecasts calibrated in truth: a bin of 150 forecasts near 50% lands within 4
     points of its mean only two times in three. The p-value says whether the gaps are more than that noise: the
     chance that calibrated forecasts would show bin gaps at least this large, from the sum of each bin's squared
     standardised gap (chi-squared with a degree of freedom per bin whose forecasts are not all 0 or 1).
     """
-    curves = outcome_calibration(frame, by)
+    curves = forecast_calibration(rows, by)
     z_squared = pl.col("gap_variance") > 0
     gaps = (
         curves.with_columns(
@@ -263,11 +269,10 @@ def outcome_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
         )
         .drop("chi_squared", "degrees")
     )
-    scored = outcome_rows(frame, by)
     p = pl.col("forecast").clip(PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     happened = pl.col("happened").cast(pl.Float64)
     return (
-        scored.group_by(*by, "outcome")
+        rows.group_by(*by, "outcome")
         .agg(
             forecasts=pl.len(),
             driver_log_loss=-(happened * p.log() + (1 - happened) * (1 - p).log()).mean(),
@@ -292,16 +297,21 @@ def outcome_race_scores(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
 
 
 def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
-    """The reliability table of every outcome: per `by` group, outcome and bin (k/10 <= p < (k+1)/10), the count
-    of forecasts, their mean, the observed rate, and what calibrated forecasts would show: `calibrated_spread`, the
+    """The reliability table of every outcome of the frame (`forecast_calibration` of its `outcome_rows`)."""
+    return forecast_calibration(outcome_rows(frame, by), by)
+
+
+def forecast_calibration(rows: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
+    """The reliability table of yes/no forecasts in long form (`by` columns, outcome, forecast, happened): per `by`
+    group, outcome and bin (k/10 <= p < (k+1)/10), the count of forecasts, their mean, the observed rate, and what
+    calibrated forecasts would show: `calibrated_spread`, the
     standard deviation of the observed rate if each forecast came true with its own probability, and
     `band_low`..`band_high`, the central 95% of the observed rates they would give (binomial at the bin's mean
     forecast: at least as spread as the bin's own forecasts would be, so a bin outside it is off beyond noise).
     Empty bins are left out."""
     forecast = pl.col("forecast")
     table = (
-        outcome_rows(frame, by)
-        .group_by(
+        rows.group_by(
             *by, "outcome", bin=(forecast * CALIBRATION_BINS).floor().cast(pl.Int32).clip(0, CALIBRATION_BINS - 1)
         )
         .agg(

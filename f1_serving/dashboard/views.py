@@ -19,8 +19,8 @@ from f1_serving.dashboard.explanations import reasons, sentence
 from f1_serving.dashboard.formatting import MISSING, day, local_time, percent, points_change, share
 from f1_serving.dashboard.team_colours import team_colour
 from f1_serving.freshness import freshness as data_freshness
-from f1_serving.schemas import ChampionDecision
-from f1_serving.served.queries import champion_decision, outcome_accuracy
+from f1_serving.schemas import ChampionDecision, OutcomeAccuracy
+from f1_serving.served.queries import champion_decision, outcome_accuracy, title_accuracy
 from f1_serving.served.serving_state import Served
 
 PRE, POST = "pre_qualifying", "post_qualifying"
@@ -353,6 +353,9 @@ OUTCOME_NAMES = {
     "teammate": "Ahead of teammates",
 }
 """The published chances, named as the next-race page names them."""
+TITLE_NAMES = {"title_driver": "Drivers' title", "title_constructor": "Constructors' title"}
+TITLE_CHECKPOINTS = "past seasons, after each round"
+"""When the title odds scored were given: every round from the third to the second-to-last of the seasons backtested."""
 
 
 @dataclass(frozen=True)
@@ -407,33 +410,49 @@ def scored_outcomes(columns: list[str]) -> list[str]:
 
 
 def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
-    """Per mode and published chance: log loss, Brier and calibration error per driver-race, and the ten bins with
-    their sizes, so a bin of 3 forecasts is not read like one of 3,000."""
-    return tuple(
-        OutcomeReliability(
-            outcome=OUTCOME_NAMES.get(scored.outcome, scored.outcome),
-            mode=MODE_LABELS[mode],
-            forecasts=scored.forecasts,
-            log_loss=f"{scored.driver_log_loss:.3f}",
-            brier=f"{scored.driver_brier:.3f}",
-            calibration_error=f"{scored.ece * 100:.1f} pts",
-            consistency=_consistency(scored.calibration_p_value),
-            bins=tuple(
-                OutcomeBin(
-                    chances=f"{item.bin * 10}-{item.bin * 10 + 10}%",
-                    forecasts=item.count,
-                    predicted=percent(item.mean_probability),
-                    observed=share(item.observed_rate),
-                    gap=f"{(item.observed_rate - item.mean_probability) * 100:+.1f}",
-                    calibrated_range=f"{item.band_low * 100:.0f}-{item.band_high * 100:.0f}%",
-                    beyond_noise=not item.band_low <= item.observed_rate <= item.band_high,
-                )
-                for item in scored.bins
-            ),
-        )
+    """Per mode and published chance, then the title odds of the seasons backtested: log loss, Brier and calibration
+    error per forecast, and the ten bins with their sizes, so a bin of 3 forecasts is not read like one of 3,000."""
+    race_chances = [
+        _reliability(scored, OUTCOME_NAMES.get(scored.outcome, scored.outcome), MODE_LABELS[mode])
         for mode in MODES
         for scored in sorted(outcome_accuracy(served, mode), key=lambda item: _outcome_order(item.outcome))
+    ]
+    titles = [
+        _reliability(scored, TITLE_NAMES.get(scored.outcome, scored.outcome), TITLE_CHECKPOINTS)
+        for scored in sorted(title_accuracy(served), key=lambda item: list(TITLE_NAMES).index(item.outcome))
+    ]
+    return (*race_chances, *titles)
+
+
+def _reliability(scored: OutcomeAccuracy, outcome: str, when: str) -> OutcomeReliability:
+    return OutcomeReliability(
+        outcome=outcome,
+        mode=when,
+        forecasts=scored.forecasts,
+        log_loss=f"{scored.driver_log_loss:.3f}",
+        brier=f"{scored.driver_brier:.3f}",
+        calibration_error=f"{scored.ece * 100:.1f} pts",
+        consistency=_consistency(scored.calibration_p_value),
+        bins=tuple(
+            OutcomeBin(
+                chances=f"{item.bin * 10}-{item.bin * 10 + 10}%",
+                forecasts=item.count,
+                predicted=percent(item.mean_probability),
+                observed=share(item.observed_rate),
+                gap=f"{(item.observed_rate - item.mean_probability) * 100:+.1f}",
+                calibrated_range=percent_range(item.band_low, item.band_high),
+                beyond_noise=not item.band_low <= item.observed_rate <= item.band_high,
+            )
+            for item in scored.bins
+        ),
     )
+
+
+def percent_range(low: float, high: float) -> str:
+    """A range of shares in percent, e.g. "41-53%"; with a decimal below 10% ("0.0-0.3%"), where whole points would
+    read as no range at all."""
+    decimals = 1 if high < 0.1 else 0
+    return f"{low * 100:.{decimals}f}-{high * 100:.{decimals}f}%"
 
 
 def _consistency(p_value: float | None) -> str:

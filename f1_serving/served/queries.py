@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from f1_pipeline.modeling.metrics import outcome_calibration, outcome_scores
+from f1_pipeline.modeling.metrics import forecast_calibration, forecast_scores, outcome_rows
+from f1_pipeline.modeling.title_backtest import title_forecast_rows
 from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_serving.errors import ApiError
 from f1_serving.freshness import freshness as data_freshness
@@ -280,23 +281,34 @@ def accuracy_summary(served: Served, mode: Mode, today: date) -> AccuracySummary
         model_version=_accuracy_version(served, accuracy),
         seasons=[SeasonAccuracy.model_validate(row) for row in _season_summaries(accuracy).iter_rows(named=True)],
         outcomes=outcome_accuracy(served, mode),
+        title_outcomes=title_accuracy(served),
     )
 
 
 def outcome_accuracy(served: Served, mode: Mode, season: int | None = None) -> list[OutcomeAccuracy]:
-    """Every published chance of the walk-forward predictions scored against the results, with its reliability
-    table (`modeling.metrics`, the numbers the pipeline's accuracy and the promotion gate use)."""
+    """Every published chance of the walk-forward predictions scored against the results."""
     rows = served.table("race_predictions").filter((pl.col("mode") == mode) & pl.col("won").is_not_null())
     if season is not None:
         rows = rows.filter(pl.col("season") == season)
-    if rows.is_empty():
-        return []
-    bins = outcome_calibration(rows)
+    return [] if rows.is_empty() else _scored(outcome_rows(rows, ()))
+
+
+def title_accuracy(served: Served) -> list[OutcomeAccuracy]:
+    """The title odds of the past seasons backtested (after every round from the third to the second-to-last, every
+    contender, from the published simulation) scored against who became champion, with their reliability tables."""
+    rows = title_forecast_rows(served.table("title_forecasts"))
+    return [] if rows.is_empty() else _scored(rows)
+
+
+def _scored(rows: pl.DataFrame) -> list[OutcomeAccuracy]:
+    """Yes/no forecasts in long form scored per outcome, each with its reliability table (`modeling.metrics`, the
+    numbers the pipeline's accuracy and the promotion gate use)."""
+    bins = forecast_calibration(rows)
     return [
         OutcomeAccuracy.model_validate(
             score | {"bins": bins.filter(pl.col("outcome") == score["outcome"]).drop("outcome").to_dicts()}
         )
-        for score in outcome_scores(rows).iter_rows(named=True)
+        for score in forecast_scores(rows).iter_rows(named=True)
     ]
 
 

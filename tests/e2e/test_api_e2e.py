@@ -140,6 +140,10 @@ def test_accuracy_by_season_and_its_race_breakdown_match_the_scores(client, head
     assert 0 <= points["calibration_p_value"] <= 1
     assert all(row["band_low"] <= row["mean_probability"] <= row["band_high"] for row in points["bins"])
     assert {row["outcome"] for row in detail["outcomes"]} == set(outcomes)
+    titles = {row["outcome"]: row for row in summary["title_outcomes"]}
+    forecasts = published.tables["title_forecasts"]
+    assert set(titles) == {"title_driver", "title_constructor"}
+    assert titles["title_driver"]["forecasts"] == forecasts.filter(entity="driver").height
 
 
 def test_rankings_order_drivers_and_teams_by_points_elo_or_wins(client, headers):

@@ -251,7 +251,7 @@ def test_the_accuracy_page_scores_every_published_outcome(served):
 def test_the_accuracy_page_shows_every_chance_reliability_with_the_api_numbers(served):
     """Every published chance in both modes, with its bins' sizes: the numbers the API's accuracy answer gives."""
     page = views.accuracy(served)
-    shown = {(item.outcome, item.mode): item for item in page.reliability}
+    shown = {(item.outcome, item.mode): item for item in page.reliability if item.mode != views.TITLE_CHECKPOINTS}
     assert {outcome for outcome, _ in shown} == set(views.OUTCOME_NAMES.values())
     for mode, label in views.MODE_LABELS.items():
         for scored in queries.outcome_accuracy(served, mode):
@@ -261,7 +261,7 @@ def test_the_accuracy_page_shows_every_chance_reliability_with_the_api_numbers(s
             assert sum(bin.forecasts for bin in item.bins) == scored.forecasts
             # what calibrated forecasts would show: each bin's range, the bins outside it marked, the test's verdict
             assert [bin.calibrated_range for bin in item.bins] == [
-                f"{bin.band_low * 100:.0f}-{bin.band_high * 100:.0f}%" for bin in scored.bins
+                views.percent_range(bin.band_low, bin.band_high) for bin in scored.bins
             ]
             assert [bin.beyond_noise for bin in item.bins] == [
                 not bin.band_low <= bin.observed_rate <= bin.band_high for bin in scored.bins
@@ -277,3 +277,21 @@ def test_a_season_says_which_races_were_run_without_results_in_the_data(served):
     assert overdue.height > 0
     missing = {race.round for race in page.races if race.winner == views.RESULTS_MISSING}
     assert missing == set(overdue["round"].to_list())
+
+
+def test_the_accuracy_page_scores_the_title_odds_of_the_seasons_backtested(served):
+    """The drivers' and constructors' title odds after every round of the past seasons, scored like every race
+    chance: one forecast per contender and checkpoint, the bins' sizes shown, the numbers the API gives."""
+    forecasts = served.table("title_forecasts")
+    assert forecasts.height > 0
+    page = views.accuracy(served)
+    titles = {item.outcome: item for item in page.reliability if item.mode == views.TITLE_CHECKPOINTS}
+    assert set(titles) == {"Drivers' title", "Constructors' title"}
+    for scored in queries.title_accuracy(served):
+        item = titles[views.TITLE_NAMES[scored.outcome]]
+        entity = scored.outcome.removeprefix("title_")
+        assert item.forecasts == scored.forecasts == forecasts.filter(entity=entity).height
+        assert sum(bin.forecasts for bin in item.bins) == scored.forecasts
+        assert item.log_loss == f"{scored.driver_log_loss:.3f}"
+        champions = forecasts.filter(entity=entity, won_title=True)
+        assert sum(bin.count * bin.observed_rate for bin in scored.bins) == pytest.approx(champions.height)

@@ -267,6 +267,7 @@ def test_serving_tables_builds_every_published_table_in_utc():
             championship_odds=ODDS,
             title_odds_by_round=ODDS,
             promotions=DECISIONS,
+            title_forecasts=pl.DataFrame(schema=SCHEMAS["title_forecasts"]),
         )
     )
     assert tuple(tables) == TABLES

@@ -9,6 +9,8 @@ import pytest
 from f1_pipeline.modeling.metrics import (
     calibration,
     expected_calibration_error,
+    forecast_calibration,
+    forecast_scores,
     outcome_calibration,
     outcome_labels,
     outcome_race_scores,
@@ -17,6 +19,7 @@ from f1_pipeline.modeling.metrics import (
     race_metrics,
     summarise,
 )
+from f1_pipeline.modeling.title_backtest import title_forecast_rows
 
 
 def races(*fields: tuple[int, list[bool]]) -> pl.DataFrame:
@@ -249,3 +252,21 @@ def test_a_bins_band_holds_what_calibrated_forecasts_would_observe():
         for _ in range(200)
     ]
     assert 0.9 <= np.mean(inside) <= 0.99
+
+
+def test_title_odds_are_scored_like_race_chances_one_forecast_per_contender_and_checkpoint():
+    published = pl.DataFrame(
+        {
+            "season": [2020] * 4,
+            "after_round": [3, 3, 4, 4],
+            "entity": ["driver"] * 4,
+            "id": ["a", "b", "a", "b"],
+            "title_probability": [0.8, 0.2, 0.9, 0.1],
+            "won_title": [True, False, True, False],
+        }
+    )
+    scores = forecast_scores(title_forecast_rows(published)).row(0, named=True)
+    assert scores["outcome"] == "title_driver" and scores["forecasts"] == 4
+    assert scores["driver_log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.8, 0.9, 0.9])))
+    bins = forecast_calibration(title_forecast_rows(published))
+    assert bins["count"].to_list() == [1, 1, 1, 1] and bins["observed_rate"].to_list() == [0.0, 0.0, 1.0, 1.0]

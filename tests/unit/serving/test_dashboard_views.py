@@ -405,3 +405,8 @@ def test_an_operators_decision_or_a_first_champion_is_said_as_such(decision, sai
 def test_a_champion_promoted_after_the_publication_is_said_to_be_so():
     page = _model_card(_decisions(("promotion", "6", None, "6", 0.5, None, "win", "no champion yet")))
     assert page.became_champion.startswith("The published data records no decision that made version 7 the champion")
+
+
+def test_a_range_of_small_shares_keeps_a_decimal():
+    assert views.percent_range(0.41, 0.532) == "41-53%"
+    assert views.percent_range(0.0, 0.0027) == "0.0-0.3%"
