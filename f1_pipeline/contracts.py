@@ -55,6 +55,8 @@ class Contract:
     sums: tuple[SumRule, ...] = ()
     key: tuple[str, ...] = ()
     """Columns no two rows share all of; empty: none declared."""
+    may_be_empty: bool = False
+    """Whether a complete publication may hold no rows of it (a table that fills only once enough history exists)."""
 
     def __post_init__(self) -> None:
         names = [column.name for column in self.columns]

@@ -386,6 +386,7 @@ CONTRACTS: tuple[Contract, ...] = (
         ),
         sums=(SumRule("title_probability", per=("season", "after_round", "entity")),),
         key=("season", "after_round", "entity", "id"),
+        may_be_empty=True,  # until a finished season has enough seasons before it to be backtested
     ),
     Contract(
         "promotions",
