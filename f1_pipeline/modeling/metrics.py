@@ -304,11 +304,10 @@ def outcome_calibration(frame: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataF
 def forecast_calibration(rows: pl.DataFrame, by: Sequence[str] = ()) -> pl.DataFrame:
     """The reliability table of yes/no forecasts in long form (`by` columns, outcome, forecast, happened): per `by`
     group, outcome and bin (k/10 <= p < (k+1)/10), the count of forecasts, their mean, the observed rate, and what
-    calibrated forecasts would show: `calibrated_spread`, the
-    standard deviation of the observed rate if each forecast came true with its own probability, and
-    `band_low`..`band_high`, the central 95% of the observed rates they would give (binomial at the bin's mean
-    forecast: at least as spread as the bin's own forecasts would be, so a bin outside it is off beyond noise).
-    Empty bins are left out."""
+    calibrated forecasts would show: `calibrated_spread`, the standard deviation of the observed rate if each forecast
+    came true with its own probability, and `band_low`..`band_high`, the central 95% of the observed rates they would
+    give (binomial at the bin's mean forecast: at least as spread as the bin's own forecasts would be, so a bin
+    outside it is off beyond noise). Empty bins are left out."""
     forecast = pl.col("forecast")
     table = (
         rows.group_by(

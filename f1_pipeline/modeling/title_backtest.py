@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from f1_pipeline.modeling.estimators import ConditionalLogit
+from f1_pipeline.modeling.metrics import forecast_scores
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
     RANDOM_STATE,
@@ -254,16 +255,6 @@ def title_forecast_rows(published: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def calibration(forecasts: pl.DataFrame, method: str, bins: int = 10) -> pl.DataFrame:
-    """Reliability of one method's title forecasts over every contender: bin, count, mean forecast, observed."""
-    return (
-        forecasts.with_columns(bin=(pl.col(method) * bins).floor().clip(0, bins - 1).cast(pl.Int64))
-        .group_by("bin")
-        .agg(count=pl.len(), mean_forecast=pl.col(method).mean(), observed=pl.col("champion").mean())
-        .sort("bin")
-    )
-
-
 def confident_forecasts(forecasts: pl.DataFrame, method: str, threshold: float = 0.9) -> dict[str, float]:
     """Forecasts at or above `threshold`: how many, their mean, and how often they came true."""
     confident = forecasts.filter(pl.col(method) >= threshold)
@@ -306,14 +297,22 @@ def title_metrics(table: pl.DataFrame, forecasts: pl.DataFrame) -> dict[str, flo
         everyone = forecasts.filter(pl.col("entity") == entity)
         if rows.is_empty():
             continue
+        calibration_errors = dict(
+            forecast_scores(
+                pl.concat(
+                    everyone.select(outcome=pl.lit(method), forecast=pl.col(method), happened=pl.col("champion"))
+                    for method in TITLE_METHODS
+                )
+            )
+            .select("outcome", "ece")
+            .iter_rows()
+        )
         for method in TITLE_METHODS:
             key = f"title_{entity}_{method}"
             metrics[f"{key}_log_loss"] = float(rows[f"{method}_log_loss"].mean())  # type: ignore[arg-type]
             close = (rows["gap_of_champion"] <= CLOSE_GAP) & (rows[f"{method}_probability"] < MISS_PROBABILITY)
             metrics[f"{key}_close_misses"] = float(close.sum())
-            bins = calibration(everyone, method)
-            gaps = ((bins["mean_forecast"] - bins["observed"]).abs() * bins["count"]).to_numpy()
-            metrics[f"{key}_calibration_error"] = float(gaps.sum() / bins["count"].to_numpy().sum())
+            metrics[f"{key}_calibration_error"] = float(calibration_errors[method])
             confident = confident_forecasts(everyone, method)
             metrics |= {f"{key}_confident_{name}": value for name, value in confident.items()}
     return metrics
