@@ -61,39 +61,26 @@ _MODEL_VERSION = Column("model_version", pl.String, "the registered version that
 _ENTITY_NAME = Column("name", pl.String, "the driver's or the team's name", example="Lando Norris")
 _RACE = (_SEASON.ruled(SEASON), _ROUND.ruled(ROUND), _RACE_NAME.ruled(REQUIRED))
 
-_OUTCOME_WORDS: dict[str, tuple[str, float]] = {
-    "podium_probability": (
-        "probability that the driver is classified in the top 3, from 0 to 1, retirements included." + _PRECISION,
-        0.6712,
-    ),
-    "top6_probability": (
-        "probability that the driver is classified in the top 6, from 0 to 1, retirements included." + _PRECISION,
-        0.8841,
-    ),
-    "points_probability": (
-        "probability that the driver is classified in a points-paying place of that season (top 10 since 2010), "
-        "retirements included." + _PRECISION,
-        0.8502,
-    ),
-    "expected_position": (
-        "expected finishing place (1 = winner); a car not classified counts behind every classified car, sharing "
-        "the places left",
-        3.2,
-    ),
-    "not_classified_probability": (
-        "probability that the driver is not classified (retires, is disqualified or does not start), from the "
-        "reliability model, from 0 to 1." + _PRECISION,
-        0.14,
-    ),
-    "teammate_ahead_probability": (
-        "probability that the driver is classified ahead of every classified teammate (a teammate not classified "
-        "counts as beaten); null without a teammate." + _PRECISION,
-        0.64,
-    ),
-    "team_win_probability": ("probability that one of the driver's team's cars wins: the constructors' P(win)", 0.52),
+_OUTCOME_EXAMPLES: dict[str, float] = {
+    "podium_probability": 0.6712,
+    "top6_probability": 0.8841,
+    "points_probability": 0.8502,
+    "expected_position": 3.2,
+    "not_classified_probability": 0.14,
+    "teammate_ahead_probability": 0.64,
+    "team_win_probability": 0.52,
 }
-"""Each finishing-order outcome (`OUTCOME_COLUMNS`) as the published tables explain it, with an example: an outcome
-without its words here stops the import (KeyError), so no outcome is published undescribed."""
+"""An example value of each finishing-order outcome (`OUTCOME_COLUMNS`, which says what each means): an outcome
+without one stops the import (KeyError), so no outcome is published unexampled."""
+
+
+def _outcome_column(name: str) -> Column:
+    """A chance is raw and in [0, 1] (or absent: an older model did not predict it); the expected place a number."""
+    chance = name.endswith("_probability")
+    words = OUTCOME_COLUMNS[name] + ("." + _PRECISION if chance else "")
+    return Column(name, pl.Float64, words, SHARE if chance else NUMBER, _OUTCOME_EXAMPLES[name])
+
+
 _PREDICTION = (
     *_RACE,
     _DATE.ruled(RACE_DATE),
@@ -114,16 +101,7 @@ _PREDICTION = (
     ),
     Column("rank", pl.UInt32, "1 = the most likely winner of the race", REQUIRED, 1),
     _MODEL_VERSION,
-    *(
-        Column(
-            name,
-            pl.Float64,
-            _OUTCOME_WORDS[name][0],
-            SHARE if name.endswith("_probability") else NUMBER,
-            _OUTCOME_WORDS[name][1],
-        )
-        for name in OUTCOME_COLUMNS
-    ),
+    *(_outcome_column(name) for name in OUTCOME_COLUMNS),
 )
 _FIELD = SumRule("probability", per=("mode", "season", "round"))
 """Each race's field is a distribution: the drivers' win probabilities sum to 1."""

@@ -26,9 +26,9 @@ from f1_pipeline.modeling.metrics import (
     outcome_scores,
     podium_scores,
 )
-from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, OUTCOME_COLUMNS, outcome_problems
+from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, outcome_problems
 from f1_pipeline.registry.scoring import available_modes, reliability_of, score, with_outcomes, with_rank
-from f1_pipeline.serving_tables import with_names
+from f1_pipeline.serving_tables import BY_NAME, with_names
 from f1_pipeline.tables import (
     CHAMPION_BACKTEST,
     CONSTRUCTORS,
@@ -46,14 +46,12 @@ from f1_pipeline.warehouse import Warehouse
 
 _PREDICTIONS: dict[str, Any] = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
 COLUMN_DOCS = {
-    "probability": "win probability; the field's probabilities sum to 1 per race and mode",
-    **OUTCOME_COLUMNS,
+    **BY_NAME["next_race"].descriptions,
+    **BY_NAME["race_predictions"].descriptions,
     "top_contributions": "JSON list of the features that moved the driver's score most against the race's mean driver",
-    "finish_position": "classified place in the race (null: not classified)",
-    "rank": "1 = the most likely winner",
-    "mode": "pre_qualifying (nothing from the weekend) or post_qualifying (grid known)",
-    "model_version": "registered version of the champion that made the prediction",
+    "model_name": "the registered model the champion version belongs to",
 }
+"""The prediction tables' columns, in the words of the tables published from them; the warehouse keeps two more."""
 
 
 @dg.asset(deps=["champion_model", *writers(RACE_FEATURES), *writers(RACE_RESULTS), *writers(RACES)], **_PREDICTIONS)

@@ -60,19 +60,21 @@ _BATCH = 64
 _HORIZON = 50.0
 
 OUTCOME_COLUMNS = {
-    "podium_probability": "P(classified in the top 3), retirements included",
-    "top6_probability": "P(classified in the top 6), retirements included",
-    "points_probability": "P(classified in a points-paying place of that season: top 10 since 2010), retirements "
-    "included",
+    "podium_probability": "probability that the driver is classified in the top 3, from 0 to 1, retirements included",
+    "top6_probability": "probability that the driver is classified in the top 6, from 0 to 1, retirements included",
+    "points_probability": "probability that the driver is classified in a points-paying place of that season (top 10 "
+    "since 2010), retirements included",
     "expected_position": "expected finishing place (1 = winner); a car not classified counts behind every classified "
-    "car, sharing the places left (their mean)",
-    "not_classified_probability": "P(not classified: retired, disqualified or not started), from the reliability model",
-    "teammate_ahead_probability": "P(classified ahead of every classified teammate, a teammate not classified counting "
-    "as beaten); null without a teammate",
-    "team_win_probability": "P(one of the driver's team's cars wins): the constructors' win probability",
+    "car, sharing the places left",
+    "not_classified_probability": "probability that the driver is not classified (retires, is disqualified or does "
+    "not start), from the reliability model, from 0 to 1",
+    "teammate_ahead_probability": "probability that the driver is classified ahead of every classified teammate (a "
+    "teammate not classified counts as beaten); null without a teammate",
+    "team_win_probability": "probability that one of the driver's team's cars wins: the constructors' P(win)",
 }
-"""Derived from each race's win distribution and its cars' reliability: one joint law of retirements and the
-classified order (`finishing_outcomes`)."""
+"""Each outcome column and what it means, in the words every table holding it uses (the warehouse's prediction
+assets, the published tables, the API): derived from each race's win distribution and its cars' reliability, one
+joint law of retirements and the classified order (`finishing_outcomes`)."""
 
 
 @dataclass(frozen=True)
