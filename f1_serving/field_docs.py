@@ -83,7 +83,9 @@ _API_FIELDS: dict[str, tuple[str, Any]] = {
     "title_outcomes": (
         "the title odds of the past seasons backtested (after every round from the third to the second-to-last, every "
         "driver and team, as the published simulation would have given them then) scored against who became "
-        "champion, the same way: title_driver and title_constructor; empty before a season could be backtested",
+        "champion, the same way: title_driver and title_constructor; empty before a season could be backtested. The "
+        "rounds of one season share one outcome, so these forecasts are far from independent: calibration_p_value and "
+        "the bins' bands, which take them to be, overstate the evidence",
         None,
     ),
     "outcome": (

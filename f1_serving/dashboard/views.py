@@ -356,6 +356,11 @@ OUTCOME_NAMES = {
 TITLE_NAMES = {"title_driver": "Drivers' title", "title_constructor": "Constructors' title"}
 TITLE_CHECKPOINTS = "past seasons, after each round"
 """When the title odds scored were given: every round from the third to the second-to-last of the seasons backtested."""
+TITLE_CAVEAT = (
+    "The rounds of one season share one outcome, so these forecasts are far from independent: the test and the ranges, "
+    "which take them to be, overstate the evidence."
+)
+"""Why a title's calibration test is read with care: one surprising champion moves every checkpoint of his season."""
 
 
 @dataclass(frozen=True)
@@ -386,6 +391,8 @@ class OutcomeReliability:
     consistency: str
     """Whether the bins' gaps are more than calibrated forecasts would show by chance, in words with the p-value."""
     bins: tuple[OutcomeBin, ...]
+    caveat: str = ""
+    """What the test assumes that these forecasts do not keep; empty where it holds."""
 
 
 @dataclass(frozen=True)
@@ -418,14 +425,15 @@ def outcome_reliability(served: Served) -> tuple[OutcomeReliability, ...]:
         for scored in sorted(outcome_accuracy(served, mode), key=lambda item: _outcome_order(item.outcome))
     ]
     titles = [
-        _reliability(scored, TITLE_NAMES.get(scored.outcome, scored.outcome), TITLE_CHECKPOINTS)
+        _reliability(scored, TITLE_NAMES.get(scored.outcome, scored.outcome), TITLE_CHECKPOINTS, TITLE_CAVEAT)
         for scored in sorted(title_accuracy(served), key=lambda item: list(TITLE_NAMES).index(item.outcome))
     ]
     return (*race_chances, *titles)
 
 
-def _reliability(scored: OutcomeAccuracy, outcome: str, when: str) -> OutcomeReliability:
+def _reliability(scored: OutcomeAccuracy, outcome: str, when: str, caveat: str = "") -> OutcomeReliability:
     return OutcomeReliability(
+        caveat=caveat,
         outcome=outcome,
         mode=when,
         forecasts=scored.forecasts,

@@ -287,6 +287,8 @@ def test_the_accuracy_page_scores_the_title_odds_of_the_seasons_backtested(serve
     page = views.accuracy(served)
     titles = {item.outcome: item for item in page.reliability if item.mode == views.TITLE_CHECKPOINTS}
     assert set(titles) == {"Drivers' title", "Constructors' title"}
+    assert {item.caveat for item in page.reliability} == {views.TITLE_CAVEAT, ""}
+    assert all(item.caveat == views.TITLE_CAVEAT for item in titles.values())
     for scored in queries.title_accuracy(served):
         item = titles[views.TITLE_NAMES[scored.outcome]]
         entity = scored.outcome.removeprefix("title_")
