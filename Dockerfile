@@ -19,7 +19,7 @@ COPY pyproject.toml uv.lock README.md LICENSE ./
 COPY f1_pipeline ./f1_pipeline
 COPY f1_serving ./f1_serving
 # Exactly the versions of uv.lock, as `make setup` installs them, without the dev group. Not editable: the bundled
-# Ergast snapshot is package data and must end up inside site-packages. The production extra adds the PostgreSQL and
+# Ergast data is package data and must end up inside site-packages. The production extra adds the PostgreSQL and
 # Redis drivers, dagster-postgres, dagster-docker and dagster-k8s (the compose deployment's daemon starts run
 # containers with DockerRunLauncher; run pods started by the Helm chart's K8sRunLauncher load an instance naming
 # `dagster_k8s`).

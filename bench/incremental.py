@@ -1,6 +1,6 @@
 """Time an incremental update: one race's results arrive, and only what depends on them is re-materialized.
 
-Set-up (not timed): a copy of the bundled snapshot without the current season's last completed race (its results,
+Set-up (not timed): a copy of the bundled data without the current season's last completed race (its results,
 qualifying and sprint rows; the schedule kept, so the race looks not yet run), and the whole graph materialized once
 on every season into a temporary warehouse, MLflow store, serving folder and persistent Dagster instance, with a
 small training setup so that a champion exists. Timed: the race restored, one in-process run of the current
@@ -32,8 +32,8 @@ import dagster as dg
 from bench.report import machine, write_block
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.partitions import season_partitions
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SPRINT, Endpoint
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.publication import current_snapshot
 from f1_pipeline.settings import REPO_ROOT, PipelineSettings
 from f1_pipeline.tables import RACE_RESULTS, RACES
@@ -101,36 +101,36 @@ def without_round(body: dict[str, Any], endpoint: Endpoint, round_: str) -> dict
     return {"MRData": {**mr_data, "limit": total, "total": total, endpoint.table: {**table, endpoint.lists: races}}}
 
 
-def season_file(snapshot: Path, endpoint: Endpoint) -> Path:
-    return snapshot / SEASON / f"{endpoint.name}.json.gz"
+def season_file(bundled_dir: Path, endpoint: Endpoint) -> Path:
+    return bundled_dir / SEASON / f"{endpoint.name}.json.gz"
 
 
 def read_season(path: Path) -> dict[str, Any]:
     return json.loads(gzip.decompress(path.read_bytes()))
 
 
-def truncated_snapshot(root: Path) -> tuple[Path, str]:
-    """A copy of the bundled snapshot without the season's last completed race; that race's round."""
-    snapshot = root / "snapshot"
-    shutil.copytree(BUNDLED_SNAPSHOT, snapshot)
-    results = read_season(season_file(snapshot, RESULTS))
+def truncated_copy(root: Path) -> tuple[Path, str]:
+    """A copy of the bundled data without the season's last completed race; that race's round."""
+    bundled_dir = root / "bundled"
+    shutil.copytree(BUNDLED_ERGAST, bundled_dir)
+    results = read_season(season_file(bundled_dir, RESULTS))
     round_ = max((race["round"] for race in results["MRData"][RESULTS.table][RESULTS.lists]), key=int)
     for endpoint in RACE_ENDPOINTS:
-        path = season_file(snapshot, endpoint)
+        path = season_file(bundled_dir, endpoint)
         path.write_bytes(gzip.compress(json.dumps(without_round(read_season(path), endpoint, round_)).encode()))
-    return snapshot, round_
+    return bundled_dir, round_
 
 
-def restore(snapshot: Path) -> None:
+def restore(bundled_dir: Path) -> None:
     """The race's results arrive: the season's files as bundled."""
     for endpoint in RACE_ENDPOINTS:
-        shutil.copyfile(season_file(BUNDLED_SNAPSHOT, endpoint), season_file(snapshot, endpoint))
+        shutil.copyfile(season_file(BUNDLED_ERGAST, endpoint), season_file(bundled_dir, endpoint))
 
 
-def isolated_settings(root: Path, snapshot: Path) -> PipelineSettings:
+def isolated_settings(root: Path, bundled_dir: Path) -> PipelineSettings:
     return PipelineSettings(
-        data_source="snapshot",
-        snapshot_dir=snapshot,
+        data_source="bundled",
+        bundled_dir=bundled_dir,
         warehouse_path=root / "warehouse.duckdb",
         mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
         mlflow_artifact_location=(root / "mlartifacts").as_uri(),
@@ -246,7 +246,7 @@ def verdict(seconds: float) -> str:
 def block(run: TimedRun, cli: float, train: TimedRun | None, setup: TimedRun, round_: str, change: str) -> str:
     seasons = sorted({season for keys in run.partitions.values() for season in keys})
     lines = [
-        f"Round {round_} of {SEASON} added to a snapshot that ended before it. Set-up, not timed: the whole graph on "
+        f"Round {round_} of {SEASON} added to bundled data that ended before it. Set-up, not timed: the whole graph on "
         f"seasons {SEASONS[0]}-{SEASON} ({setup.seconds:.0f} s, small training). Timed: one in-process run of "
         f"partition {SEASON}: {len(run.layers)} assets materialized, the {len(run.partitions)} partitioned ones on "
         f"season {', '.join(seasons)} only; {run.checks} checks.",
@@ -285,24 +285,24 @@ def change_text(before: Calendar, after: Calendar, round_: str, published: bool)
 
 @dataclass(frozen=True)
 class Pipeline:
-    """An isolated pipeline whose whole graph is materialized on a snapshot that lacks one race."""
+    """An isolated pipeline whose whole graph is materialized on bundled data that lacks one race."""
 
     settings: PipelineSettings
     instance: dg.DagsterInstance
     home: Path
-    snapshot: Path
+    bundled_dir: Path
     round_: str
 
 
 def set_up(root: Path) -> tuple[Pipeline, TimedRun]:
-    snapshot, round_ = truncated_snapshot(root)
-    settings = isolated_settings(root, snapshot)
+    bundled_dir, round_ = truncated_copy(root)
+    settings = isolated_settings(root, bundled_dir)
     home = root / "dagster_home"
     home.mkdir()
     instance = dg.DagsterInstance.local_temp(str(home))
     everything = {"dagster/asset_partition_range_start": SEASONS[0], "dagster/asset_partition_range_end": SEASON}
     setup = timed(instance, build_definitions(settings).resolve_job_def("main"), tags=everything)
-    return Pipeline(settings, instance, home, snapshot, round_), setup
+    return Pipeline(settings, instance, home, bundled_dir, round_), setup
 
 
 def measure(pipeline: Pipeline, quiet_wait: float, train: bool) -> tuple[TimedRun, float, TimedRun | None, str]:
@@ -310,7 +310,7 @@ def measure(pipeline: Pipeline, quiet_wait: float, train: bool) -> tuple[TimedRu
     settings, round_ = pipeline.settings, pipeline.round_
     before = calendar(settings, round_)
     serving_before = current_snapshot(settings.serving_dir)
-    restore(pipeline.snapshot)
+    restore(pipeline.bundled_dir)
     wait_until_quiet(quiet_wait)
     run = timed(pipeline.instance, incremental_job(settings), partition_key=SEASON)
     published = current_snapshot(settings.serving_dir) != serving_before

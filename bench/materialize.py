@@ -90,7 +90,7 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = "\n".join(
         [
-            f"Full raw + clean materialization, seasons {first}-{last}, bundled snapshot, {rows:,} result rows, "
+            f"Full raw + clean materialization, seasons {first}-{last}, bundled data, {rows:,} result rows, "
             f"{args.repeat} runs. Target: under {TARGET_SECONDS:.0f} s.",
             "",
             "| measure | median | min | max |",

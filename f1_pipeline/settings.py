@@ -17,11 +17,11 @@ from typing import Any, Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, MAX_PAGE_SIZE
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
+from f1_pipeline.practice.bundled import BUNDLED_PRACTICE
 from f1_pipeline.practice.f1db import F1DB_FILES_URL, F1DB_LISTING_URL
-from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE
 from f1_pipeline.weather.client import ARCHIVE_URL, FORECAST_URL, MAX_LOCATIONS
 from f1_pipeline.weather.source import WeatherSource
 
@@ -68,18 +68,18 @@ class SharedSettings(BaseSettings):
 class PipelineSettings(SharedSettings):
     mlflow_ui_url: str = Field(default="http://127.0.0.1:5000", pattern=r"^https?://[^\s/]+")
     """Where people open the MLflow UI: the Dagster UI's metadata links runs and versions there."""
-    data_source: DataSource = "snapshot"
+    data_source: DataSource = "bundled"
     ergast_base_url: str = Field(default=JOLPICA_BASE_URL, pattern=r"^https?://[^\s/]+")
-    snapshot_dir: Path = BUNDLED_SNAPSHOT
+    bundled_dir: Path = BUNDLED_ERGAST
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     request_attempts: int = Field(default=5, ge=1)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
     requests_per_second: int = Field(default=4, ge=1)
     requests_per_hour: int = Field(default=500, ge=1)
-    practice_source: DataSource = "snapshot"
-    """Practice results: `snapshot` (the bundled F1DB copy) or `live` (F1DB's repository, for new weekends)."""
-    practice_snapshot_path: Path = BUNDLED_PRACTICE
-    """The practice results read in snapshot mode (the bundled F1DB copy)."""
+    practice_source: DataSource = "bundled"
+    """Practice results: `bundled` (the bundled F1DB copy) or `live` (F1DB's repository, for new weekends)."""
+    practice_bundled_path: Path = BUNDLED_PRACTICE
+    """The practice CSV read when `F1_PRACTICE_SOURCE` is `bundled` (the bundled F1DB copy by default)."""
     practice_listing_url: str = Field(default=F1DB_LISTING_URL, pattern=r"^https?://[^\s/]+")
     """Live mode: where F1DB's season folders are listed (GitHub's contents API), `{url}/{season}/races`."""
     practice_files_url: str = Field(default=F1DB_FILES_URL, pattern=r"^https?://[^\s/]+")

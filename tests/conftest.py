@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from f1_pipeline.cli.workspace_run import QUIET
 from f1_pipeline.definitions import build_definitions
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST
 from f1_pipeline.settings import ENV_FILE_VARIABLE, PipelineSettings
 from f1_pipeline.warehouse import Warehouse
 from f1_serving.main import create_app
@@ -87,16 +87,16 @@ def _no_pipeline_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.fixture
-def snapshot_copy(tmp_path: Path) -> Path:
-    """A writable copy of the bundled snapshot, for tests that corrupt it."""
-    target = tmp_path / "snapshot"
-    shutil.copytree(BUNDLED_SNAPSHOT, target)
+def bundled_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled Ergast data, for tests that corrupt it."""
+    target = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_ERGAST, target)
     return target
 
 
-def edit_season_file(snapshot: Path, season: str, endpoint: str, edit: Callable[[dict[str, Any]], None]) -> None:
-    """Apply `edit` to one season file of a snapshot copy, in place."""
-    path = snapshot / season / f"{endpoint}.json.gz"
+def edit_season_file(bundled_dir: Path, season: str, endpoint: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Apply `edit` to one season file of a copy of the bundled data, in place."""
+    path = bundled_dir / season / f"{endpoint}.json.gz"
     body = json.loads(gzip.decompress(path.read_bytes()))
     edit(body)
     path.write_bytes(gzip.compress(json.dumps(body).encode()))
@@ -106,7 +106,7 @@ def isolated_settings(root: Path, **overrides: Any) -> PipelineSettings:
     """Settings whose every file (warehouse, MLflow, Optuna, serving data) lives under `root`, not in the repo."""
     return PipelineSettings(
         **{
-            "data_source": "snapshot",
+            "data_source": "bundled",
             "warehouse_path": root / "warehouse.duckdb",
             "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
             "mlflow_artifact_location": (root / "mlartifacts").as_uri(),

@@ -1,7 +1,7 @@
 """A local stand-in for F1DB's repository: season and race-folder listings, session files, scripted failures.
 
-Session files are written in F1DB's YAML layout from the bundled snapshot (Ergast ids mapped back to F1DB's), so
-a live fetch through this server must give back exactly the snapshot's rows. Used by the live-source tests, and by
+Session files are written in F1DB's YAML layout from the bundled copy (Ergast ids mapped back to F1DB's), so
+a live fetch through this server must give back exactly the bundled rows. Used by the live-source tests, and by
 hand to try the live practice source offline:
 
     python -m tests.fake_f1db --port 8766 --seasons 2024 2025 --fail-every 10
@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 import uvicorn
 
+from f1_pipeline.practice.bundled import read_bundled
 from f1_pipeline.practice.f1db import SESSION_FILES
 from f1_pipeline.practice.ids import F1DB_PREFIX, ErgastIds
-from f1_pipeline.practice.snapshot import read_snapshot
 from tests.local_server import Answer, FlakyServer
 
 Seasons = dict[str, dict[str, dict[str, str]]]
@@ -93,12 +93,12 @@ class _F1dbIds:
         raise KeyError(constructor_id)
 
 
-def snapshot_seasons(seasons: Sequence[str]) -> Seasons:
-    """The bundled snapshot's sessions of `seasons` as F1DB's files (one race folder per weekend with practice)."""
-    snapshot = read_snapshot().filter(pl.col("season").is_in(list(seasons)))
+def bundled_seasons(seasons: Sequence[str]) -> Seasons:
+    """The bundled copy's sessions of `seasons` as F1DB's files (one race folder per weekend with practice)."""
+    bundled = read_bundled().filter(pl.col("season").is_in(list(seasons)))
     back = _F1dbIds(ErgastIds.load())
     files: Seasons = {season: {} for season in seasons}
-    for (season, round_, session), rows in snapshot.group_by("season", "round", "session", maintain_order=True):
+    for (season, round_, session), rows in bundled.group_by("season", "round", "session", maintain_order=True):
         entries = []
         for row in rows.iter_rows(named=True):
             constructor, engine = back.constructor(row["constructor_id"], season)
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--fail-every", type=int, default=0)
     parser.add_argument("--rate-limit-every", type=int, default=0)
     args = parser.parse_args()
-    app = FakeF1db(snapshot_seasons(args.seasons), fail_every=args.fail_every, rate_limit_every=args.rate_limit_every)
+    app = FakeF1db(bundled_seasons(args.seasons), fail_every=args.fail_every, rate_limit_every=args.rate_limit_every)
     uvicorn.run(app, host="127.0.0.1", port=args.port, lifespan="off")
 
 

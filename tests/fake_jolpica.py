@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT, SnapshotTransport
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST, BundledTransport
 from tests import local_server
 from tests.local_server import Answer, FlakyServer, free_port
 
@@ -22,20 +22,20 @@ __all__ = ["FakeJolpica", "free_port", "serving"]
 
 
 class FakeJolpica(FlakyServer):
-    """An ASGI app serving the snapshot's pages, capped at `page_cap` rows, with scripted failures."""
+    """An ASGI app serving the bundled data's pages, capped at `page_cap` rows, with scripted failures."""
 
     rate_limited_body = b'{"detail": "rate limited"}'
 
     def __init__(
         self,
-        snapshot_dir: Path = BUNDLED_SNAPSHOT,
+        bundled_dir: Path = BUNDLED_ERGAST,
         page_cap: int = 30,
         fail_every: int = 0,
         rate_limit_every: int = 0,
         retry_after: str = "1",
     ) -> None:
         super().__init__(fail_every, rate_limit_every, retry_after)
-        self.transport = SnapshotTransport(snapshot_dir, max_limit=page_cap)
+        self.transport = BundledTransport(bundled_dir, max_limit=page_cap)
 
     async def answer(self, scope: dict) -> Answer:
         query = scope["query_string"].decode()

@@ -1,4 +1,4 @@
-"""Data for the modelling tests: real clean tables of a few seasons from the bundled snapshot (no Dagster, no
+"""Data for the modelling tests: real clean tables of a few seasons from the bundled data (no Dagster, no
 warehouse) and made-up feature frames for model unit tests."""
 
 from __future__ import annotations
@@ -12,29 +12,29 @@ import polars as pl
 from f1_pipeline.cleaning.qualifying import qualifying
 from f1_pipeline.cleaning.races import races
 from f1_pipeline.cleaning.results import results
+from f1_pipeline.ergast.bundled import BundledTransport
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, ErgastClient
 from f1_pipeline.ergast.ingest import load_seasons
-from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling import elo
 from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS, FeatureInputs, features_for, race_features
+from f1_pipeline.practice.bundled import read_bundled
 from f1_pipeline.practice.cleaning import practice_results
-from f1_pipeline.practice.snapshot import read_snapshot
 
 REAL_SEASONS = ("2019", "2020", "2021")
 
 
 @lru_cache(maxsize=4)
 def real_inputs(seasons: tuple[str, ...] = REAL_SEASONS) -> FeatureInputs:
-    """FeatureInputs of the bundled snapshot's `seasons`, cleaned as the clean layer does (about 1 s)."""
+    """FeatureInputs of the bundled data's `seasons`, cleaned as the clean layer does (about 1 s)."""
     raw = {
-        endpoint.name: load_seasons(ErgastClient(transport=SnapshotTransport()), endpoint, list(seasons)).frame
+        endpoint.name: load_seasons(ErgastClient(transport=BundledTransport()), endpoint, list(seasons)).frame
         for endpoint in (SCHEDULE, RESULTS, QUALIFYING, SPRINT)
     }
     calendar, _ = races(raw["races"], raw["results"])
     race_results, _ = results(raw["results"], calendar, "race_results")
     sprints, _ = results(raw["sprint"], calendar, "sprint_results")
     sessions, _ = qualifying(raw["qualifying"], calendar)
-    practice, _ = practice_results(read_snapshot().filter(pl.col("season").is_in(list(seasons))), calendar)
+    practice, _ = practice_results(read_bundled().filter(pl.col("season").is_in(list(seasons))), calendar)
     return FeatureInputs(
         races=calendar,
         results=race_results,

@@ -1,6 +1,6 @@
 """Qualifying results, typed, with each session's time and the best of them in seconds.
 
-Before 1994 many races have a single qualifying time, which the snapshot keeps in Q1; `best_seconds`
+Before 1994 many races have a single qualifying time, which the Ergast data keeps in Q1; `best_seconds`
 is therefore the fastest of whatever sessions a driver has, comparable within one race.
 """
 

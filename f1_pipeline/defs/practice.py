@@ -16,8 +16,8 @@ from f1_pipeline.defs.raw import (
 from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
 from f1_pipeline.history_guard import PRACTICE_SHAPE
 from f1_pipeline.practice import cleaning
+from f1_pipeline.practice.bundled import BundledFileError
 from f1_pipeline.practice.raw import PracticeBatch
-from f1_pipeline.practice.snapshot import SnapshotFileError
 from f1_pipeline.practice.suites import PRACTICE_SUITES
 from f1_pipeline.tables import PRACTICE_RESULTS, RACES, RAW_PRACTICE, writers
 
@@ -38,7 +38,7 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         try:
             with retried_only_if_recoverable(practice.practice_source):
                 batch = practice.load(seasons)
-        except SnapshotFileError as error:
+        except BundledFileError as error:
             raise dg.Failure(str(error), allow_retries=False) from error
         replace_history(context, warehouse, RAW_PRACTICE, batch.frame, seasons, PRACTICE_SHAPE)
         for season, metadata in season_metadata(batch).items():

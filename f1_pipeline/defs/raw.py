@@ -38,9 +38,9 @@ def ingestion_retry_policy(retry_backoff_seconds: float) -> dg.RetryPolicy:
 
 def worth_retrying(error: SourceError, data_source: DataSource = "live") -> bool:
     """Whether the source may answer differently in a few minutes: a live API after an outage, a 5xx, a timeout or
-    a proxy's error page may; snapshot files, a refused request (4xx) or a server asking to wait longer than the
+    a proxy's error page may; bundled files, a refused request (4xx) or a server asking to wait longer than the
     policy (its hourly budget is spent) will not, so retrying them would only delay the failure and its alert."""
-    if data_source == "snapshot" or isinstance(error, SourceRateLimitedError):
+    if data_source == "bundled" or isinstance(error, SourceRateLimitedError):
         return False
     if isinstance(error, SourceHTTPError):
         return error.status_code in (408, 429) or error.status_code >= 500

@@ -28,15 +28,15 @@ from f1_pipeline.weather.source import build_client as build_weather_client
 
 
 class ErgastResource(dg.ConfigurableResource):
-    """Where raw data comes from: `snapshot` (bundled files) or `live` (the Jolpica API).
+    """Where raw data comes from: `bundled` (the files the package ships) or `live` (the Jolpica API).
 
     One throttle serves every asset of a run, so the API's hourly budget holds across them; in separate
     processes (the multiprocess executor) each step paces itself and the server's `Retry-After` rules.
     """
 
-    data_source: DataSource = "snapshot"
+    data_source: DataSource = "bundled"
     ergast_base_url: str
-    snapshot_dir: str
+    bundled_dir: str
     page_size: int = 100
     request_attempts: int = 5
     retry_backoff_seconds: float = 1.0
@@ -52,7 +52,7 @@ class ErgastResource(dg.ConfigurableResource):
         return build_client(
             self.data_source,
             base_url=self.ergast_base_url,
-            snapshot_dir=Path(self.snapshot_dir),
+            bundled_dir=Path(self.bundled_dir),
             page_size=self.page_size,
             attempts=self.request_attempts,
             backoff_seconds=self.retry_backoff_seconds,
@@ -61,12 +61,12 @@ class ErgastResource(dg.ConfigurableResource):
 
 
 class PracticeResource(dg.ConfigurableResource):
-    """Where practice results come from: `snapshot` (the bundled F1DB copy) or `live` (F1DB's repository). A
+    """Where practice results come from: `bundled` (the bundled F1DB copy) or `live` (F1DB's repository). A
     setting of its own, as weather has: the Ergast source going live does not send practice to the network. One
     throttle paces every request of a run."""
 
-    practice_source: DataSource = "snapshot"
-    practice_snapshot_path: str
+    practice_source: DataSource = "bundled"
+    practice_bundled_path: str
     practice_listing_url: str
     practice_files_url: str
     request_attempts: int = 5
@@ -75,8 +75,8 @@ class PracticeResource(dg.ConfigurableResource):
     _throttle: Throttle | None = PrivateAttr(default=None)
 
     def load(self, seasons: Sequence[str]) -> PracticeBatch:
-        snapshot = Path(self.practice_snapshot_path)
-        return load_practice(self.practice_source, seasons, snapshot_path=snapshot, client=self.client)
+        bundled = Path(self.practice_bundled_path)
+        return load_practice(self.practice_source, seasons, bundled_path=bundled, client=self.client)
 
     def client(self) -> F1dbClient:
         if self._throttle is None:
@@ -91,7 +91,7 @@ class PracticeResource(dg.ConfigurableResource):
     def describe(self) -> str:
         if self.practice_source == "live":
             return f"F1DB {self.practice_files_url}"
-        return f"snapshot {self.practice_snapshot_path}"
+        return f"bundled {self.practice_bundled_path}"
 
 
 class WeatherResource(dg.ConfigurableResource):

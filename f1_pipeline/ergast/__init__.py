@@ -1,1 +1,1 @@
-"""The Ergast/Jolpica API: one async client for the live service and the bundled snapshot."""
+"""The Ergast/Jolpica API: one async client for the live service and the bundled data."""

@@ -1,4 +1,4 @@
-"""Async client for the Ergast API as Jolpica serves it, live or from the bundled snapshot.
+"""Async client for the Ergast API as Jolpica serves it, live or from the bundled data.
 
 Paging is driven by what each page says (`limit`, `offset`, `total`), never by what was asked for:
 the server caps `limit`, and a race's rows may be split across two pages, so pages are merged by race.

@@ -1,1 +1,1 @@
-"""Free-practice results: the bundled F1DB snapshot, the live F1DB source, and their cleaning."""
+"""Free-practice results: the bundled F1DB copy, the live F1DB source, and their cleaning."""

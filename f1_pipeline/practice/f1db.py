@@ -2,7 +2,7 @@
 
 Why F1DB's repository files rather than OpenF1 or F1DB's release archives:
 
-- They are the files the bundled snapshot was built from, so live rows mean what snapshot rows mean (the official
+- They are the files the bundled copy was built from, so live rows mean what bundled rows mean (the official
   classification: each driver's best lap, position, laps run, drivers not classified) and carry the same ids
   through one map.
 - F1DB commits each session's classification during the race weekend; its releases (CSV/JSON archives) come out
@@ -221,7 +221,7 @@ def _scalar(url: str, number: int, key: str, value: Any) -> str | None:
 
 
 def raw_frame(rows: Sequence[Mapping[str, str | None]]) -> pl.DataFrame:
-    """Rows in the raw layout; `time_seconds` from `time`, as the snapshot states it (text, 3 decimals)."""
+    """Rows in the raw layout; `time_seconds` from `time`, as the bundled file states it (text, 3 decimals)."""
     frame = pl.DataFrame(list(rows), schema={name: pl.String for name in RAW_COLUMNS if name != "time_seconds"})
     seconds = clock_seconds("time").round(3).cast(pl.String)
     return frame.with_columns(time_seconds=seconds).select(RAW_COLUMNS).cast(RAW_SCHEMA)

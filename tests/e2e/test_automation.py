@@ -22,6 +22,7 @@ from f1_pipeline import alerts
 from f1_pipeline.alerts import RunFailure, alert_payload, failure_text, send_alert
 from f1_pipeline.definitions import build_definitions
 from f1_pipeline.defs.raw import worth_retrying
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST
 from f1_pipeline.ergast.errors import (
     ErgastError,
     ErgastHTTPError,
@@ -29,7 +30,6 @@ from f1_pipeline.ergast.errors import (
     ErgastUnavailableError,
     MalformedPageError,
 )
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT
 from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.publication import read_publication
 from f1_pipeline.settings import PipelineSettings
@@ -54,29 +54,29 @@ QUALIFYING = "post_qualifying_predictions"
 ALERT = "run_failure_alert"
 
 
-# --- the data: the bundled snapshot's 2026, whose last race with results is round 11 (Hungary) -------------------
+# --- the data: the bundled data's 2026, whose last race with results is round 11 (Hungary) -------------------
 
 
 def races_in(body: dict[str, Any]) -> list[dict[str, Any]]:
     return body["MRData"]["RaceTable"]["Races"]
 
 
-def remove_last_race(snapshot: Path) -> None:
+def remove_last_race(bundled_dir: Path) -> None:
     """2026 as it stood before the Hungarian Grand Prix had results (its qualifying was already in)."""
 
     def pop(body: dict[str, Any]) -> None:
         assert races_in(body).pop()["round"] == "11"
 
-    edit_season_file(snapshot, "2026", "results", pop)
+    edit_season_file(bundled_dir, "2026", "results", pop)
 
 
-def restore(snapshot: Path, endpoint: str) -> None:
-    shutil.copy(BUNDLED_SNAPSHOT / "2026" / f"{endpoint}.json.gz", snapshot / "2026" / f"{endpoint}.json.gz")
+def restore(bundled_dir: Path, endpoint: str) -> None:
+    shutil.copy(BUNDLED_ERGAST / "2026" / f"{endpoint}.json.gz", bundled_dir / "2026" / f"{endpoint}.json.gz")
 
 
-def add_next_race_qualifying(snapshot: Path) -> None:
+def add_next_race_qualifying(bundled_dir: Path) -> None:
     """Qualifying for the Dutch Grand Prix (round 12, the next race), with the Hungarian grid's drivers."""
-    path = snapshot / "2026" / "races.json.gz"
+    path = bundled_dir / "2026" / "races.json.gz"
     scheduled = next(race for race in races_in(json.loads(gzip.decompress(path.read_bytes()))) if race["round"] == "12")
     fields = ("season", "round", "url", "raceName", "Circuit", "date", "time")
 
@@ -86,7 +86,7 @@ def add_next_race_qualifying(snapshot: Path) -> None:
             {**{key: scheduled[key] for key in fields}, "QualifyingResults": previous["QualifyingResults"]}
         )
 
-    edit_season_file(snapshot, "2026", "qualifying", append)
+    edit_season_file(bundled_dir, "2026", "qualifying", append)
 
 
 def ingest_2026(settings: PipelineSettings, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -193,7 +193,7 @@ def test_daily_ingestion_asks_for_the_current_season_from_the_live_api_at_two_ut
     assert ergast["ergast_base_url"] == "https://api.jolpi.ca/ergast/f1"  # the rest is the deployment's
 
 
-def test_the_scheduled_run_reads_the_live_api_where_the_snapshot_is_the_default(tmp_path: Path) -> None:
+def test_the_scheduled_run_reads_the_live_api_where_the_bundled_data_is_the_default(tmp_path: Path) -> None:
     app = FakeJolpica(page_cap=100)
     with serving(app) as base_url:
         definitions = build_definitions(isolated_settings(tmp_path, ergast_base_url=base_url))
@@ -240,8 +240,8 @@ URL = "https://api.jolpi.ca/ergast/f1/2026/results.json"
         (MalformedPageError(URL, "page is not JSON"), "live", True),
         (ErgastHTTPError(URL, 404, 1), "live", False),
         (ErgastRateLimitedError(URL, 429, 3600), "live", False),
-        (MalformedPageError(URL, "page is not JSON"), "snapshot", False),
-        (ErgastHTTPError(URL, 404, 1), "snapshot", False),
+        (MalformedPageError(URL, "page is not JSON"), "bundled", False),
+        (ErgastHTTPError(URL, 404, 1), "bundled", False),
     ],
 )
 def test_only_a_source_that_may_recover_is_retried(error: ErgastError, source: DataSource, retried: bool) -> None:
@@ -275,9 +275,9 @@ def test_a_step_that_fails_on_a_live_outage_is_retried_until_the_api_answers(tmp
     assert [status for _, status in app.requests[:2]] == [503, 503]
 
 
-def test_a_broken_snapshot_file_fails_at_once_without_retries(tmp_path: Path, snapshot_copy: Path) -> None:
-    (snapshot_copy / "2026" / "results.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
-    result = run_job(isolated_settings(tmp_path, snapshot_dir=snapshot_copy), "2026", "2026", job="ingest_and_clean")
+def test_a_broken_bundled_file_fails_at_once_without_retries(tmp_path: Path, bundled_copy: Path) -> None:
+    (bundled_copy / "2026" / "results.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
+    result = run_job(isolated_settings(tmp_path, bundled_dir=bundled_copy), "2026", "2026", job="ingest_and_clean")
 
     assert not result.success
     assert events_of(result, "STEP_UP_FOR_RETRY") == []
@@ -289,9 +289,9 @@ def test_a_broken_snapshot_file_fails_at_once_without_retries(tmp_path: Path, sn
 # --- the race sensors -------------------------------------------------------------------------------------------
 
 
-def test_the_race_sensors_follow_a_race_weekend(tmp_path: Path, snapshot_copy: Path) -> None:
-    remove_last_race(snapshot_copy)
-    settings = isolated_settings(tmp_path, snapshot_dir=snapshot_copy)
+def test_the_race_sensors_follow_a_race_weekend(tmp_path: Path, bundled_copy: Path) -> None:
+    remove_last_race(bundled_copy)
+    settings = isolated_settings(tmp_path, bundled_dir=bundled_copy)
     definitions = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     retraining, qualifying = Ticks(definitions, instance, RETRAINING), Ticks(definitions, instance, QUALIFYING)
@@ -303,8 +303,8 @@ def test_the_race_sensors_follow_a_race_weekend(tmp_path: Path, snapshot_copy: P
     assert (run_keys(qualifying()), qualifying.cursor) == ([], "2026-11")  # Hungary had qualified already
 
     # The Hungarian results arrive in a run that fails (the sprint page is broken): nothing retrains on it.
-    restore(snapshot_copy, "results")
-    (snapshot_copy / "2026" / "sprint.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
+    restore(bundled_copy, "results")
+    (bundled_copy / "2026" / "sprint.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
     failed = ingest_2026(settings, instance)
     assert not failed.success and failed.asset_materializations_for_node("race_results")
     waiting = retraining()
@@ -312,7 +312,7 @@ def test_the_race_sensors_follow_a_race_weekend(tmp_path: Path, snapshot_copy: P
     assert retraining.cursor == "2026-10"
 
     # The same results from a run that succeeds: one retraining, named after the race; then nothing more.
-    restore(snapshot_copy, "sprint")
+    restore(bundled_copy, "sprint")
     assert ingest_2026(settings, instance).success
     tick = retraining()
     assert run_keys(tick) == ["2026-11"]
@@ -321,7 +321,7 @@ def test_the_race_sensors_follow_a_race_weekend(tmp_path: Path, snapshot_copy: P
     assert run_keys(qualifying()) == []  # the next race (the Netherlands) has no qualifying yet
 
     # Dutch qualifying appears: one post-qualifying run for it, and no retraining (the same last race, loaded again).
-    add_next_race_qualifying(snapshot_copy)
+    add_next_race_qualifying(bundled_copy)
     assert ingest_2026(settings, instance).success
     assert run_keys(qualifying()) == ["2026-12"]
     assert run_keys(qualifying()) == []
@@ -348,18 +348,16 @@ def test_a_race_a_later_run_already_published_starts_nothing(tmp_path: Path) -> 
     assert retraining.cursor == "2026-11"
 
 
-def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
-    tmp_path: Path, snapshot_copy: Path
-) -> None:
-    remove_last_race(snapshot_copy)
-    settings = isolated_settings(tmp_path, snapshot_dir=snapshot_copy, **QUICK_TRAINING)
+def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(tmp_path: Path, bundled_copy: Path) -> None:
+    remove_last_race(bundled_copy)
+    settings = isolated_settings(tmp_path, bundled_dir=bundled_copy, **QUICK_TRAINING)
     definitions = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     retraining, qualifying = Ticks(definitions, instance, RETRAINING), Ticks(definitions, instance, QUALIFYING)
     assert run_job(settings, *QUICK_SEASONS, instance=instance).success
     assert run_keys(retraining()) == run_keys(qualifying()) == []
 
-    restore(snapshot_copy, "results")
+    restore(bundled_copy, "results")
     assert ingest_2026(settings, instance).success
     [request] = retraining().run_requests
     assert launch(definitions, instance, RETRAINING, request).success
@@ -369,7 +367,7 @@ def test_the_sensors_runs_retrain_on_the_new_race_and_predict_from_the_grid(
     assert history.filter((pl.col("season") == 2026) & (pl.col("round") == 11)).height > 0
     assert run_keys(retraining()) == []
 
-    add_next_race_qualifying(snapshot_copy)
+    add_next_race_qualifying(bundled_copy)
     assert ingest_2026(settings, instance).success
     [request] = qualifying().run_requests
     assert request.partition_key == "2026"  # the next race's season: its weather forecast is refreshed

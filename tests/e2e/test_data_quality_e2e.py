@@ -15,9 +15,9 @@ def check_outcomes(result) -> dict[str, bool]:
     return {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
 
 
-def test_a_missing_driver_id_fails_the_blocking_check_and_nothing_downstream_runs(settings_for, snapshot_copy):
-    edit_season_file(snapshot_copy, "2021", "results", lambda body: first_result(body)["Driver"].pop("driverId"))
-    settings = settings_for(snapshot_dir=snapshot_copy)
+def test_a_missing_driver_id_fails_the_blocking_check_and_nothing_downstream_runs(settings_for, bundled_copy):
+    edit_season_file(bundled_copy, "2021", "results", lambda body: first_result(body)["Driver"].pop("driverId"))
+    settings = settings_for(bundled_dir=bundled_copy)
 
     result = run_job(settings, "2020", "2021")
 
@@ -28,27 +28,27 @@ def test_a_missing_driver_id_fails_the_blocking_check_and_nothing_downstream_run
     assert RACE_RESULTS.qualified not in warehouse_of(settings).tables()
 
 
-def test_a_result_on_no_scheduled_race_fails_referential_integrity(settings_for, snapshot_copy):
+def test_a_result_on_no_scheduled_race_fails_referential_integrity(settings_for, bundled_copy):
     def move_race(body: dict) -> None:
         body["MRData"]["RaceTable"]["Races"][3]["date"] = "2021-02-30"
 
-    edit_season_file(snapshot_copy, "2021", "qualifying", move_race)
-    result = run_job(settings_for(snapshot_dir=snapshot_copy), "2021", "2021")
+    edit_season_file(bundled_copy, "2021", "qualifying", move_race)
+    result = run_job(settings_for(bundled_dir=bundled_copy), "2021", "2021")
 
     assert check_outcomes(result)["check_raw_qualifying_on_schedule"] is False
     assert result.asset_materializations_for_node("qualifying_results") == []
 
 
-def corrupt_points(snapshot: Path, row: int) -> None:
+def corrupt_points(bundled_dir: Path, row: int) -> None:
     def corrupt(body: dict) -> None:
         body["MRData"]["RaceTable"]["Races"][0]["Results"][row]["points"] = "twenty-five"
 
-    edit_season_file(snapshot, "2021", "results", corrupt)
+    edit_season_file(bundled_dir, "2021", "results", corrupt)
 
 
-def test_an_unreadable_value_is_quarantined_with_its_reason(settings_for, snapshot_copy):
-    corrupt_points(snapshot_copy, row=-1)
-    settings = settings_for(snapshot_dir=snapshot_copy)
+def test_an_unreadable_value_is_quarantined_with_its_reason(settings_for, bundled_copy):
+    corrupt_points(bundled_copy, row=-1)
+    settings = settings_for(bundled_dir=bundled_copy)
 
     result = run_job(settings, "2021", "2021")
 
@@ -65,10 +65,10 @@ def test_an_unreadable_value_is_quarantined_with_its_reason(settings_for, snapsh
     assert event.metadata["quarantined_rows"].value == 1
 
 
-def test_a_malformed_page_fails_with_its_url_and_keeps_the_season_already_loaded(settings_for, snapshot_copy: Path):
-    settings = settings_for(snapshot_dir=snapshot_copy)
+def test_a_malformed_page_fails_with_its_url_and_keeps_the_season_already_loaded(settings_for, bundled_copy: Path):
+    settings = settings_for(bundled_dir=bundled_copy)
     assert run_job(settings, "2021", "2021", job="ingest_and_clean").success
-    (snapshot_copy / "2021" / "results.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
+    (bundled_copy / "2021" / "results.json.gz").write_bytes(b"<html>502 Bad Gateway</html>")
 
     result = run_job(settings, "2021", "2021", job="ingest_and_clean")
 
@@ -81,9 +81,9 @@ def test_a_malformed_page_fails_with_its_url_and_keeps_the_season_already_loaded
     assert warehouse_of(settings).query(f"select count(*) from {RAW_RESULTS} where season = '2021'").item() == 440
 
 
-def test_quarantining_a_winner_is_not_silent_the_one_winner_check_stops_downstream(settings_for, snapshot_copy):
-    corrupt_points(snapshot_copy, row=0)
-    settings = settings_for(snapshot_dir=snapshot_copy)
+def test_quarantining_a_winner_is_not_silent_the_one_winner_check_stops_downstream(settings_for, bundled_copy):
+    corrupt_points(bundled_copy, row=0)
+    settings = settings_for(bundled_dir=bundled_copy)
 
     result = run_job(settings, "2021", "2021")
 

@@ -35,16 +35,16 @@ def failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return [str(event.event_specific_data.error) for event in steps]
 
 
-def test_a_short_season_is_refused_and_corrections_and_new_races_are_accepted(settings_for, snapshot_copy: Path):
-    results_file = snapshot_copy / "2024" / "results.json.gz"
+def test_a_short_season_is_refused_and_corrections_and_new_races_are_accepted(settings_for, bundled_copy: Path):
+    results_file = bundled_copy / "2024" / "results.json.gz"
     original = results_file.read_bytes()
 
     def live_run(*edits: Callable[[dict[str, Any]], None], job: str = "ingest_and_clean", **overrides: Any) -> Any:
         """One run of 2024 against a fresh fake Jolpica serving the original season file with `edits` applied."""
         results_file.write_bytes(original)
         for edit in edits:
-            edit_season_file(snapshot_copy, "2024", "results", edit)
-        with serving(FakeJolpica(snapshot_copy, page_cap=1000)) as base_url:
+            edit_season_file(bundled_copy, "2024", "results", edit)
+        with serving(FakeJolpica(bundled_copy, page_cap=1000)) as base_url:
             live = settings_for(data_source="live", ergast_base_url=base_url, requests_per_second=1000, **overrides)
             return run_job(live, "2024", "2024", job=job)
 

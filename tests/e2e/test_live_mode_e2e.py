@@ -9,7 +9,7 @@ from tests.fake_jolpica import FakeJolpica, serving
 TABLES = (RAW_RACES, RAW_RESULTS, RAW_QUALIFYING, RAW_SPRINT, RACE_RESULTS, RACES)
 
 
-def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(settings_for, tmp_path):
+def test_live_mode_through_a_flaky_paging_server_loads_what_the_bundled_data_loads(settings_for, tmp_path):
     app = FakeJolpica(page_cap=30, fail_every=9, rate_limit_every=13, retry_after="0")
     with serving(app) as base_url:
         live = settings_for(
@@ -18,12 +18,12 @@ def test_live_mode_through_a_flaky_paging_server_loads_what_the_snapshot_loads(s
         result = run_job(live, "2021", "2022", job="ingest_and_clean")
     assert result.success
 
-    snapshot = settings_for(warehouse_path=tmp_path / "snapshot.duckdb")
-    assert run_job(snapshot, "2021", "2022", job="ingest_and_clean").success
+    bundled = settings_for(warehouse_path=tmp_path / "bundled.duckdb")
+    assert run_job(bundled, "2021", "2022", job="ingest_and_clean").success
 
     for table in TABLES:
         query = f"select * from {table} order by all"
-        assert warehouse_of(live).query(query).equals(warehouse_of(snapshot).query(query)), table
+        assert warehouse_of(live).query(query).equals(warehouse_of(bundled).query(query)), table
 
     statuses = [status for _, status in app.requests]
     assert statuses.count(503) > 0 and statuses.count(429) > 0  # the failures really happened, and were retried

@@ -111,7 +111,7 @@ def test_metadata_shown_in_the_ui(full_run):
     )
     raw_meta = materialization(result, "raw_results")
     seasons = season_partitions.get_partition_keys()
-    assert raw_meta["source"] == "snapshot"
+    assert raw_meta["source"] == "bundled"
     assert (raw_meta["rows_in_run"], raw_meta["seasons_in_run"]) == (27481, len(seasons))
     assert raw_meta["pages_in_run"] >= 275  # 100-row pages: the real paging path, not one file read
     per_season = {event.partition: event.metadata for event in result.asset_materializations_for_node("raw_results")}
@@ -122,15 +122,15 @@ def test_metadata_shown_in_the_ui(full_run):
     assert per_season["1950"]["season_coverage"].value == "1950 (1 season)"
 
 
-def test_rematerializing_a_season_replaces_exactly_that_season(settings_for, snapshot_copy: Path):
+def test_rematerializing_a_season_replaces_exactly_that_season(settings_for, bundled_copy: Path):
     from tests.conftest import edit_season_file
 
-    settings = settings_for(snapshot_dir=snapshot_copy)
+    settings = settings_for(bundled_dir=bundled_copy)
     assert run_job(settings, "2020", "2021", job="ingest_and_clean").success
     before = warehouse_of(settings).query(f"select season, count(*) as n from {RAW_RESULTS} group by all order by 1")
 
-    edit_season_file(snapshot_copy, "2021", "results", lambda body: body["MRData"]["RaceTable"]["Races"].pop())
-    correction = settings_for(snapshot_dir=snapshot_copy, accept_history_loss=True)  # a lost race needs a person
+    edit_season_file(bundled_copy, "2021", "results", lambda body: body["MRData"]["RaceTable"]["Races"].pop())
+    correction = settings_for(bundled_dir=bundled_copy, accept_history_loss=True)  # a lost race needs a person
     assert run_job(correction, "2021", "2021", job="ingest_and_clean").success
 
     after = warehouse_of(settings).query(f"select season, count(*) as n from {RAW_RESULTS} group by all order by 1")

@@ -1,11 +1,11 @@
 """Practice through the real code location: `ingest_and_clean` on a couple of seasons writes `clean.practice_results`
-as the snapshot says, and its blocking checks stop data that references a driver no source knows."""
+as the bundled copy says, and its blocking checks stop data that references a driver no source knows."""
 
 import gzip
 
 import polars as pl
 
-from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, read_snapshot
+from f1_pipeline.practice.bundled import BUNDLED_PRACTICE, read_bundled
 from f1_pipeline.tables import PRACTICE_RESULTS, QUARANTINE, RAW_PRACTICE
 from tests.conftest import run_job, warehouse_of
 
@@ -44,7 +44,7 @@ def test_ingest_and_clean_writes_the_practice_table_of_the_seasons_run(settings_
         "time_seconds",
         "laps",
     ]
-    expected = read_snapshot().filter(pl.col("season").is_in(["2025", "2026"]))
+    expected = read_bundled().filter(pl.col("season").is_in(["2025", "2026"]))
     assert table.height == expected.height == 1_991
     assert table.select("season", "round").unique().height == 36
     fastest = table.filter(season=2025, round=1, session="fp1").sort("position").row(0, named=True)
@@ -66,7 +66,7 @@ def test_an_unknown_driver_fails_the_blocking_check_and_a_bad_time_is_quarantine
         "2026,1,fp2,23,f1db:test-driver,mclaren,1:4x.0,,,3",  # a time that is not a time
     ]
     practice.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    settings = settings_for(practice_snapshot_path=practice)
+    settings = settings_for(practice_bundled_path=practice)
     result = run_job(settings, "2026", "2026")
     assert not result.success
     outcomes = check_outcomes(result)

@@ -104,7 +104,7 @@ def production(postgres_databases, tmp_path_factory) -> Production:
         "F1_MLFLOW_ARTIFACT_LOCATION": artifact_location,
         "F1_OPTUNA_STORAGE": urls["optuna"],
         "F1_DAGSTER_EXECUTOR": "multiprocess",
-        "F1_DATA_SOURCE": "snapshot",
+        "F1_DATA_SOURCE": "bundled",
         "F1_WAREHOUSE_PATH": str(root / "warehouse" / "f1.duckdb"),
         "F1_SERVING_DIR": str(root / "serving"),
         **{f"F1_{name.upper()}": str(value) for name, value in QUICK_TRAINING.items()},

@@ -234,8 +234,8 @@ def test_dockerfile_sources_exist_and_pass_dockerignore() -> None:
         if name == "COPY" and "--from" not in args
         for source in args.split()[:-1]
     ]
-    snapshot_file = next((REPO_ROOT / "f1_pipeline" / "data" / "ergast").rglob("*.json.gz"))
-    needed = [*sources, "f1_pipeline/settings.py", str(snapshot_file.relative_to(REPO_ROOT))]
+    bundled_file = next((REPO_ROOT / "f1_pipeline" / "data" / "ergast").rglob("*.json.gz"))
+    needed = [*sources, "f1_pipeline/settings.py", str(bundled_file.relative_to(REPO_ROOT))]
     for source in needed:
         assert (REPO_ROOT / source).exists(), source
         assert not _dockerignored(source, patterns), f"{source} is excluded by .dockerignore"
@@ -243,8 +243,8 @@ def test_dockerfile_sources_exist_and_pass_dockerignore() -> None:
         assert _dockerignored(left_out, patterns), f"{left_out} would be sent to the build"
 
 
-def test_package_data_ships_the_bundled_snapshot() -> None:
-    """`pip install .` (not editable) must carry every snapshot file: only package-data globs do that."""
+def test_package_data_ships_the_bundled_data() -> None:
+    """`pip install .` (not editable) must carry every bundled data file: only package-data globs do that."""
     import tomllib
 
     globs = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]

@@ -21,14 +21,14 @@ from f1_pipeline.ergast.errors import (
     MalformedPageError,
 )
 from f1_pipeline.http_source.client import RetryPolicy
+from f1_pipeline.practice.bundled import BUNDLED_PRACTICE, read_bundled
 from f1_pipeline.practice.cleaning import practice_results
 from f1_pipeline.practice.f1db import F1dbClient, fetch_seasons, session_rows
 from f1_pipeline.practice.ids import ErgastIds
-from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, read_snapshot
 from f1_pipeline.practice.source import load_practice
 from f1_pipeline.tables import RAW_PRACTICE
 from f1_pipeline.warehouse import Warehouse
-from tests.fake_f1db import FakeF1db, folder, snapshot_seasons
+from tests.fake_f1db import FakeF1db, bundled_seasons, folder
 from tests.fake_jolpica import serving
 
 BASE = "http://f1db.test"
@@ -65,18 +65,18 @@ def cleaned(raw):
 
 @pytest.fixture(scope="module")
 def season_2024():
-    return snapshot_seasons(["2024"])
+    return bundled_seasons(["2024"])
 
 
 @pytest.fixture(scope="module")
-def snapshot_2024():
-    return cleaned(read_snapshot().filter(season="2024"))
+def bundled_2024():
+    return cleaned(read_bundled().filter(season="2024"))
 
 
-async def test_two_live_seasons_give_back_the_snapshot_rows():
-    app = FakeF1db(snapshot_seasons(["2024", "2025"]))
+async def test_two_live_seasons_give_back_the_bundled_rows():
+    app = FakeF1db(bundled_seasons(["2024", "2025"]))
     batch = await fetch_seasons(client(httpx.ASGITransport(app=app)), ["2024", "2025"])
-    expected = cleaned(read_snapshot().filter(pl.col("season").is_in(["2024", "2025"])))
+    expected = cleaned(read_bundled().filter(pl.col("season").is_in(["2024", "2025"])))
     assert cleaned(batch.frame).equals(expected)
     assert expected.height == 1_310 + batch.season("2025").height
     assert batch.season("2024").select("round", "session").unique().height == 18 * 3 + 6 * 2  # six sprint weekends
@@ -84,11 +84,11 @@ async def test_two_live_seasons_give_back_the_snapshot_rows():
     assert all(status in (200, 404) for _, status in app.requests)
 
 
-async def test_503s_and_429s_are_retried_honouring_retry_after(season_2024, snapshot_2024):
+async def test_503s_and_429s_are_retried_honouring_retry_after(season_2024, bundled_2024):
     app = FakeF1db(season_2024, fail_every=7, rate_limit_every=11, retry_after="3")
     waits = Waits()
     batch = await fetch_seasons(client(httpx.ASGITransport(app=app), waits), ["2024"])
-    assert cleaned(batch.frame).equals(snapshot_2024)
+    assert cleaned(batch.frame).equals(bundled_2024)
     statuses = [status for _, status in app.requests]
     assert statuses.count(503) > 5 and statuses.count(429) > 5
     assert len(waits.seconds) == statuses.count(429) + statuses.count(503)
@@ -244,7 +244,7 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
         resources = {
             "practice": PracticeResource(
                 practice_source="live",
-                practice_snapshot_path=str(BUNDLED_PRACTICE),
+                practice_bundled_path=str(BUNDLED_PRACTICE),
                 practice_listing_url=f"{root}/api/seasons",
                 practice_files_url=f"{root}/raw/seasons",
                 request_attempts=1,
@@ -261,16 +261,16 @@ def test_the_raw_asset_ingests_a_live_season_from_the_local_server(tmp_path, sea
     assert metadata["requests_in_run"].value == 1 + 24 * 5
 
 
-def test_the_practice_source_setting_chooses_the_snapshot_or_f1db(season_2024, snapshot_2024):
+def test_the_practice_source_setting_chooses_the_bundled_copy_or_f1db(season_2024, bundled_2024):
     def no_client():
-        raise AssertionError("the snapshot source must not build a live client")
+        raise AssertionError("the bundled source must not build a live client")
 
-    snapshot = load_practice("snapshot", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=no_client)
-    assert cleaned(snapshot.frame).equals(snapshot_2024) and snapshot.requests == 0
+    bundled = load_practice("bundled", ["2024"], bundled_path=BUNDLED_PRACTICE, client=no_client)
+    assert cleaned(bundled.frame).equals(bundled_2024) and bundled.requests == 0
     app = FakeF1db(season_2024)
     live = load_practice(
-        "live", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=lambda: client(httpx.ASGITransport(app=app))
+        "live", ["2024"], bundled_path=BUNDLED_PRACTICE, client=lambda: client(httpx.ASGITransport(app=app))
     )
-    assert cleaned(live.frame).equals(snapshot_2024) and live.requests == len(app.requests) == 1 + 24 * 5
+    assert cleaned(live.frame).equals(bundled_2024) and live.requests == len(app.requests) == 1 + 24 * 5
     with pytest.raises(ValueError, match="unknown data source 'ftp'"):
-        load_practice("ftp", ["2024"], snapshot_path=BUNDLED_PRACTICE, client=no_client)
+        load_practice("ftp", ["2024"], bundled_path=BUNDLED_PRACTICE, client=no_client)

@@ -9,10 +9,10 @@ from f1_pipeline.cleaning import qualifying, reference
 from f1_pipeline.cleaning import races as calendar
 from f1_pipeline.cleaning import results as results_cleaning
 from f1_pipeline.cleaning.quarantine import split
+from f1_pipeline.ergast.bundled import BundledTransport
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, ErgastClient
 from f1_pipeline.ergast.flatten import RESULT_COLUMNS
 from f1_pipeline.ergast.ingest import fetch_seasons
-from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.tables import (
     CIRCUITS,
     CONSTRUCTORS,
@@ -31,7 +31,7 @@ def raw() -> dict[str, pl.DataFrame]:
     async def load() -> dict[str, pl.DataFrame]:
         frames = {}
         for endpoint in (SCHEDULE, RESULTS, QUALIFYING, SPRINT):
-            client = ErgastClient(transport=SnapshotTransport())
+            client = ErgastClient(transport=BundledTransport())
             frames[endpoint.name] = (await fetch_seasons(client, endpoint, SEASONS)).frame
         return frames
 

@@ -1,4 +1,4 @@
-"""Point-in-time features on real seasons (2019-2021 of the bundled snapshot): no row can see its own result or any
+"""Point-in-time features on real seasons (2019-2021 of the bundled data): no row can see its own result or any
 later race, the next race gets the right entrants, rookies start at the base rating."""
 
 import dataclasses

@@ -1,19 +1,19 @@
-"""Practice data without Dagster: the bundled snapshot, the id map, the cleaning and its quarantine."""
+"""Practice data without Dagster: the bundled copy, the id map, the cleaning and its quarantine."""
 
 import gzip
 
 import polars as pl
 import pytest
 
+from f1_pipeline.practice.bundled import BUNDLED_PRACTICE, BundledFileError, load_bundled, read_bundled
 from f1_pipeline.practice.cleaning import SCHEMA, practice_results
 from f1_pipeline.practice.ids import ErgastIds
 from f1_pipeline.practice.raw import RAW_COLUMNS
-from f1_pipeline.practice.snapshot import BUNDLED_PRACTICE, SnapshotFileError, load_snapshot, read_snapshot
 
 
 @pytest.fixture(scope="module")
-def snapshot():
-    return read_snapshot()
+def bundled():
+    return read_bundled()
 
 
 def calendar_of(raw):
@@ -41,26 +41,26 @@ def raw_rows(*rows):
 CALENDAR = pl.DataFrame({"season": [2024], "round": [1]}, schema={"season": pl.Int32, "round": pl.Int32})
 
 
-def test_the_bundled_snapshot_holds_every_session_since_1988(snapshot):
-    assert snapshot.columns == list(RAW_COLUMNS)
-    assert snapshot.height == 41_498
-    assert snapshot.select("season", "round").unique().height == 709
-    seasons = snapshot["season"].cast(pl.Int32)
+def test_the_bundled_copy_holds_every_session_since_1988(bundled):
+    assert bundled.columns == list(RAW_COLUMNS)
+    assert bundled.height == 41_498
+    assert bundled.select("season", "round").unique().height == 709
+    seasons = bundled["season"].cast(pl.Int32)
     assert (seasons.min(), seasons.max()) == (1988, 2026)
-    assert set(snapshot["session"]) == {"fp1", "fp2", "fp3", "fp4", "sq"}
-    assert snapshot.filter(pl.col("driver_id").str.starts_with("f1db:"))["driver_id"].n_unique() == 54
+    assert set(bundled["session"]) == {"fp1", "fp2", "fp3", "fp4", "sq"}
+    assert bundled.filter(pl.col("driver_id").str.starts_with("f1db:"))["driver_id"].n_unique() == 54
 
 
-def test_loading_seasons_slices_the_snapshot_and_a_season_before_1988_is_empty():
-    batch = load_snapshot(BUNDLED_PRACTICE, ["1987", "2024"])
+def test_loading_seasons_slices_the_bundled_copy_and_a_season_before_1988_is_empty():
+    batch = load_bundled(BUNDLED_PRACTICE, ["1987", "2024"])
     assert batch.season("1987").height == 0
     assert batch.season("2024").height == 1_310
     assert batch.season("2024").select("round").n_unique() == 24
     assert [fetched.season for fetched in batch.fetched] == ["1987", "2024"]
 
 
-def test_the_whole_snapshot_cleans_without_quarantine(snapshot):
-    table, quarantined = practice_results(snapshot, calendar_of(snapshot))
+def test_the_whole_bundled_copy_cleans_without_quarantine(bundled):
+    table, quarantined = practice_results(bundled, calendar_of(bundled))
     assert quarantined.height == 0
     assert table.schema == pl.Schema(SCHEMA)
     assert table.height == 41_498
@@ -79,8 +79,8 @@ def test_the_whole_snapshot_cleans_without_quarantine(snapshot):
     assert table.filter(pl.col("time_seconds").is_null()).height == 1_207  # no time set, and every sq row
 
 
-def test_a_driver_not_classified_comes_after_the_classified_ones(snapshot):
-    table, _ = practice_results(snapshot, calendar_of(snapshot))
+def test_a_driver_not_classified_comes_after_the_classified_ones(bundled):
+    table, _ = practice_results(bundled, calendar_of(bundled))
     session = table.filter(season=2023, round=12, session="sq").sort("position")
     assert session.height == 20
     last = session.row(-1, named=True)
@@ -129,20 +129,20 @@ def test_a_time_without_its_seconds_is_read_from_the_clock():
     assert table["time_seconds"].to_list() == [92.901]
 
 
-def test_a_missing_or_foreign_snapshot_file_is_a_clear_error(tmp_path):
-    with pytest.raises(SnapshotFileError, match="cannot read the practice snapshot") as missing:
-        read_snapshot(tmp_path / "none.csv.gz")
+def test_a_missing_or_foreign_bundled_file_is_a_clear_error(tmp_path):
+    with pytest.raises(BundledFileError, match="cannot read the bundled practice file") as missing:
+        read_bundled(tmp_path / "none.csv.gz")
     assert "none.csv.gz" in str(missing.value)
     foreign = tmp_path / "foreign.csv.gz"
     foreign.write_bytes(gzip.compress(b"season,round,driver\n2024,1,norris\n"))
-    with pytest.raises(SnapshotFileError, match=r"lacks the columns \['session', 'position'"):
-        read_snapshot(foreign)
+    with pytest.raises(BundledFileError, match=r"lacks the columns \['session', 'position'"):
+        read_bundled(foreign)
 
 
-def test_a_plain_csv_snapshot_reads_like_the_gzip_one(tmp_path):
+def test_a_plain_bundled_csv_reads_like_the_gzip_one(tmp_path):
     plain = tmp_path / "practice.csv"
     plain.write_bytes(gzip.decompress(BUNDLED_PRACTICE.read_bytes()))
-    assert read_snapshot(plain).equals(read_snapshot())
+    assert read_bundled(plain).equals(read_bundled())
 
 
 def test_f1db_ids_map_to_ergast_ids_and_unknown_ones_keep_a_prefix():

@@ -65,9 +65,9 @@ def test_written_files_default_under_the_working_directory(project: Path) -> Non
 
 def test_bundled_data_is_read_from_the_package_wherever_it_runs(project: Path) -> None:
     settings = PipelineSettings()
-    assert settings.snapshot_dir == Path(f1_pipeline.__file__).parent / "data" / "ergast"
-    assert any(settings.snapshot_dir.rglob("*.json.gz"))
-    assert settings.practice_snapshot_path.is_file()
+    assert settings.bundled_dir == Path(f1_pipeline.__file__).parent / "data" / "ergast"
+    assert any(settings.bundled_dir.rglob("*.json.gz"))
+    assert settings.practice_bundled_path.is_file()
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from f1_pipeline.cleaning.races import races as clean_races
 from f1_pipeline.cleaning.reference import circuits as clean_circuits
 from f1_pipeline.defs.weather import PLAUSIBLE, read_weather
+from f1_pipeline.ergast.bundled import BundledTransport
 from f1_pipeline.ergast.client import RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.ingest import load_seasons
-from f1_pipeline.ergast.snapshot import SnapshotTransport
 from f1_pipeline.modeling.candidates import Recipe
 from f1_pipeline.modeling.feature_matrix import WEATHER_COLUMNS, race_features
 from f1_pipeline.modeling.training import Seasons, backtest, recipe_backtest
@@ -39,7 +39,7 @@ ROUND = 10  # 2021 British Grand Prix, Silverstone, 2021-07-18 14:00 UTC
 
 @lru_cache(maxsize=1)
 def circuits() -> pl.DataFrame:
-    raw = load_seasons(ErgastClient(transport=SnapshotTransport()), SCHEDULE, ["2019", "2020", "2021"]).frame
+    raw = load_seasons(ErgastClient(transport=BundledTransport()), SCHEDULE, ["2019", "2020", "2021"]).frame
     return clean_circuits(raw)[0]
 
 
@@ -263,8 +263,8 @@ def cost_row(what: str, asked: pl.DataFrame, batch_size: int) -> str:
 
 def test_the_documented_backfill_cost_is_what_the_client_sends_over_the_bundled_calendar():
     seasons = [str(season) for season in range(1950, 2027)]
-    snapshot = ErgastClient(transport=SnapshotTransport())
-    schedule, results = (load_seasons(snapshot, endpoint, seasons).frame for endpoint in (SCHEDULE, RESULTS))
+    bundled = ErgastClient(transport=BundledTransport())
+    schedule, results = (load_seasons(bundled, endpoint, seasons).frame for endpoint in (SCHEDULE, RESULTS))
     calendar, _ = clean_races(schedule, results)
     windows = race_windows(calendar, clean_circuits(schedule)[0])
     full = plan(windows, list(range(1950, 2027)), date(2026, 11, 28)).filter(pl.col("ask") == "observed")

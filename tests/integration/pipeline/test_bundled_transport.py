@@ -1,4 +1,4 @@
-"""The bundled snapshot served through SnapshotTransport: the same client, paging and flattening as live mode."""
+"""The bundled data served through BundledTransport: the same client, paging and flattening as live mode."""
 
 import gzip
 import json
@@ -8,11 +8,11 @@ import httpx
 import polars as pl
 import pytest
 
+from f1_pipeline.ergast.bundled import BUNDLED_ERGAST, BundledTransport
 from f1_pipeline.ergast.client import JOLPICA_BASE_URL, RESULTS, SCHEDULE, ErgastClient
 from f1_pipeline.ergast.errors import ErgastHTTPError, MalformedPageError
 from f1_pipeline.ergast.flatten import RACE_COLUMNS, RESULT_COLUMNS, flatten
 from f1_pipeline.ergast.ingest import fetch_seasons
-from f1_pipeline.ergast.snapshot import BUNDLED_SNAPSHOT, SnapshotTransport
 from f1_pipeline.http_source.client import RetryPolicy
 
 CONTEXT = ["season", "round", "race_name", "date", "circuit_id"]
@@ -20,7 +20,7 @@ CONTEXT = ["season", "round", "race_name", "date", "circuit_id"]
 
 def season_rows(season, name="results", rows_key="Results"):
     """Every row of a bundled season file, in order, read straight from disk."""
-    with gzip.open(BUNDLED_SNAPSHOT / str(season) / f"{name}.json.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(BUNDLED_ERGAST / str(season) / f"{name}.json.gz", "rt", encoding="utf-8") as handle:
         races = json.load(handle)["MRData"]["RaceTable"]["Races"]
     return [row for race in races for row in race[rows_key]]
 
@@ -31,16 +31,16 @@ def page_rows(response, rows_key="Results"):
 
 async def get(path, **params):
     """One raw request to the transport, as the client would make it."""
-    async with httpx.AsyncClient(transport=SnapshotTransport(), base_url=JOLPICA_BASE_URL + "/") as http:
+    async with httpx.AsyncClient(transport=BundledTransport(), base_url=JOLPICA_BASE_URL + "/") as http:
         return await http.get(path, params=params)
 
 
-def snapshot_client(snapshot_dir=BUNDLED_SNAPSHOT, **options):
-    return ErgastClient(transport=SnapshotTransport(snapshot_dir), **options)
+def bundled_client(bundled_dir=BUNDLED_ERGAST, **options):
+    return ErgastClient(transport=BundledTransport(bundled_dir), **options)
 
 
 async def call(method, *args, **options):
-    async with snapshot_client(**options) as api:
+    async with bundled_client(**options) as api:
         return await getattr(api, method)(*args)
 
 
@@ -190,7 +190,7 @@ async def test_transport_error_statuses(path, params, code):
         ("results", (2021,), {"page_size": -1}, 400),
     ],
 )
-async def test_client_raises_http_error_from_snapshot(method, args, options, code):
+async def test_client_raises_http_error_from_bundled_data(method, args, options, code):
     with pytest.raises(ErgastHTTPError) as caught:
         await call(method, *args, retry=RetryPolicy(attempts=3), **options)
 
@@ -198,11 +198,11 @@ async def test_client_raises_http_error_from_snapshot(method, args, options, cod
     assert caught.value.url.startswith(JOLPICA_BASE_URL)
 
 
-# --- seasons the snapshot lacks, and files that are not the Ergast layout ---------------------------
+# --- seasons the bundled data lacks, and files that are not the Ergast layout ---------------------------
 
 
 @pytest.mark.parametrize("path", ["1949/results.json", "2099/races.json", "1949/3/qualifying.json"])
-async def test_season_the_snapshot_lacks_is_an_empty_table(path):
+async def test_season_the_bundled_data_lacks_is_an_empty_table(path):
     # as the live API answers a season it has nothing for: 200 with no rows, not an error
     response = await get(path, limit=10)
     mr_data = response.json()["MRData"]
@@ -212,15 +212,15 @@ async def test_season_the_snapshot_lacks_is_an_empty_table(path):
     assert mr_data["url"] == f"{JOLPICA_BASE_URL}/{path}"
 
 
-async def test_client_reads_a_season_the_snapshot_lacks_as_empty():
+async def test_client_reads_a_season_the_bundled_data_lacks_as_empty():
     fetched = await call("results", 1949)
 
     assert (fetched.total, fetched.rows, fetched.items) == (0, 0, [])
 
 
-def write_season_file(snapshot_dir, name, content):
-    (snapshot_dir / "2021").mkdir()
-    (snapshot_dir / "2021" / f"{name}.json.gz").write_bytes(content)
+def write_season_file(bundled_dir, name, content):
+    (bundled_dir / "2021").mkdir()
+    (bundled_dir / "2021" / f"{name}.json.gz").write_bytes(content)
 
 
 BROKEN_FILES = {
@@ -235,15 +235,15 @@ BROKEN_FILES = {
 async def test_broken_season_file_ends_in_malformed_page_error(tmp_path, content, fragment):
     write_season_file(tmp_path, "results", content)
     with pytest.raises(MalformedPageError) as caught:
-        await call("results", 2021, snapshot_dir=tmp_path)
+        await call("results", 2021, bundled_dir=tmp_path)
 
     assert caught.value.url.startswith(f"{JOLPICA_BASE_URL}/2021/results.json")
     assert fragment in str(caught.value)
 
 
 async def test_season_file_may_be_plain_json(tmp_path):
-    write_season_file(tmp_path, "races", gzip.decompress((BUNDLED_SNAPSHOT / "2021" / "races.json.gz").read_bytes()))
-    fetched = await call("schedule", 2021, snapshot_dir=tmp_path, page_size=5)
+    write_season_file(tmp_path, "races", gzip.decompress((BUNDLED_ERGAST / "2021" / "races.json.gz").read_bytes()))
+    fetched = await call("schedule", 2021, bundled_dir=tmp_path, page_size=5)
 
     assert (fetched.rows, fetched.pages) == (22, 5)
 
@@ -291,7 +291,7 @@ async def test_flatten_schedule_gives_one_row_per_race():
 
 
 async def test_fetch_seasons_over_two_seasons():
-    batch = await fetch_seasons(snapshot_client(page_size=30), RESULTS, ["2020", "2021"])
+    batch = await fetch_seasons(bundled_client(page_size=30), RESULTS, ["2020", "2021"])
 
     assert batch.frame.height == 340 + 440
     assert batch.frame.group_by("season").len().sort("season").rows() == [("2020", 340), ("2021", 440)]
@@ -305,31 +305,31 @@ async def test_fetch_seasons_over_two_seasons():
 
 
 async def test_fetch_seasons_schedule_keeps_race_columns():
-    batch = await fetch_seasons(snapshot_client(page_size=30), SCHEDULE, ["2020", "2021"])
+    batch = await fetch_seasons(bundled_client(page_size=30), SCHEDULE, ["2020", "2021"])
 
     assert batch.frame.columns == [name for name, _ in RACE_COLUMNS]
     assert batch.frame.height == 17 + 22
 
 
-async def test_fetch_seasons_with_a_season_the_snapshot_lacks_keeps_the_others():
-    batch = await fetch_seasons(snapshot_client(), RESULTS, ["2021", "1949"])
+async def test_fetch_seasons_with_a_season_the_bundled_data_lacks_keeps_the_others():
+    batch = await fetch_seasons(bundled_client(), RESULTS, ["2021", "1949"])
 
     assert batch.frame["season"].unique().to_list() == ["2021"]
     assert batch.frame.height == 440
 
 
-async def test_a_season_missing_inside_the_snapshot_range_is_an_error_not_an_empty_season(tmp_path):
+async def test_a_season_missing_inside_the_bundled_range_is_an_error_not_an_empty_season(tmp_path):
     for season in ("2019", "2021"):
-        shutil.copytree(BUNDLED_SNAPSHOT / season, tmp_path / season)
-    async with ErgastClient(transport=SnapshotTransport(tmp_path)) as client:
-        assert (await client.results(2022)).rows == 0  # after the snapshot: nothing yet, as the live API says
+        shutil.copytree(BUNDLED_ERGAST / season, tmp_path / season)
+    async with ErgastClient(transport=BundledTransport(tmp_path)) as client:
+        assert (await client.results(2022)).rows == 0  # after the bundled seasons: nothing yet, as the live API says
         with pytest.raises(ErgastHTTPError) as caught:
             await client.results(2020)
     assert caught.value.status_code == 404
 
 
-async def test_a_snapshot_folder_without_seasons_is_an_error(tmp_path):
-    async with ErgastClient(transport=SnapshotTransport(tmp_path / "typo")) as client:
+async def test_a_bundled_folder_without_seasons_is_an_error(tmp_path):
+    async with ErgastClient(transport=BundledTransport(tmp_path / "typo")) as client:
         with pytest.raises(ErgastHTTPError) as caught:
             await client.results(2021)
     assert caught.value.status_code == 404

@@ -1,7 +1,7 @@
-"""An httpx transport that answers Ergast URLs from the bundled snapshot, paging like the live API.
+"""An httpx transport that answers Ergast URLs from the bundled data, paging like the live API.
 
 Offline mode therefore runs the same client, paging and parsing code as live mode: only the bytes
-come from disk. The snapshot holds unpaged season files; this transport slices their rows by
+come from disk. The bundled data holds unpaged season files; this transport slices their rows by
 `limit`/`offset` (capped at the live API's 100) and regroups them by race, as Jolpica does.
 """
 
@@ -18,17 +18,17 @@ import httpx
 
 from f1_pipeline.ergast.client import MAX_PAGE_SIZE, QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint
 
-BUNDLED_SNAPSHOT = Path(str(resources.files("f1_pipeline") / "data" / "ergast"))
+BUNDLED_ERGAST = Path(str(resources.files("f1_pipeline") / "data" / "ergast"))
 
 _ENDPOINTS = {endpoint.name: endpoint for endpoint in (SCHEDULE, RESULTS, QUALIFYING, SPRINT)}
 _PATH = re.compile(r"/(?P<season>\d{4})(?:/(?P<round>\d{1,2}))?/(?P<endpoint>\w+)\.json$")
 
 
-class SnapshotTransport(httpx.AsyncBaseTransport):
+class BundledTransport(httpx.AsyncBaseTransport):
     """Serves `{base}/{season}[/{round}]/{races,results,qualifying,sprint}.json` from season files."""
 
-    def __init__(self, snapshot_dir: Path = BUNDLED_SNAPSHOT, max_limit: int = MAX_PAGE_SIZE) -> None:
-        self._dir = Path(snapshot_dir)
+    def __init__(self, bundled_dir: Path = BUNDLED_ERGAST, max_limit: int = MAX_PAGE_SIZE) -> None:
+        self._dir = Path(bundled_dir)
         self._max_limit = max_limit
         self._files: dict[Path, Any] = {}
 
@@ -36,7 +36,7 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
         match = _PATH.search(request.url.path)
         endpoint = _ENDPOINTS.get(match["endpoint"]) if match else None
         if match is None or endpoint is None:
-            return _error(404, f"the snapshot does not serve {request.url.path}")
+            return _error(404, f"the bundled data does not serve {request.url.path}")
         try:
             limit = min(int(request.url.params.get("limit", 30)), self._max_limit)
             offset = int(request.url.params.get("offset", 0))
@@ -57,16 +57,16 @@ class SnapshotTransport(httpx.AsyncBaseTransport):
         return httpx.Response(200, json=body, request=request)
 
     def _missing(self, request: httpx.Request, endpoint: Endpoint, season: str, url: str) -> httpx.Response:
-        """Outside the snapshot's seasons, an empty table, as the live API answers; inside, an error.
+        """Outside the bundled seasons, an empty table, as the live API answers; inside, an error.
 
-        A hole inside the range, or a folder with no seasons at all (a mistyped F1_SNAPSHOT_DIR), must not
+        A hole inside the range, or a folder with no seasons at all (a mistyped F1_BUNDLED_DIR), must not
         pass for a season without races: it would empty that season's partition.
         """
         seasons = sorted(int(child.name) for child in self._dir.glob("[0-9][0-9][0-9][0-9]") if child.is_dir())
         if not seasons:
-            return _error(404, f"the snapshot folder {self._dir} holds no season folders")
+            return _error(404, f"the bundled data folder {self._dir} holds no season folders")
         if seasons[0] <= int(season) <= seasons[-1]:
-            return _error(404, f"the snapshot has no {endpoint.name} file for {season} in {self._dir}")
+            return _error(404, f"the bundled data has no {endpoint.name} file for {season} in {self._dir}")
         return httpx.Response(200, json=_empty(endpoint, season, url), request=request)
 
     def _season(self, path: Path) -> Any:
