@@ -23,6 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
+from f1_pipeline.contracts import Schema, ValueRules, schema_problems, value_problems
+
 TABLES: tuple[str, ...] = (
     "calendar",
     "results",
@@ -49,41 +51,6 @@ MANIFEST = "manifest.json"
 _TMP_PREFIX = ".tmp-"
 _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 _SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
-
-
-Schema = Mapping[str, "pl.DataType | type[pl.DataType]"]
-"""Columns a table must hold and their types; a table may hold more (readers ignore what they do not use)."""
-
-
-@dataclass(frozen=True)
-class ColumnRule:
-    """What every value of one column must be: present (`not_null`), a finite number (`finite`: no NaN or
-    infinity), within `within` (inclusive; numbers or dates) and one of `allowed`. A null passes `finite`, `within`
-    and `allowed`, so that `not_null` alone says whether a column may be empty."""
-
-    not_null: bool = False
-    finite: bool = False
-    within: tuple[object, object] | None = None
-    allowed: tuple[object, ...] | None = None
-
-
-@dataclass(frozen=True)
-class SumRule:
-    """`column` sums to `total` (within `tolerance`) over each group of rows sharing `per`: a distribution."""
-
-    column: str
-    per: tuple[str, ...]
-    total: float = 1.0
-    tolerance: float = 1e-6
-
-
-@dataclass(frozen=True)
-class ValueRules:
-    """A table's value contract beside its schema: a rule per column, and sums per group. A rule on a column the
-    table lacks is left to the schema check; columns without a rule are not looked at (tables may carry more)."""
-
-    columns: Mapping[str, ColumnRule]
-    sums: tuple[SumRule, ...] = ()
 
 
 class PublicationError(Exception):
@@ -182,75 +149,6 @@ def read_publication(
         if switched == resolved:
             raise
         return _read_snapshot(directory, switched, schemas, rules)
-
-
-def schema_problems(frame: pl.DataFrame, schema: Schema) -> list[str]:
-    """What `frame` lacks of `schema`: missing columns, and columns of another kind of type. Kinds, not exact
-    types: an Int32 where Int64 is declared, or a Datetime in another unit, reads the same to every consumer."""
-    problems = []
-    for column, declared in schema.items():
-        actual = frame.schema.get(column)
-        if actual is None:
-            problems.append(f"column {column!r} is missing")
-        elif _type_kind(actual) != _type_kind(declared):
-            problems.append(f"column {column!r} is {actual}, declared {declared}")
-    return problems
-
-
-def value_problems(frame: pl.DataFrame, rules: ValueRules) -> list[str]:
-    """How `frame`'s values break `rules`, each with a count and the first offending value: empty when they hold."""
-    problems = []
-    for column, rule in rules.columns.items():
-        if column not in frame.columns:
-            continue
-        values = frame.get_column(column)
-        if rule.not_null and values.null_count():
-            problems.append(f"column {column!r} has {values.null_count()} null value(s)")
-        if rule.finite and values.dtype.is_float():
-            broken = values.drop_nulls().filter(~values.drop_nulls().is_finite())
-            if broken.len():
-                problems.append(f"column {column!r} has {broken.len()} value(s) that are not finite, e.g. {broken[0]}")
-        if rule.within is not None:
-            low, high = rule.within
-            present = values.drop_nulls()
-            if present.dtype.is_float():
-                present = present.filter(~present.is_nan())
-            outside = present.filter((present < low) | (present > high))
-            if outside.len():
-                problems.append(
-                    f"column {column!r} has {outside.len()} value(s) outside [{low}, {high}], e.g. {outside[0]}"
-                )
-        if rule.allowed is not None:
-            unknown = values.drop_nulls().filter(~values.drop_nulls().is_in(rule.allowed))
-            if unknown.len():
-                problems.append(f"column {column!r} has {unknown.len()} value(s) not allowed, e.g. {unknown[0]}")
-    for distribution in rules.sums:
-        if (
-            distribution.column not in frame.columns
-            or not set(distribution.per) <= set(frame.columns)
-            or frame.is_empty()
-        ):
-            continue
-        totals = frame.group_by(distribution.per, maintain_order=True).agg(
-            pl.col(distribution.column).sum().alias("total")
-        )
-        off = totals.filter(~((pl.col("total") - distribution.total).abs() <= distribution.tolerance))
-        if off.height:
-            example = off.row(0, named=True)
-            group = ", ".join(f"{key}={example[key]}" for key in distribution.per)
-            problems.append(
-                f"column {distribution.column!r} sums to {example['total']} (not {distribution.total}) in "
-                f"{off.height} group(s) of {', '.join(distribution.per)}, e.g. {group}"
-            )
-    return problems
-
-
-def _type_kind(dtype: pl.DataType | type[pl.DataType]) -> str:
-    if dtype.is_integer():
-        return "integer"
-    if dtype.is_float():
-        return "float"
-    return dtype.base_type().__name__
 
 
 def _content_hash(tables: Mapping[str, pl.DataFrame], *, model_name: str, model_version: str) -> str:

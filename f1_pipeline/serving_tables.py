@@ -14,10 +14,9 @@ import polars as pl
 import polars.selectors as cs
 from tzfpy import get_tz
 
-from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.contracts import FINITE, REQUIRED, Column, ColumnRule, Contract, Schema, SumRule, ValueRules
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
-from f1_pipeline.publication import ColumnRule, Schema, SumRule, ValueRules
 from f1_pipeline.registry.decisions import PROMOTION_SCHEMA
 
 WINNER = 1
@@ -29,7 +28,6 @@ RATING_HISTORY_SEASONS = 5
 PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
 SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
 """A probability that may be absent (an outcome an older model did not predict)."""
-NUMBER = ColumnRule(finite=True)
 SEASON = ColumnRule(not_null=True, within=(1950, 2100))
 ROUND = ColumnRule(not_null=True, within=(1, 99))
 RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
@@ -78,7 +76,7 @@ def _outcome_column(name: str) -> Column:
     """A chance is raw and in [0, 1] (or absent: an older model did not predict it); the expected place a number."""
     chance = name.endswith("_probability")
     words = OUTCOME_COLUMNS[name] + ("." + _PRECISION if chance else "")
-    return Column(name, pl.Float64, words, SHARE if chance else NUMBER, _OUTCOME_EXAMPLES[name])
+    return Column(name, pl.Float64, words, SHARE if chance else FINITE, _OUTCOME_EXAMPLES[name])
 
 
 _PREDICTION = (
@@ -119,10 +117,10 @@ def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
             "points",
             pl.Float64,
             "points scored in the season, race plus sprint; not the championship total after dropped scores",
-            NUMBER,
+            FINITE,
             250.5,
         ),
-        Column("elo", pl.Float64, "ELO rating after the season's last race; null without a rating", NUMBER, 1612.4),
+        Column("elo", pl.Float64, "ELO rating after the season's last race; null without a rating", FINITE, 1612.4),
         Column(
             "elo_rank",
             pl.Int32,
@@ -253,7 +251,7 @@ CONTRACTS: tuple[Contract, ...] = (
                 "the position as published: a number, or R (retired), D (disqualified), ...",
                 example="1",
             ),
-            Column("points", pl.Float64, "points scored in the race", NUMBER),
+            Column("points", pl.Float64, "points scored in the race", FINITE),
             Column("laps", pl.Int32, "laps completed", example=52),
             Column("status", pl.String, "the finishing status in the source's words (Finished, +1 Lap, Engine, ...)"),
         ),
@@ -299,14 +297,14 @@ CONTRACTS: tuple[Contract, ...] = (
                 "log_loss",
                 pl.Float64,
                 "mean negative log of the probability given to the winner (lower is better)",
-                NUMBER,
+                FINITE,
                 1.52,
             ),
             Column(
                 "brier",
                 pl.Float64,
                 "mean Brier score of the win probabilities over the field (lower is better)",
-                NUMBER,
+                FINITE,
                 0.041,
             ),
             Column("correct_winner", pl.Boolean, "whether the favourite won", example=True),
@@ -334,7 +332,7 @@ CONTRACTS: tuple[Contract, ...] = (
             Column("entity", pl.String, "driver or team: whose rating"),
             Column("entity_id", pl.String, "the driver's or the team's Ergast id", REQUIRED),
             _ENTITY_NAME,
-            Column("elo", pl.Float64, "ELO rating after the race", NUMBER),
+            Column("elo", pl.Float64, "ELO rating after the race", FINITE),
         ),
     ),
     _title_odds("championship_odds", "a driver's or constructor's odds of this season's title", rules=True),
@@ -384,12 +382,12 @@ CONTRACTS: tuple[Contract, ...] = (
             _promotion(
                 "candidate_log_loss",
                 "the candidate's walk-forward winner log loss; null when nothing was compared",
-                NUMBER,
+                FINITE,
             ),
             _promotion(
                 "champion_log_loss",
                 "the previous champion's on the same walk-forward; null without one, or when not compared",
-                NUMBER,
+                FINITE,
             ),
             _promotion(
                 "deciding_outcomes",

@@ -15,8 +15,7 @@ from enum import StrEnum
 import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
-from f1_pipeline.contracts import REQUIRED, Column, Contract
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract
 from f1_pipeline.tables import RACES
 
 

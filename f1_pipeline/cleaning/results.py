@@ -14,8 +14,7 @@ from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.races import calendar_rules, with_calendar_round
 from f1_pipeline.cleaning.status import StatusCategory, status_category_expr
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
-from f1_pipeline.contracts import REQUIRED, Column, Contract, within
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract, within
 from f1_pipeline.tables import RACE_RESULTS, SPRINT_RESULTS
 
 RESULT_KEY = ("season", "round", "driver_id", "position")

@@ -29,6 +29,7 @@ from f1_pipeline.modeling.season_simulation import (
 from f1_pipeline.modeling.strength_drift import Drift, fit_drift
 from f1_pipeline.modeling.title_backtest import (
     BASELINE_FIRST_SEASON,
+    CHECKPOINT_CONTRACT,
     CHECKPOINT_SCHEMA,
     CLOSE_GAP,
     DRIFT_HISTORY_SEASONS,
@@ -83,14 +84,6 @@ STRENGTHS_MODE = "pre_qualifying"
 """The next race's distribution before qualifying: a car's pace, not one grid, is what the rest of a season draws on."""
 BY_ROUND_SIMULATIONS = 20_000
 """Per completed round: a line per contender over the season, where a few thousandths do not show."""
-BACKTEST_DOCS = {
-    "after_round": "the standings' round: odds given after it, before the next race",
-    "world_champion": "who won that title at the end of the season",
-    "gap_of_champion": "the world champion's points behind the leader after `after_round`",
-    "model_probability": "the simulation's P(title) of the actual world champion (drifting strengths, retirements)",
-    "fixed_probability": "the simulation without drift or retirements (one team factor per simulated season)",
-    "baseline_probability": "baseline: standings logit on the gap to the leader and the points still available",
-}
 
 
 @dg.asset(
@@ -240,7 +233,7 @@ def championship_backtest(
     metrics = title_metrics(table, forecasts)
     run_id = mlflow.registry().log_to_champion_run(metrics)
     return dg.MaterializeResult(
-        metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, BACKTEST_DOCS)
+        metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, CHECKPOINT_CONTRACT.descriptions)
         | {
             "seasons": f"{min(seasons)}-{max(seasons)}",
             "strengths": "champion's walk-forward pre-qualifying odds; conditional logit walk-forward before them",

@@ -17,12 +17,6 @@ K_GRID = (16.0, 32.0, 48.0, 64.0, 96.0, 112.0, 128.0, 160.0, 192.0)
 CARRYOVER_GRID = (0.6, 0.7, 0.8, 0.9, 1.0)
 WORLD_CHAMPION_TOP = 3
 WORLD_CHAMPION_SHARE = 0.8
-COLUMN_DOCS = {
-    "entity": "the rating entity: driver or team (constructor)",
-    "rating_before": "rating known before the race (after the new-season carry-over)",
-    "rating_after": "rating after the race",
-    "races_before": "earlier rated races of this driver or team; 0 marks a debut, rated at the base",
-}
 _RATINGS: dict[str, Any] = {"group_name": "ratings", "kinds": {"duckdb", "polars"}}
 
 
@@ -38,13 +32,15 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
     chosen = {entity: grid.row(0, named=True) for entity, grid in grids.items()}
     configs = {entity: elo.EloConfig(k=row["k"], carryover=row["carryover"]) for entity, row in chosen.items()}
     history = elo.elo_history(results, configs[elo.DRIVER], configs[elo.TEAM])
-    parameters = pl.DataFrame(
-        [{"entity": entity, "base": configs[entity].base, **row} for entity, row in chosen.items()]
-    ).select("entity", "base", "k", "carryover", "log_loss")
+    parameters = (
+        pl.DataFrame([{"entity": entity, "base": configs[entity].base, **row} for entity, row in chosen.items()])
+        .select(elo.PARAMETERS_CONTRACT.schema.keys())
+        .cast(dict(elo.PARAMETERS_CONTRACT.schema))
+    )
     with store.transaction() as writes:
         writes.replace_table(ELO_HISTORY, history)
         writes.replace_table(ELO_PARAMETERS, parameters)
-    metadata = table_metadata(ELO_HISTORY, history, COLUMN_DOCS) | {
+    metadata = table_metadata(ELO_HISTORY, history, elo.HISTORY_CONTRACT.descriptions) | {
         "driver_k": configs[elo.DRIVER].k,
         "driver_carryover": configs[elo.DRIVER].carryover,
         "team_k": configs[elo.TEAM].k,

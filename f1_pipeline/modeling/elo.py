@@ -33,6 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from f1_pipeline.contracts import FINITE, REQUIRED, Column, ColumnRule, Contract
+from f1_pipeline.tables import ELO_HISTORY, ELO_PARAMETERS
+
 DRIVER = "driver"
 TEAM = "team"
 ENTITIES = (DRIVER, TEAM)
@@ -42,17 +45,39 @@ SCALE = 400.0
 
 _ENTITY_COLUMN = {DRIVER: "driver_id", TEAM: "constructor_id"}
 _INPUT_COLUMNS = ("season", "round", "driver_id", "constructor_id", "position_order")
-HISTORY_SCHEMA = pl.Schema(
-    {
-        "season": pl.Int32,
-        "round": pl.Int32,
-        "entity": pl.Utf8,
-        "entity_id": pl.Utf8,
-        "rating_before": pl.Float64,
-        "rating_after": pl.Float64,
-        "races_before": pl.Int32,
-    }
+_RATED_RACE = (
+    Column("season", pl.Int32, "championship year", REQUIRED),
+    Column("round", pl.Int32, "the race's round in its season, from 1", REQUIRED),
+    Column("entity", pl.String, "the rating entity: driver or team (constructor)", ColumnRule(allowed=ENTITIES)),
 )
+HISTORY_CONTRACT = Contract(
+    ELO_HISTORY.qualified,
+    ELO_HISTORY.row,
+    (
+        *_RATED_RACE,
+        Column("entity_id", pl.String, "the driver's or the constructor's Ergast id", REQUIRED),
+        Column("rating_before", pl.Float64, "rating known before the race (after the new-season carry-over)", FINITE),
+        Column("rating_after", pl.Float64, "rating after the race", FINITE),
+        Column(
+            "races_before", pl.Int32, "earlier rated races of this driver or team; 0 marks a debut, rated at the base"
+        ),
+    ),
+    key=("season", "round", "entity", "entity_id"),
+)
+HISTORY_SCHEMA = pl.Schema(HISTORY_CONTRACT.schema)
+PARAMETERS_CONTRACT = Contract(
+    ELO_PARAMETERS.qualified,
+    ELO_PARAMETERS.row,
+    (
+        _RATED_RACE[2],
+        Column("base", pl.Float64, "the rating a debutant starts at, and the field's mean", FINITE),
+        Column("k", pl.Float64, "how far one race moves a rating (K, shared among the race's opponents)", FINITE),
+        Column("carryover", pl.Float64, "the share of a rating's distance from the base kept over a winter", FINITE),
+        Column("log_loss", pl.Float64, "pairwise log loss on the tuning seasons (lower is better)", FINITE),
+    ),
+    key=("entity",),
+)
+"""The K and carry-over `tune` chose per rating entity, each with the base it rates from."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +308,7 @@ def tune(
         for carryover in carryovers:
             loss = _replay(field, EloConfig(base=base, k=k, carryover=carryover), scored).mean_loss
             rows.append({"entity": entity, "k": float(k), "carryover": float(carryover), "log_loss": loss})
-    schema = {"entity": pl.Utf8, "k": pl.Float64, "carryover": pl.Float64, "log_loss": pl.Float64}
+    schema = {name: PARAMETERS_CONTRACT.schema[name] for name in ("entity", "k", "carryover", "log_loss")}
     return pl.DataFrame(rows, schema=schema).sort("log_loss", "k", "carryover")
 
 

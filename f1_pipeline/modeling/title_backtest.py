@@ -20,6 +20,7 @@ from typing import cast
 import numpy as np
 import polars as pl
 
+from f1_pipeline.contracts import FINITE, REQUIRED, Column, Contract
 from f1_pipeline.modeling.estimators import ConditionalLogit
 from f1_pipeline.modeling.metrics import forecast_scores
 from f1_pipeline.modeling.season_simulation import (
@@ -35,6 +36,7 @@ from f1_pipeline.modeling.season_simulation import (
 from f1_pipeline.modeling.strength_drift import Drift, fit_drift
 from f1_pipeline.modeling.title_baseline import StandingsLogit, standings_features
 from f1_pipeline.modeling.title_odds import points_available
+from f1_pipeline.tables import CHAMPIONSHIP_BACKTEST
 
 FIRST_CHECKPOINT = 3
 BASELINE_FIRST_SEASON = 1991
@@ -43,7 +45,13 @@ TITLE_FIRST_SEASON = 2010
 """The first season evaluated: the current 25-18-15 points scale, which the simulation pays."""
 DRIFT_HISTORY_SEASONS = 5
 """Seasons before the first evaluated one whose strengths the first drift is fitted on."""
-TITLE_METHODS = ("model", "fixed", "baseline")
+_METHOD_WORDS = {
+    "model": "the published simulation (drifting strengths, retirements)",
+    "fixed": "the simulation without drift or retirements (one team factor per simulated season)",
+    "baseline": "the standings logit on the gap to the leader and the points still available",
+}
+TITLE_METHODS = tuple(_METHOD_WORDS)
+"""The forecasts made at each checkpoint, `model` the published one; the others show what it is worth."""
 CLOSE_GAP = 25.0
 MISS_PROBABILITY = 0.05
 """An eventual champion within `CLOSE_GAP` points of the lead given less than this is a miss the goals forbid."""
@@ -181,18 +189,28 @@ def _floor(simulations: int) -> float:
     return 1.0 / simulations
 
 
-CHECKPOINT_SCHEMA = pl.Schema(
-    {
-        "season": pl.Int64,
-        "after_round": pl.Int64,
-        "entity": pl.String,
-        "leader_now": pl.String,
-        "gap_of_champion": pl.Float64,
-        "world_champion": pl.String,
-        **{f"{method}_probability": pl.Float64 for method in TITLE_METHODS},
-        **{f"{method}_log_loss": pl.Float64 for method in TITLE_METHODS},
-    }
+CHECKPOINT_CONTRACT = Contract(
+    CHAMPIONSHIP_BACKTEST.qualified,
+    CHAMPIONSHIP_BACKTEST.row,
+    (
+        Column("season", pl.Int64, "championship year", REQUIRED),
+        Column("after_round", pl.Int64, "the standings' round: odds given after it, before the next race", REQUIRED),
+        Column("entity", pl.String, "driver or constructor: which championship", REQUIRED),
+        Column("leader_now", pl.String, "who led the standings after `after_round`"),
+        Column("gap_of_champion", pl.Float64, "the world champion's points behind the leader after `after_round`"),
+        Column("world_champion", pl.String, "who won that title at the end of the season", REQUIRED),
+        *(
+            Column(f"{method}_probability", pl.Float64, f"P(title) of the world champion from {words}", FINITE)
+            for method, words in _METHOD_WORDS.items()
+        ),
+        *(
+            Column(f"{method}_log_loss", pl.Float64, f"-ln P(title) of the world champion from {words}", FINITE)
+            for method, words in _METHOD_WORDS.items()
+        ),
+    ),
+    key=("season", "after_round", "entity"),
 )
+CHECKPOINT_SCHEMA = pl.Schema(CHECKPOINT_CONTRACT.schema)
 """`checkpoint_scores`' columns: also the empty table's, when no season can be evaluated yet."""
 
 

@@ -14,8 +14,7 @@ import polars as pl
 
 from f1_pipeline.cleaning import quarantine as rules
 from f1_pipeline.cleaning.timing import clock_seconds, is_clock
-from f1_pipeline.contracts import REQUIRED, Column, Contract, within
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract, within
 from f1_pipeline.tables import PRACTICE_RESULTS
 
 SESSIONS = ("fp1", "fp2", "fp3", "fp4", "sq")

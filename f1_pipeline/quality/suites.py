@@ -16,8 +16,7 @@ from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
 from f1_pipeline.cleaning.races import RACES_CONTRACT
 from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
-from f1_pipeline.contracts import Contract
-from f1_pipeline.publication import ColumnRule
+from f1_pipeline.contracts import ColumnRule, Contract
 from f1_pipeline.tables import (
     CIRCUITS,
     CONSTRUCTORS,

@@ -6,9 +6,9 @@ is therefore in all of them, with the same words."""
 import polars as pl
 import pytest
 
-from f1_pipeline.contracts import Column, Contract, field_docs, reference_markdown
+from f1_pipeline.contracts import Column, ColumnRule, Contract, SumRule, field_docs, reference_markdown
 from f1_pipeline.defs.serving import columns_markdown
-from f1_pipeline.publication import TABLES, ColumnRule, SumRule
+from f1_pipeline.publication import TABLES
 from f1_pipeline.serving_tables import CONTRACTS, SCHEMAS, VALUE_RULES
 
 REQUIRED = ColumnRule(not_null=True)

@@ -10,19 +10,16 @@ from polars.testing import assert_frame_equal
 import f1_pipeline.contracts
 import f1_pipeline.publication as publication
 import f1_pipeline.serving_tables
+from f1_pipeline.contracts import ColumnRule, SumRule, ValueRules, value_problems
 from f1_pipeline.publication import (
     CURRENT,
     SNAPSHOTS,
     TABLES,
-    ColumnRule,
     PublicationError,
     PublicationInvalidError,
-    SumRule,
-    ValueRules,
     current_snapshot,
     publish,
     read_publication,
-    value_problems,
 )
 from tests.import_rules import imported_modules, is_forbidden
 from tests.publication_support import MODEL, tables
