@@ -36,7 +36,7 @@ SHOWN = (
     "candidate",
     "plackett_luce",
     "conditional_logit",
-    "conditional_logit_reference_features",
+    "conditional_logit_core_features",
     "logit_tree_blend",
     "rf_xgb_average",
     "random_forest",

@@ -123,7 +123,7 @@ SMALL_TRAINING = {
     "backtest_first_season": 2025,
     "tuning_trials": 1,
 }
-"""A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the reference parameters),
+"""A training setup small enough for tests: seasons 2012-2026, one Optuna trial (the default parameters),
 backtest 2025-2026."""
 
 QUICK_SEASONS = ("2023", "2026")

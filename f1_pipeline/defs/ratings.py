@@ -23,7 +23,7 @@ _RATINGS: dict[str, Any] = {"group_name": "ratings", "kinds": {"duckdb", "polars
 @dg.asset(deps=writers(RACE_RESULTS, RACES), **_RATINGS)
 def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.MaterializeResult:
     """Every driver's and team's rating before and after every race. K and the season carry-over are tuned per
-    rating entity on the pairwise log loss of the seasons before validation starts (the reference K = 32 is on the
+    rating entity on the pairwise log loss of the seasons before validation starts (the classic K of 32 is on the
     grid)."""
     store = warehouse.warehouse()
     results = store.read(RACE_RESULTS)

@@ -18,7 +18,7 @@ from f1_pipeline.modeling.backtest import ExplainedModel, Lineup, predict_season
 from f1_pipeline.modeling.estimators import Average
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import summarise
-from f1_pipeline.modeling.tuning import REFERENCE_PARAMS, Estimator, TuningWindow, build_model
+from f1_pipeline.modeling.tuning import DEFAULT_PARAMS, Estimator, TuningWindow, build_model
 
 Family = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
 AVERAGES: dict[Family, tuple[Family, ...]] = {
@@ -35,7 +35,7 @@ class Recipe:
     """How to build the model of one mode: its model family and every estimator's hyper-parameters."""
 
     family: Family
-    params: Mapping[Estimator, Mapping[str, Any]] = field(default_factory=lambda: dict(REFERENCE_PARAMS))
+    params: Mapping[Estimator, Mapping[str, Any]] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
 
     def build(self, mode: Mode) -> ExplainedModel:
         return build_family(self.family, mode, self.params)

@@ -1,7 +1,7 @@
 """Race-winner models: each turns a race's field into a distribution that sums to 1.
 
 Two families share one interface (`fit(train) -> self`, `predict(frame) -> probabilities per row`):
-- `TreeEnsemble`: the baseline recipe's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
+- `TreeEnsemble`: the original recipe's binary classifiers (RandomForest, XGBoost or their average) whose per-driver
   scores are normalised within each race;
 - `ConditionalLogit`: one linear score per driver and a softmax over the field, fitted on the likelihood of
   the actual winner, which is the quantity the backtest measures (McFadden's conditional logit);
@@ -27,14 +27,14 @@ from xgboost import DMatrix, XGBClassifier
 from f1_pipeline.modeling.feature_matrix import Mode, features_for
 from f1_pipeline.modeling.field import RACE_KEY, indexed_softmax, normalise, race_index, softmax
 
-REFERENCE_RANDOM_FOREST: dict[str, Any] = {
+DEFAULT_RANDOM_FOREST: dict[str, Any] = {
     "n_estimators": 100,
     "max_depth": 10,
     "min_samples_split": 5,
     "min_samples_leaf": 1,
     "max_features": "sqrt",
 }
-REFERENCE_XGBOOST: dict[str, Any] = {
+DEFAULT_XGBOOST: dict[str, Any] = {
     "learning_rate": 0.1,
     "n_estimators": 200,
     "max_depth": 6,
@@ -43,6 +43,8 @@ REFERENCE_XGBOOST: dict[str, Any] = {
     "colsample_bytree": 1.0,
     "reg_lambda": 1.0,
 }
+"""The tree estimators' default parameters, what an untuned recipe uses and Optuna tries first: chosen values, not
+the libraries' own defaults (scikit-learn grows unlimited trees, XGBoost learns at 0.3 over 100 rounds)."""
 RELATIVE_FEATURES = (
     "driver_elo_gap",
     "team_elo_gap",
@@ -92,8 +94,8 @@ class TreeEnsemble:
 
     mode: Mode
     members: tuple[str, ...] = ("random_forest", "xgboost")
-    random_forest: Mapping[str, Any] = field(default_factory=lambda: dict(REFERENCE_RANDOM_FOREST))
-    xgboost: Mapping[str, Any] = field(default_factory=lambda: dict(REFERENCE_XGBOOST))
+    random_forest: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_RANDOM_FOREST))
+    xgboost: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_XGBOOST))
     extended: bool = True
     random_state: int = 42
     n_jobs: int = 2
@@ -361,7 +363,7 @@ def _observed_moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Average:
-    """The mean of several models' distributions (still a distribution): the baseline recipe's RF + XGBoost
+    """The mean of several models' distributions (still a distribution): the original recipe's RF + XGBoost
     average, or a blend of the conditional logit with it."""
 
     members: tuple[Any, ...]

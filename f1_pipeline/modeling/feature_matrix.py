@@ -28,7 +28,7 @@ from f1_pipeline.modeling.elo import DRIVER_ELO, TEAM_ELO, EloConfig
 Mode = Literal["pre_qualifying", "post_qualifying"]
 MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
 
-REFERENCE_PRE_FEATURES = (
+CORE_PRE_FEATURES = (
     "driver_elo",
     "team_elo",
     "driver_avg_finish_5",
@@ -40,8 +40,8 @@ REFERENCE_PRE_FEATURES = (
     "wet",
     "wind_speed",
 )
-"""The baseline features: ratings, recent form, circuit record and weather (null where no weather source is
-configured)."""
+"""The core features, the models' first design: ratings, recent form, circuit record and weather (null where no
+weather source is configured)."""
 
 EXTRA_PRE_FEATURES = (
     "driver_starts",
@@ -132,7 +132,7 @@ KEY_COLUMNS = (
 
 def features_for(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
     """The feature columns a model of this mode may use."""
-    pre = REFERENCE_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
+    pre = CORE_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
     return pre + POST_FEATURES if mode == "post_qualifying" else pre
 
 

@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator
 MODEL_COLOURS = {
     "candidate": "#000000",
     "conditional_logit": "#1f77b4",
-    "conditional_logit_reference_features": "#17becf",
+    "conditional_logit_core_features": "#17becf",
     "plackett_luce": "#9467bd",
     "random_forest": "#2ca02c",
     "xgboost": "#ff7f0e",
@@ -43,7 +43,7 @@ SPARE_COLOURS = ("#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194
 MODEL_LABELS = {
     "candidate": "candidate (chosen model family)",
     "conditional_logit": "conditional logit",
-    "conditional_logit_reference_features": "conditional logit, reference features",
+    "conditional_logit_core_features": "conditional logit, core features",
     "plackett_luce": "Plackett-Luce",
     "random_forest": "random forest",
     "xgboost": "XGBoost",

@@ -26,8 +26,8 @@ from f1_pipeline.modeling.weather_ablation import weather_ablation
 
 CANDIDATE = "candidate"
 """The model name the chosen model family's backtest predictions carry once picked out of the comparison."""
-REFERENCE_FEATURES = "conditional_logit_reference_features"
-"""The conditional logit on the reference features only: its gap to `conditional_logit` is what the added features
+CORE_FEATURES = "conditional_logit_core_features"
+"""The conditional logit on the core features only: its gap to `conditional_logit` is what the added features
 buy."""
 
 
@@ -51,7 +51,7 @@ class Seasons:
 class Tuning:
     recipes: dict[Mode, Recipe]
     studies: pl.DataFrame
-    """One row per (estimator, mode): best validation log loss, the reference parameters' log loss, trials, study name,
+    """One row per (estimator, mode): best validation log loss, the default parameters' log loss, trials, study name,
     parameters."""
     families: pl.DataFrame
     """Validation scores of every model family per mode; the best became the recipe."""
@@ -90,7 +90,7 @@ def tune_recipes(
                 "estimator": result.estimator,
                 "mode": result.mode,
                 "validation_log_loss": result.validation_log_loss,
-                "reference_validation_log_loss": result.reference_log_loss,
+                "default_validation_log_loss": result.default_log_loss,
                 "trials": result.trials,
                 "seconds": round(result.seconds, 1),
                 "study_name": result.study_name,
@@ -111,7 +111,7 @@ def backtest(
         ablation = ConditionalLogit(mode, extended=False, **recipes[mode].params["conditional_logit"])
         return {
             **base_lineup(recipes[mode].params)(mode),
-            REFERENCE_FEATURES: ablation,
+            CORE_FEATURES: ablation,
             **weather_ablation(frame, recipes[mode], mode),
             **baselines_for(mode),
         }

@@ -2,8 +2,8 @@
 
 A study lives in the storage a URL names (SQLite by default, PostgreSQL in production), keyed by estimator, mode and a
 fingerprint of the data: a rerun on the same data resumes it, and every process pointed at the same storage adds
-trials to the same study. The reference parameters are always the first trial, so tuning cannot end worse than
-them on the validation seasons.
+trials to the same study. The default parameters (`DEFAULT_PARAMS`, what an untuned recipe uses) are always the first
+trial, so tuning cannot end worse than them on the validation seasons.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from f1_pipeline.modeling.backtest import (
     race_scores,
 )
 from f1_pipeline.modeling.estimators import (
-    REFERENCE_RANDOM_FOREST,
-    REFERENCE_XGBOOST,
+    DEFAULT_RANDOM_FOREST,
+    DEFAULT_XGBOOST,
     ConditionalLogit,
     PlackettLuce,
     TreeEnsemble,
@@ -80,9 +80,9 @@ SPACES: dict[Estimator, Callable[[optuna.Trial], dict[str, Any]]] = {
     "conditional_logit": conditional_logit_space,
     "plackett_luce": plackett_luce_space,
 }
-REFERENCE_PARAMS: dict[Estimator, dict[str, Any]] = {
-    "random_forest": REFERENCE_RANDOM_FOREST,
-    "xgboost": REFERENCE_XGBOOST,
+DEFAULT_PARAMS: dict[Estimator, dict[str, Any]] = {
+    "random_forest": DEFAULT_RANDOM_FOREST,
+    "xgboost": DEFAULT_XGBOOST,
     "conditional_logit": {"l2": 1.0},
     "plackett_luce": {"l2": 1.0, "place_decay": 0.5},
 }
@@ -118,7 +118,7 @@ class TuningResult:
     study_name: str
     params: dict[str, Any]
     validation_log_loss: float
-    reference_log_loss: float
+    default_log_loss: float
     trials: int
     seconds: float
     """Time this call spent on trials (0 when the study already had enough)."""
@@ -140,10 +140,10 @@ def data_fingerprint(frame: pl.DataFrame, window: TuningWindow) -> str:
 COMPLETE, WAITING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING
 
 
-def _reference_trial(
-    study: optuna.Study, reference: Mapping[str, Any], states: tuple[optuna.trial.TrialState, ...]
+def _default_trial(
+    study: optuna.Study, defaults: Mapping[str, Any], states: tuple[optuna.trial.TrialState, ...]
 ) -> optuna.trial.FrozenTrial | None:
-    return next((trial for trial in study.get_trials(deepcopy=False, states=states) if trial.params == reference), None)
+    return next((trial for trial in study.get_trials(deepcopy=False, states=states) if trial.params == defaults), None)
 
 
 def tune(
@@ -157,10 +157,10 @@ def tune(
     random_state: int = 42,
     progress: Report | None = None,
 ) -> TuningResult:
-    """Run trials until the study holds `trials` finished ones (at least 1: the reference parameters'); return the
+    """Run trials until the study holds `trials` finished ones (at least 1: the default parameters'); return the
     best found. `progress` hears of each finished trial."""
     if trials < 1:
-        raise ValueError("tuning needs at least one trial, the reference parameters")
+        raise ValueError("tuning needs at least one trial, the default parameters")
     seasons = f"{window.first_season}-{window.validation_first}-{window.validation_last}"
     study_name = f"{estimator}-{mode}-{seasons}-v{SEARCH_SPACE_VERSION}-{data_fingerprint(frame, window)}"
     optuna.logging.set_verbosity(logging.WARNING)
@@ -171,9 +171,9 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=random_state),
         load_if_exists=True,
     )
-    reference = REFERENCE_PARAMS[estimator]
-    if _reference_trial(study, reference, (COMPLETE, WAITING)) is None:
-        study.enqueue_trial(reference)  # also when a killed run left the reference trial RUNNING for ever
+    defaults = DEFAULT_PARAMS[estimator]
+    if _default_trial(study, defaults, (COMPLETE, WAITING)) is None:
+        study.enqueue_trial(defaults)  # also when a killed run left the default trial RUNNING for ever
 
     def objective(trial: optuna.Trial) -> float:
         return validation_log_loss(build_model(estimator, mode, SPACES[estimator](trial)), mode, frame, window)
@@ -190,8 +190,8 @@ def tune(
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     if len(finished) < trials:
         study.optimize(objective, n_trials=trials - len(finished), callbacks=[report])
-    while (reference_trial := _reference_trial(study, reference, (COMPLETE,))) is None:
-        study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting reference trial runs first
+    while (default_trial := _default_trial(study, defaults, (COMPLETE,))) is None:
+        study.optimize(objective, n_trials=1, callbacks=[report])  # the waiting default trial runs first
     finished = study.get_trials(deepcopy=False, states=(COMPLETE,))
     return TuningResult(
         estimator=estimator,
@@ -199,7 +199,7 @@ def tune(
         study_name=study_name,
         params=dict(study.best_params),
         validation_log_loss=float(study.best_value),
-        reference_log_loss=cast(float, reference_trial.value),  # a finished trial's
+        default_log_loss=cast(float, default_trial.value),  # a finished trial's
         trials=len(finished),
         seconds=time.perf_counter() - started,
     )

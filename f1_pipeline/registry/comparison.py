@@ -23,7 +23,7 @@ from f1_pipeline.modeling.candidates import AVERAGES, Recipe
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.metrics import METRICS, PODIUM_BASELINE
 from f1_pipeline.modeling.promotion import Evaluation
-from f1_pipeline.modeling.training import CANDIDATE, REFERENCE_FEATURES
+from f1_pipeline.modeling.training import CANDIDATE, CORE_FEATURES
 from f1_pipeline.modeling.tuning import Estimator
 from f1_pipeline.registry.tracking import ROLE, SEASON_PREFIX, ChildRun
 
@@ -55,14 +55,14 @@ def metric_columns(summary: pl.DataFrame) -> list[str]:
 def role_of(model: str) -> str:
     if model in BASELINE_NAMES or model == PODIUM_BASELINE:
         return "baseline"
-    return "ablation" if model == REFERENCE_FEATURES else "family"
+    return "ablation" if model == CORE_FEATURES else "family"
 
 
 def estimators_of(model: str, params: Mapping[Estimator, Mapping[str, object]]) -> tuple[Estimator, ...]:
     """The tuned estimators whose hyper-parameters a backtest model was built with (none for a baseline)."""
     if model in AVERAGES:
         return tuple(estimator for member in AVERAGES[model] for estimator in estimators_of(member, params))
-    if model == REFERENCE_FEATURES:
+    if model == CORE_FEATURES:
         return ("conditional_logit",)
     return (cast(Estimator, model),) if model in params else ()
 
@@ -175,7 +175,7 @@ def study_runs(
                 params={"estimator": estimator, "mode": mode, "study_name": study["study_name"], **best},
                 metrics={
                     "validation_log_loss": study["validation_log_loss"],
-                    "reference_validation_log_loss": study["reference_validation_log_loss"],
+                    "default_validation_log_loss": study["default_validation_log_loss"],
                     "trials": float(study["trials"]),
                 },
                 tags={"mode": mode, ROLE: "study"},

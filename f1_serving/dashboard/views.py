@@ -847,9 +847,9 @@ SHARE_METRICS = ("top1", "top3")
 MODELS = {
     "plackett_luce": ("model family", "Plackett-Luce: a strength per driver, fitted to whole finishing orders"),
     "conditional_logit": ("model family", "conditional logit: a linear score per driver, a softmax over the field"),
-    "conditional_logit_reference_features": (
+    "conditional_logit_core_features": (
         "model family",
-        "the conditional logit on the baseline features only (ratings, recent form, circuit record, weather; the "
+        "the conditional logit on the core features only (ratings, recent form, circuit record, weather; the "
         "grid after qualifying)",
     ),
     "random_forest": ("model family", "random forest of decision trees, normalised per race"),

@@ -20,15 +20,15 @@ from f1_pipeline.modeling.candidates import Recipe, recipes_to_json
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.promotion import evaluation_of
 from f1_pipeline.modeling.training import Seasons, fit_final, recipe_backtest
-from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
+from f1_pipeline.modeling.tuning import DEFAULT_PARAMS
 from f1_pipeline.registry import gate
 from f1_pipeline.registry.tracking import DECISION_HEADING, RECIPE_PREFIX, Candidate, ModelRegistry
 from f1_pipeline.warehouse import Warehouse
 from tests.modeling_data import results_and_races, synthetic_frame
 
 SEASONS = Seasons(train_first=2000, validation_first=2001, backtest_first=2002)
-SHALLOW_FOREST = {**REFERENCE_PARAMS["random_forest"], "n_estimators": 20, "max_depth": 2}
-PARAMS = {**REFERENCE_PARAMS, "random_forest": SHALLOW_FOREST}
+SHALLOW_FOREST = {**DEFAULT_PARAMS["random_forest"], "n_estimators": 20, "max_depth": 2}
+PARAMS = {**DEFAULT_PARAMS, "random_forest": SHALLOW_FOREST}
 GOOD = dict.fromkeys(MODES, Recipe("conditional_logit", PARAMS))
 BAD = dict.fromkeys(MODES, Recipe("random_forest", PARAMS))
 MODEL = "gate-test"

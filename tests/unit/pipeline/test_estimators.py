@@ -37,7 +37,7 @@ def rf_and_xgb(mode):
     return TreeEnsemble(mode, random_forest=SMALL_FOREST, xgboost=SMALL_BOOST, n_jobs=1)
 
 
-def reference_ensemble(mode):
+def default_ensemble(mode):
     return TreeEnsemble(mode, n_jobs=1)
 
 
@@ -53,7 +53,7 @@ def logit_tree_blend(mode):
     return Average((ConditionalLogit(mode), rf_and_xgb(mode)))
 
 
-MODELS = [random_forest, xgboost, rf_and_xgb, reference_ensemble, conditional_logit, plackett_luce, logit_tree_blend]
+MODELS = [random_forest, xgboost, rf_and_xgb, default_ensemble, conditional_logit, plackett_luce, logit_tree_blend]
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ from f1_pipeline.modeling.estimators import Average, ConditionalLogit, PlackettL
 from f1_pipeline.modeling.feature_matrix import MODES
 from f1_pipeline.modeling.promotion import Evaluation, decide, evaluation_of, outcome_comparison
 from f1_pipeline.modeling.training import Seasons, recipe_backtest
-from f1_pipeline.modeling.tuning import REFERENCE_PARAMS
+from f1_pipeline.modeling.tuning import DEFAULT_PARAMS
 from tests.modeling_data import real_features
 
 TUNED = {
-    "random_forest": {**REFERENCE_PARAMS["random_forest"], "max_depth": 7, "max_features": 0.5},
-    "xgboost": {**REFERENCE_PARAMS["xgboost"], "learning_rate": 0.05, "n_estimators": 125},
+    "random_forest": {**DEFAULT_PARAMS["random_forest"], "max_depth": 7, "max_features": 0.5},
+    "xgboost": {**DEFAULT_PARAMS["xgboost"], "learning_rate": 0.05, "n_estimators": 125},
     "conditional_logit": {"l2": 3.25},
     "plackett_luce": {"l2": 0.5, "place_decay": 0.4},
 }
@@ -105,11 +105,11 @@ def assert_family(model, family, mode, params):
         assert dict(getattr(model, family)) == dict(params[family])
 
 
-def test_a_default_recipe_uses_the_reference_parameters():
+def test_a_default_recipe_uses_the_default_parameters():
     recipe = Recipe("rf_xgb_average")
     model = recipe.build("post_qualifying")
     assert [member.members for member in model.members] == [("random_forest",), ("xgboost",)]
-    assert dict(model.members[0].random_forest) == REFERENCE_PARAMS["random_forest"]
+    assert dict(model.members[0].random_forest) == DEFAULT_PARAMS["random_forest"]
     assert recipes_from_json(recipes_to_json({"post_qualifying": recipe})) == {"post_qualifying": recipe}
 
 
