@@ -62,7 +62,7 @@ def predictions(store: Warehouse, seasons: list[int], train_first: int) -> pl.Da
 
 
 def _recipes(store: Warehouse) -> dict[Mode, Recipe]:
-    """The tuned recipes; before any tuning, Plackett-Luce with its reference hyper-parameters in both modes."""
+    """The tuned recipes; before any tuning, Plackett-Luce with its default hyper-parameters in both modes."""
     if str(RECIPES) not in store.tables():
         return dict.fromkeys(MODES, Recipe("plackett_luce"))
     return {

@@ -1,6 +1,6 @@
-"""MkDocs hook: the Published tables and Clean tables pages, written from the tables' declarations at each build
-(`serving_tables.CONTRACTS`, the clean tables' contracts beside their cleaning functions), so the documented columns,
-types, meanings and rules are the ones the pipeline, its suites and the API check."""
+"""MkDocs hook: the Published tables, Clean tables and Model tables pages, written from the tables' declarations at
+each build (`serving_tables.CONTRACTS`, the other tables' contracts beside the functions that write them), so the
+documented columns, types, meanings and rules are the ones the pipeline, its suites and the API check."""
 
 from typing import Any
 
@@ -11,6 +11,7 @@ from f1_pipeline.cleaning.races import RACES_CONTRACT
 from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import reference_markdown
+from f1_pipeline.modeling import elo, feature_matrix, title_backtest
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.serving_tables import CONTRACTS
 from f1_pipeline.weather.tables import WEATHER_CONTRACT
@@ -47,8 +48,25 @@ CLEAN_TABLES = (
     WEATHER_CONTRACT,
 )
 
+MODEL_INTRO = """# Model tables
+
+The warehouse's ratings, the feature table the models learn from and the title odds' backtest, column by column, in
+the order they are written (see [Modelling](modelling.md) and
+[Outcomes and championship](outcomes-and-championship.md)). Every feature of a row is what was known before its race.
+This page is generated from the declarations the writing code holds; a test reads each table of a materialized graph
+back against them.
+
+"""
+MODEL_TABLES = (
+    elo.HISTORY_CONTRACT,
+    elo.PARAMETERS_CONTRACT,
+    feature_matrix.FEATURES_CONTRACT,
+    title_backtest.CHECKPOINT_CONTRACT,
+)
+
 
 def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, "published-tables.md", content=INTRO + reference_markdown(CONTRACTS)))
     files.append(File.generated(config, "clean-tables.md", content=CLEAN_INTRO + reference_markdown(CLEAN_TABLES)))
+    files.append(File.generated(config, "model-tables.md", content=MODEL_INTRO + reference_markdown(MODEL_TABLES)))
     return files

@@ -8,7 +8,7 @@ import polars as pl
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.ratings import elo_configs
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
-from f1_pipeline.modeling.feature_matrix import COLUMN_DOCS, FeatureInputs, race_features
+from f1_pipeline.modeling.feature_matrix import FEATURES_CONTRACT, FeatureInputs, race_features
 from f1_pipeline.tables import (
     ELO_HISTORY,
     PRACTICE_RESULTS,
@@ -53,7 +53,7 @@ def race_features_asset(warehouse: WarehouseResource, modeling: ModelingResource
     store.replace_table(RACE_FEATURES, frame)
     upcoming = frame.filter(pl.col("is_next")).sort("driver_elo", descending=True)
     return dg.MaterializeResult(
-        metadata=table_metadata(RACE_FEATURES, frame, COLUMN_DOCS)
+        metadata=table_metadata(RACE_FEATURES, frame, FEATURES_CONTRACT.descriptions)
         | {
             "races": frame.select("season", "round").n_unique(),
             "next_race_entrants": upcoming.height,

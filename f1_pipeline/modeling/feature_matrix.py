@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from f1_pipeline.contracts import REQUIRED, Column, Contract
 from f1_pipeline.modeling.elo import DRIVER_ELO, TEAM_ELO, EloConfig
+from f1_pipeline.tables import RACE_FEATURES
 
 Mode = Literal["pre_qualifying", "post_qualifying"]
 MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
@@ -74,46 +76,93 @@ a problem): gaps are capped there so one such session cannot swamp a driver's me
 
 WEATHER_COLUMNS = ("air_temperature", "wet", "wind_speed")
 
-COLUMN_DOCS = {
-    "won": "the driver won the race; null for the race to come",
-    "is_next": "the first race without results: the one the pipeline predicts",
-    "driver_elo": "driver ELO rating before the race (the base for a newcomer)",
-    "team_elo": "constructor ELO rating before the race",
-    "driver_avg_finish_5": "mean finishing order over the driver's last 5 races (retirements count where they fell)",
-    "team_avg_finish_5": "mean finishing order of the team's cars over its last 5 races",
-    "driver_circuit_starts": "earlier races of the driver at this circuit",
-    "driver_circuit_wins": "earlier wins of the driver at this circuit",
-    "driver_circuit_avg_finish": "mean finishing order of the driver at this circuit",
-    "driver_starts": "races started before this one (experience)",
-    "driver_wins_rate_10": "share of the driver's last 10 races won",
-    "driver_dnf_rate_10": "share of the driver's last 10 races not finished (retired, disqualified, not started)",
-    "team_wins_rate_10": "share of the team's last 10 races won by one of its cars",
-    "season_points": "championship points (races and sprints) before this race",
-    "season_wins": "wins this season before this race",
-    "championship_position": "standing before this race; null before the season's first race",
-    "points_behind_leader": "points behind the championship leader before this race",
-    "driver_avg_qualifying_5": "mean qualifying position over the driver's last 5 qualifying sessions",
-    "driver_qualifying_gap_5": "mean gap to pole (percent) over the driver's last 5 qualifying sessions",
-    "team_avg_qualifying_5": "mean qualifying position of the team's best car over its last 5 sessions",
-    "team_qualifying_gap_5": "mean gap to pole (percent) of the team's best car over its last 5 sessions",
-    "driver_season_qualifying_gap": "mean gap to pole (percent) over the driver's qualifying sessions this season so"
-    " far; null at his first race of the season (resets with every season: a new car's pace)",
-    "team_season_qualifying_gap": "mean gap to pole (percent) of the team's best car this season so far",
-    "practice_best_gap": "this weekend: the driver's best practice lap behind the session's fastest, in percent (capped"
-    f" at {PRACTICE_GAP_CAP:g}), over the sessions held before qualifying; null without practice data",
-    "practice_mean_gap": "this weekend: the mean of those session gaps",
-    "practice_last_gap": "this weekend: the gap in the latest session before qualifying in which the driver set a time",
-    "practice_mean_position": "this weekend: mean classification in the sessions before qualifying (sprint"
-    " qualifying and, where it ran before qualifying (2024 on), the sprint included)",
-    "team_practice_best_gap": "this weekend: the team's best car's best practice gap before qualifying",
-    "grid": "starting slot (post-qualifying); null for a pit-lane start or unknown",
-    "pit_lane_start": "starts from the pit lane (post-qualifying)",
-    "qualifying_position": "qualifying position (post-qualifying)",
-    "qualifying_gap_pct": "best qualifying lap relative to pole, in percent (post-qualifying)",
-    "air_temperature": "air temperature in C, where a weather source is configured",
-    "wet": "1 for a wet race, where a weather source is configured",
-    "wind_speed": "wind speed in m/s, where a weather source is configured",
-}
+_DECLARED = (
+    Column("season", pl.Int32, "championship year", REQUIRED),
+    Column("round", pl.Int32, "the race's round in its season, from 1", REQUIRED),
+    Column("date", pl.Date, "race day"),
+    Column("circuit_id", pl.String, "the circuit's Ergast id"),
+    Column("driver_id", pl.String, "the driver's Ergast id", REQUIRED),
+    Column("constructor_id", pl.String, "the team's Ergast id"),
+    Column("finish_position", pl.Int32, "classified place in the race; null when not classified or not run yet"),
+    Column("won", pl.Boolean, "the driver won the race; null for the race to come"),
+    Column("is_next", pl.Boolean, "the first race without results: the one the pipeline predicts"),
+    Column("driver_elo", pl.Float64, "driver ELO rating before the race (the base for a newcomer)"),
+    Column("team_elo", pl.Float64, "constructor ELO rating before the race"),
+    Column(
+        "driver_avg_finish_5",
+        pl.Float64,
+        "mean finishing order over the driver's last 5 races (retirements count where they fell)",
+    ),
+    Column("team_avg_finish_5", pl.Float64, "mean finishing order of the team's cars over its last 5 races"),
+    Column("driver_circuit_starts", pl.Int64, "earlier races of the driver at this circuit"),
+    Column("driver_circuit_wins", pl.Int64, "earlier wins of the driver at this circuit"),
+    Column("driver_circuit_avg_finish", pl.Float64, "mean finishing order of the driver at this circuit"),
+    Column("driver_starts", pl.Int64, "races started before this one (experience)"),
+    Column("driver_wins_rate_10", pl.Float64, "share of the driver's last 10 races won"),
+    Column(
+        "driver_dnf_rate_10",
+        pl.Float64,
+        "share of the driver's last 10 races not finished (retired, disqualified, not started)",
+    ),
+    Column("team_wins_rate_10", pl.Float64, "share of the team's last 10 races won by one of its cars"),
+    Column("season_points", pl.Float64, "championship points (races and sprints) before this race"),
+    Column("season_wins", pl.Int64, "wins this season before this race"),
+    Column("championship_position", pl.Int32, "standing before this race; null before the season's first race"),
+    Column("points_behind_leader", pl.Float64, "points behind the championship leader before this race"),
+    Column(
+        "driver_avg_qualifying_5", pl.Float64, "mean qualifying position over the driver's last 5 qualifying sessions"
+    ),
+    Column(
+        "driver_qualifying_gap_5", pl.Float64, "mean gap to pole (percent) over the driver's last 5 qualifying sessions"
+    ),
+    Column(
+        "team_avg_qualifying_5", pl.Float64, "mean qualifying position of the team's best car over its last 5 sessions"
+    ),
+    Column(
+        "team_qualifying_gap_5",
+        pl.Float64,
+        "mean gap to pole (percent) of the team's best car over its last 5 sessions",
+    ),
+    Column(
+        "driver_season_qualifying_gap",
+        pl.Float64,
+        "mean gap to pole (percent) over the driver's qualifying sessions this season so"
+        " far; null at his first race of the season (resets with every season: a new car's pace)",
+    ),
+    Column(
+        "team_season_qualifying_gap", pl.Float64, "mean gap to pole (percent) of the team's best car this season so far"
+    ),
+    Column(
+        "practice_best_gap",
+        pl.Float64,
+        "this weekend: the driver's best practice lap behind the session's fastest, in percent (capped"
+        f" at {PRACTICE_GAP_CAP:g}), over the sessions held before qualifying; null without practice data",
+    ),
+    Column("practice_mean_gap", pl.Float64, "this weekend: the mean of those session gaps"),
+    Column(
+        "practice_last_gap",
+        pl.Float64,
+        "this weekend: the gap in the latest session before qualifying in which the driver set a time",
+    ),
+    Column(
+        "practice_mean_position",
+        pl.Float64,
+        "this weekend: mean classification in the sessions before qualifying (sprint"
+        " qualifying and, where it ran before qualifying (2024 on), the sprint included)",
+    ),
+    Column(
+        "team_practice_best_gap", pl.Float64, "this weekend: the team's best car's best practice gap before qualifying"
+    ),
+    Column("grid", pl.Int32, "starting slot (post-qualifying); null for a pit-lane start or unknown"),
+    Column("pit_lane_start", pl.Boolean, "starts from the pit lane (post-qualifying)"),
+    Column("qualifying_position", pl.Int32, "qualifying position (post-qualifying)"),
+    Column("qualifying_gap_pct", pl.Float64, "best qualifying lap relative to pole, in percent (post-qualifying)"),
+    Column("air_temperature", pl.Float64, "air temperature in C, where a weather source is configured"),
+    Column("wet", pl.Float64, "1 for a wet race, where a weather source is configured"),
+    Column("wind_speed", pl.Float64, "wind speed in m/s, where a weather source is configured"),
+)
+"""Every column of the feature table with its type and meaning: the model inputs (`features_for`) and the columns
+that identify a row and hold its outcome (`KEY_COLUMNS`)."""
 
 
 KEY_COLUMNS = (
@@ -134,6 +183,16 @@ def features_for(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
     """The feature columns a model of this mode may use."""
     pre = CORE_PRE_FEATURES + (EXTRA_PRE_FEATURES if extended else ())
     return pre + POST_FEATURES if mode == "post_qualifying" else pre
+
+
+_BY_NAME = {column.name: column for column in _DECLARED}
+FEATURES_CONTRACT = Contract(
+    RACE_FEATURES.qualified,
+    RACE_FEATURES.row,
+    tuple(_BY_NAME[name] for name in (*KEY_COLUMNS, *features_for("post_qualifying"))),
+    key=("season", "round", "driver_id"),
+)
+"""The table `race_features` writes: its key and outcome columns, then every feature of either mode."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from f1_pipeline.contracts import value_problems
 from f1_pipeline.modeling.feature_matrix import (
+    FEATURES_CONTRACT,
     MODES,
     POST_FEATURES,
     FeatureInputs,
@@ -62,7 +64,7 @@ def reorder_outcome(rows: pl.DataFrame, order: list[int]) -> pl.DataFrame:
 
 def test_the_real_seasons_give_one_row_per_driver_and_race(features):
     assert features.height == 1200  # 60 races of 20 cars
-    assert features.select("season", "round", "driver_id").is_duplicated().sum() == 0
+    assert features.select(FEATURES_CONTRACT.key).is_duplicated().sum() == 0
     assert set(FEATURES) <= set(features.columns)
     assert features.group_by("season", "round").agg(pl.col("won").sum())["won"].to_list() == [1] * 60
 
@@ -153,6 +155,12 @@ def test_a_race_own_grid_and_qualifying_change_only_its_post_qualifying_features
     own, was = of_race(rebuilt, race), of_race(features, race)
     assert own["grid"].to_list() != was["grid"].to_list()
     assert own["qualifying_position"].to_list() != was["qualifying_position"].to_list()
+
+
+def test_the_table_holds_exactly_its_declared_columns(features):
+    """What the contract declares (the asset's column meanings in the Dagster UI, the docs) is what is written."""
+    assert features.schema == pl.Schema(FEATURES_CONTRACT.schema)
+    assert value_problems(features, FEATURES_CONTRACT.rules) == []
 
 
 def test_features_of_each_mode_are_columns_of_the_frame_and_pre_is_a_prefix_of_post():
