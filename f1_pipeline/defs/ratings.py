@@ -35,7 +35,7 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
     parameters = (
         pl.DataFrame([{"entity": entity, "base": configs[entity].base, **row} for entity, row in chosen.items()])
         .select(elo.PARAMETERS_CONTRACT.schema.keys())
-        .cast(dict(elo.PARAMETERS_CONTRACT.schema))
+        .cast(pl.Schema(elo.PARAMETERS_CONTRACT.schema))
     )
     with store.transaction() as writes:
         writes.replace_table(ELO_HISTORY, history)
