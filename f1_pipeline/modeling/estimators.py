@@ -53,9 +53,9 @@ RELATIVE_FEATURES = (
     "teammate_elo_gap",
     "field_size",
 )
+"""Each driver against the rest of the field: what decides a race is being better than the others."""
 GRID_FEATURES = ("grid_log", "pole", "front_row")
 """A linear score needs the grid's shape: pole is worth far more over second than tenth over eleventh."""
-"""Each driver against the rest of the field: what decides a race is being better than the others."""
 
 
 def model_columns(mode: Mode, *, extended: bool = True) -> tuple[str, ...]:
