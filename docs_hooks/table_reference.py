@@ -1,16 +1,19 @@
-"""MkDocs hook: the Published tables, Clean tables and Model tables pages, written from the tables' declarations at
-each build (`serving_tables.CONTRACTS`, the other tables' contracts beside the functions that write them), so the
-documented columns, types, meanings and rules are the ones the pipeline, its suites and the API check."""
+"""MkDocs hook: the Published tables, Raw tables, Clean tables and Model tables pages, written from the tables'
+declarations at each build (`serving_tables.CONTRACTS`, the other tables' contracts beside the functions that write
+them), so the documented columns, types, meanings and rules are the ones the pipeline, its suites and the API
+check."""
 
 from typing import Any
 
 from mkdocs.structure.files import File, Files
 
 from f1_pipeline.cleaning.qualifying import QUALIFYING_CONTRACT
+from f1_pipeline.cleaning.quarantine import QUARANTINE_CONTRACT
 from f1_pipeline.cleaning.races import RACES_CONTRACT
 from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import reference_markdown
+from f1_pipeline.ergast.flatten import RAW_CONTRACTS
 from f1_pipeline.modeling import elo, feature_matrix, title_backtest
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.serving_tables import CONTRACTS
@@ -24,6 +27,16 @@ listed in the order they are written; a table may carry more, which no reader re
 publish a snapshot that lacks a column, holds it in another type or breaks a rule under "every value" ("present":
 no null, "finite": no NaN or infinity, a range: inclusive, nulls aside), and the API refuses to take such a snapshot
 into service. This page is generated from the same declarations.
+
+"""
+RAW_INTRO = """# Raw tables
+
+The warehouse's raw tables of the Ergast API (schema `raw`; see [Data and quality](data.md)) keep the API's answer as
+it came: one column per field, every value as text, named by where it sits in the answer (`Races[].Results[].grid`),
+null where a season's answer leaves the field out. What a value means is decided in the clean layer, and a row it
+cannot read goes to `quality.quarantine` (last on this page) with its reasons and the row itself. The "present"
+columns and the one-row-per key are each raw table's blocking Great Expectations `keys` suite. This page is
+generated from the declarations.
 
 """
 CLEAN_INTRO = """# Clean tables
@@ -67,6 +80,8 @@ MODEL_TABLES = (
 
 def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, "published-tables.md", content=INTRO + reference_markdown(CONTRACTS)))
+    raw = (*RAW_CONTRACTS.values(), QUARANTINE_CONTRACT)
+    files.append(File.generated(config, "raw-tables.md", content=RAW_INTRO + reference_markdown(raw)))
     files.append(File.generated(config, "clean-tables.md", content=CLEAN_INTRO + reference_markdown(CLEAN_TABLES)))
     files.append(File.generated(config, "model-tables.md", content=MODEL_INTRO + reference_markdown(MODEL_TABLES)))
     return files

@@ -13,7 +13,37 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-QUARANTINE_SCHEMA = pl.Schema({"source_table": pl.String, "row_key": pl.String, "reason": pl.String, "row": pl.String})
+from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.tables import QUARANTINE
+
+QUARANTINE_CONTRACT = Contract(
+    QUARANTINE.qualified,
+    QUARANTINE.row,
+    (
+        Column(
+            "source_table",
+            pl.String,
+            "the clean table the row was meant for (each cleaning asset replaces its own)",
+            REQUIRED,
+        ),
+        Column(
+            "row_key",
+            pl.String,
+            "the row's key in that table, its values joined by '/' (an empty part: a missing value)",
+            REQUIRED,
+        ),
+        Column(
+            "reason",
+            pl.String,
+            "every rule the row breaks, joined by '; ' (a kept row's say it was read as null)",
+            REQUIRED,
+        ),
+        Column(
+            "row", pl.String, "the raw row as JSON, every value as the source gave it, to correct and reload", REQUIRED
+        ),
+    ),
+)
+QUARANTINE_SCHEMA = pl.Schema(QUARANTINE_CONTRACT.schema)
 
 
 def not_int(column: str) -> pl.Expr:

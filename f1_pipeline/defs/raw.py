@@ -12,6 +12,7 @@ from f1_pipeline.defs.metadata import markdown_preview, season_coverage, table_m
 from f1_pipeline.defs.partitions import SINGLE_RUN, season_partitions
 from f1_pipeline.defs.resources import ErgastResource, WarehouseResource
 from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint
+from f1_pipeline.ergast.flatten import RAW_CONTRACTS
 from f1_pipeline.ergast.ingest import RawBatch, load_seasons
 from f1_pipeline.ergast.source import DataSource
 from f1_pipeline.history_guard import RESULTS_SHAPE, SCHEDULE_SHAPE, HistoryShape, refusal, season_losses
@@ -139,7 +140,7 @@ def raw_asset(
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(table, batch.frame),
+                **table_metadata(table, batch.frame, RAW_CONTRACTS[table.qualified].descriptions),
                 "source": ergast.data_source,
                 "base_url": ergast.ergast_base_url,
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),

@@ -13,7 +13,9 @@ from typing import Any
 
 import polars as pl
 
-from f1_pipeline.ergast.client import Endpoint, Fetched
+from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.ergast.client import QUALIFYING, RESULTS, SCHEDULE, SPRINT, Endpoint, Fetched
+from f1_pipeline.tables import RAW_QUALIFYING, RAW_RACES, RAW_RESULTS, RAW_SPRINT, Table
 
 Path = tuple[str, ...]
 
@@ -132,3 +134,46 @@ def flatten(fetched: Fetched) -> pl.DataFrame:
 
 def _race_context(race: Mapping[str, Any], columns: Sequence[tuple[str, Path]]) -> dict[str, str | None]:
     return {name: _get(race, path) for name, path in columns}
+
+
+_RACE_IDS = ("season", "round", "date", "circuit_id")
+_ROW_IDS = (*_RACE_IDS, "driver_id", "constructor_id")
+
+
+def raw_contract(table: Table, endpoint: Endpoint) -> Contract:
+    """The raw table an endpoint fills: each column is the API's text at a place in its answer, which its meaning
+    names; the ids a row cannot go without, and the key no two rows share (a shared car's drivers each hold their
+    own classification row, so a result's key includes the position)."""
+    if endpoint.rows is None:
+        key, required = ("season", "round"), _RACE_IDS
+    elif endpoint.rows == "QualifyingResults":
+        key, required = ("season", "round", "driver_id"), _ROW_IDS
+    else:
+        key, required = ("season", "round", "driver_id", "position"), (*_ROW_IDS, "position")
+
+    def words(name: str, path: Path) -> str:
+        inside = endpoint.rows is not None and (name, path) not in _RACE_CONTEXT
+        where = f"{endpoint.lists}[].{endpoint.rows}[]." if inside else f"{endpoint.lists}[]."
+        return f"the API's `{where}{'.'.join(path)}`, as text"
+
+    return Contract(
+        table.qualified,
+        table.row,
+        tuple(
+            Column(name, pl.String, words(name, path), REQUIRED if name in required else None)
+            for name, path in columns_for(endpoint)
+        ),
+        key=key,
+    )
+
+
+RAW_CONTRACTS: dict[str, Contract] = {
+    table.qualified: raw_contract(table, endpoint)
+    for table, endpoint in (
+        (RAW_RACES, SCHEDULE),
+        (RAW_RESULTS, RESULTS),
+        (RAW_QUALIFYING, QUALIFYING),
+        (RAW_SPRINT, SPRINT),
+    )
+}
+"""The raw tables of the Ergast API by qualified name: what their assets' metadata describe and their suites key on."""

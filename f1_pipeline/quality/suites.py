@@ -17,6 +17,7 @@ from f1_pipeline.cleaning.races import RACES_CONTRACT
 from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTRACT, DRIVERS_CONTRACT
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import ColumnRule, Contract
+from f1_pipeline.ergast.flatten import RAW_CONTRACTS
 from f1_pipeline.tables import (
     CIRCUITS,
     CONSTRUCTORS,
@@ -98,9 +99,6 @@ def _no_rows(_: Lookup) -> list[Expectation]:
     return [_gxe().ExpectTableRowCountToEqual(value=0)]
 
 
-_RAW_RESULT_KEY = ("season", "round", "driver_id", "position")
-_RAW_RACE_IDS = ("season", "round", "date", "circuit_id")
-_RAW_RESULT_IDS = (*_RAW_RACE_IDS, "driver_id", "constructor_id", "position")
 _RACE_OF_ROW = "season || '-' || round as race"
 _RAW_RACE_OF_ROW = "season || '|' || date || '|' || circuit_id as race"
 
@@ -112,7 +110,7 @@ def _raw_results_suites(table: Table) -> list[Suite]:
             "keys",
             f"{table}: ids present, (season, round, driver, position) unique",
             f"select * from {table}",
-            _keys(_RAW_RESULT_KEY, _RAW_RESULT_IDS),
+            declared_keys(RAW_CONTRACTS[table.qualified]),
             blocking=True,
         ),
         Suite(
@@ -199,7 +197,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "schedule rows have season, round, date, circuit; (season, round) unique",
         f"select * from {RAW_RACES}",
-        _keys(("season", "round"), ("season", "round", "date", "circuit_id")),
+        declared_keys(RAW_CONTRACTS[RAW_RACES.qualified]),
         blocking=True,
     ),
     *_raw_results_suites(RAW_RESULTS),
@@ -209,7 +207,7 @@ SUITES: tuple[Suite, ...] = (
         "keys",
         "qualifying rows have ids; (season, round, driver) unique",
         f"select * from {RAW_QUALIFYING}",
-        _keys(("season", "round", "driver_id"), (*_RAW_RACE_IDS, "driver_id", "constructor_id")),
+        declared_keys(RAW_CONTRACTS[RAW_QUALIFYING.qualified]),
         blocking=True,
     ),
     Suite(
