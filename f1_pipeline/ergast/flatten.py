@@ -144,6 +144,8 @@ def raw_contract(table: Table, endpoint: Endpoint) -> Contract:
     """The raw table an endpoint fills: each column is the API's text at a place in its answer, which its meaning
     names; the ids a row cannot go without, and the key no two rows share (a shared car's drivers each hold their
     own classification row, so a result's key includes the position)."""
+    key: tuple[str, ...]
+    required: tuple[str, ...]
     if endpoint.rows is None:
         key, required = ("season", "round"), _RACE_IDS
     elif endpoint.rows == "QualifyingResults":
