@@ -16,8 +16,9 @@ from f1_pipeline.contracts import reference_markdown
 from f1_pipeline.ergast.flatten import RAW_CONTRACTS
 from f1_pipeline.modeling import elo, feature_matrix, title_backtest
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
+from f1_pipeline.practice.raw import RAW_PRACTICE_CONTRACT
 from f1_pipeline.serving_tables import CONTRACTS
-from f1_pipeline.weather.tables import WEATHER_CONTRACT
+from f1_pipeline.weather.tables import RAW_WEATHER_CONTRACT, WEATHER_CONTRACT
 
 INTRO = """# Published tables
 
@@ -31,14 +32,16 @@ into service. This page is generated from the same declarations.
 """
 RAW_INTRO = """# Raw tables
 
-The warehouse's raw tables of the Ergast API (schema `raw`; see [Data and quality](data.md)) keep the API's answer as
-it came: one column per field, every value as text, named by where it sits in the answer (`Races[].Results[].grid`),
-null where a season's answer leaves the field out. What a value means is decided in the clean layer, and a row it
-cannot read goes to `quality.quarantine` (last on this page) with its reasons and the row itself. The "present"
-columns and the one-row-per key are each raw table's blocking Great Expectations `keys` suite. This page is
-generated from the declarations.
+The warehouse's raw tables (schema `raw`; see [Data and quality](data.md)) keep each source's answer as it came. The
+Ergast API's tables hold one column per field, every value as text, named by where it sits in the answer
+(`Races[].Results[].grid`), null where a season's answer leaves the field out; the "present" columns and the
+one-row-per key are each one's blocking Great Expectations `keys` suite. Then the practice results as F1DB gives
+them ([Practice data](practice-data.md)) and the weather's hourly rows ([Weather](weather.md)). What a value means is
+decided in the clean layer, and a row it cannot read goes to `quality.quarantine` (last on this page) with its
+reasons and the row itself. This page is generated from the declarations.
 
 """
+RAW_TABLES = (*RAW_CONTRACTS.values(), RAW_PRACTICE_CONTRACT, RAW_WEATHER_CONTRACT, QUARANTINE_CONTRACT)
 CLEAN_INTRO = """# Clean tables
 
 The warehouse's clean tables (schema `clean`; see [Data and quality](data.md)), column by column, in the order they
@@ -80,8 +83,7 @@ MODEL_TABLES = (
 
 def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, "published-tables.md", content=INTRO + reference_markdown(CONTRACTS)))
-    raw = (*RAW_CONTRACTS.values(), QUARANTINE_CONTRACT)
-    files.append(File.generated(config, "raw-tables.md", content=RAW_INTRO + reference_markdown(raw)))
+    files.append(File.generated(config, "raw-tables.md", content=RAW_INTRO + reference_markdown(RAW_TABLES)))
     files.append(File.generated(config, "clean-tables.md", content=CLEAN_INTRO + reference_markdown(CLEAN_TABLES)))
     files.append(File.generated(config, "model-tables.md", content=MODEL_INTRO + reference_markdown(MODEL_TABLES)))
     return files

@@ -17,7 +17,7 @@ from f1_pipeline.defs.resources import PracticeResource, WarehouseResource
 from f1_pipeline.history_guard import PRACTICE_SHAPE
 from f1_pipeline.practice import cleaning
 from f1_pipeline.practice.bundled import BundledFileError
-from f1_pipeline.practice.raw import PracticeBatch
+from f1_pipeline.practice.raw import RAW_PRACTICE_CONTRACT, PracticeBatch
 from f1_pipeline.practice.suites import PRACTICE_SUITES
 from f1_pipeline.tables import PRACTICE_RESULTS, RACES, RAW_PRACTICE, writers
 
@@ -45,7 +45,7 @@ def raw_practice_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
             context.add_asset_metadata(metadata, partition_key=season)
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(RAW_PRACTICE, batch.frame),
+                **table_metadata(RAW_PRACTICE, batch.frame, RAW_PRACTICE_CONTRACT.descriptions),
                 "source": practice.describe(),
                 "fetched_at": dg.MetadataValue.timestamp(batch.fetched_at),
                 "seasons_in_run": len(seasons),

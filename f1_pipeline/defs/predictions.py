@@ -149,7 +149,7 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     calibration = outcome_calibration(predictions, by=("mode",))
     outcomes = outcome_scores(predictions, by=("mode",))
     return dg.MaterializeResult(
-        metadata=table_metadata(PREDICTION_ACCURACY, table)
+        metadata=table_metadata(PREDICTION_ACCURACY, table, BY_NAME["prediction_accuracy"].descriptions)
         | {
             "by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode"))),
             "outcome_scores": dg.MetadataValue.md(markdown_preview(outcomes, rows=outcomes.height)),

@@ -19,6 +19,7 @@ from f1_pipeline.weather.client import call_weight
 from f1_pipeline.weather.load import load_planned
 from f1_pipeline.weather.source import NO_WEATHER_REASON
 from f1_pipeline.weather.tables import (
+    RAW_WEATHER_CONTRACT,
     WEATHER_CONTRACT,
     WET_THRESHOLD_MM,
     csv_weather,
@@ -60,7 +61,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
             reason = NO_WEATHER_REASON if weather.weather_source == "none" else "the csv source has no raw rows"
             return dg.MaterializeResult(
                 metadata={
-                    **table_metadata(RAW_WEATHER, empty_raw()),
+                    **table_metadata(RAW_WEATHER, empty_raw(), RAW_WEATHER_CONTRACT.descriptions),
                     "source": weather.weather_source,
                     "reason": reason,
                 }
@@ -79,7 +80,7 @@ def raw_weather_asset(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
             )
         return dg.MaterializeResult(
             metadata={
-                **table_metadata(RAW_WEATHER, batch.frame),
+                **table_metadata(RAW_WEATHER, batch.frame, RAW_WEATHER_CONTRACT.descriptions),
                 "source": weather.weather_source,
                 "archive_url": weather.open_meteo_archive_url,
                 "forecast_url": weather.open_meteo_forecast_url,

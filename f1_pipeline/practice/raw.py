@@ -11,19 +11,29 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-RAW_COLUMNS = (
-    "season",
-    "round",
-    "session",
-    "position",
-    "driver_id",
-    "constructor_id",
-    "time",
-    "time_seconds",
-    "gap",
-    "laps",
+from f1_pipeline.contracts import Column, Contract
+from f1_pipeline.tables import RAW_PRACTICE
+
+_RAW_WORDS = (
+    ("season", "championship year"),
+    ("round", "round on the Ergast calendar"),
+    ("session", "fp1, fp2, fp3, fp4 or sq, as the source names the session"),
+    ("position", "the source's position: a number, or NC, DNS and the like for a driver not classified"),
+    ("driver_id", "Ergast id (F1DB's own id mapped); f1db:<id> for a driver who never started a race"),
+    ("constructor_id", "Ergast id (F1DB's own id mapped)"),
+    ("time", "the driver's best lap as the source writes it (m:ss.fff)"),
+    ("time_seconds", "the same lap in seconds"),
+    ("gap", "behind the session's fastest lap as the source writes it (+s.fff)"),
+    ("laps", "laps run in the session; empty where the source does not say"),
 )
-RAW_SCHEMA = pl.Schema(dict.fromkeys(RAW_COLUMNS, pl.String))
+RAW_PRACTICE_CONTRACT = Contract(
+    RAW_PRACTICE.qualified,
+    RAW_PRACTICE.row,
+    tuple(Column(name, pl.String, f"{words}, as text") for name, words in _RAW_WORDS),
+)
+"""`raw.practice`, whichever source filled it: the bundled copy's columns, every value as the source gave it."""
+RAW_COLUMNS = tuple(RAW_PRACTICE_CONTRACT.schema)
+RAW_SCHEMA = pl.Schema(RAW_PRACTICE_CONTRACT.schema)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
-from polars.datatypes import DataTypeClass
 
 from f1_pipeline.contracts import Column, Contract, within
-from f1_pipeline.tables import WEATHER
+from f1_pipeline.tables import RAW_WEATHER, WEATHER
 from f1_pipeline.weather.client import HOURLY_VARIABLES, Answer
 from f1_pipeline.weather.windows import FORECAST, OBSERVED, Kind
 
@@ -25,24 +24,6 @@ WET_THRESHOLD_MM = 1.0
 above the trace amounts a reanalysis spreads over dry afternoons."""
 
 UTC_TIME = pl.Datetime("us", "UTC")
-RAW_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
-    "season": pl.String,
-    "round": pl.Int32,
-    "circuit_id": pl.String,
-    "kind": pl.String,
-    "race_start": UTC_TIME,
-    "start_assumed": pl.Boolean,
-    "window_start": UTC_TIME,
-    "window_end": UTC_TIME,
-    "time": UTC_TIME,
-    **dict.fromkeys(HOURLY_VARIABLES, pl.Float64),
-    "grid_latitude": pl.Float64,
-    "grid_longitude": pl.Float64,
-    "elevation": pl.Float64,
-    "source": pl.String,
-    "url": pl.String,
-    "fetched_at": UTC_TIME,
-}
 WEATHER_CONTRACT = Contract(
     WEATHER.qualified,
     WEATHER.row,
@@ -96,6 +77,39 @@ WEATHER_CONTRACT = Contract(
 bounds no race has ever been run outside of (C, mm, m/s, percent): a value beyond them is a broken answer
 (`check_weather_values_plausible`)."""
 CLEAN_SCHEMA = WEATHER_CONTRACT.schema
+_CLEAN = {column.name: column for column in WEATHER_CONTRACT.columns}
+_HOURLY_WORDS = {
+    "temperature_2m": "air temperature at 2 m at the hour, in C",
+    "precipitation": "precipitation (rain, showers, snow) over the hour ending at `time`, in mm",
+    "rain": "rain over the hour ending at `time`, in mm",
+    "relative_humidity_2m": "relative humidity at 2 m at the hour, in percent",
+    "wind_speed_10m": "wind speed at 10 m at the hour, in m/s",
+}
+RAW_WEATHER_CONTRACT = Contract(
+    RAW_WEATHER.qualified,
+    RAW_WEATHER.row,
+    (
+        Column("season", pl.String, "championship year (the partition's key, as text)"),
+        _CLEAN["round"],
+        _CLEAN["circuit_id"],
+        _CLEAN["kind"],
+        _CLEAN["race_start"],
+        _CLEAN["start_assumed"],
+        Column("window_start", UTC_TIME, "the first hour of the race window (UTC)"),
+        Column("window_end", UTC_TIME, "the last hour of the race window (UTC)"),
+        Column("time", UTC_TIME, "the hour this row's values belong to (UTC)"),
+        *(Column(name, pl.Float64, _HOURLY_WORDS[name]) for name in HOURLY_VARIABLES),
+        Column("grid_latitude", pl.Float64, "latitude of the weather model's grid cell that answered"),
+        Column("grid_longitude", pl.Float64, "longitude of that grid cell"),
+        Column("elevation", pl.Float64, "the grid cell's elevation, in m"),
+        _CLEAN["source"],
+        _CLEAN["url"],
+        Column("fetched_at", UTC_TIME, "when the answer was fetched (UTC)"),
+    ),
+)
+"""`raw.weather`: the source's hourly rows around each race, as answered; `clean.weather` reduces them to a row per
+race. Columns both tables hold are declared once, in `WEATHER_CONTRACT`."""
+RAW_SCHEMA = RAW_WEATHER_CONTRACT.schema
 
 
 def raw_rows(
