@@ -14,9 +14,10 @@ from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTR
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import reference_markdown
 from f1_pipeline.ergast.flatten import RAW_CONTRACTS
-from f1_pipeline.modeling import elo, feature_matrix, title_backtest
+from f1_pipeline.modeling import candidates, elo, feature_matrix, title_backtest, title_forecasts, training
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.practice.raw import RAW_PRACTICE_CONTRACT
+from f1_pipeline.registry import decisions, gate
 from f1_pipeline.serving_tables import CONTRACTS
 from f1_pipeline.weather.tables import RAW_WEATHER_CONTRACT, WEATHER_CONTRACT
 
@@ -66,18 +67,28 @@ CLEAN_TABLES = (
 
 MODEL_INTRO = """# Model tables
 
-The warehouse's ratings, the feature table the models learn from and the title odds' backtest, column by column, in
-the order they are written (see [Modelling](modelling.md) and
-[Outcomes and championship](outcomes-and-championship.md)). Every feature of a row is what was known before its race.
-This page is generated from the declarations the writing code holds; a test reads each table of a materialized graph
-back against them.
+The warehouse's ratings, the feature table the models learn from, the models' tuning, walk-forward backtest and
+promotion trail, and the title odds' backtest, column by column, in the order they are written (see
+[Modelling](modelling.md) and [Outcomes and championship](outcomes-and-championship.md)). Every feature of a row is
+what was known before its race, and every backtest prediction comes from a model fitted on earlier seasons only. This
+page is generated from the declarations the writing code holds; a test reads each table of a materialized graph back
+against them.
 
 """
 MODEL_TABLES = (
     elo.HISTORY_CONTRACT,
     elo.PARAMETERS_CONTRACT,
     feature_matrix.FEATURES_CONTRACT,
+    candidates.RECIPES_CONTRACT,
+    training.TUNING_STUDIES_CONTRACT,
+    candidates.FAMILY_VALIDATION_CONTRACT,
+    training.BACKTEST_PREDICTIONS_CONTRACT,
+    training.BACKTEST_SUMMARY_CONTRACT,
+    training.BACKTEST_BY_SEASON_CONTRACT,
+    gate.CHAMPION_BACKTEST_CONTRACT,
+    decisions.PROMOTIONS_CONTRACT,
     title_backtest.CHECKPOINT_CONTRACT,
+    title_forecasts.TITLE_FORECAST_CONTRACT,
 )
 
 

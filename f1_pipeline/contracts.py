@@ -62,6 +62,13 @@ def within(low: object, high: object) -> ColumnRule:
     return ColumnRule(within=(low, high))
 
 
+PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
+SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
+"""A share or a probability from 0 to 1, or null."""
+SEASON = ColumnRule(not_null=True, within=(1950, 2100))
+ROUND = ColumnRule(not_null=True, within=(1, 99))
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -6,7 +6,7 @@ need is done here: names beside ids, winners on the calendar, outcomes beside pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import cast
 
@@ -14,10 +14,25 @@ import polars as pl
 import polars.selectors as cs
 from tzfpy import get_tz
 
-from f1_pipeline.contracts import FINITE, REQUIRED, Column, ColumnRule, Contract, Schema, SumRule, ValueRules
+from f1_pipeline.contracts import (
+    FINITE,
+    PROBABILITY,
+    REQUIRED,
+    ROUND,
+    SEASON,
+    SHARE,
+    Column,
+    ColumnRule,
+    Contract,
+    Schema,
+    SumRule,
+    ValueRules,
+)
+from f1_pipeline.modeling.feature_matrix import MODE_COLUMN
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
-from f1_pipeline.registry.decisions import PROMOTION_SCHEMA
+from f1_pipeline.modeling.title_forecasts import TITLE_FORECAST_CONTRACT
+from f1_pipeline.registry.decisions import PROMOTIONS_CONTRACT
 
 WINNER = 1
 PODIUM = 3
@@ -25,11 +40,6 @@ SEASON_KEY = "season"
 RATING_HISTORY_SEASONS = 5
 """Seasons of per-race ratings published for the history charts: the latest and the four before it."""
 
-PROBABILITY = ColumnRule(not_null=True, finite=True, within=(0.0, 1.0))
-SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
-"""A probability that may be absent (an outcome an older model did not predict)."""
-SEASON = ColumnRule(not_null=True, within=(1950, 2100))
-ROUND = ColumnRule(not_null=True, within=(1, 99))
 RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
 
 _PRECISION = (
@@ -49,12 +59,7 @@ _CONSTRUCTOR_NAME = Column("constructor_name", pl.String, "the team's name", exa
 _FINISH_POSITION = Column(
     "finish_position", pl.Int32, "classified position; null when not classified (or the race is not run yet)", example=1
 )
-_MODE = Column(
-    "mode",
-    pl.String,
-    "pre_qualifying (before the grid is known) or post_qualifying (with the grid)",
-    example="post_qualifying",
-)
+_MODE = replace(MODE_COLUMN, rule=None, example="post_qualifying")
 _MODEL_VERSION = Column("model_version", pl.String, "the registered version that made the predictions", example="7")
 _ENTITY_NAME = Column("name", pl.String, "the driver's or the team's name", example="Lando Norris")
 _RACE = (_SEASON.ruled(SEASON), _ROUND.ruled(ROUND), _RACE_NAME.ruled(REQUIRED))
@@ -131,14 +136,10 @@ def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
     )
 
 
-_AFTER_ROUND = Column("after_round", pl.Int32, "the last completed round the standings include", example=11)
-_CHAMPIONSHIP = Column("entity", pl.String, "driver or constructor: which championship", example="driver")
-_CONTENDER = Column("id", pl.String, "the driver's or the team's Ergast id", example="norris")
-_TITLE_PROBABILITY = Column(
-    "title_probability",
-    pl.Float64,
-    "share of simulated seasons the driver or team ends as world champion, from 0 to 1 (ties: most wins, then chance)",
-    example=0.613,
+_FORECAST = {column.name: replace(column, rule=None) for column in TITLE_FORECAST_CONTRACT.columns}
+"""The title forecasts' columns, whose meanings every table of title odds shares (each table has its own rules)."""
+_AFTER_ROUND, _CHAMPIONSHIP, _CONTENDER, _TITLE_PROBABILITY = (
+    _FORECAST[name] for name in ("after_round", "entity", "id", "title_probability")
 )
 
 
@@ -172,15 +173,8 @@ def _title_odds(name: str, row: str, rules: bool) -> Contract:
     )
 
 
-_GATE_REASON = (
-    "promoted: candidate 0.4713 vs champion 0.4802 over 252 races, both modes; no published outcome worse beyond "
-    "paired noise"
-)
-
-
-def _promotion(name: str, description: str, rule: ColumnRule | None = None, example: object = None) -> Column:
-    """A column of `models.promotions`, typed as the gate writes it."""
-    return Column(name, PROMOTION_SCHEMA[name], description, rule, example)
+_DECISION = {column.name: column for column in PROMOTIONS_CONTRACT.columns}
+"""`models.promotions`' columns: the published table serves some of them, in the same words."""
 
 
 CONTRACTS: tuple[Contract, ...] = (
@@ -341,61 +335,30 @@ CONTRACTS: tuple[Contract, ...] = (
         "a driver's or constructor's title odds after a completed round of this season",
         rules=False,
     ),
-    Contract(
-        "title_forecasts",
-        "a driver's or constructor's title odds after a round of a past season, from the published simulation "
+    replace(
+        TITLE_FORECAST_CONTRACT,
+        name="title_forecasts",
+        row="a driver's or constructor's title odds after a round of a past season, from the published simulation "
         "(what it would have said then), and whether it became world champion: what the title odds' calibration is "
         "measured on",
-        (
-            _SEASON.ruled(SEASON),
-            _AFTER_ROUND.ruled(ROUND),
-            _CHAMPIONSHIP.ruled(REQUIRED),
-            _CONTENDER.ruled(REQUIRED),
-            _TITLE_PROBABILITY.ruled(PROBABILITY),
-            Column(
-                "won_title",
-                pl.Boolean,
-                "whether the driver or team won that title at the end of the season",
-                REQUIRED,
-                False,
-            ),
-        ),
-        sums=(SumRule("title_probability", per=("season", "after_round", "entity")),),
-        key=("season", "after_round", "entity", "id"),
-        may_be_empty=True,  # until a finished season has enough seasons before it to be backtested
     ),
     Contract(
         "promotions",
         "a decision on the champion alias, as people are shown it (who decided stays in the warehouse)",
         (
-            _promotion("decided_at", "when the decision was taken (UTC)", REQUIRED, "2026-09-10T06:12:00Z"),
-            _promotion(
-                "action", "promotion or refusal (the gate's), manual_promotion or rollback (an operator's)", REQUIRED
-            ),
-            _promotion("candidate_version", "the registry version the decision was about", REQUIRED),
-            _promotion(
-                "previous_champion_version", "the champion before the decision; null for the first", example="6"
-            ),
-            _promotion(
-                "resulting_champion_version", "the version the champion alias named after the decision", REQUIRED
-            ),
-            _promotion(
-                "candidate_log_loss",
-                "the candidate's walk-forward winner log loss; null when nothing was compared",
-                FINITE,
-            ),
-            _promotion(
-                "champion_log_loss",
-                "the previous champion's on the same walk-forward; null without one, or when not compared",
-                FINITE,
-            ),
-            _promotion(
-                "deciding_outcomes",
-                "comma-separated outcomes the gate's decision turned on (win: the winner log loss); null for an "
-                "operator's decision",
-            ),
-            _promotion(
-                "reason", "the decision in words, as the registry's version description ends", REQUIRED, _GATE_REASON
+            *(
+                _DECISION[name]
+                for name in (
+                    "decided_at",
+                    "action",
+                    "candidate_version",
+                    "previous_champion_version",
+                    "resulting_champion_version",
+                    "candidate_log_loss",
+                    "champion_log_loss",
+                    "deciding_outcomes",
+                    "reason",
+                )
             ),
         ),
     ),

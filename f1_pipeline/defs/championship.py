@@ -15,7 +15,7 @@ from typing import cast
 import dagster as dg
 import polars as pl
 
-from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.metadata import markdown_preview, other_table_metadata, table_metadata
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling.season_simulation import (
     BACKTEST_SIMULATIONS,
@@ -37,15 +37,14 @@ from f1_pipeline.modeling.title_backtest import (
     MISS_PROBABILITY,
     MODEL,
     TITLE_FIRST_SEASON,
-    TITLE_FORECAST_SCHEMA,
     TITLE_METHODS,
     checkpoint_scores,
     confident_forecasts,
     point_in_time_strengths,
-    published_forecasts,
     title_forecasts,
     title_metrics,
 )
+from f1_pipeline.modeling.title_forecasts import TITLE_FORECAST_CONTRACT, TITLE_FORECAST_SCHEMA, published_forecasts
 from f1_pipeline.modeling.title_odds import odds_after_each_round, with_title_decided
 from f1_pipeline.serving_tables import BY_NAME, TITLE_ODDS, TITLE_ORDER
 from f1_pipeline.tables import (
@@ -228,12 +227,14 @@ def championship_backtest(
     table = checkpoint_scores(forecasts, TITLE_METHODS, BACKTEST_SIMULATIONS)
     seconds = time.perf_counter() - started
     store.replace_table(CHAMPIONSHIP_BACKTEST, table)
-    store.replace_table(TITLE_FORECASTS, published_forecasts(forecasts))
+    published = published_forecasts(forecasts)
+    store.replace_table(TITLE_FORECASTS, published)
     summary = championship_summary(table)
     metrics = title_metrics(table, forecasts)
     run_id = mlflow.registry().log_to_champion_run(metrics)
     return dg.MaterializeResult(
         metadata=table_metadata(CHAMPIONSHIP_BACKTEST, table, CHECKPOINT_CONTRACT.descriptions)
+        | other_table_metadata(TITLE_FORECASTS, published, TITLE_FORECAST_CONTRACT.descriptions)
         | {
             "seasons": f"{min(seasons)}-{max(seasons)}",
             "strengths": "champion's walk-forward pre-qualifying odds; conditional logit walk-forward before them",

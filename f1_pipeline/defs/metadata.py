@@ -73,16 +73,26 @@ def season_coverage(seasons: Sequence[Any]) -> str:
     return f"{years[0]}-{years[-1]} ({len(years)} seasons)"
 
 
-def table_metadata(table: Table, frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dict[str, Any]:
+def column_schema(frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dg.TableSchema:
     docs = column_docs or {}
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype), docs.get(name)) for name, dtype in frame.schema.items()]
+    )
+
+
+def table_metadata(table: Table, frame: pl.DataFrame, column_docs: Mapping[str, str] | None = None) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": frame.height,
         "dagster/table_name": table.qualified,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, str(dtype), docs.get(name)) for name, dtype in frame.schema.items()]
-        ),
+        "dagster/column_schema": column_schema(frame, column_docs),
         "preview": dg.MetadataValue.md(markdown_preview(latest_first(frame))),
     }
     if "season" in frame.columns:
         metadata["season_coverage"] = season_coverage(frame.get_column("season").unique().to_list())
     return metadata
+
+
+def other_table_metadata(table: Table, frame: pl.DataFrame, column_docs: Mapping[str, str]) -> dict[str, Any]:
+    """The columns of a table an asset writes beside its main one (`table_metadata`'s), each with its meaning, under
+    the table's name: Dagster shows one table per asset, and every written column should still say what it is."""
+    return {f"{table.name}_columns": column_schema(frame, column_docs)}

@@ -11,17 +11,27 @@ import polars as pl
 from matplotlib.figure import Figure
 from sqlalchemy.engine import make_url
 
-from f1_pipeline.defs.metadata import figure_markdown, markdown_preview
+from f1_pipeline.defs.metadata import figure_markdown, markdown_preview, other_table_metadata, table_metadata
 from f1_pipeline.defs.resources import MlflowResource, ModelingResource, WarehouseResource
 from f1_pipeline.modeling import plots
 from f1_pipeline.modeling.backtest import completed
-from f1_pipeline.modeling.candidates import FAMILIES, Recipe, recipes_to_json
+from f1_pipeline.modeling.candidates import (
+    FAMILIES,
+    FAMILY_VALIDATION_CONTRACT,
+    RECIPES_CONTRACT,
+    Recipe,
+    recipe_rows,
+)
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import OUTCOME_METRICS, OUTCOMES, calibration
+from f1_pipeline.modeling.metrics import OUTCOME_METRIC_COLUMNS, calibration
 from f1_pipeline.modeling.promotion import Evaluation, evaluation_of
 from f1_pipeline.modeling.training import (
+    BACKTEST_BY_SEASON_CONTRACT,
+    BACKTEST_PREDICTIONS_CONTRACT,
+    BACKTEST_SUMMARY_CONTRACT,
     CANDIDATE,
+    TUNING_STUDIES_CONTRACT,
     Seasons,
     backtest,
     candidate_predictions,
@@ -30,6 +40,7 @@ from f1_pipeline.modeling.training import (
     tune_recipes,
 )
 from f1_pipeline.registry import comparison, gate
+from f1_pipeline.registry.decisions import PROMOTIONS_CONTRACT
 from f1_pipeline.registry.scoring import outcomes_of_models, reliability_of
 from f1_pipeline.registry.tracking import Candidate, describe
 from f1_pipeline.settings import REPO_ROOT
@@ -37,6 +48,7 @@ from f1_pipeline.tables import (
     BACKTEST_BY_SEASON,
     BACKTEST_PREDICTIONS,
     BACKTEST_SUMMARY,
+    CHAMPION_BACKTEST,
     FAMILY_VALIDATION,
     PROMOTIONS,
     RACE_FEATURES,
@@ -64,10 +76,7 @@ def model_tuning(
     tuning = tune_recipes(
         frame, modeling.seasons(), trials=modeling.tuning_trials, storage=storage, progress=context.log.info
     )
-    recipes = pl.DataFrame(
-        {"mode": mode, "family": recipe.family, "recipe": recipes_to_json({mode: recipe})}
-        for mode, recipe in tuning.recipes.items()
-    )
+    recipes = recipe_rows(tuning.recipes)
     with store.transaction() as writes:
         writes.replace_table(RECIPES, recipes)
         writes.replace_table(TUNING_STUDIES, tuning.studies)
@@ -79,7 +88,10 @@ def model_tuning(
     )
     window = modeling.seasons().window
     return dg.MaterializeResult(
-        metadata={
+        metadata=table_metadata(RECIPES, recipes, RECIPES_CONTRACT.descriptions)
+        | other_table_metadata(TUNING_STUDIES, tuning.studies, TUNING_STUDIES_CONTRACT.descriptions)
+        | other_table_metadata(FAMILY_VALIDATION, tuning.families, FAMILY_VALIDATION_CONTRACT.descriptions)
+        | {
             **{f"family_{mode}": recipe.family for mode, recipe in tuning.recipes.items()},
             "mlflow_tuning_run": mlflow.run_link(tuning_run),
             "trials_per_study": modeling.tuning_trials,
@@ -131,7 +143,10 @@ def model_backtest(
     figures = backtest_figures(predictions, by_season)
     seasons = by_season["season"]
     return dg.MaterializeResult(
-        metadata={
+        metadata=table_metadata(BACKTEST_PREDICTIONS, predictions, BACKTEST_PREDICTIONS_CONTRACT.descriptions)
+        | other_table_metadata(BACKTEST_SUMMARY, overall, BACKTEST_SUMMARY_CONTRACT.descriptions)
+        | other_table_metadata(BACKTEST_BY_SEASON, by_season, BACKTEST_BY_SEASON_CONTRACT.descriptions)
+        | {
             "seasons": f"{seasons.min()!s}-{seasons.max()!s}",
             "races": predictions.filter(model=CANDIDATE).select("season", "round").n_unique(),
             "summary": dg.MetadataValue.md(markdown_preview(overall, rows=overall.height)),
@@ -211,7 +226,7 @@ def candidate_model(
 def _with_stored_outcomes(table: pl.DataFrame, stored: pl.DataFrame, recipes: dict[Mode, Recipe]) -> pl.DataFrame:
     """The backtest table with every published outcome's metrics as `model_backtest` stored them (scoring them is
     the costly part); the candidate's rows take its model family's (they are its predictions)."""
-    names = {f"{outcome}_{metric}" for outcome in OUTCOMES for metric in OUTCOME_METRICS}
+    names = {column.name for column in OUTCOME_METRIC_COLUMNS}
     columns = [name for name in stored.columns if name in names]
     key = [name for name in ("mode", "model", "season") if name in table.columns]
     source = pl.col("model")
@@ -300,7 +315,11 @@ def champion_model(
     context.log.info(record.reason)
     moved = registry.version(record.resulting_champion_version)
     return dg.MaterializeResult(
-        metadata={
+        metadata=table_metadata(
+            CHAMPION_BACKTEST, store.read(CHAMPION_BACKTEST), gate.CHAMPION_BACKTEST_CONTRACT.descriptions
+        )
+        | other_table_metadata(PROMOTIONS, store.read(PROMOTIONS), PROMOTIONS_CONTRACT.descriptions)
+        | {
             "champion_version": moved.version,
             "alias": "champion",
             "action": record.action,

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from f1_pipeline.defs.metadata import markdown_preview, table_metadata
+from f1_pipeline.defs.metadata import markdown_preview, other_table_metadata, table_metadata
 from f1_pipeline.defs.resources import ModelingResource, WarehouseResource
 from f1_pipeline.modeling import elo
 from f1_pipeline.tables import ELO_HISTORY, ELO_PARAMETERS, RACE_RESULTS, RACES, writers
@@ -40,15 +40,21 @@ def elo_ratings(warehouse: WarehouseResource, modeling: ModelingResource) -> dg.
     with store.transaction() as writes:
         writes.replace_table(ELO_HISTORY, history)
         writes.replace_table(ELO_PARAMETERS, parameters)
-    metadata = table_metadata(ELO_HISTORY, history, elo.HISTORY_CONTRACT.descriptions) | {
-        "driver_k": configs[elo.DRIVER].k,
-        "driver_carryover": configs[elo.DRIVER].carryover,
-        "team_k": configs[elo.TEAM].k,
-        "team_carryover": configs[elo.TEAM].carryover,
-        "tuning_seasons": f"{seasons.start}-{seasons.stop - 1}",
-        "tuning": dg.MetadataValue.md(markdown_preview(pl.concat(grids.values()).sort("entity", "log_loss"), rows=12)),
-        "top_drivers_now": dg.MetadataValue.md(markdown_preview(top_drivers_now(history))),
-    }
+    metadata = (
+        table_metadata(ELO_HISTORY, history, elo.HISTORY_CONTRACT.descriptions)
+        | other_table_metadata(ELO_PARAMETERS, parameters, elo.PARAMETERS_CONTRACT.descriptions)
+        | {
+            "driver_k": configs[elo.DRIVER].k,
+            "driver_carryover": configs[elo.DRIVER].carryover,
+            "team_k": configs[elo.TEAM].k,
+            "team_carryover": configs[elo.TEAM].carryover,
+            "tuning_seasons": f"{seasons.start}-{seasons.stop - 1}",
+            "tuning": dg.MetadataValue.md(
+                markdown_preview(pl.concat(grids.values()).sort("entity", "log_loss"), rows=12)
+            ),
+            "top_drivers_now": dg.MetadataValue.md(markdown_preview(top_drivers_now(history))),
+        }
+    )
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -14,11 +14,13 @@ from typing import Any, Literal, cast
 
 import polars as pl
 
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract
 from f1_pipeline.modeling.backtest import ExplainedModel, Lineup, predict_seasons, race_scores, with_averages
 from f1_pipeline.modeling.estimators import Average
-from f1_pipeline.modeling.feature_matrix import Mode
-from f1_pipeline.modeling.metrics import summarise
+from f1_pipeline.modeling.feature_matrix import MODE_COLUMN, Mode
+from f1_pipeline.modeling.metrics import METRIC_COLUMNS, RACES_COLUMN, summarise
 from f1_pipeline.modeling.tuning import DEFAULT_PARAMS, Estimator, TuningWindow, build_model
+from f1_pipeline.tables import FAMILY_VALIDATION, RECIPES
 
 Family = Literal["random_forest", "xgboost", "rf_xgb_average", "conditional_logit", "plackett_luce", "logit_tree_blend"]
 AVERAGES: dict[Family, tuple[Family, ...]] = {
@@ -28,6 +30,36 @@ AVERAGES: dict[Family, tuple[Family, ...]] = {
 """Model families that average others; the backtest derives them from their members' predictions instead of
 refitting."""
 FAMILIES: tuple[Family, ...] = ("random_forest", "xgboost", "conditional_logit", "plackett_luce", *AVERAGES)
+_FAMILY = ColumnRule(not_null=True, allowed=FAMILIES)
+RECIPES_CONTRACT = Contract(
+    RECIPES.qualified,
+    RECIPES.row,
+    (
+        MODE_COLUMN,
+        Column("family", pl.String, "the model family with the lowest validation log loss in the mode", _FAMILY),
+        Column(
+            "recipe",
+            pl.String,
+            "the mode's recipe as JSON ({mode: {family, params}}): the model family and every estimator's tuned "
+            "hyper-parameters, what the backtest and the promotion gate rebuild the model from",
+            REQUIRED,
+        ),
+    ),
+    key=("mode",),
+)
+FAMILY_VALIDATION_CONTRACT = Contract(
+    FAMILY_VALIDATION.qualified,
+    FAMILY_VALIDATION.row,
+    (
+        MODE_COLUMN,
+        Column("model", pl.String, "the model family, with its tuned hyper-parameters", _FAMILY),
+        RACES_COLUMN,
+        *METRIC_COLUMNS,
+    ),
+    key=("mode", "model"),
+)
+"""`choose_recipes`' scores: each model family fitted on the training seasons and scored on the validation seasons,
+best first within a mode."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +82,18 @@ def build_family(family: Family, mode: Mode, params: Mapping[Estimator, Mapping[
 
 def recipes_to_json(recipes: Mapping[Mode, Recipe]) -> str:
     return json.dumps({mode: asdict(recipe) for mode, recipe in recipes.items()}, sort_keys=True)
+
+
+def recipe_rows(recipes: Mapping[Mode, Recipe]) -> pl.DataFrame:
+    """The recipes as `models.recipes` holds them: a row per mode, its model family in plain sight beside the JSON
+    the backtest and the gate rebuild it from (`recipes_from_json`)."""
+    return pl.DataFrame(
+        [
+            {"mode": mode, "family": recipe.family, "recipe": recipes_to_json({mode: recipe})}
+            for mode, recipe in recipes.items()
+        ],
+        schema=RECIPES_CONTRACT.schema,
+    )
 
 
 def recipes_from_json(text: str) -> dict[Mode, Recipe]:

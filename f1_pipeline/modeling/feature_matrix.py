@@ -23,12 +23,19 @@ from typing import Any, Literal
 
 import polars as pl
 
-from f1_pipeline.contracts import REQUIRED, Column, Contract
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract
 from f1_pipeline.modeling.elo import DRIVER_ELO, TEAM_ELO, EloConfig
 from f1_pipeline.tables import RACE_FEATURES
 
 Mode = Literal["pre_qualifying", "post_qualifying"]
 MODES: tuple[Mode, ...] = ("pre_qualifying", "post_qualifying")
+MODE_COLUMN = Column(
+    "mode",
+    pl.String,
+    "pre_qualifying (before the grid is known) or post_qualifying (with the grid)",
+    ColumnRule(not_null=True, allowed=MODES),
+)
+"""The mode column of every table of models' predictions or scores."""
 
 CORE_PRE_FEATURES = (
     "driver_elo",

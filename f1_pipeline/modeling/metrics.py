@@ -17,13 +17,43 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom, chi2
 
+from f1_pipeline.contracts import FINITE, REQUIRED, SHARE, Column, within
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.points import points_places
 
 PROBABILITY_FLOOR = 1e-15
 SUM_TOLERANCE = 1e-6
-METRICS = ("log_loss", "brier", "top1", "top3")
-PODIUM_METRICS = ("podium_log_loss", "podium_brier")
+RACES_COLUMN = Column("races", pl.UInt32, "races scored; every mean weighs each race the same", REQUIRED)
+METRIC_COLUMNS = (
+    Column("log_loss", pl.Float64, "mean over races of -ln P(winner) (lower is better)", FINITE),
+    Column(
+        "brier",
+        pl.Float64,
+        "mean over races of the field's summed squared gaps between P(win) and winning, 0 to 2 (lower is better)",
+        within(0.0, 2.0),
+    ),
+    Column(
+        "top1", pl.Float64, "share of races the favourite won (a favourite tied with another counts as a miss)", SHARE
+    ),
+    Column("top3", pl.Float64, "share of races the winner was among the three most likely (ties count against)", SHARE),
+)
+"""The winner's metrics (`summarise`'s means of `race_metrics`); in a table of scores, after `RACES_COLUMN`."""
+METRICS = tuple(column.name for column in METRIC_COLUMNS)
+PODIUM_METRIC_COLUMNS = (
+    Column(
+        "podium_log_loss",
+        pl.Float64,
+        "mean over races of the field's summed binary log loss of P(podium) against a top-3 finish (lower is better)",
+        FINITE,
+    ),
+    Column(
+        "podium_brier",
+        pl.Float64,
+        "mean over races of the field's summed squared gaps between P(podium) and a top-3 finish (lower is better)",
+        FINITE,
+    ),
+)
+PODIUM_METRICS = tuple(column.name for column in PODIUM_METRIC_COLUMNS)
 """Top-3 membership, per race: the sum over the field of each driver's binary log loss / squared error of
 P(podium) against finishing in the top 3 (classified places 1-3)."""
 PODIUM_BASELINE = "grid_podium_rate"
@@ -198,9 +228,27 @@ OUTCOMES = {
 }
 """Every published chance and its column. Each is scored as a binary forecast per driver-race, so the same metric
 names (`OUTCOME_METRICS`) serve every outcome and every model family."""
-OUTCOME_METRICS = ("driver_log_loss", "driver_brier", "ece")
+_OUTCOME_METRIC_WORDS = {
+    "driver_log_loss": "mean binary log loss of the {outcome} forecasts (`{column}`) per driver-race (lower is better)",
+    "driver_brier": "mean squared gap between the {outcome} forecasts (`{column}`) and what happened, per "
+    "driver-race, 0 to 1 (lower is better)",
+    "ece": "calibration error of the {outcome} forecasts (`{column}`): the count-weighted mean gap between forecast "
+    "and observed rate over 10 equal-width bins, 0 to 1 (lower is better)",
+}
+OUTCOME_METRICS = tuple(_OUTCOME_METRIC_WORDS)
 """Per outcome, as `{outcome}_{metric}`: mean binary log loss and squared error per driver-race forecast, and the
 count-weighted mean gap between forecast and observed rate over 10 equal-width bins (`calibration`'s)."""
+OUTCOME_METRIC_COLUMNS = tuple(
+    Column(
+        f"{outcome}_{metric}",
+        pl.Float64,
+        words.format(outcome=outcome, column=column),
+        FINITE if metric == "driver_log_loss" else SHARE,
+    )
+    for outcome, column in OUTCOMES.items()
+    for metric, words in _OUTCOME_METRIC_WORDS.items()
+)
+"""`outcome_summary`'s columns, in its order."""
 CALIBRATION_BINS = 10
 BAND = 0.05
 """A reliability bin's band holds the central 1 - BAND of the observed rates calibrated forecasts would give."""

@@ -232,47 +232,6 @@ def checkpoint_scores(forecasts: pl.DataFrame, methods: Sequence[str], simulatio
     return leader.join(scored, on=["season", "after_round", "entity"]).sort("entity", "season", "after_round")
 
 
-PUBLISHED_METHOD = "model"
-"""The simulation the title odds are published from; the others are what it is compared with."""
-TITLE_FORECAST_SCHEMA = pl.Schema(
-    {
-        "season": pl.Int32,
-        "after_round": pl.Int32,
-        "entity": pl.String,
-        "id": pl.String,
-        "title_probability": pl.Float64,
-        "won_title": pl.Boolean,
-    }
-)
-
-
-def published_forecasts(forecasts: pl.DataFrame) -> pl.DataFrame:
-    """Every contender's title odds from the published simulation at every checkpoint, with whether it became world
-    champion: the forecasts whose calibration readers are shown (`TITLE_FORECAST_SCHEMA`)."""
-    return (
-        forecasts.select(
-            "season",
-            "after_round",
-            "entity",
-            "id",
-            pl.col(PUBLISHED_METHOD).alias("title_probability"),
-            pl.col("champion").alias("won_title"),
-        )
-        .cast(TITLE_FORECAST_SCHEMA)
-        .sort("entity", "season", "after_round", "id")
-    )
-
-
-def title_forecast_rows(published: pl.DataFrame) -> pl.DataFrame:
-    """The published title forecasts as yes/no forecasts in long form (`metrics.forecast_scores`): outcome
-    `title_driver` or `title_constructor`, forecast, happened."""
-    return published.select(
-        outcome=pl.concat_str(pl.lit("title_"), pl.col("entity")),
-        forecast=pl.col("title_probability"),
-        happened=pl.col("won_title"),
-    )
-
-
 def confident_forecasts(forecasts: pl.DataFrame, method: str, threshold: float = 0.9) -> dict[str, float]:
     """Forecasts at or above `threshold`: how many, their mean, and how often they came true."""
     confident = forecasts.filter(pl.col(method) >= threshold)

@@ -7,28 +7,146 @@ model family look only at these), and the backtest seasons (the honest score, ne
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
-from f1_pipeline.modeling.backtest import ExplainedModel, RaceModel, completed, race_scores, walk_forward, with_averages
+from f1_pipeline.contracts import FINITE, PROBABILITY, REQUIRED, SHARE, Column, ColumnRule, Contract, SumRule
+from f1_pipeline.modeling.backtest import (
+    PREDICTION_KEY,
+    ExplainedModel,
+    RaceModel,
+    completed,
+    race_scores,
+    walk_forward,
+    with_averages,
+)
 from f1_pipeline.modeling.baselines import baselines_for, grid_podium_backtest
 from f1_pipeline.modeling.candidates import AVERAGES, Recipe, base_lineup, choose_recipes
 from f1_pipeline.modeling.estimators import ConditionalLogit
-from f1_pipeline.modeling.feature_matrix import MODES, Mode
+from f1_pipeline.modeling.feature_matrix import FEATURES_CONTRACT, MODE_COLUMN, MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import PODIUM_BASELINE, outcome_summary, podium_scores, summarise
+from f1_pipeline.modeling.metrics import (
+    METRIC_COLUMNS,
+    OUTCOME_METRIC_COLUMNS,
+    PODIUM_BASELINE,
+    PODIUM_METRIC_COLUMNS,
+    RACES_COLUMN,
+    outcome_summary,
+    podium_scores,
+    summarise,
+)
 from f1_pipeline.modeling.outcomes import podium_probabilities
 from f1_pipeline.modeling.progress import Countdown, Report
 from f1_pipeline.modeling.tuning import ESTIMATORS, Estimator, TuningWindow, tune
 from f1_pipeline.modeling.weather_ablation import weather_ablation
+from f1_pipeline.tables import BACKTEST_BY_SEASON, BACKTEST_PREDICTIONS, BACKTEST_SUMMARY, TUNING_STUDIES
 
 CANDIDATE = "candidate"
 """The model name the chosen model family's backtest predictions carry once picked out of the comparison."""
 CORE_FEATURES = "conditional_logit_core_features"
 """The conditional logit on the core features only: its gap to `conditional_logit` is what the added features
 buy."""
+_FEATURE = {column.name: column for column in FEATURES_CONTRACT.columns}
+"""The feature table's columns, whose meanings the backtest's rows share (they are its rows, predicted)."""
+
+TUNING_STUDIES_CONTRACT = Contract(
+    TUNING_STUDIES.qualified,
+    TUNING_STUDIES.row,
+    (
+        Column("estimator", pl.String, "the estimator tuned", ColumnRule(not_null=True, allowed=ESTIMATORS)),
+        MODE_COLUMN,
+        Column(
+            "validation_log_loss",
+            pl.Float64,
+            "the best trial's mean -ln P(winner) over the validation races, fitted on the training seasons (lower is "
+            "better)",
+            FINITE,
+        ),
+        Column(
+            "default_validation_log_loss",
+            pl.Float64,
+            "the same for the default hyper-parameters (always a trial, so never below `validation_log_loss`)",
+            FINITE,
+        ),
+        Column(
+            "trials",
+            pl.Int64,
+            "finished trials in the study, those of earlier runs on the same data included",
+            REQUIRED,
+        ),
+        Column(
+            "seconds", pl.Float64, "time this run spent on trials, in seconds (0 when the study had enough)", FINITE
+        ),
+        Column(
+            "study_name",
+            pl.String,
+            "the Optuna study: estimator, mode, seasons, search space version and a fingerprint of the data",
+            REQUIRED,
+        ),
+        Column("params", pl.String, "the best trial's hyper-parameters, as a Python dict", REQUIRED),
+    ),
+    key=("estimator", "mode"),
+)
+_MODEL = Column(
+    "model",
+    pl.String,
+    "who predicted: a model family, candidate (the chosen family's predictions again), an ablation (candidate_without_"
+    "weather, conditional_logit_core_features) or a baseline",
+    REQUIRED,
+)
+BACKTEST_PREDICTIONS_CONTRACT = Contract(
+    BACKTEST_PREDICTIONS.qualified,
+    BACKTEST_PREDICTIONS.row,
+    (
+        _MODEL,
+        MODE_COLUMN,
+        _FEATURE["season"],
+        _FEATURE["round"],
+        _FEATURE["driver_id"],
+        Column("won", pl.Boolean, "the driver won the race", REQUIRED),
+        Column(
+            "probability",
+            pl.Float64,
+            "the model's P(win), from a fit on the seasons before the race's",
+            PROBABILITY,
+        ),
+        Column(
+            "podium_probability",
+            pl.Float64,
+            "the model's P(podium): its win distribution read as a Plackett-Luce finishing order",
+            PROBABILITY,
+        ),
+        _FEATURE["finish_position"],
+        Column(
+            PODIUM_BASELINE,
+            pl.Float64,
+            "the grid podium baseline's P(podium): the podium rate of the driver's starting slot in the seasons "
+            "before; null on pre-qualifying rows",
+            SHARE,
+        ),
+    ),
+    sums=(SumRule("probability", per=("model", "mode", *RACE_KEY)),),
+    key=PREDICTION_KEY,
+)
+"""`backtest`'s walk-forward predictions with their podium columns (`with_podium`)."""
+_SCORES = (RACES_COLUMN, *METRIC_COLUMNS, *PODIUM_METRIC_COLUMNS, *OUTCOME_METRIC_COLUMNS)
+_SCORED = replace(
+    _MODEL,
+    description=f"the model scored, as in {BACKTEST_PREDICTIONS}; {PODIUM_BASELINE}: the grid podium baseline, scored "
+    "on the podium alone (its other metrics null)",
+)
+BACKTEST_SUMMARY_CONTRACT = Contract(
+    BACKTEST_SUMMARY.qualified, BACKTEST_SUMMARY.row, (MODE_COLUMN, _SCORED, *_SCORES), key=("mode", "model")
+)
+BACKTEST_BY_SEASON_CONTRACT = Contract(
+    BACKTEST_BY_SEASON.qualified,
+    BACKTEST_BY_SEASON.row,
+    (MODE_COLUMN, _SCORED, _FEATURE["season"], *_SCORES),
+    key=("mode", "model", "season"),
+)
+"""`summary`'s tables of the backtest, overall and by season, with every published outcome's metrics."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +216,11 @@ def tune_recipes(
             }
             for result in results
         )
-    return Tuning(recipes=recipes, studies=pl.DataFrame(studies), families=pl.concat(families))
+    return Tuning(
+        recipes=recipes,
+        studies=pl.DataFrame(studies, schema=TUNING_STUDIES_CONTRACT.schema),
+        families=pl.concat(families),
+    )
 
 
 def backtest(

@@ -20,18 +20,25 @@ rollback.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import polars as pl
 
 from f1_pipeline import tables
+from f1_pipeline.contracts import REQUIRED, Column, ColumnRule, Contract
 from f1_pipeline.modeling.backtest import completed, fingerprint
 from f1_pipeline.modeling.candidates import Recipe, recipes_from_json
 from f1_pipeline.modeling.feature_matrix import Mode
 from f1_pipeline.modeling.promotion import Decision, Evaluation, decide, evaluation_of
-from f1_pipeline.modeling.training import CANDIDATE, Seasons, candidate_predictions, recipe_backtest
+from f1_pipeline.modeling.training import (
+    BACKTEST_PREDICTIONS_CONTRACT,
+    CANDIDATE,
+    Seasons,
+    candidate_predictions,
+    recipe_backtest,
+)
 from f1_pipeline.registry.decisions import PROMOTION_SCHEMA
 from f1_pipeline.registry.scoring import reliability_of, with_outcomes
 from f1_pipeline.registry.tracking import ModelRegistry
@@ -41,6 +48,39 @@ Action = Literal["promotion", "refusal", "manual_promotion", "rollback"]
 GATED: tuple[Action, ...] = ("promotion", "refusal")
 CLI = "cli"
 """`decided_by` of a decision taken through the registry CLI (the asset's is its Dagster run id)."""
+CHAMPION_BACKTEST_CONTRACT = Contract(
+    tables.CHAMPION_BACKTEST.qualified,
+    tables.CHAMPION_BACKTEST.row,
+    (
+        *(
+            replace(
+                column,
+                description=f"{CANDIDATE}, whichever version is the champion",
+                rule=ColumnRule(not_null=True, allowed=(CANDIDATE,)),
+            )
+            if column.name == "model"
+            else column
+            for column in BACKTEST_PREDICTIONS_CONTRACT.columns
+        ),
+        Column(
+            "model_version",
+            pl.String,
+            "the champion's registered version after the decision, whose recipe made the predictions",
+            REQUIRED,
+        ),
+        Column(
+            "evaluation_fingerprint",
+            pl.String,
+            "identifies the feature rows (completed races from the first training season on) the walk-forward was "
+            "made on",
+            REQUIRED,
+        ),
+    ),
+    sums=BACKTEST_PREDICTIONS_CONTRACT.sums,
+    key=BACKTEST_PREDICTIONS_CONTRACT.key,
+)
+"""The champion's walk-forward predictions in the backtest's columns, with its version and the rows they were made
+on: what the published race predictions are built from, so they always come from the version the alias names."""
 
 
 @dataclass(frozen=True)

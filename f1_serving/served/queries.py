@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from f1_pipeline.modeling.metrics import forecast_calibration, forecast_scores, outcome_rows
-from f1_pipeline.modeling.title_backtest import title_forecast_rows
+from f1_pipeline.modeling.title_forecasts import title_forecast_rows
 from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_serving.errors import ApiError
 from f1_serving.freshness import freshness as data_freshness

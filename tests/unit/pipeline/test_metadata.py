@@ -2,8 +2,9 @@
 
 import polars as pl
 
-from f1_pipeline.defs.metadata import latest_first, markdown_preview, table_metadata
-from f1_pipeline.tables import RACE_RESULTS
+from f1_pipeline.defs.metadata import latest_first, markdown_preview, other_table_metadata, table_metadata
+from f1_pipeline.modeling.training import TUNING_STUDIES_CONTRACT
+from f1_pipeline.tables import RACE_RESULTS, TUNING_STUDIES
 
 
 def test_decimals_are_three_places_and_metric_headers_plain():
@@ -34,3 +35,14 @@ def test_the_preview_of_a_race_table_starts_at_the_latest_race_keeping_the_order
 def test_a_table_without_seasons_keeps_its_order():
     frame = pl.DataFrame({"entity": ["driver", "team"], "log_loss": [0.6, 0.5]})
     assert latest_first(frame).equals(frame)
+
+
+def test_a_second_table_an_asset_writes_says_what_each_column_means_under_its_own_name():
+    studies = pl.DataFrame({"estimator": ["xgboost"], "trials": [3]})
+    columns = other_table_metadata(TUNING_STUDIES, studies, TUNING_STUDIES_CONTRACT.descriptions)[
+        "tuning_studies_columns"
+    ].columns
+    assert [(column.name, column.description) for column in columns] == [
+        ("estimator", TUNING_STUDIES_CONTRACT.descriptions["estimator"]),
+        ("trials", TUNING_STUDIES_CONTRACT.descriptions["trials"]),
+    ]

@@ -19,7 +19,7 @@ from f1_pipeline.modeling.metrics import (
     race_metrics,
     summarise,
 )
-from f1_pipeline.modeling.title_backtest import title_forecast_rows
+from f1_pipeline.modeling.title_forecasts import title_forecast_rows
 
 
 def races(*fields: tuple[int, list[bool]]) -> pl.DataFrame:
