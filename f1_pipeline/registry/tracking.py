@@ -68,9 +68,10 @@ REQUIREMENTS = (
 reads the pickled model; polars converts frames through pyarrow). Nothing of Dagster, DuckDB or the API: the model's
 code (`MODEL_CODE`) imports none of them."""
 PACKAGE = Path(__file__).resolve().parents[1]
-MODEL_CODE = ("__init__.py", "modeling", "registry/__init__.py", "registry/pyfunc.py")
-"""The parts of the `f1_pipeline` package the logged model carries: the pyfunc class and the modelling code its
-pickled estimators are instances of. With them and `REQUIREMENTS` a version loads and serves where this project is
+MODEL_CODE = ("__init__.py", "modeling", "tables.py", "contracts.py", "registry/__init__.py", "registry/pyfunc.py")
+"""The parts of the `f1_pipeline` package the logged model carries: the pyfunc class, the modelling code its
+pickled estimators are instances of, and the two declaration modules the modelling code imports (the tables' names
+and columns). With them and `REQUIREMENTS` a version loads and serves where this project is
 not installed (`mlflow models serve`, a fresh virtualenv); where it is, the installed package is already imported and
 is the one used. MLflow would also copy a uv.lock it finds in the working directory (the whole pipeline's, from
 which `--env-manager uv` would rebuild that instead): it is pointed at the staged code, which has none."""

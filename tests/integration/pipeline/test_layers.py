@@ -12,6 +12,7 @@ import pytest
 
 import f1_pipeline.modeling
 import f1_serving
+from f1_pipeline.registry.tracking import MODEL_CODE
 from tests.import_rules import imported_modules, is_forbidden
 
 PACKAGE = Path(f1_pipeline.modeling.__file__).parent
@@ -47,9 +48,12 @@ def test_no_module_imports_dagster_mlflow_or_duckdb(path):
 
 
 @pytest.mark.parametrize("module", DECLARATIONS)
-def test_the_declarations_import_nothing_of_the_project(module):
+def test_the_declarations_import_nothing_of_the_project_and_travel_with_a_logged_model(module):
+    """A logged model carries the modelling code and what it imports, so it loads where the project is not
+    installed: the declarations must be in its code and must pull in nothing more."""
     path = Path(__file__).parents[3] / (module.replace(".", "/") + ".py")
     assert not [name for name in imported_modules(path) if name.split(".")[0] in ("f1_pipeline", "f1_serving")]
+    assert path.name in MODEL_CODE
 
 
 def test_importing_the_whole_package_loads_none_of_them():
