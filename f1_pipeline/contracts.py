@@ -127,6 +127,13 @@ class Contract:
     def descriptions(self) -> dict[str, str]:
         return {column.name: column.description for column in self.columns}
 
+    def column(self, name: str) -> Column:
+        """The declared column `name`, for a table that holds the same column in the same words."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"the table {self.name} declares no column {name!r}")
+
 
 def field_docs(contracts: Iterable[Contract], choose: Mapping[str, str]) -> dict[str, Column]:
     """Every column name of `contracts` with its one declaration, for documents keyed by name alone (the API's field

@@ -136,11 +136,11 @@ def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
     )
 
 
-_FORECAST = {column.name: replace(column, rule=None) for column in TITLE_FORECAST_CONTRACT.columns}
-"""The title forecasts' columns, whose meanings every table of title odds shares (each table has its own rules)."""
 _AFTER_ROUND, _CHAMPIONSHIP, _CONTENDER, _TITLE_PROBABILITY = (
-    _FORECAST[name] for name in ("after_round", "entity", "id", "title_probability")
+    replace(TITLE_FORECAST_CONTRACT.column(name), rule=None)
+    for name in ("after_round", "entity", "id", "title_probability")
 )
+"""The title forecasts' columns every table of title odds shares, in their words (each table has its own rules)."""
 
 
 def _title_odds(name: str, row: str, rules: bool) -> Contract:
@@ -171,10 +171,6 @@ def _title_odds(name: str, row: str, rules: bool) -> Contract:
         ),
         sums=(SumRule("title_probability", per=("season", "entity")),) if rules else (),
     )
-
-
-_DECISION = {column.name: column for column in PROMOTIONS_CONTRACT.columns}
-"""`models.promotions`' columns: the published table serves some of them, in the same words."""
 
 
 CONTRACTS: tuple[Contract, ...] = (
@@ -347,7 +343,7 @@ CONTRACTS: tuple[Contract, ...] = (
         "a decision on the champion alias, as people are shown it (who decided stays in the warehouse)",
         (
             *(
-                _DECISION[name]
+                PROMOTIONS_CONTRACT.column(name)
                 for name in (
                     "decided_at",
                     "action",

@@ -45,10 +45,11 @@ SCALE = 400.0
 
 _ENTITY_COLUMN = {DRIVER: "driver_id", TEAM: "constructor_id"}
 _INPUT_COLUMNS = ("season", "round", "driver_id", "constructor_id", "position_order")
+_ENTITY = Column("entity", pl.String, "the rating entity: driver or team (constructor)", ColumnRule(allowed=ENTITIES))
 _RATED_RACE = (
     Column("season", pl.Int32, "championship year", REQUIRED),
     Column("round", pl.Int32, "the race's round in its season, from 1", REQUIRED),
-    Column("entity", pl.String, "the rating entity: driver or team (constructor)", ColumnRule(allowed=ENTITIES)),
+    _ENTITY,
 )
 HISTORY_CONTRACT = Contract(
     ELO_HISTORY.qualified,
@@ -69,7 +70,7 @@ PARAMETERS_CONTRACT = Contract(
     ELO_PARAMETERS.qualified,
     ELO_PARAMETERS.row,
     (
-        _RATED_RACE[2],
+        _ENTITY,
         Column("base", pl.Float64, "the rating a debutant starts at, and the field's mean", FINITE),
         Column("k", pl.Float64, "how far one race moves a rating (K, shared among the race's opponents)", FINITE),
         Column("carryover", pl.Float64, "the share of a rating's distance from the base kept over a winter", FINITE),

@@ -48,8 +48,6 @@ CANDIDATE = "candidate"
 CORE_FEATURES = "conditional_logit_core_features"
 """The conditional logit on the core features only: its gap to `conditional_logit` is what the added features
 buy."""
-_FEATURE = {column.name: column for column in FEATURES_CONTRACT.columns}
-"""The feature table's columns, whose meanings the backtest's rows share (they are its rows, predicted)."""
 
 TUNING_STUDIES_CONTRACT = Contract(
     TUNING_STUDIES.qualified,
@@ -102,9 +100,7 @@ BACKTEST_PREDICTIONS_CONTRACT = Contract(
     (
         _MODEL,
         MODE_COLUMN,
-        _FEATURE["season"],
-        _FEATURE["round"],
-        _FEATURE["driver_id"],
+        *(FEATURES_CONTRACT.column(name) for name in ("season", "round", "driver_id")),
         Column("won", pl.Boolean, "the driver won the race", REQUIRED),
         Column(
             "probability",
@@ -118,7 +114,7 @@ BACKTEST_PREDICTIONS_CONTRACT = Contract(
             "the model's P(podium): its win distribution read as a Plackett-Luce finishing order",
             PROBABILITY,
         ),
-        _FEATURE["finish_position"],
+        FEATURES_CONTRACT.column("finish_position"),
         Column(
             PODIUM_BASELINE,
             pl.Float64,
@@ -143,7 +139,7 @@ BACKTEST_SUMMARY_CONTRACT = Contract(
 BACKTEST_BY_SEASON_CONTRACT = Contract(
     BACKTEST_BY_SEASON.qualified,
     BACKTEST_BY_SEASON.row,
-    (MODE_COLUMN, _SCORED, _FEATURE["season"], *_SCORES),
+    (MODE_COLUMN, _SCORED, FEATURES_CONTRACT.column("season"), *_SCORES),
     key=("mode", "model", "season"),
 )
 """`summary`'s tables of the backtest, overall and by season, with every published outcome's metrics."""

@@ -77,7 +77,6 @@ WEATHER_CONTRACT = Contract(
 bounds no race has ever been run outside of (C, mm, m/s, percent): a value beyond them is a broken answer
 (`check_weather_values_plausible`)."""
 CLEAN_SCHEMA = WEATHER_CONTRACT.schema
-_CLEAN = {column.name: column for column in WEATHER_CONTRACT.columns}
 _HOURLY_WORDS = {
     "temperature_2m": "air temperature at 2 m at the hour, in C",
     "precipitation": "precipitation (rain, showers, snow) over the hour ending at `time`, in mm",
@@ -90,11 +89,7 @@ RAW_WEATHER_CONTRACT = Contract(
     RAW_WEATHER.row,
     (
         Column("season", pl.String, "championship year (the partition's key, as text)"),
-        _CLEAN["round"],
-        _CLEAN["circuit_id"],
-        _CLEAN["kind"],
-        _CLEAN["race_start"],
-        _CLEAN["start_assumed"],
+        *(WEATHER_CONTRACT.column(name) for name in ("round", "circuit_id", "kind", "race_start", "start_assumed")),
         Column("window_start", UTC_TIME, "the first hour of the race window (UTC)"),
         Column("window_end", UTC_TIME, "the last hour of the race window (UTC)"),
         Column("time", UTC_TIME, "the hour this row's values belong to (UTC)"),
@@ -102,8 +97,8 @@ RAW_WEATHER_CONTRACT = Contract(
         Column("grid_latitude", pl.Float64, "latitude of the weather model's grid cell that answered"),
         Column("grid_longitude", pl.Float64, "longitude of that grid cell"),
         Column("elevation", pl.Float64, "the grid cell's elevation, in m"),
-        _CLEAN["source"],
-        _CLEAN["url"],
+        WEATHER_CONTRACT.column("source"),
+        WEATHER_CONTRACT.column("url"),
         Column("fetched_at", UTC_TIME, "when the answer was fetched (UTC)"),
     ),
 )

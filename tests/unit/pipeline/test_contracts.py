@@ -38,6 +38,9 @@ def test_schema_rules_and_descriptions_come_from_the_columns_in_order():
     assert contract.rules.columns == {"season": REQUIRED}
     assert contract.rules.sums == (SumRule("probability", per=("season",)),)
     assert contract.descriptions == {"season": "championship year", "probability": "P(win)"}
+    assert contract.column("probability") == Column("probability", pl.Float64, "P(win)")
+    with pytest.raises(KeyError, match="the table t declares no column 'round'"):
+        contract.column("round")
 
 
 def test_a_name_with_two_meanings_is_a_field_only_where_a_table_is_chosen():
