@@ -1,7 +1,7 @@
-"""MkDocs hook: the Published tables, Raw tables, Clean tables and Model tables pages, written from the tables'
-declarations at each build (`serving_tables.CONTRACTS`, the other tables' contracts beside the functions that write
-them), so the documented columns, types, meanings and rules are the ones the pipeline, its suites and the API
-check."""
+"""MkDocs hook: the Published tables, Raw tables, Clean tables, Model tables and Prediction tables pages, written
+from the tables' declarations at each build (`serving_tables.CONTRACTS`, the other tables' contracts beside the
+functions that write them), so the documented columns, types, meanings and rules are the ones the pipeline, its
+suites and the API check."""
 
 from typing import Any
 
@@ -14,7 +14,16 @@ from f1_pipeline.cleaning.reference import CIRCUITS_CONTRACT, CONSTRUCTORS_CONTR
 from f1_pipeline.cleaning.results import RACE_RESULTS_CONTRACT, SPRINT_RESULTS_CONTRACT
 from f1_pipeline.contracts import reference_markdown
 from f1_pipeline.ergast.flatten import RAW_CONTRACTS
-from f1_pipeline.modeling import candidates, elo, feature_matrix, title_backtest, title_forecasts, training
+from f1_pipeline.modeling import (
+    candidates,
+    champion_predictions,
+    elo,
+    feature_matrix,
+    title_backtest,
+    title_forecasts,
+    title_odds,
+    training,
+)
 from f1_pipeline.practice.cleaning import PRACTICE_CONTRACT
 from f1_pipeline.practice.raw import RAW_PRACTICE_CONTRACT
 from f1_pipeline.registry import decisions, gate
@@ -91,10 +100,31 @@ MODEL_TABLES = (
     title_forecasts.TITLE_FORECAST_CONTRACT,
 )
 
+PREDICTION_INTRO = """# Prediction tables
+
+The warehouse's predictions (schema `predictions`): the champion's chances for the next race and its walk-forward
+chances for every backtested race, how those scored race by race, and the current season's title odds, now and after
+every completed round, column by column, in the order they are written (see
+[Outcomes and championship odds](outcomes-and-championship.md)). The [Published tables](published-tables.md) built from
+them share their columns in the same words. This page is generated from the declarations the writing code holds; a
+test reads each table of a materialized graph back against them.
+
+"""
+PREDICTION_TABLES = (
+    champion_predictions.NEXT_RACE_CONTRACT,
+    champion_predictions.RACE_PREDICTIONS_CONTRACT,
+    champion_predictions.PREDICTION_ACCURACY_CONTRACT,
+    title_odds.CHAMPIONSHIP_ODDS_CONTRACT,
+    title_odds.TITLE_ODDS_BY_ROUND_CONTRACT,
+)
+
 
 def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, "published-tables.md", content=INTRO + reference_markdown(CONTRACTS)))
     files.append(File.generated(config, "raw-tables.md", content=RAW_INTRO + reference_markdown(RAW_TABLES)))
     files.append(File.generated(config, "clean-tables.md", content=CLEAN_INTRO + reference_markdown(CLEAN_TABLES)))
     files.append(File.generated(config, "model-tables.md", content=MODEL_INTRO + reference_markdown(MODEL_TABLES)))
+    files.append(
+        File.generated(config, "prediction-tables.md", content=PREDICTION_INTRO + reference_markdown(PREDICTION_TABLES))
+    )
     return files

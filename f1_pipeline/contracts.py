@@ -67,6 +67,7 @@ SHARE = ColumnRule(finite=True, within=(0.0, 1.0))
 """A share or a probability from 0 to 1, or null."""
 SEASON = ColumnRule(not_null=True, within=(1950, 2100))
 ROUND = ColumnRule(not_null=True, within=(1, 99))
+RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
 
 
 @dataclass(frozen=True)

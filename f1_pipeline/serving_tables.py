@@ -7,7 +7,6 @@ need is done here: names beside ids, winners on the calendar, outcomes beside pr
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import cast
 
 import polars as pl
@@ -17,10 +16,10 @@ from tzfpy import get_tz
 from f1_pipeline.contracts import (
     FINITE,
     PROBABILITY,
+    RACE_DATE,
     REQUIRED,
     ROUND,
     SEASON,
-    SHARE,
     Column,
     ColumnRule,
     Contract,
@@ -28,10 +27,15 @@ from f1_pipeline.contracts import (
     SumRule,
     ValueRules,
 )
-from f1_pipeline.modeling.feature_matrix import MODE_COLUMN
+from f1_pipeline.modeling.champion_predictions import (
+    NEXT_RACE_CONTRACT,
+    PREDICTION_ACCURACY_CONTRACT,
+    PREDICTION_COLUMNS,
+    RACE_PREDICTIONS_CONTRACT,
+)
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.outcomes import OUTCOME_COLUMNS
 from f1_pipeline.modeling.title_forecasts import TITLE_FORECAST_CONTRACT
+from f1_pipeline.modeling.title_odds import CHAMPIONSHIP_ODDS_CONTRACT
 from f1_pipeline.registry.decisions import PROMOTIONS_CONTRACT
 
 WINNER = 1
@@ -40,74 +44,59 @@ SEASON_KEY = "season"
 RATING_HISTORY_SEASONS = 5
 """Seasons of per-race ratings published for the history charts: the latest and the four before it."""
 
-RACE_DATE = ColumnRule(not_null=True, within=(date(1950, 1, 1), date(2100, 12, 31)))
-
-_PRECISION = (
-    " Raw, not rounded: computed to within 1e-6 of the model's distribution, so a value within 1e-6 of 0 or 1 is not "
-    "a certainty but a chance below that resolution"
-)
-_SEASON = Column("season", pl.Int32, "championship year", example=2026)
-_ROUND = Column("round", pl.Int32, "the race's round in its season, from 1", example=12)
-_RACE_NAME = Column("race_name", pl.String, "the Grand Prix's name", example="Dutch Grand Prix")
-_DATE = Column("date", pl.Date, "race day (local date at the circuit)", example="2026-08-23")
-_CIRCUIT_ID = Column("circuit_id", pl.String, "the circuit's Ergast id", example="zandvoort")
-_DRIVER_ID = Column("driver_id", pl.String, "the driver's Ergast id", example="max_verstappen")
-_DRIVER_NAME = Column("driver_name", pl.String, "the driver's full name", example="Max Verstappen")
-_DRIVER_CODE = Column("driver_code", pl.String, "the driver's three-letter code; null for early drivers", example="VER")
-_CONSTRUCTOR_ID = Column("constructor_id", pl.String, "the team's Ergast id", example="red_bull")
-_CONSTRUCTOR_NAME = Column("constructor_name", pl.String, "the team's name", example="Red Bull")
-_FINISH_POSITION = Column(
-    "finish_position", pl.Int32, "classified position; null when not classified (or the race is not run yet)", example=1
-)
-_MODE = replace(MODE_COLUMN, rule=None, example="post_qualifying")
-_MODEL_VERSION = Column("model_version", pl.String, "the registered version that made the predictions", example="7")
-_ENTITY_NAME = Column("name", pl.String, "the driver's or the team's name", example="Lando Norris")
-_RACE = (_SEASON.ruled(SEASON), _ROUND.ruled(ROUND), _RACE_NAME.ruled(REQUIRED))
-
-_OUTCOME_EXAMPLES: dict[str, float] = {
-    "podium_probability": 0.6712,
-    "top6_probability": 0.8841,
-    "points_probability": 0.8502,
-    "expected_position": 3.2,
-    "not_classified_probability": 0.14,
-    "teammate_ahead_probability": 0.64,
-    "team_win_probability": 0.52,
-}
-"""An example value of each finishing-order outcome (`OUTCOME_COLUMNS`, which says what each means): an outcome
-without one stops the import (KeyError), so no outcome is published unexampled."""
-
-
-def _outcome_column(name: str) -> Column:
-    """A chance is raw and in [0, 1] (or absent: an older model did not predict it); the expected place a number."""
-    chance = name.endswith("_probability")
-    words = OUTCOME_COLUMNS[name] + ("." + _PRECISION if chance else "")
-    return Column(name, pl.Float64, words, SHARE if chance else FINITE, _OUTCOME_EXAMPLES[name])
-
-
-_PREDICTION = (
-    *_RACE,
-    _DATE.ruled(RACE_DATE),
-    _DRIVER_ID.ruled(REQUIRED),
-    _DRIVER_NAME.ruled(REQUIRED),
+_MODE = replace(RACE_PREDICTIONS_CONTRACT.column("mode"), rule=None)
+(
+    _SEASON,
+    _ROUND,
+    _RACE_NAME,
+    _DATE,
+    _CIRCUIT_ID,
+    _DRIVER_ID,
+    _DRIVER_NAME,
     _DRIVER_CODE,
     _CONSTRUCTOR_ID,
     _CONSTRUCTOR_NAME,
-    _CIRCUIT_ID,
-    _MODE.ruled(REQUIRED),
-    Column(
-        "probability",
-        pl.Float64,
-        "the champion model's probability that the driver wins, from 0 to 1; raw (not rounded): the model's own "
-        "number to float precision",
-        PROBABILITY,
-        0.3125,
-    ),
-    Column("rank", pl.UInt32, "1 = the most likely winner of the race", REQUIRED, 1),
     _MODEL_VERSION,
-    *(_outcome_column(name) for name in OUTCOME_COLUMNS),
+    _FINISH_POSITION,
+) = (
+    replace(RACE_PREDICTIONS_CONTRACT.column(name), rule=None)
+    for name in (
+        "season",
+        "round",
+        "race_name",
+        "date",
+        "circuit_id",
+        "driver_id",
+        "driver_name",
+        "driver_code",
+        "constructor_id",
+        "constructor_name",
+        "model_version",
+        "finish_position",
+    )
 )
-_FIELD = SumRule("probability", per=("mode", "season", "round"))
-"""Each race's field is a distribution: the drivers' win probabilities sum to 1."""
+"""The race predictions' columns that every table naming a race, a driver or a team shares, in their words (each
+table has its own rules)."""
+_ENTITY_NAME = replace(CHAMPIONSHIP_ODDS_CONTRACT.column("name"), rule=None)
+_RACE = (_SEASON.ruled(SEASON), _ROUND.ruled(ROUND), _RACE_NAME.ruled(REQUIRED))
+_PUBLISHED_PREDICTION_RULES: dict[str, ColumnRule | None] = {
+    "mode": REQUIRED,
+    "model_version": None,
+    "model_name": None,
+    "won": None,
+}
+"""Where a published table of predictions checks a column otherwise than the warehouse's."""
+
+
+def _published_predictions(contract: Contract, extra: tuple[str, ...]) -> tuple[Column, ...]:
+    """A warehouse table of predictions' shared columns and its `extra` ones, under the published rules."""
+    columns = (*PREDICTION_COLUMNS, *(contract.column(name) for name in extra))
+    return tuple(
+        replace(column, rule=_PUBLISHED_PREDICTION_RULES[column.name])
+        if column.name in _PUBLISHED_PREDICTION_RULES
+        else column
+        for column in columns
+    )
 
 
 def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
@@ -136,38 +125,19 @@ def _ranking(entity: tuple[Column, ...]) -> tuple[Column, ...]:
     )
 
 
-_AFTER_ROUND, _CHAMPIONSHIP, _CONTENDER, _TITLE_PROBABILITY = (
-    replace(TITLE_FORECAST_CONTRACT.column(name), rule=None)
-    for name in ("after_round", "entity", "id", "title_probability")
-)
-"""The title forecasts' columns every table of title odds shares, in their words (each table has its own rules)."""
+_CURRENT_TITLE_ODDS_RULES = {"season": SEASON, "entity": REQUIRED, "id": REQUIRED, "title_probability": PROBABILITY}
+"""What a published table of the current title odds checks: a season, and per contender a probability."""
 
 
 def _title_odds(name: str, row: str, rules: bool) -> Contract:
-    """A table of title odds; the current ones (`rules`) are checked as a distribution per championship."""
+    """A table of title odds in the warehouse's columns; the current ones (`rules`) are checked as a distribution per
+    championship."""
     return Contract(
         name,
         row,
-        (
-            _SEASON.ruled(SEASON) if rules else _SEASON,
-            _AFTER_ROUND,
-            _CHAMPIONSHIP.ruled(REQUIRED) if rules else _CHAMPIONSHIP,
-            _CONTENDER.ruled(REQUIRED) if rules else _CONTENDER,
-            _ENTITY_NAME,
-            Column(
-                "points_now", pl.Float64, "championship points after `after_round` (races and sprints)", example=296.0
-            ),
-            _TITLE_PROBABILITY.ruled(PROBABILITY) if rules else _TITLE_PROBABILITY,
-            Column(
-                "expected_points", pl.Float64, "mean final points over the simulated rest of the season", example=402.5
-            ),
-            Column(
-                "title_decided",
-                pl.Boolean,
-                "the title is mathematically won or lost given the points still available: only then is a "
-                "probability of exactly 1 or 0 a fact rather than a rounding",
-                example=False,
-            ),
+        tuple(
+            replace(column, rule=_CURRENT_TITLE_ODDS_RULES.get(column.name) if rules else None)
+            for column in CHAMPIONSHIP_ODDS_CONTRACT.columns
         ),
         sums=(SumRule("title_probability", per=("season", "entity")),) if rules else (),
     )
@@ -249,16 +219,8 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "next_race",
         "a driver's chances in the next race, in a mode",
-        (
-            *_PREDICTION,
-            Column("model_name", pl.String, "the registered model's name", example="f1-race-winner"),
-            Column(
-                "top_contributions",
-                pl.String,
-                "JSON list of {feature, contribution}: the features that moved the driver's score most",
-            ),
-        ),
-        sums=(_FIELD,),
+        _published_predictions(NEXT_RACE_CONTRACT, ("model_name", "top_contributions")),
+        sums=NEXT_RACE_CONTRACT.sums,
     ),
     Contract(
         "next_race_features",
@@ -268,12 +230,8 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "race_predictions",
         "a driver's walk-forward chances in a backtested race and mode, beside what happened",
-        (
-            *_PREDICTION,
-            Column("won", pl.Boolean, "whether the driver won the race; null before the race", example=True),
-            _FINISH_POSITION,
-        ),
-        sums=(_FIELD,),
+        _published_predictions(RACE_PREDICTIONS_CONTRACT, ("won", "finish_position")),
+        sums=RACE_PREDICTIONS_CONTRACT.sums,
     ),
     Contract(
         "prediction_accuracy",
@@ -283,24 +241,17 @@ CONTRACTS: tuple[Contract, ...] = (
             _DATE,
             _MODE,
             _MODEL_VERSION,
-            Column(
-                "log_loss",
-                pl.Float64,
-                "mean negative log of the probability given to the winner (lower is better)",
-                FINITE,
-                1.52,
+            *(
+                PREDICTION_ACCURACY_CONTRACT.column(name)
+                for name in (
+                    "log_loss",
+                    "brier",
+                    "correct_winner",
+                    "winner_in_top3",
+                    "winner_probability",
+                    "field_size",
+                )
             ),
-            Column(
-                "brier",
-                pl.Float64,
-                "mean Brier score of the win probabilities over the field (lower is better)",
-                FINITE,
-                0.041,
-            ),
-            Column("correct_winner", pl.Boolean, "whether the favourite won", example=True),
-            Column("winner_in_top3", pl.Boolean, "whether the winner was among the three favourites", example=True),
-            Column("winner_probability", pl.Float64, "the probability the model gave the actual winner", SHARE, 0.41),
-            Column("field_size", pl.Int32, "drivers in the race", example=20),
         ),
     ),
     Contract(
@@ -367,10 +318,6 @@ without a rule, and a column a table carries beyond its contract, is not looked 
 BY_NAME = {contract.name: contract for contract in CONTRACTS}
 SCHEMAS: dict[str, Schema] = {contract.name: contract.schema for contract in CONTRACTS}
 VALUE_RULES: dict[str, ValueRules] = {contract.name: contract.rules for contract in CONTRACTS}
-TITLE_ODDS = SCHEMAS["championship_odds"]
-"""The columns of every table of title odds (now, and after each round), in the order they are written: the
-warehouse's (`predictions.championship_odds`, `predictions.title_odds_by_round`, described by the same contracts)
-and the published ones."""
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,13 @@ from f1_pipeline.modeling.title_backtest import (
     title_metrics,
 )
 from f1_pipeline.modeling.title_forecasts import TITLE_FORECAST_CONTRACT, TITLE_FORECAST_SCHEMA, published_forecasts
-from f1_pipeline.modeling.title_odds import odds_after_each_round, with_title_decided
-from f1_pipeline.serving_tables import BY_NAME, TITLE_ODDS, TITLE_ORDER
+from f1_pipeline.modeling.title_odds import (
+    CHAMPIONSHIP_ODDS_CONTRACT,
+    TITLE_ODDS_BY_ROUND_CONTRACT,
+    odds_after_each_round,
+    with_title_decided,
+)
+from f1_pipeline.serving_tables import TITLE_ORDER
 from f1_pipeline.tables import (
     CHAMPIONSHIP_BACKTEST,
     CHAMPIONSHIP_ODDS,
@@ -115,12 +120,12 @@ def championship_odds(warehouse: WarehouseResource, modeling: ModelingResource) 
     table = (
         _named(store, with_title_decided(odds, season, rounds))
         .with_columns(season=pl.lit(season, pl.Int32), after_round=pl.lit(after, pl.Int32))
-        .select(*TITLE_ODDS)
+        .select(CHAMPIONSHIP_ODDS_CONTRACT.schema.keys())
     )
     store.replace_table(CHAMPIONSHIP_ODDS, table)
     leaders = table.group_by("entity", maintain_order=True).head(5)
     return dg.MaterializeResult(
-        metadata=table_metadata(CHAMPIONSHIP_ODDS, table, BY_NAME[CHAMPIONSHIP_ODDS.name].descriptions)
+        metadata=table_metadata(CHAMPIONSHIP_ODDS, table, CHAMPIONSHIP_ODDS_CONTRACT.descriptions)
         | {
             "season": season,
             "standings_after_round": after,
@@ -173,12 +178,12 @@ def title_odds_by_round(warehouse: WarehouseResource, modeling: ModelingResource
     seconds = time.perf_counter() - started
     table = (
         _named(store, odds)
-        .select(*TITLE_ODDS)
+        .select(TITLE_ODDS_BY_ROUND_CONTRACT.schema.keys())
         .sort(["after_round", "entity", *TITLE_ORDER[0]], descending=[False, False, *TITLE_ORDER[1]])
     )
     store.replace_table(TITLE_ODDS_BY_ROUND, table)
     return dg.MaterializeResult(
-        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, BY_NAME[TITLE_ODDS_BY_ROUND.name].descriptions)
+        metadata=table_metadata(TITLE_ODDS_BY_ROUND, table, TITLE_ODDS_BY_ROUND_CONTRACT.descriptions)
         | {
             "season": season,
             "rounds": table["after_round"].n_unique(),

@@ -17,18 +17,17 @@ import polars as pl
 
 from f1_pipeline.defs.metadata import markdown_preview, table_metadata
 from f1_pipeline.defs.resources import MlflowResource, WarehouseResource
-from f1_pipeline.modeling.backtest import race_scores
-from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import (
-    PODIUM_BASELINE,
-    outcome_calibration,
-    outcome_race_scores,
-    outcome_scores,
-    podium_scores,
+from f1_pipeline.modeling.champion_predictions import (
+    NEXT_RACE_CONTRACT,
+    PREDICTION_ACCURACY_CONTRACT,
+    RACE_PREDICTIONS_CONTRACT,
+    accuracy_by_race,
 )
+from f1_pipeline.modeling.field import RACE_KEY
+from f1_pipeline.modeling.metrics import PODIUM_BASELINE, outcome_calibration, outcome_scores
 from f1_pipeline.modeling.outcomes import CONSISTENCY_TOLERANCE, outcome_problems
 from f1_pipeline.registry.scoring import available_modes, reliability_of, score, with_outcomes, with_rank
-from f1_pipeline.serving_tables import BY_NAME, with_names
+from f1_pipeline.serving_tables import with_names
 from f1_pipeline.tables import (
     CHAMPION_BACKTEST,
     CONSTRUCTORS,
@@ -45,13 +44,6 @@ from f1_pipeline.tables import (
 from f1_pipeline.warehouse import Warehouse
 
 _PREDICTIONS: dict[str, Any] = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
-COLUMN_DOCS = {
-    **BY_NAME["next_race"].descriptions,
-    **BY_NAME["race_predictions"].descriptions,
-    "top_contributions": "JSON list of the features that moved the driver's score most against the race's mean driver",
-    "model_name": "the registered model the champion version belongs to",
-}
-"""The prediction tables' columns, in the words of the tables published from them; the warehouse keeps two more."""
 
 
 @dg.asset(deps=["champion_model", *writers(RACE_FEATURES), *writers(RACE_RESULTS), *writers(RACES)], **_PREDICTIONS)
@@ -68,15 +60,19 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
     modes = available_modes(rows)
     predicted = with_outcomes(score(registry.load(champion.version), rows), rows, reliability_of(store, rows))
-    table = _named(store, predicted, rows).with_columns(
-        model_name=pl.lit(mlflow.registered_model_name),
-        model_version=pl.lit(str(champion.version)),
-        predicted_at=pl.lit(datetime.now(UTC)),
+    table = (
+        _named(store, predicted, rows)
+        .with_columns(
+            model_name=pl.lit(mlflow.registered_model_name),
+            model_version=pl.lit(str(champion.version)),
+            predicted_at=pl.lit(datetime.now(UTC)),
+        )
+        .select(NEXT_RACE_CONTRACT.schema.keys())
     )
     store.replace_table(NEXT_RACE, table)
     latest = table.filter(pl.col("mode") == modes[-1])
     return dg.MaterializeResult(
-        metadata=table_metadata(NEXT_RACE, table, COLUMN_DOCS)
+        metadata=table_metadata(NEXT_RACE, table, NEXT_RACE_CONTRACT.descriptions)
         | {
             "race": f"{latest['season'][0]} round {latest['round'][0]}: {latest['race_name'][0]}",
             "mode": modes[-1],
@@ -102,10 +98,10 @@ def race_predictions(warehouse: WarehouseResource) -> dg.MaterializeResult:
         reliability_of(store, features.join(published.select(*RACE_KEY).unique(), on=RACE_KEY, how="semi")),
     )
     seconds = time.perf_counter() - started
-    table = _named(store, predicted, features)
+    table = _named(store, predicted, features).select(RACE_PREDICTIONS_CONTRACT.schema.keys())
     store.replace_table(RACE_PREDICTIONS, table)
     return dg.MaterializeResult(
-        metadata=table_metadata(RACE_PREDICTIONS, table, COLUMN_DOCS)
+        metadata=table_metadata(RACE_PREDICTIONS, table, RACE_PREDICTIONS_CONTRACT.descriptions)
         | {
             "races": table.select(*RACE_KEY).n_unique(),
             "model_version": backtest["model_version"][0],
@@ -120,22 +116,8 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     podium's (top-3 membership) log loss and Brier score, and every published chance's mean binary log loss over the
     race's drivers (`{outcome}_driver_log_loss`); the metadata holds every outcome's scores and reliability table."""
     store = warehouse.warehouse()
-    predictions = store.read(RACE_PREDICTIONS).with_columns(model=pl.col("model_version"))
-    per_outcome = (
-        outcome_race_scores(predictions, by=("model", "mode"))
-        .with_columns(pl.concat_str(pl.col("outcome"), pl.lit("_driver_log_loss")).alias("metric"))
-        .pivot("metric", index=["model", "mode", *RACE_KEY], values="driver_log_loss")
-    )
-    scores = (
-        race_scores(predictions)
-        .join(podium_scores(predictions), on=["model", "mode", *RACE_KEY], how="left")
-        .join(per_outcome, on=["model", "mode", *RACE_KEY], how="left")
-    )
-    table = (
-        scores.rename({"model": "model_version", "top1": "correct_winner", "top3": "winner_in_top3"})
-        .join(store.read(RACES).select(*RACE_KEY, "race_name", "date"), on=RACE_KEY, how="left")
-        .sort("mode", *RACE_KEY)
-    )
+    predictions = store.read(RACE_PREDICTIONS)
+    table = accuracy_by_race(predictions, store.read(RACES))
     store.replace_table(PREDICTION_ACCURACY, table)
     by_mode = table.group_by("mode").agg(
         races=pl.len(),
@@ -149,7 +131,7 @@ def prediction_accuracy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     calibration = outcome_calibration(predictions, by=("mode",))
     outcomes = outcome_scores(predictions, by=("mode",))
     return dg.MaterializeResult(
-        metadata=table_metadata(PREDICTION_ACCURACY, table, BY_NAME["prediction_accuracy"].descriptions)
+        metadata=table_metadata(PREDICTION_ACCURACY, table, PREDICTION_ACCURACY_CONTRACT.descriptions)
         | {
             "by_mode": dg.MetadataValue.md(markdown_preview(by_mode.sort("mode"))),
             "outcome_scores": dg.MetadataValue.md(markdown_preview(outcomes, rows=outcomes.height)),

@@ -4,6 +4,10 @@ Published so a reader can follow how the odds moved through the season: after ro
 the standings after r and the pre-qualifying win probabilities of round r + 1 (the champion's walk-forward
 predictions for a completed race, its next-race odds for the next one), exactly as the odds were computed then.
 A display may show 100% or 0% only for a title that is mathematically decided: `title_decided` says so.
+
+Both tables of the current season's title odds (`predictions.championship_odds`, `predictions.title_odds_by_round`)
+are declared here, in the title forecasts' words where they share a column; the published tables take their columns
+from these declarations.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from f1_pipeline.contracts import REQUIRED, ROUND, Column, ColumnRule, Contract, SumRule
 from f1_pipeline.modeling.points import FIRST_MODELLED_SEASON, points_system
 from f1_pipeline.modeling.season_simulation import (
     ENTITIES,
@@ -24,6 +29,59 @@ from f1_pipeline.modeling.season_simulation import (
 )
 from f1_pipeline.modeling.strength_drift import Drift
 from f1_pipeline.modeling.title_baseline import win_points
+from f1_pipeline.modeling.title_forecasts import TITLE_FORECAST_CONTRACT
+from f1_pipeline.tables import CHAMPIONSHIP_ODDS, TITLE_ODDS_BY_ROUND, Table
+
+_TITLE_ODDS_KEY = ("season", "after_round", "entity", "id")
+
+
+def _title_odds(table: Table, after_round: ColumnRule, distribution: tuple[str, ...]) -> Contract:
+    """A table of title odds: the standings after `after_round` and the simulated rest of the season, each
+    championship's title probabilities a distribution per `distribution` group."""
+    forecast = TITLE_FORECAST_CONTRACT.column
+    return Contract(
+        table.qualified,
+        table.row,
+        (
+            forecast("season"),
+            forecast("after_round").ruled(after_round),
+            forecast("entity"),
+            forecast("id"),
+            Column("name", pl.String, "the driver's or the team's name", REQUIRED, "Lando Norris"),
+            Column(
+                "points_now",
+                pl.Float64,
+                "championship points after `after_round` (races and sprints)",
+                ColumnRule(not_null=True, finite=True),
+                296.0,
+            ),
+            forecast("title_probability"),
+            Column(
+                "expected_points",
+                pl.Float64,
+                "mean final points over the simulated rest of the season",
+                ColumnRule(not_null=True, finite=True),
+                402.5,
+            ),
+            Column(
+                "title_decided",
+                pl.Boolean,
+                "the title is mathematically won or lost given the points still available: only then is a "
+                "probability of exactly 1 or 0 a fact rather than a rounding",
+                REQUIRED,
+                False,
+            ),
+        ),
+        sums=(SumRule("title_probability", per=distribution),),
+        key=_TITLE_ODDS_KEY,
+    )
+
+
+CHAMPIONSHIP_ODDS_CONTRACT = _title_odds(
+    CHAMPIONSHIP_ODDS, ColumnRule(not_null=True, within=(0, 99)), ("season", "entity")
+)
+"""The odds now: after the last completed round, 0 before the season's first race."""
+TITLE_ODDS_BY_ROUND_CONTRACT = _title_odds(TITLE_ODDS_BY_ROUND, ROUND, ("season", "after_round", "entity"))
 
 
 def points_available(season: int, races_left: int, sprints_left: int, final_left: bool, entity: Entity) -> float:
