@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +33,26 @@ default for data, which would land in site-packages once the package is installe
 ENV_FILE_VARIABLE = "F1_ENV_FILE"
 """Names the dotenv file read instead of `.env` in the working directory; set but empty, no file is read (the
 tests do so, so that a developer's `.env` cannot reach them)."""
+
+
+REMOVED_VARIABLES = {
+    "F1_SNAPSHOT_DIR": "F1_BUNDLED_DIR",
+    "F1_PRACTICE_SNAPSHOT_PATH": "F1_PRACTICE_BUNDLED_PATH",
+}
+"""Variables release 0.1.0 read, each with the one that replaced it. Set, they stop the settings instead of being
+ignored like any unknown variable: ignored, the data a user pointed at would be replaced by the bundled copy without a
+word."""
+
+
+def _refuse_removed_variables(env_file: str | None) -> None:
+    named = set(os.environ)
+    if env_file and Path(env_file).is_file():
+        named |= set(dotenv_values(env_file))
+    removed = sorted(named & REMOVED_VARIABLES.keys())
+    if removed:
+        raise ValueError(
+            "; ".join(f"{name} is no longer read: set {REMOVED_VARIABLES[name]} instead" for name in removed)
+        )
 
 
 def working_directory_path(*parts: str) -> Path:
@@ -54,6 +75,7 @@ class SharedSettings(BaseSettings):
         """Also read `.env` in the working directory (or the file F1_ENV_FILE names, none when it is empty): a
         project's settings in one place without exporting them. Variables of the environment win over the file."""
         values.setdefault("_env_file", os.environ.get(ENV_FILE_VARIABLE, ".env") or None)
+        _refuse_removed_variables(values["_env_file"])
         super().__init__(**values)
 
     mlflow_tracking_uri: str = Field(default_factory=lambda: working_directory_sqlite_url("mlruns", "mlflow.db"))

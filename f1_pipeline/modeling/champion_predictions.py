@@ -109,7 +109,7 @@ RACE_PREDICTIONS_CONTRACT = Contract(
     RACE_PREDICTIONS.row,
     (
         *PREDICTION_COLUMNS,
-        Column("won", pl.Boolean, "whether the driver won the race; null before the race", REQUIRED, True),
+        Column("won", pl.Boolean, "whether the driver won the race", REQUIRED, True),
         Column(
             "finish_position",
             pl.Int32,

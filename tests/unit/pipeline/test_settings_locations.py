@@ -74,3 +74,22 @@ def test_env_example_lists_every_setting() -> None:
     listed = re.findall(r"^# (F1_[A-Z0-9_]+)=", (REPO_ROOT / ".env.example").read_text(), re.MULTILINE)
     fields = {f"F1_{name.upper()}" for model in (PipelineSettings, ApiSettings) for name in model.model_fields}
     assert sorted(listed) == sorted(fields)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("F1_SNAPSHOT_DIR", "F1_BUNDLED_DIR"), ("F1_PRACTICE_SNAPSHOT_PATH", "F1_PRACTICE_BUNDLED_PATH")]
+)
+def test_a_variable_an_earlier_release_read_stops_the_settings_with_its_new_name(
+    project: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str
+) -> None:
+    monkeypatch.setenv(old, str(project))
+    with pytest.raises(ValueError, match=f"{old} is no longer read: set {new} instead"):
+        PipelineSettings()
+    with pytest.raises(ValueError, match=old):
+        ApiSettings()
+
+
+def test_a_removed_variable_in_the_env_file_stops_the_settings_too(project: Path) -> None:
+    (project / ".env").write_text(f"F1_SNAPSHOT_DIR={project}\n")
+    with pytest.raises(ValueError, match="F1_SNAPSHOT_DIR is no longer read: set F1_BUNDLED_DIR instead"):
+        PipelineSettings()
