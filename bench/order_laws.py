@@ -14,15 +14,17 @@ Each law keeps every car's P(win) and P(classified) and changes only how the pla
 Scored as `bench.trouble` scores the trouble mixtures: the validation seasons 2010-2013 walk-forward with the tuned
 recipe, the backtest seasons from the warehouse's published walk-forward predictions; `--walk-forward` chooses the
 post-qualifying law of each backtest season from every season before it; `--season` scores a season the laws were
-not looked at on.
+not looked at on; `--rolling` chooses the published trouble race by race from the published races just before
+it.
 
-    python -m bench.order_laws [--mode post_qualifying] [--walk-forward] [--season 2026]
+    python -m bench.order_laws [--mode post_qualifying] [--walk-forward | --season 2026 | --rolling]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -32,9 +34,20 @@ import polars as pl
 
 from bench.trouble import outcome_table, predictions
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import outcome_scores
-from f1_pipeline.modeling.outcomes import PODIUM, PROBABILITY_FLOOR, TOP6, classified_strengths, joint_places
+from f1_pipeline.modeling.metrics import outcome_race_scores, outcome_scores
+from f1_pipeline.modeling.outcomes import (
+    NO_TROUBLE,
+    OUTCOME_COLUMNS,
+    PODIUM,
+    PROBABILITY_FLOOR,
+    TOP6,
+    Trouble,
+    classified_strengths,
+    finishing_outcomes,
+    joint_places,
+)
 from f1_pipeline.modeling.points import points_places
+from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, trouble_of
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import RACE_FEATURES, RACE_PREDICTIONS
 from f1_pipeline.warehouse import Warehouse
@@ -181,12 +194,60 @@ def walk_forward(frame: pl.DataFrame, laws: list[Law], seasons: list[int]) -> No
     print("chosen walk-forward:", outcome_table(pl.concat(chosen).drop("probability")))
 
 
+def rolling(published: pl.DataFrame, mode: str, windows: tuple[int, ...]) -> None:
+    """The published trouble chosen race by race: each race's mixture (none, or share 0.2, 0.3 or 0.4 of the cars
+    down to 0.01 in three levels) the one with the lowest summed log loss of podium, top 6 and points over the
+    `window` published races before it (the published mixture before any), scored per period against the published
+    law. Only the warehouse's walk-forward predictions are used, as a pipeline step could."""
+    rows = published.filter(pl.col("mode") == mode).drop(
+        *(c for c in OUTCOME_COLUMNS if c != "not_classified_probability")
+    )
+    mixtures = [NO_TROUBLE, *(Trouble(share, 0.01, 3) for share in (0.2, 0.3, 0.4))]
+    chances = {
+        m: finishing_outcomes(rows, by=("mode",), trouble=m).drop("teammate_ahead_probability") for m in mixtures
+    }
+    losses = [
+        outcome_race_scores(chances[m].drop("probability", "not_classified_probability"), by=("mode",))
+        .filter(pl.col("outcome").is_in(SCORED))
+        .group_by(*RACE_KEY)
+        .agg(pl.col("driver_log_loss").sum().alias(str(index)))
+        for index, m in enumerate(mixtures)
+    ]
+    wide = losses[0]
+    for part in losses[1:]:
+        wide = wide.join(part, on=RACE_KEY)
+    wide = wide.sort(RACE_KEY)
+    matrix = wide.select(str(index) for index in range(len(mixtures))).to_numpy()
+    newest = wide["season"].max()
+    for window in (0, *windows):
+        default = mixtures.index(trouble_of(TROUBLE_SHARES[mode][0]))
+        picks = [
+            default if not window or race == 0 else int(np.argmin(matrix[max(0, race - window) : race].sum(axis=0)))
+            for race in range(len(wide))
+        ]
+        chosen = pl.concat(
+            chances[m].join(wide.select(RACE_KEY).filter(pl.Series(picks) == index), on=RACE_KEY, how="semi")
+            for index, m in enumerate(mixtures)
+        ).drop("not_classified_probability")
+        print(
+            f"window {window or 'none (published)'}: shares chosen",
+            dict(sorted(Counter(mixtures[p].share for p in picks).items())),
+        )
+        for name, period in (
+            ("through last season", pl.col("season") < newest),
+            ("newest season", pl.col("season") == newest),
+        ):
+            print(f"  {name}:", summed(chosen.filter(period)).drop("mode").to_dicts()[0])
+        print(outcome_table(chosen.filter(pl.col("season") < newest).drop("probability")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, default=PipelineSettings().warehouse_path)
     parser.add_argument("--mode", default="post_qualifying", choices=["pre_qualifying", "post_qualifying"])
     parser.add_argument("--walk-forward", action="store_true", help="choose each backtest season's law from before")
     parser.add_argument("--season", type=int, help="score the laws on this season only (walk-forward predictions)")
+    parser.add_argument("--rolling", action="store_true", help="choose each race's law from the races before it")
     args = parser.parse_args()
     settings = PipelineSettings()
     store = Warehouse(args.warehouse, read_only=True)
@@ -199,6 +260,8 @@ def main() -> None:
     if args.season:
         frame = with_pace(predictions(store, [args.season], settings.train_first_season), args.mode)
         grid(f"season {args.season}", frame, [PUBLISHED, *FRONTS])
+    elif args.rolling:
+        rolling(store.read(RACE_PREDICTIONS), args.mode, (20, 40, 80))
     elif args.walk_forward:
         frame = with_pace(predictions(store, [*validation, *backtest], settings.train_first_season), args.mode)
         walk_forward(frame, [PUBLISHED, *(law for law in FRONTS if law.kappa <= 1.0)], backtest)

@@ -46,10 +46,20 @@ from f1_pipeline.warehouse import Warehouse
 _PREDICTIONS: dict[str, Any] = {"group_name": "predictions", "kinds": {"duckdb", "polars"}}
 
 
-@dg.asset(deps=["champion_model", *writers(RACE_FEATURES), *writers(RACE_RESULTS), *writers(RACES)], **_PREDICTIONS)
+@dg.asset(
+    deps=[
+        "champion_model",
+        *writers(RACE_PREDICTIONS),
+        *writers(RACE_FEATURES),
+        *writers(RACE_RESULTS),
+        *writers(RACES),
+    ],
+    **_PREDICTIONS,
+)
 def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) -> dg.MaterializeResult:
     """The champion's probability for every driver on the next race's entry list: pre-qualifying always, and
-    post-qualifying once that race's qualifying is in the data."""
+    post-qualifying once that race's qualifying is in the data. The race law's trouble is chosen from the last
+    backtested races (`race_predictions`; before any, the first share of `TROUBLE_SHARES`)."""
     store = warehouse.warehouse()
     registry = mlflow.registry()
     champion = registry.champion()
@@ -59,7 +69,8 @@ def next_race_predictions(warehouse: WarehouseResource, mlflow: MlflowResource) 
     if rows.is_empty():
         raise dg.Failure("no next race in the calendar: every scheduled race has results")
     modes = available_modes(rows)
-    predicted = with_outcomes(score(registry.load(champion.version), rows), rows, reliability_of(store, rows))
+    history = store.read(RACE_PREDICTIONS) if str(RACE_PREDICTIONS) in store.tables() else None
+    predicted = with_outcomes(score(registry.load(champion.version), rows), rows, reliability_of(store, rows), history)
     table = (
         _named(store, predicted, rows)
         .with_columns(

@@ -81,6 +81,15 @@ PREDICTION_COLUMNS = (
     Column("rank", pl.UInt32, "1 = the most likely winner of the race", REQUIRED, 1),
     MODEL_VERSION,
     *(_outcome_column(name) for name in OUTCOME_COLUMNS),
+    Column(
+        "trouble_share",
+        pl.Float64,
+        "share of the classified cars whose race goes wrong (a car slowed down for it) in the law that turned P(win) "
+        "into the other chances: before qualifying the share that scored best over the 40 races before this one, 0 "
+        "after qualifying",
+        SHARE,
+        0.3,
+    ),
 )
 """A driver's chances in a race and mode, the race, driver and team named beside their ids: what both tables of
 predictions begin with."""

@@ -4,8 +4,8 @@ What is published (`finishing_outcomes` with a `not_classified_probability` colu
 retirements and the classified order (`classified_strengths`, `joint_places`): each car is classified with the
 reliability model's probability c, and the classified cars cross the line in an exponential race whose strengths are
 solved so that P(win) stays p; with trouble a classified car's race goes wrong now and then (`Trouble`: its
-strength is slowed for that race), which spreads the places behind the winner (`RACE_TROUBLE`: the published law's,
-per mode). The rest of this docstring describes
+strength is slowed for that race), which spreads the places behind the winner (how much, per race and mode:
+`modeling/race_trouble.py`). The rest of this docstring describes
 the order over all cars (every c = 1, no trouble), which the backtest's podium metric of every model
 (`podium_probabilities`) uses.
 
@@ -103,17 +103,6 @@ class Trouble:
 
 
 NO_TROUBLE = Trouble()
-RACE_TROUBLE: dict[str, Trouble] = {
-    "pre_qualifying": Trouble(share=0.4, slowdown=0.01, levels=3),
-    "post_qualifying": NO_TROUBLE,
-}
-"""The published law's, per mode, from `bench/trouble.py`: of 32 mixtures (a share of 0.2-0.5 of the classified cars
-troubled, the worst trouble slowing a car to 0.1-0.01 of its strength, in one or three levels), the one with the
-lowest summed log loss of the podium, top 6 and points chances on the validation seasons 2010-2013 (the champion's
-recipe, walk-forward), kept only where it made no published chance worse on the backtest seasons. Before qualifying:
-40% of the classified cars lose pace in a race, equally often to about a fifth, a twentieth or a hundredth of their
-strength. After qualifying the grid already says much of it: the validation seasons asked for trouble there too, but
-on the backtest it made the top 6 and points chances worse, so none is used."""
 
 
 def place_probabilities(strengths: np.ndarray, places: int) -> np.ndarray:

@@ -10,7 +10,8 @@ from mlflow.pyfunc import PyFuncModel
 
 from f1_pipeline.modeling.feature_matrix import MODES, Mode
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.outcomes import RACE_TROUBLE, finishing_outcomes
+from f1_pipeline.modeling.outcomes import finishing_outcomes
+from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, TROUBLE_WINDOW, race_losses, shares_by_race, trouble_of
 from f1_pipeline.modeling.reliability import ReliabilityInputs, not_classified_probabilities
 from f1_pipeline.registry.tracking import model_input
 from f1_pipeline.tables import RACE_RESULTS, RACES
@@ -31,17 +32,25 @@ def score(model: PyFuncModel, rows: pl.DataFrame) -> pl.DataFrame:
     ).cast({"season": pl.Int32, "round": pl.Int32})
 
 
-def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified: pl.DataFrame) -> pl.DataFrame:
+def with_outcomes(
+    predictions: pl.DataFrame, rows: pl.DataFrame, not_classified: pl.DataFrame, history: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The scored predictions with each driver's team (from the rows scored) and what the win distribution and the
     reliability model's `not_classified` (mode, season, round, driver_id, not_classified_probability) say of the
-    whole finishing order, in the published race law of each mode (`RACE_TROUBLE`): podium, top 6, points, not
-    classified, expected place, teammate, the team's win. Rows keep their order."""
+    whole finishing order: podium, top 6, points, not classified, expected place, teammate, the team's win, and the
+    race law's `trouble_share`. Rows keep their order.
+
+    The share is the one `not_classified` carries where it has a `trouble_share` column (a published table's, so the
+    API says what the pipeline said), else chosen race by race (`modeling/race_trouble.py`) from the completed races
+    of the predictions themselves and, before them, of `history` (published predictions with their outcomes and
+    results): the next race, which has no results, takes its share from `history`."""
     key = [*RACE_KEY, "driver_id"]
-    teams = rows.select(*key, "constructor_id").unique(key)
-    failing = not_classified.select("mode", *key, "not_classified_probability").unique(["mode", *key])
-    joined = predictions.drop("not_classified_probability", strict=False).join(
-        teams, on=key, how="left", maintain_order="left"
-    )
+    labels = [column for column in ("won", "finish_position") if column in rows.columns]
+    extra = [column for column in labels if column not in predictions.columns]
+    teams = rows.select(*key, "constructor_id", *extra).unique(key)
+    given = [column for column in ("not_classified_probability", "trouble_share") if column in not_classified.columns]
+    failing = not_classified.select("mode", *key, *given).unique(["mode", *key])
+    joined = predictions.drop(*given, strict=False).join(teams, on=key, how="left", maintain_order="left")
     joined = joined.join(failing, on=["mode", *key], how="left", maintain_order="left")
     missing = joined.filter(pl.col("not_classified_probability").is_null())
     if not missing.is_empty():
@@ -52,12 +61,48 @@ def with_outcomes(predictions: pl.DataFrame, rows: pl.DataFrame, not_classified:
         )
     return (
         pl.concat(
-            finishing_outcomes(group, by=("mode",), trouble=RACE_TROUBLE[mode])
+            _mode_outcomes(group, mode, history)
             for (mode,), group in joined.with_row_index("_row").group_by("mode", maintain_order=True)
         )
         .sort("_row")
-        .drop("_row")
+        .drop("_row", *extra)
     )
+
+
+def _mode_outcomes(group: pl.DataFrame, mode: str, history: pl.DataFrame | None) -> pl.DataFrame:
+    """One mode's rows with their outcomes, each race in the law of its share (given, or chosen here)."""
+    shares = TROUBLE_SHARES[mode]
+    if "trouble_share" not in group.columns and len(shares) > 1:
+        group = group.join(_chosen_shares(group, mode, history), on=RACE_KEY, how="left", maintain_order="left")
+    elif "trouble_share" not in group.columns:
+        group = group.with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
+    return pl.concat(
+        finishing_outcomes(part, by=("mode",), trouble=trouble_of(share))
+        for (share,), part in group.group_by("trouble_share", maintain_order=True)
+    )
+
+
+_HISTORY = [*RACE_KEY, "mode", "driver_id", "constructor_id", "probability", "not_classified_probability"]
+
+
+def _chosen_shares(group: pl.DataFrame, mode: str, history: pl.DataFrame | None) -> pl.DataFrame:
+    """season, round, trouble_share of the group's races, from the `TROUBLE_WINDOW` completed races before each:
+    the group's own and, before its first race, the history's."""
+    shares = TROUBLE_SHARES[mode]
+    scored = group.select(*_HISTORY, "won", "finish_position") if "won" in group.columns else None
+    frames = [] if scored is None else [scored]
+    if history is not None:
+        first = group.select(pl.col("season") * 1000 + pl.col("round")).min().item()
+        earlier = history.filter(
+            (pl.col("mode") == mode) & pl.col("won").is_not_null() & (pl.col("season") * 1000 + pl.col("round") < first)
+        )
+        recent = earlier.select(RACE_KEY).unique().sort(RACE_KEY).tail(TROUBLE_WINDOW)
+        frames.insert(0, earlier.join(recent, on=RACE_KEY, how="semi").select(*_HISTORY, "won", "finish_position"))
+    completed = pl.concat(frames).filter(pl.col("won").is_not_null()) if frames else None
+    if completed is None or completed.is_empty():
+        return group.select(RACE_KEY).unique().with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
+    chances = {share: finishing_outcomes(completed, by=("mode",), trouble=trouble_of(share)) for share in shares}
+    return shares_by_race(group, race_losses(chances), shares)
 
 
 def reliability_of(store: Warehouse, rows: pl.DataFrame) -> pl.DataFrame:

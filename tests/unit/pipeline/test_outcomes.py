@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import (
-    RACE_TROUBLE,
     Trouble,
     classified_strengths,
     expected_positions,
@@ -18,6 +17,7 @@ from f1_pipeline.modeling.outcomes import (
     sample_orders,
     top_k_probabilities,
 )
+from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, trouble_of
 
 
 def enumerated_places(strengths: np.ndarray) -> np.ndarray:
@@ -236,7 +236,7 @@ def test_trouble_outside_its_range_is_refused():
 
 def test_trouble_spreads_the_places_behind_the_winner():
     race = _race(2024, 1, [0.5, 0.2, *[0.3 / 18] * 18], [f"t{i // 2}" for i in range(20)])
-    troubled = finishing_outcomes(race, trouble=RACE_TROUBLE["pre_qualifying"])
+    troubled = finishing_outcomes(race, trouble=trouble_of(TROUBLE_SHARES["pre_qualifying"][0]))
     calm = finishing_outcomes(race)
     assert troubled["top6_probability"][0] < calm["top6_probability"][0]
     assert troubled["top6_probability"][10] > calm["top6_probability"][10]
