@@ -147,3 +147,23 @@ def results_and_races(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_columns(circuit_id=pl.lit("monza"), has_sprint=pl.lit(False), status=pl.lit("completed"))
     )
     return results, races
+
+
+def two_scored_races() -> pl.DataFrame:
+    """Two four-car races of 2024 (points to 10th, so everyone classified scores), one retirement in each, with the
+    win, podium, not-classified and teammate chances a model gave."""
+    return pl.DataFrame(
+        {
+            "season": [2024] * 8,
+            "round": [1] * 4 + [2] * 4,
+            "driver_id": ["a", "b", "c", "d"] * 2,
+            "constructor_id": ["x", "x", "y", "y"] * 2,
+            "won": [True, False, False, False, False, True, False, False],
+            "finish_position": [1, 2, None, 3, 3, 1, 2, None],
+            "probability": [0.5, 0.3, 0.1, 0.1] * 2,
+            "podium_probability": [0.9, 0.8, 0.6, 0.7] * 2,
+            "not_classified_probability": [0.1, 0.2, 0.4, 0.3] * 2,
+            "teammate_ahead_probability": [0.6, 0.4, 0.5, 0.5] * 2,
+        },
+        schema_overrides={"season": pl.Int32, "round": pl.Int32, "finish_position": pl.Int32},
+    )

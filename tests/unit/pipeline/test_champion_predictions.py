@@ -19,6 +19,7 @@ from f1_pipeline.modeling.champion_predictions import (
 from f1_pipeline.modeling.metrics import OUTCOMES
 from f1_pipeline.modeling.title_odds import CHAMPIONSHIP_ODDS_CONTRACT, TITLE_ODDS_BY_ROUND_CONTRACT
 from f1_pipeline.serving_tables import BY_NAME
+from tests.modeling_data import two_scored_races
 
 
 def test_one_loss_column_per_scored_outcome_last_in_the_accuracy_table():
@@ -31,23 +32,10 @@ def test_one_loss_column_per_scored_outcome_last_in_the_accuracy_table():
 
 def _race_predictions() -> pl.DataFrame:
     """Two four-car races of 2024 in both modes, every published chance beside P(win): one retirement in each."""
-    race = pl.DataFrame(
-        {
-            "season": [2024] * 8,
-            "round": [1] * 4 + [2] * 4,
-            "driver_id": ["a", "b", "c", "d"] * 2,
-            "constructor_id": ["x", "x", "y", "y"] * 2,
-            "won": [True, False, False, False, False, True, False, False],
-            "finish_position": [1, 2, None, 3, 3, 1, 2, None],
-            "probability": [0.5, 0.3, 0.1, 0.1] * 2,
-            "podium_probability": [0.9, 0.8, 0.6, 0.7] * 2,
-            "top6_probability": [0.99, 0.98, 0.97, 0.96] * 2,
-            "points_probability": [0.95, 0.9, 0.85, 0.8] * 2,
-            "not_classified_probability": [0.1, 0.2, 0.4, 0.3] * 2,
-            "teammate_ahead_probability": [0.6, 0.4, 0.5, 0.5] * 2,
-            "model_version": ["7"] * 8,
-        },
-        schema_overrides={"season": pl.Int32, "round": pl.Int32, "finish_position": pl.Int32},
+    race = two_scored_races().with_columns(
+        top6_probability=pl.Series([0.99, 0.98, 0.97, 0.96] * 2),
+        points_probability=pl.Series([0.95, 0.9, 0.85, 0.8] * 2),
+        model_version=pl.lit("7"),
     )
     return pl.concat(race.with_columns(mode=pl.lit(mode)) for mode in ("post_qualifying", "pre_qualifying"))
 

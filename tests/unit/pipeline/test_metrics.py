@@ -20,6 +20,7 @@ from f1_pipeline.modeling.metrics import (
     summarise,
 )
 from f1_pipeline.modeling.title_forecasts import title_forecast_rows
+from tests.modeling_data import two_scored_races
 
 
 def races(*fields: tuple[int, list[bool]]) -> pl.DataFrame:
@@ -154,27 +155,8 @@ def test_calibration_needs_a_bin():
         calibration(races((1, [True])), np.array([1.0]), bins=0)
 
 
-def _two_races() -> pl.DataFrame:
-    """Two four-car races of 2024 (points to 10th, so everyone classified scores): one retirement in each."""
-    return pl.DataFrame(
-        {
-            "season": [2024] * 8,
-            "round": [1] * 4 + [2] * 4,
-            "driver_id": ["a", "b", "c", "d"] * 2,
-            "constructor_id": ["x", "x", "y", "y"] * 2,
-            "won": [True, False, False, False, False, True, False, False],
-            "finish_position": [1, 2, None, 3, 3, 1, 2, None],
-            "probability": [0.5, 0.3, 0.1, 0.1] * 2,
-            "podium_probability": [0.9, 0.8, 0.6, 0.7] * 2,
-            "not_classified_probability": [0.1, 0.2, 0.4, 0.3] * 2,
-            "teammate_ahead_probability": [0.6, 0.4, 0.5, 0.5] * 2,
-        },
-        schema_overrides={"season": pl.Int32, "round": pl.Int32, "finish_position": pl.Int32},
-    )
-
-
 def test_every_published_outcome_is_scored_with_the_same_metric_names():
-    scores = outcome_scores(_two_races())
+    scores = outcome_scores(two_scored_races())
     assert set(scores["outcome"]) == {"win", "podium", "not_classified", "teammate"}
     podium = scores.filter(outcome="podium").row(0, named=True)
     forecasts = np.array([0.9, 0.8, 0.6, 0.7] * 2)
@@ -184,23 +166,23 @@ def test_every_published_outcome_is_scored_with_the_same_metric_names():
     assert podium["driver_brier"] == pytest.approx(np.mean((forecasts - happened) ** 2))
     # bins 6, 7, 8, 9 hold (0.6: 1 of 2), (0.7: 1 of 2), (0.8: 2 of 2), (0.9: 2 of 2)
     assert podium["ece"] == pytest.approx((0.1 * 2 + 0.2 * 2 + 0.2 * 2 + 0.1 * 2) / 8)
-    teammate = outcome_labels(_two_races())["teammate_happened"].to_list()
+    teammate = outcome_labels(two_scored_races())["teammate_happened"].to_list()
     assert teammate == [True, False, False, True, False, True, True, False]
 
 
 def test_the_reliability_table_counts_every_forecast_once_per_outcome():
-    curve = outcome_calibration(_two_races())
+    curve = outcome_calibration(two_scored_races())
     assert curve.group_by("outcome").agg(pl.col("count").sum()).sort("outcome")["count"].to_list() == [8, 8, 8, 8]
     not_classified = curve.filter(outcome="not_classified").sort("bin")
     assert not_classified["observed_rate"].to_list() == [0.0, 0.0, 0.5, 0.5]
-    assert outcome_race_scores(_two_races()).height == 8
+    assert outcome_race_scores(two_scored_races()).height == 8
 
 
 def test_outcome_scores_by_season_name_the_season_once():
-    by_season = outcome_summary(_two_races().with_columns(mode=pl.lit("pre_qualifying")), ["mode", "season"])
+    by_season = outcome_summary(two_scored_races().with_columns(mode=pl.lit("pre_qualifying")), ["mode", "season"])
     assert by_season.height == 1 and by_season["season"].to_list() == [2024]
     assert {"podium_driver_log_loss", "not_classified_ece", "teammate_driver_brier"} <= set(by_season.columns)
-    assert outcome_race_scores(_two_races(), by=["season"]).height == 8
+    assert outcome_race_scores(two_scored_races(), by=["season"]).height == 8
 
 
 def _one_outcome(forecast: np.ndarray, happened: np.ndarray) -> pl.DataFrame:
