@@ -204,6 +204,7 @@ class _PredictedRace(RaceVenue):
     model_version: str
     snapshot_id: str
     walk_forward: bool
+    trouble_share: float = Field(ge=0, le=1)
 
 
 class RacePredictions(FreshnessFields, _PredictedRace):

@@ -52,6 +52,7 @@ def _assert_rows_match(answer, table, extra=()):
         for row in answer["predictions"]
     )
     assert all(0 < row["not_classified_probability"] < 1 for row in answer["predictions"])
+    assert answer["trouble_share"] == table["trouble_share"][0], "the race law's share, as published"
 
 
 def test_the_next_race_gives_every_chance_and_its_contributions_as_published(client, headers, published):
@@ -130,6 +131,16 @@ def test_a_past_race_gives_every_chance_with_the_result(client, headers, publish
     assert sum(bool(row["won"]) for row in body["predictions"]) == 1
     assert "top_contributions" not in body["predictions"][0]
     assert body["circuit_name"] and body["local_starts_at"] is not None
+
+
+def test_a_race_before_qualifying_names_the_trouble_chosen_from_the_races_before_it(client, headers, published):
+    """Before qualifying each race's share comes from the 40 races before it; after qualifying there is none."""
+    shares = published.tables["race_predictions"].group_by("mode").agg(pl.col("trouble_share").unique())
+    by_mode = {row["mode"]: set(row["trouble_share"]) for row in shares.iter_rows(named=True)}
+    assert by_mode["post_qualifying"] == {0.0}
+    assert by_mode["pre_qualifying"] <= {0.2, 0.3, 0.4} and len(by_mode["pre_qualifying"]) > 1
+    body = _get(client, headers, "/predictions/races/2025/1", mode="pre_qualifying").json()
+    assert body["trouble_share"] in by_mode["pre_qualifying"]
 
 
 def test_every_backtested_race_of_a_season_sums_to_one_and_three(client, headers, published):
