@@ -426,16 +426,13 @@ _FIXED_POINT_TOLERANCE = 1e-10
 
 def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
     """log P(car j is not a classified car past the line by time t) = log(1 - c_j + c_j S_j(t)), S_j the survival of
-    its crossing time (`Trouble`): shape (races, nodes, cars); a padded car (c = 0) contributes 0."""
-    with np.errstate(divide="ignore"):
-        return np.logaddexp(np.log(1.0 - c)[:, None, :], np.log(c)[:, None, :] + _log_survival(s, t, trouble))
-
-
-def _log_survival(s: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
-    """log P(T_j > t) of a classified car's crossing time: (races, nodes, cars)."""
+    its crossing time (`Trouble`: a mixture of exponentials): shape (races, nodes, cars); a padded car (c = 0)
+    contributes 0. Summed directly rather than in log space (every term is at most 1), and kept at or above the
+    smallest normal float, whose log (about -708) is a factor of 0 in every product yet a finite number in the sums
+    of logs (the teammates')."""
     fast = -s[:, None, :] * t[None, :, None]
-    parts = [np.log(weight) + speed * fast for weight, speed in trouble.components()]
-    return np.logaddexp.reduce(parts, axis=0) if len(parts) > 1 else parts[0]
+    survival = sum(weight * np.exp(speed * fast) for weight, speed in trouble.components())
+    return np.log(np.maximum((1.0 - c)[:, None, :] + c[:, None, :] * survival, np.finfo(np.float64).tiny))
 
 
 def _density(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:

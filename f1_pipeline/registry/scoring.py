@@ -73,8 +73,8 @@ def _mode_outcomes(group: pl.DataFrame, mode: str, history: pl.DataFrame | None)
     """One mode's rows with their outcomes, each race in the law of its share (given, or chosen here)."""
     shares = TROUBLE_SHARES[mode]
     if "trouble_share" not in group.columns and len(shares) > 1:
-        group = group.join(_chosen_shares(group, mode, history), on=RACE_KEY, how="left", maintain_order="left")
-    elif "trouble_share" not in group.columns:
+        return _in_chosen_laws(group, mode, history)
+    if "trouble_share" not in group.columns:
         group = group.with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
     return pl.concat(
         finishing_outcomes(part, by=("mode",), trouble=trouble_of(share))
@@ -85,24 +85,33 @@ def _mode_outcomes(group: pl.DataFrame, mode: str, history: pl.DataFrame | None)
 _HISTORY = [*RACE_KEY, "mode", "driver_id", "constructor_id", "probability", "not_classified_probability"]
 
 
-def _chosen_shares(group: pl.DataFrame, mode: str, history: pl.DataFrame | None) -> pl.DataFrame:
-    """season, round, trouble_share of the group's races, from the `TROUBLE_WINDOW` completed races before each:
-    the group's own and, before its first race, the history's."""
+def _in_chosen_laws(group: pl.DataFrame, mode: str, history: pl.DataFrame | None) -> pl.DataFrame:
+    """The group's rows in the law of the share each race takes from the `TROUBLE_WINDOW` completed races before it
+    (the group's own and, before its first race, the history's). Every share's outcomes are computed once, for the
+    history and the group together, and each row keeps its race's."""
     shares = TROUBLE_SHARES[mode]
-    scored = group.select(*_HISTORY, "won", "finish_position") if "won" in group.columns else None
-    frames = [] if scored is None else [scored]
+    frame = group
     if history is not None:
         first = group.select(pl.col("season") * 1000 + pl.col("round")).min().item()
         earlier = history.filter(
             (pl.col("mode") == mode) & pl.col("won").is_not_null() & (pl.col("season") * 1000 + pl.col("round") < first)
         )
         recent = earlier.select(RACE_KEY).unique().sort(RACE_KEY).tail(TROUBLE_WINDOW)
-        frames.insert(0, earlier.join(recent, on=RACE_KEY, how="semi").select(*_HISTORY, "won", "finish_position"))
-    completed = pl.concat(frames).filter(pl.col("won").is_not_null()) if frames else None
-    if completed is None or completed.is_empty():
-        return group.select(RACE_KEY).unique().with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
-    chances = {share: finishing_outcomes(completed, by=("mode",), trouble=trouble_of(share)) for share in shares}
-    return shares_by_race(group, race_losses(chances), shares)
+        past = earlier.join(recent, on=RACE_KEY, how="semi").select(*_HISTORY, "won", "finish_position")
+        frame = pl.concat([past, group], how="diagonal_relaxed")
+    chances = {share: finishing_outcomes(frame, by=("mode",), trouble=trouble_of(share)) for share in shares}
+    completed = {share: outcomes.filter(pl.col("won").is_not_null()) for share, outcomes in chances.items()}
+    if "won" in frame.columns and not completed[shares[0]].is_empty():
+        chosen = shares_by_race(group, race_losses(completed), shares)
+    else:
+        chosen = group.select(RACE_KEY).unique().with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
+    columns = [*group.columns, "trouble_share", *(c for c in chances[shares[0]].columns if c not in group.columns)]
+    return pl.concat(
+        outcomes.filter(pl.col("_row").is_not_null())
+        .join(chosen.filter(pl.col("trouble_share") == share), on=RACE_KEY, how="inner")
+        .select(columns)
+        for share, outcomes in chances.items()
+    )
 
 
 def reliability_of(store: Warehouse, rows: pl.DataFrame) -> pl.DataFrame:
