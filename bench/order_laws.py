@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -34,20 +33,18 @@ import polars as pl
 
 from bench.trouble import outcome_table, predictions
 from f1_pipeline.modeling.field import RACE_KEY
-from f1_pipeline.modeling.metrics import outcome_race_scores, outcome_scores
+from f1_pipeline.modeling.metrics import outcome_scores
 from f1_pipeline.modeling.outcomes import (
-    NO_TROUBLE,
     OUTCOME_COLUMNS,
     PODIUM,
     PROBABILITY_FLOOR,
     TOP6,
-    Trouble,
     classified_strengths,
     finishing_outcomes,
     joint_places,
 )
 from f1_pipeline.modeling.points import points_places
-from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, trouble_of
+from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, race_losses, shares_by_race, trouble_of
 from f1_pipeline.settings import PipelineSettings
 from f1_pipeline.tables import RACE_FEATURES, RACE_PREDICTIONS
 from f1_pipeline.warehouse import Warehouse
@@ -121,10 +118,16 @@ def discounted_places(p: np.ndarray, classified: np.ndarray, pace: np.ndarray, l
     return result
 
 
-def _matrix(frame: pl.DataFrame, column: str) -> np.ndarray:
-    """(races, widest field) of a column, zero-padded; the frame sorted by race as `law_outcomes` sorts it."""
+def _race_slots(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's race (numbered in key order) and its place within the race's rows."""
     race = frame.select(pl.struct(RACE_KEY).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
     slot = frame.select(pl.int_range(pl.len()).over(RACE_KEY)).to_series().to_numpy()
+    return race, slot
+
+
+def _matrix(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """(races, widest field) of a column, zero-padded; the frame sorted by race as `law_outcomes` sorts it."""
+    race, slot = _race_slots(frame)
     matrix = np.zeros((race.max() + 1, slot.max() + 1))
     matrix[race, slot] = frame[column].to_numpy()
     return matrix
@@ -143,8 +146,7 @@ def law_outcomes(frame: pl.DataFrame, law: Law) -> pl.DataFrame:
     else:
         pace = _matrix(rows, "pre_probability") if law.alpha else p
         places = discounted_places(p, classified, pace, law, width)
-    race = rows.select(pl.struct(RACE_KEY).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
-    slot = rows.select(pl.int_range(pl.len()).over(RACE_KEY)).to_series().to_numpy()
+    race, slot = _race_slots(rows)
     cumulative = np.clip(np.cumsum(places, axis=2)[race, slot], 0.0, 1.0)
     return rows.drop("not_classified_probability", "teammate_ahead_probability", strict=False).with_columns(
         podium_probability=pl.Series(cumulative[:, PODIUM - 1]),
@@ -195,44 +197,30 @@ def walk_forward(frame: pl.DataFrame, laws: list[Law], seasons: list[int]) -> No
 
 
 def rolling(published: pl.DataFrame, mode: str, windows: tuple[int, ...]) -> None:
-    """The published trouble chosen race by race: each race's mixture (none, or share 0.2, 0.3 or 0.4 of the cars
-    down to 0.01 in three levels) the one with the lowest summed log loss of podium, top 6 and points over the
-    `window` published races before it (the published mixture before any), scored per period against the published
-    law. Only the warehouse's walk-forward predictions are used, as a pipeline step could."""
+    """The published trouble chosen race by race (`race_trouble.shares_by_race`): each race's share (none, 0.2, 0.3
+    or 0.4 of the cars, down to 0.01 in three levels) the one with the lowest summed log loss of podium, top 6 and
+    points over the `window` published races before it (the mode's first share of `TROUBLE_SHARES` before any, and
+    everywhere with a window of 0), scored per period. Only the warehouse's walk-forward predictions are used, as a
+    pipeline step could."""
     rows = published.filter(pl.col("mode") == mode).drop(
-        *(c for c in OUTCOME_COLUMNS if c != "not_classified_probability")
+        *(c for c in OUTCOME_COLUMNS if c != "not_classified_probability"), "trouble_share", strict=False
     )
-    mixtures = [NO_TROUBLE, *(Trouble(share, 0.01, 3) for share in (0.2, 0.3, 0.4))]
+    first = TROUBLE_SHARES[mode][0]
+    shares = (first, *(share for share in (0.0, 0.2, 0.3, 0.4) if share != first))
     chances = {
-        m: finishing_outcomes(rows, by=("mode",), trouble=m).drop("teammate_ahead_probability") for m in mixtures
+        share: finishing_outcomes(rows, by=("mode",), trouble=trouble_of(share)).drop("teammate_ahead_probability")
+        for share in shares
     }
-    losses = [
-        outcome_race_scores(chances[m].drop("probability", "not_classified_probability"), by=("mode",))
-        .filter(pl.col("outcome").is_in(SCORED))
-        .group_by(*RACE_KEY)
-        .agg(pl.col("driver_log_loss").sum().alias(str(index)))
-        for index, m in enumerate(mixtures)
-    ]
-    wide = losses[0]
-    for part in losses[1:]:
-        wide = wide.join(part, on=RACE_KEY)
-    wide = wide.sort(RACE_KEY)
-    matrix = wide.select(str(index) for index in range(len(mixtures))).to_numpy()
-    newest = wide["season"].max()
+    losses = race_losses(chances)
+    newest = losses["season"].max()
     for window in (0, *windows):
-        default = mixtures.index(trouble_of(TROUBLE_SHARES[mode][0]))
-        picks = [
-            default if not window or race == 0 else int(np.argmin(matrix[max(0, race - window) : race].sum(axis=0)))
-            for race in range(len(wide))
-        ]
+        picks = shares_by_race(losses, losses, shares, window)
         chosen = pl.concat(
-            chances[m].join(wide.select(RACE_KEY).filter(pl.Series(picks) == index), on=RACE_KEY, how="semi")
-            for index, m in enumerate(mixtures)
+            chances[share].join(picks.filter(pl.col("trouble_share") == share), on=RACE_KEY, how="semi")
+            for share in shares
         ).drop("not_classified_probability")
-        print(
-            f"window {window or 'none (published)'}: shares chosen",
-            dict(sorted(Counter(mixtures[p].share for p in picks).items())),
-        )
+        counts = picks.group_by("trouble_share").len().sort("trouble_share").rows()
+        print(f"window {window or f'0 (one share, {first})'}: shares chosen", dict(counts))
         for name, period in (
             ("through last season", pl.col("season") < newest),
             ("newest season", pl.col("season") == newest),
