@@ -100,8 +100,8 @@ def _in_chosen_laws(group: pl.DataFrame, mode: str, history: pl.DataFrame | None
         past = earlier.join(recent, on=RACE_KEY, how="semi").select(*_HISTORY, "won", "finish_position")
         frame = pl.concat([past, group], how="diagonal_relaxed")
     chances = {share: finishing_outcomes(frame, by=("mode",), trouble=trouble_of(share)) for share in shares}
-    completed = {share: outcomes.filter(pl.col("won").is_not_null()) for share, outcomes in chances.items()}
-    if "won" in frame.columns and not completed[shares[0]].is_empty():
+    if "won" in frame.columns:  # rows without results (none completed) take the first share, in `shares_by_race`
+        completed = {share: outcomes.filter(pl.col("won").is_not_null()) for share, outcomes in chances.items()}
         chosen = shares_by_race(group, race_losses(completed), shares)
     else:
         chosen = group.select(RACE_KEY).unique().with_columns(trouble_share=pl.lit(shares[0], pl.Float64))

@@ -9,7 +9,7 @@ from f1_pipeline.modeling.estimators import ConditionalLogit
 from f1_pipeline.modeling.outcomes import outcome_problems
 from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, shares_by_race
 from f1_pipeline.registry.scoring import with_outcomes
-from tests.modeling_data import real_features
+from tests.modeling_data import real_features, two_scored_races
 
 SHARES = (0.4, 0.3, 0.2)
 
@@ -96,3 +96,12 @@ def test_the_next_race_takes_its_share_from_the_history_and_the_api_keeps_it(bac
         scored.select("mode", "season", "round", "driver_id", "not_classified_probability", "trouble_share"),
     )
     assert republished["podium_probability"].to_list() == pytest.approx(scored["podium_probability"].to_list())
+
+
+def test_rows_without_results_take_the_first_share():
+    race = two_scored_races().with_columns(mode=pl.lit("pre_qualifying"))
+    predictions = race.select("mode", "season", "round", "driver_id", "probability")
+    failing = race.select("mode", "season", "round", "driver_id", "not_classified_probability")
+    unlabelled = with_outcomes(predictions, race.select("season", "round", "driver_id", "constructor_id"), failing)
+    assert set(unlabelled["trouble_share"]) == {TROUBLE_SHARES["pre_qualifying"][0]}
+    assert outcome_problems(unlabelled, by=("mode",)).is_empty()
