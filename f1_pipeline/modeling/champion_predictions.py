@@ -85,8 +85,8 @@ PREDICTION_COLUMNS = (
         "trouble_share",
         pl.Float64,
         "share of the classified cars whose race goes wrong (a car slowed down for it) in the law that turned P(win) "
-        "into the other chances: before qualifying the share that scored best over the 40 races before this one, 0 "
-        "after qualifying",
+        "into the other chances: before qualifying the share that scored best over the 40 races before this one; "
+        "after qualifying 0.1, and each car's 0.1 more times its P(win) against the favourite's",
         SHARE,
         0.3,
     ),

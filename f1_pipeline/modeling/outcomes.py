@@ -84,22 +84,59 @@ class Trouble:
     spread evenly in log scale from 1 down to `slowdown` (the worst trouble), each as likely. Its crossing time is then
     a mixture of exponentials. Without it the order below the winner follows the strengths too faithfully: a favourite
     who does not win is almost always second or third, and the midfield's chances of the places behind him are too
-    low."""
+    low. `front` adds to a car's share in proportion to its P(win) against the race favourite's (the favourite's share
+    is `share + front`): after qualifying the front runners lose places behind the winner more often than the
+    midfield does."""
 
     share: float = 0.0
     slowdown: float = 1.0
     levels: int = 1
+    front: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (0.0 <= self.share < 1.0 and 0.0 < self.slowdown <= 1.0 and self.levels >= 1):
-            raise ValueError(f"trouble needs 0 <= share < 1, 0 < slowdown <= 1 and levels >= 1, got {self}")
+        if not (
+            self.share >= 0.0
+            and self.front >= 0.0
+            and self.share + self.front < 1.0
+            and 0.0 < self.slowdown <= 1.0
+            and self.levels >= 1
+        ):
+            raise ValueError(
+                "trouble needs 0 <= share, 0 <= front, share + front < 1, 0 < slowdown <= 1 and levels >= 1, "
+                f"got {self}"
+            )
 
-    def components(self) -> tuple[tuple[float, float], ...]:
-        """(weight, speed factor) of each part of the crossing time's mixture."""
-        if not self.share:
-            return ((1.0, 1.0),)
-        speeds = self.slowdown ** (np.arange(1, self.levels + 1) / self.levels)
-        return ((1.0 - self.share, 1.0), *((self.share / self.levels, float(speed)) for speed in speeds))
+    def in_field(self, p: np.ndarray) -> FieldTrouble:
+        """Each car's mixture in races of win probabilities p (races, cars; 0 for padding)."""
+        p = np.atleast_2d(p)
+        favourite = np.maximum(p.max(axis=1, keepdims=True), PROBABILITY_FLOOR)
+        share = np.where(p > 0, self.share + self.front * p / favourite, 0.0)
+        speeds = self.slowdown ** (np.arange(1, self.levels + 1) / self.levels) if share.any() else np.ones(0)
+        return FieldTrouble(share, tuple(float(speed) for speed in speeds))
+
+
+@dataclass(frozen=True)
+class FieldTrouble:
+    """`Trouble` in given races: each car's share (races, cars) and the slowed speed factors, each as likely."""
+
+    share: np.ndarray
+    speeds: tuple[float, ...]
+
+    def components(self) -> tuple[tuple[np.ndarray, float], ...]:
+        """(weight of each car, (races, 1, cars); speed factor) of each part of the crossing time's mixture."""
+        share = self.share[:, None, :]
+        return ((1.0 - share, 1.0), *((share / len(self.speeds), speed) for speed in self.speeds))
+
+
+def _in_field(trouble: Trouble | FieldTrouble | None, p: np.ndarray) -> FieldTrouble:
+    """The mixture of each car of the races p: a `Trouble` with a `front` needs the races' P(win) itself, so only
+    `classified_strengths` and `finishing_outcomes`, which have it, accept one; elsewhere pass the `FieldTrouble`."""
+    if isinstance(trouble, FieldTrouble):
+        return trouble
+    trouble = trouble or NO_TROUBLE
+    if trouble.front:
+        raise ValueError("trouble with a front share needs the races' P(win): pass trouble.in_field(p)")
+    return trouble.in_field(np.where(p > 0, 1.0, 0.0))
 
 
 NO_TROUBLE = Trouble()
@@ -193,7 +230,7 @@ def _log_binomial(n: int, k: int) -> float:
 
 def expected_positions(strengths: np.ndarray) -> np.ndarray:
     """1 + the expected number of cars ahead, from the pairwise marginals p_j / (p_i + p_j), per (races, cars)."""
-    return 1.0 + pairwise_ahead(np.atleast_2d(np.asarray(strengths, dtype=np.float64)), NO_TROUBLE).sum(axis=2)
+    return 1.0 + pairwise_ahead(np.atleast_2d(np.asarray(strengths, dtype=np.float64))).sum(axis=2)
 
 
 def sample_orders(strengths: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -257,17 +294,17 @@ def _joint_columns(rows: pl.DataFrame, trouble: Trouble) -> np.ndarray:
     per_race = np.zeros((*p.shape, 6))
     for start in range(0, p.shape[0], _JOINT_BATCH):
         batch = slice(start, start + _JOINT_BATCH)
-        strengths, c = classified_strengths(
-            np.where(real[batch], np.maximum(p[batch], PROBABILITY_FLOOR), 0.0),
-            np.where(real[batch], failing[batch], 0.0),
-            trouble,
+        win = np.where(real[batch], np.maximum(p[batch], PROBABILITY_FLOOR), 0.0)
+        field_trouble = trouble.in_field(win)
+        strengths, c = classified_strengths(win, np.where(real[batch], failing[batch], 0.0), field_trouble)
+        places, ahead = joint_places(
+            strengths, c, team[batch], max(TOP6, int(places_of_race[batch].max())), field_trouble
         )
-        places, ahead = joint_places(strengths, c, team[batch], max(TOP6, int(places_of_race[batch].max())), trouble)
         cumulative = np.cumsum(places, axis=2)
         width = places.shape[2]
         field = real[batch].sum(axis=1, keepdims=True)
         others = c.sum(axis=1, keepdims=True) - c
-        behind = pairwise_ahead(strengths, trouble)
+        behind = pairwise_ahead(strengths, field_trouble)
         classified_place = c * (1 + np.einsum("bij,bj->bi", behind, c))
         per_race[batch, :, 0] = cumulative[:, :, min(PODIUM, width) - 1]
         per_race[batch, :, 1] = cumulative[:, :, min(TOP6, width) - 1]
@@ -284,17 +321,17 @@ _JOINT_BATCH = 16
 """Races computed together: bounds the (races, nodes, cars, cars) working array to a few tens of MB."""
 
 
-def pairwise_ahead(s: np.ndarray, trouble: Trouble) -> np.ndarray:
+def pairwise_ahead(s: np.ndarray, trouble: Trouble | FieldTrouble | None = None) -> np.ndarray:
     """P(car j crosses before car i | both classified), (races, i, j), zero on the diagonal and for padding: for
     exponential times s_j / (s_i + s_j), averaged over whether each car is troubled."""
-    components = trouble.components()
+    components = _in_field(trouble, s).components()
     ahead = np.zeros((*s.shape, s.shape[1]))
     for weight_i, speed_i in components:
         for weight_j, speed_j in components:
             mine, theirs = speed_i * s[:, :, None], speed_j * s[:, None, :]
             total = mine + theirs
             share = np.divide(np.broadcast_to(theirs, total.shape), total, out=np.zeros(total.shape), where=total > 0)
-            ahead += weight_i * weight_j * share
+            ahead += np.swapaxes(weight_i, 1, 2) * weight_j * share
     np.einsum("bii->bi", ahead)[:] = 0.0
     return ahead
 
@@ -392,7 +429,7 @@ def _padded(rows: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np
 
 
 def classified_strengths(
-    p: np.ndarray, classified: np.ndarray, trouble: Trouble | None = None
+    p: np.ndarray, classified: np.ndarray, trouble: Trouble | FieldTrouble | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The Plackett-Luce strengths s of the classified order that keep every car's P(win) at p, and the P(classified)
     used (raised where p asks for it); both (races, cars), zero-padded.
@@ -410,8 +447,9 @@ def classified_strengths(
     c = np.where(real, np.maximum(np.atleast_2d(classified), np.sqrt(np.clip(p, 0.0, 1.0))), 0.0)
     c = np.clip(c, 0.0, 1.0)
     s = np.where(real, np.maximum(p, PROBABILITY_FLOOR), 0.0)
+    field_trouble = trouble if isinstance(trouble, FieldTrouble) else (trouble or NO_TROUBLE).in_field(s)
     for _ in range(_FIXED_POINT_STEPS):
-        win = _win_probabilities(s, c, trouble or NO_TROUBLE)
+        win = _win_probabilities(s, c, field_trouble)
         if np.abs(win - p)[real].max(initial=0.0) < _FIXED_POINT_TOLERANCE:
             break
         ratio = np.divide(p, win, out=np.ones_like(p), where=win > 0)
@@ -424,7 +462,7 @@ _FIXED_POINT_STEPS = 500
 _FIXED_POINT_TOLERANCE = 1e-10
 
 
-def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
+def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: FieldTrouble) -> np.ndarray:
     """log P(car j is not a classified car past the line by time t) = log(1 - c_j + c_j S_j(t)), S_j the survival of
     its crossing time (`Trouble`: a mixture of exponentials): shape (races, nodes, cars); a padded car (c = 0)
     contributes 0. Summed directly rather than in log space (every term is at most 1), and kept at or above the
@@ -435,14 +473,14 @@ def _log_unfinished(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Troubl
     return np.log(np.maximum((1.0 - c)[:, None, :] + c[:, None, :] * survival, np.finfo(np.float64).tiny))
 
 
-def _density(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: Trouble) -> np.ndarray:
+def _density(s: np.ndarray, c: np.ndarray, t: np.ndarray, trouble: FieldTrouble) -> np.ndarray:
     """c_j f_j(t) t dlog t: a classified crossing's density on the log-time grid, (races, nodes, cars)."""
     rate = s[:, None, :] * t[None, :, None]
     f = sum(weight * speed * rate * np.exp(-speed * rate) for weight, speed in trouble.components())
     return c[:, None, :] * f * _STEP
 
 
-def _win_probabilities(s: np.ndarray, c: np.ndarray, trouble: Trouble) -> np.ndarray:
+def _win_probabilities(s: np.ndarray, c: np.ndarray, trouble: FieldTrouble) -> np.ndarray:
     """P(car i wins | at least one car is classified) of the joint law, by the log-time trapezoid rule."""
     t = np.exp(_joint_nodes(s, trouble))
     unfinished = _log_unfinished(s, c, t, trouble)
@@ -452,17 +490,21 @@ def _win_probabilities(s: np.ndarray, c: np.ndarray, trouble: Trouble) -> np.nda
     return win / anyone
 
 
-def _joint_nodes(s: np.ndarray, trouble: Trouble) -> np.ndarray:
+def _joint_nodes(s: np.ndarray, trouble: FieldTrouble) -> np.ndarray:
     """Log-times covering the integrands: before 1e-11 / s_max nobody has finished; a car that may be the only one
     classified left keeps its density until its survival is below e^{-50}, so the grid runs to 50 / (the smallest
     rate: the slowest car's, troubled)."""
     positive = s[s > 0]
-    slowest = positive.min() * min(speed for _, speed in trouble.components())
+    slowest = positive.min() * min((1.0, *trouble.speeds))
     return np.arange(np.log(_EARLY / positive.max()), np.log(_HORIZON / slowest) + _STEP, _STEP)
 
 
 def joint_places(
-    s: np.ndarray, c: np.ndarray, team: np.ndarray, places: int | None = None, trouble: Trouble | None = None
+    s: np.ndarray,
+    c: np.ndarray,
+    team: np.ndarray,
+    places: int | None = None,
+    trouble: Trouble | FieldTrouble | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(car i is classified in place r+1) for the first `places` places (every place by default), shape (races,
     cars, places), and P(car i is classified ahead of every classified teammate) (races, cars), for classified-order
@@ -474,7 +516,7 @@ def joint_places(
     has crossed by t with probability c_j (1 - e^{-s_j t}) (a Poisson-binomial count, by dynamic programming).
     `team` numbers each car's team in its race (-1: no teammates).
     """
-    trouble = trouble or NO_TROUBLE
+    trouble = _in_field(trouble, s)
     races, cars = s.shape
     places = cars if places is None else min(places, cars)
     t = np.exp(_joint_nodes(s, trouble))

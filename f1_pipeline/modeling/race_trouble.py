@@ -4,9 +4,13 @@ How often a classified car's race goes wrong changes from season to season more 
 (BENCHMARKS.md, "Honest outcomes"). Before qualifying, each race's share is therefore the one of `TROUBLE_SHARES`
 whose podium, top 6 and points chances scored best (summed binary log loss) over the `TROUBLE_WINDOW` completed
 races just before it, in the same predictions; a race with none before it gets the first share, the one the
-validation seasons chose. Point in time: a race's share depends only on results known before it. After qualifying
-one share (none) is listed, so nothing is chosen there: the shares that helped before qualifying made the top 6 and
-points chances worse on the backtest seasons.
+validation seasons chose. Point in time: a race's share depends only on results known before it.
+
+After qualifying one law is listed, so nothing is chosen there: every car's race goes wrong with chance 0.1 plus
+`FRONT` times its P(win) against the favourite's. The grid puts the fastest cars in front, and a front runner who
+does not win loses places more often than the midfield does (without trouble the law gives the pole sitter the podium
+more often than he reaches it, and the cars starting second and third less often); choosing the law race by race
+there scored no better than this one.
 """
 
 from __future__ import annotations
@@ -22,18 +26,22 @@ from f1_pipeline.modeling.outcomes import NO_TROUBLE, Trouble
 
 TROUBLE_SHARES: dict[str, tuple[float, ...]] = {
     "pre_qualifying": (0.4, 0.3, 0.2),
-    "post_qualifying": (0.0,),
+    "post_qualifying": (0.1,),
 }
 """The shares each mode chooses among, the first used where no race came before. A troubled car is slowed down to
 a fifth, a twentieth or a hundredth of its strength, each as likely (`trouble_of`)."""
+FRONT: dict[str, float] = {"pre_qualifying": 0.0, "post_qualifying": 0.1}
+"""What each mode adds to the share of the race favourite, and to the others' in proportion to their P(win)
+(`Trouble.front`). The laws of both modes were compared on every season 2010-2025 together (BENCHMARKS.md)."""
 TROUBLE_WINDOW = 40
 """Completed races whose scores choose a race's share: two seasons. 20 and 80 were measured too (BENCHMARKS.md)."""
 SCORED = ("podium", "top6", "points")
 """The chances the share is chosen on: the ones trouble changes (P(win) and P(classified) it keeps)."""
 
 
-def trouble_of(share: float) -> Trouble:
-    return Trouble(share=share, slowdown=0.01, levels=3) if share else NO_TROUBLE
+def trouble_of(share: float, mode: str) -> Trouble:
+    front = FRONT[mode]
+    return Trouble(share=share, slowdown=0.01, levels=3, front=front) if share or front else NO_TROUBLE
 
 
 def race_losses(chances: Mapping[float, pl.DataFrame]) -> pl.DataFrame:

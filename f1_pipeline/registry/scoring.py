@@ -77,7 +77,7 @@ def _mode_outcomes(group: pl.DataFrame, mode: str, history: pl.DataFrame | None)
     if "trouble_share" not in group.columns:
         group = group.with_columns(trouble_share=pl.lit(shares[0], pl.Float64))
     return pl.concat(
-        finishing_outcomes(part, by=("mode",), trouble=trouble_of(share))
+        finishing_outcomes(part, by=("mode",), trouble=trouble_of(share, mode))
         for (share,), part in group.group_by("trouble_share", maintain_order=True)
     )
 
@@ -99,7 +99,7 @@ def _in_chosen_laws(group: pl.DataFrame, mode: str, history: pl.DataFrame | None
         recent = earlier.select(RACE_KEY).unique().sort(RACE_KEY).tail(TROUBLE_WINDOW)
         past = earlier.join(recent, on=RACE_KEY, how="semi").select(*_HISTORY, "won", "finish_position")
         frame = pl.concat([past, group], how="diagonal_relaxed")
-    chances = {share: finishing_outcomes(frame, by=("mode",), trouble=trouble_of(share)) for share in shares}
+    chances = {share: finishing_outcomes(frame, by=("mode",), trouble=trouble_of(share, mode)) for share in shares}
     if "won" in frame.columns:  # rows without results (none completed) take the first share, in `shares_by_race`
         completed = {share: outcomes.filter(pl.col("won").is_not_null()) for share, outcomes in chances.items()}
         chosen = shares_by_race(group, race_losses(completed), shares)

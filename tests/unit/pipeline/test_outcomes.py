@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from f1_pipeline.modeling.outcomes import (
+    FieldTrouble,
     Trouble,
     classified_strengths,
     expected_positions,
@@ -186,30 +187,40 @@ def test_the_joint_law_of_retirements_and_order_matches_every_case_enumerated(se
 
 
 def enumerated_troubled(
-    strengths: np.ndarray, classified: np.ndarray, team: np.ndarray, trouble: Trouble
+    strengths: np.ndarray, classified: np.ndarray, team: np.ndarray, trouble: FieldTrouble
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`enumerated_joint` averaged over how each car's race goes (untroubled, or one of the trouble levels): given
-    that, every crossing time is exponential with the cars' strengths times their speed factors, so the order is
-    Plackett-Luce with those strengths."""
+    """`enumerated_joint` averaged over how each car's race goes (untroubled, or one of the trouble levels, each car
+    with its own share): given that, every crossing time is exponential with the cars' strengths times their speed
+    factors, so the order is Plackett-Luce with those strengths."""
     cars = len(strengths)
+    weights = np.array([weight[0, 0] for weight, _ in trouble.components()])  # (parts, cars)
+    speeds = np.array([speed for _, speed in trouble.components()])
     places, ahead = np.zeros((cars, cars)), np.zeros(cars)
-    for parts in itertools.product(trouble.components(), repeat=cars):
-        weights, speeds = np.array(parts).T
-        more_places, more_ahead = enumerated_joint(strengths * speeds, classified, team)
-        places += np.prod(weights) * more_places
-        ahead += np.prod(weights) * more_ahead
+    for parts in itertools.product(range(len(speeds)), repeat=cars):
+        weight = np.prod(weights[list(parts), np.arange(cars)])
+        more_places, more_ahead = enumerated_joint(strengths * speeds[list(parts)], classified, team)
+        places += weight * more_places
+        ahead += weight * more_ahead
     return places, ahead
 
 
-@pytest.mark.parametrize("trouble", [Trouble(share=0.2, slowdown=0.1), Trouble(share=0.3, slowdown=0.05, levels=2)])
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        Trouble(share=0.2, slowdown=0.1),
+        Trouble(share=0.3, slowdown=0.05, levels=2),
+        Trouble(share=0.1, slowdown=0.05, levels=2, front=0.3),
+    ],
+)
 def test_the_law_with_trouble_matches_every_case_enumerated_and_keeps_the_win_chance(trouble):
     rng = np.random.default_rng(5)
     p = rng.dirichlet(np.ones(4))
     classified = rng.uniform(0.85, 0.99, 4)  # a car alone classified wins whatever its strength: keep that rare
     team = np.array([0, 0, 1, -1])
+    field = trouble.in_field(p[None, :])
     strengths, used = classified_strengths(p[None, :], classified[None, :], trouble)
-    places, ahead = joint_places(strengths, used, team[None, :], trouble=trouble)
-    exact_places, exact_ahead = enumerated_troubled(strengths[0], used[0], team, trouble)
+    places, ahead = joint_places(strengths, used, team[None, :], trouble=field)
+    exact_places, exact_ahead = enumerated_troubled(strengths[0], used[0], team, field)
     assert np.abs(places[0] - exact_places).max() < 1e-8
     assert np.abs(ahead[0] - exact_ahead).max() < 1e-8
     nobody = np.prod(1 - used[0])
@@ -229,14 +240,30 @@ def test_the_law_with_trouble_matches_every_case_enumerated_and_keeps_the_win_ch
 
 
 def test_trouble_outside_its_range_is_refused():
-    for share, slowdown, levels in ((1.0, 0.5, 1), (-0.1, 0.5, 1), (0.2, 0.0, 1), (0.2, 1.5, 1), (0.2, 0.5, 0)):
+    for share, slowdown, levels, front in (
+        (1.0, 0.5, 1, 0.0),
+        (-0.1, 0.5, 1, 0.0),
+        (0.2, 0.0, 1, 0.0),
+        (0.2, 1.5, 1, 0.0),
+        (0.2, 0.5, 0, 0.0),
+        (0.1, 0.5, 1, -0.1),
+        (0.5, 0.5, 1, 0.5),
+    ):
         with pytest.raises(ValueError, match="trouble needs"):
-            Trouble(share, slowdown, levels)
+            Trouble(share, slowdown, levels, front)
+
+
+def test_front_trouble_falls_with_the_win_chance_and_needs_it():
+    trouble = Trouble(share=0.1, slowdown=0.01, levels=3, front=0.1)
+    field = trouble.in_field(np.array([[0.5, 0.25, 0.25, 0.0]]))
+    assert np.allclose(field.share, [[0.2, 0.15, 0.15, 0.0]])  # the favourite 0.2, padding none
+    with pytest.raises(ValueError, match="needs the races' P\\(win\\)"):
+        joint_places(np.full((1, 3), 1 / 3), np.ones((1, 3)), np.full((1, 3), -1), trouble=trouble)
 
 
 def test_trouble_spreads_the_places_behind_the_winner():
     race = _race(2024, 1, [0.5, 0.2, *[0.3 / 18] * 18], [f"t{i // 2}" for i in range(20)])
-    troubled = finishing_outcomes(race, trouble=trouble_of(TROUBLE_SHARES["pre_qualifying"][0]))
+    troubled = finishing_outcomes(race, trouble=trouble_of(TROUBLE_SHARES["pre_qualifying"][0], "pre_qualifying"))
     calm = finishing_outcomes(race)
     assert troubled["top6_probability"][0] < calm["top6_probability"][0]
     assert troubled["top6_probability"][10] > calm["top6_probability"][10]

@@ -6,7 +6,7 @@ import pytest
 
 from f1_pipeline.modeling.backtest import completed
 from f1_pipeline.modeling.estimators import ConditionalLogit
-from f1_pipeline.modeling.outcomes import outcome_problems
+from f1_pipeline.modeling.outcomes import Trouble, finishing_outcomes, outcome_problems
 from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, shares_by_race
 from f1_pipeline.registry.scoring import with_outcomes
 from tests.modeling_data import real_features, two_scored_races
@@ -105,3 +105,24 @@ def test_rows_without_results_take_the_first_share():
     unlabelled = with_outcomes(predictions, race.select("season", "round", "driver_id", "constructor_id"), failing)
     assert set(unlabelled["trouble_share"]) == {TROUBLE_SHARES["pre_qualifying"][0]}
     assert outcome_problems(unlabelled, by=("mode",)).is_empty()
+
+
+def test_after_qualifying_the_front_runners_meet_more_trouble(backtest):
+    """One law after qualifying: every car's share 0.1, the favourite's 0.2; a favourite who does not win is then
+    less often second or third than with trouble on every car alike, and P(win) stays the model's."""
+    rows, predictions, failing = backtest
+    post = predictions.with_columns(mode=pl.lit("post_qualifying"))
+    outcomes = with_outcomes(post, rows, failing.with_columns(mode=pl.lit("post_qualifying")))
+    assert set(outcomes["trouble_share"]) == {TROUBLE_SHARES["post_qualifying"][0]}
+    assert outcome_problems(outcomes, by=("mode",)).is_empty()
+    even = finishing_outcomes(
+        outcomes.drop("podium_probability", "top6_probability", "points_probability", "trouble_share"),
+        by=("mode",),
+        trouble=Trouble(share=0.1, slowdown=0.01, levels=3),
+    )
+    favourites = outcomes.with_columns(even_podium=even["podium_probability"]).filter(
+        pl.col("probability") == pl.col("probability").max().over("season", "round")
+    )
+    beaten = favourites["podium_probability"] - favourites["probability"]
+    assert (beaten < favourites["even_podium"] - favourites["probability"]).all()
+    assert outcomes["probability"].to_list() == pytest.approx(post["probability"].to_list())
