@@ -8,14 +8,18 @@ Each law keeps every car's P(win) and P(classified) and changes only how the pla
   more places, beta > 1 keeps him closer to the front (beta = 1 is the published law to within 1e-3);
 - `pace` (alpha): the same, with the strengths behind the winner a geometric blend of the post-qualifying ones and
   the pre-qualifying P(win) (alpha = 1: the race pace without the grid);
-- `front` (share, kappa): trouble (`outcomes.Trouble`, down to 0.01 of a car's strength in three levels) whose share
-  falls with the car's P(win): share * (p / the race's largest p)^kappa; kappa = 0 is the published kind.
+- `slot` (lambda): the same, with the strengths behind the winner multiplied by lambda per starting slot (pit lane
+  last): places that follow the grid more than the win chances say;
+- `front` (share, front, kappa): trouble (`outcomes.Trouble`, down to 0.01 of a car's strength in three levels) whose
+  share falls with the car's P(win): share + front * (p / the race's largest p)^kappa; kappa = 0 is one share for
+  every car (the kind published before qualifying), kappa = 1 with share 0.1 and front 0.1 the law published after
+  qualifying.
 
 Scored as `bench.trouble` scores the trouble mixtures: the validation seasons 2010-2013 walk-forward with the tuned
 recipe, the backtest seasons from the warehouse's published walk-forward predictions; `--walk-forward` chooses the
 post-qualifying law of each backtest season from every season before it; `--season` scores a season the laws were
-not looked at on; `--rolling` chooses the published trouble race by race from the published races just before
-it.
+not looked at on; `--rolling` chooses the trouble race by race from the published races just before it (before
+qualifying the published choice; after qualifying among no trouble, one share of 0.2 and the published law).
 
     python -m bench.order_laws [--mode post_qualifying] [--walk-forward | --season 2026 | --rolling]
 """
@@ -35,10 +39,13 @@ from bench.trouble import outcome_table, predictions
 from f1_pipeline.modeling.field import RACE_KEY
 from f1_pipeline.modeling.metrics import outcome_scores
 from f1_pipeline.modeling.outcomes import (
+    NO_TROUBLE,
     OUTCOME_COLUMNS,
     PODIUM,
     PROBABILITY_FLOOR,
     TOP6,
+    FieldTrouble,
+    Trouble,
     classified_strengths,
     finishing_outcomes,
     joint_places,
@@ -58,30 +65,32 @@ _BATCH = 4
 class Law:
     beta: float = 1.0
     alpha: float = 0.0
+    slot: float = 1.0
     share: float = 0.0
+    front: float = 0.0
     kappa: float = 0.0
 
     def __str__(self) -> str:
-        if self.share:
-            return f"front share {self.share} kappa {self.kappa}"
-        return f"discount beta {self.beta} pace alpha {self.alpha}"
+        if self.share or self.front:
+            return f"trouble share {self.share} front {self.front} kappa {self.kappa}"
+        return f"discount beta {self.beta} pace alpha {self.alpha} slot {self.slot}"
 
 
-PUBLISHED = Law()
+NONE = Law()
+"""No trouble: the post-qualifying law published before 2026-12-06."""
+PUBLISHED_POST = Law(share=0.1, front=0.1, kappa=1.0)
 DISCOUNTS = [Law(beta=beta) for beta in (0.9, 0.8, 0.7, 0.6, 0.5, 1.1, 1.25, 1.5)]
 PACES = [Law(alpha=alpha) for alpha in (0.25, 0.5, 0.75, 1.0)]
-FRONTS = [Law(share=share, kappa=kappa) for share in (0.2, 0.3, 0.4) for kappa in (0.0, 0.5, 1.0, 2.0)]
-
-
-class _CarTrouble:
-    """`outcomes.Trouble`'s mixture with a share per car, (races, 1, cars), for the law's own functions."""
-
-    def __init__(self, share: np.ndarray) -> None:
-        self.share = share
-
-    def components(self) -> tuple[tuple[np.ndarray | float, float], ...]:
-        speeds = 0.01 ** (np.arange(1, 4) / 3)
-        return ((1.0 - self.share, 1.0), *((self.share / 3, float(speed)) for speed in speeds))
+SLOTS = [Law(beta=beta, slot=slot) for beta in (1.0, 0.8) for slot in (0.95, 0.9, 0.85, 0.8, 0.7)]
+FRONTS = [Law(front=front, kappa=kappa) for front in (0.2, 0.3, 0.4) for kappa in (0.0, 0.5, 1.0, 2.0)]
+_SPEEDS = Trouble(share=0.1, slowdown=0.01, levels=3).in_field(np.ones((1, 1))).speeds
+SHARED_FRONTS = [
+    Law(share=share, front=front, kappa=kappa)
+    for share in (0.1, 0.2)
+    for front in (0.1, 0.2, 0.3)
+    for kappa in (0.5, 1.0)
+]
+"""Trouble on every car and more on the front runners; PUBLISHED_POST is among them."""
 
 
 def front_places(p: np.ndarray, classified: np.ndarray, law: Law, places: int) -> np.ndarray:
@@ -89,20 +98,24 @@ def front_places(p: np.ndarray, classified: np.ndarray, law: Law, places: int) -
     result = np.zeros((*p.shape, places))
     for start in range(0, p.shape[0], 16):
         batch = slice(start, start + 16)
-        share = law.share * (p[batch] / p[batch].max(axis=1, keepdims=True)) ** law.kappa
-        trouble = _CarTrouble(np.where(p[batch] > 0, share, 0.0)[:, None, :])
-        s, c = classified_strengths(p[batch], classified[batch], trouble)  # type: ignore[arg-type]
-        result[batch], _ = joint_places(s, c, np.full(s.shape, -1), places, trouble)  # type: ignore[arg-type]
+        share = law.share + law.front * (p[batch] / p[batch].max(axis=1, keepdims=True)) ** law.kappa
+        trouble = FieldTrouble(np.where(p[batch] > 0, share, 0.0), _SPEEDS)
+        s, c = classified_strengths(p[batch], classified[batch], trouble)
+        result[batch], _ = joint_places(s, c, np.full(s.shape, -1), places, trouble)
     return result
 
 
-def discounted_places(p: np.ndarray, classified: np.ndarray, pace: np.ndarray, law: Law, places: int) -> np.ndarray:
+def discounted_places(
+    p: np.ndarray, classified: np.ndarray, pace: np.ndarray, slot: np.ndarray, law: Law, places: int
+) -> np.ndarray:
     """P(car j is classified in place r+1), (races, cars, places): P(win) for the first place, then the sum over
-    winners i of p_i times the place r of car j in the field without i (strengths s^beta blended with `pace`)."""
+    winners i of p_i times the place r of car j in the field without i (strengths s^beta blended with `pace`, times
+    lambda to the power of the starting `slot`)."""
     real = p > 0
     s, c = classified_strengths(p, classified)
     after = np.where(real, np.clip((c - p) / np.maximum(1.0 - p, 1e-12), 0.0, 1.0), 0.0)
     u = np.where(real, (s**law.beta) ** (1 - law.alpha) * np.maximum(pace, PROBABILITY_FLOOR) ** law.alpha, 0.0)
+    u = u * law.slot**slot
     races, cars = p.shape
     result = np.zeros((races, cars, places))
     result[:, :, 0] = p
@@ -141,11 +154,12 @@ def law_outcomes(frame: pl.DataFrame, law: Law) -> pl.DataFrame:
     classified = np.where(p > 0, _matrix(rows.with_columns(_c=1 - pl.col("not_classified_probability")), "_c"), 0.0)
     points = rows["season"].map_elements(points_places, return_dtype=pl.Int64).to_numpy()
     width = min(max(TOP6, int(points.max())), p.shape[1])
-    if law.share:
+    if law.share or law.front:
         places = front_places(p, classified, law, width)
     else:
         pace = _matrix(rows, "pre_probability") if law.alpha else p
-        places = discounted_places(p, classified, pace, law, width)
+        slot = _matrix(rows, "slot") if law.slot != 1.0 else np.zeros(p.shape)
+        places = discounted_places(p, classified, pace, slot, law, width)
     race, slot = _race_slots(rows)
     cumulative = np.clip(np.cumsum(places, axis=2)[race, slot], 0.0, 1.0)
     return rows.drop("not_classified_probability", "teammate_ahead_probability", strict=False).with_columns(
@@ -156,12 +170,17 @@ def law_outcomes(frame: pl.DataFrame, law: Law) -> pl.DataFrame:
 
 
 def with_pace(frame: pl.DataFrame, mode: str) -> pl.DataFrame:
-    """The rows of `mode`, each with the same driver's pre-qualifying P(win) (`pre_probability`, renormalised)."""
+    """The rows of `mode`, each with the same driver's pre-qualifying P(win) (`pre_probability`, renormalised) and
+    starting slot (`slot`, 0 = pole, the pit lane last) from its `grid`."""
     key = [*RACE_KEY, "driver_id"]
     pre = frame.filter(pl.col("mode") == "pre_qualifying").select(*key, pre_probability=pl.col("probability"))
     rows = frame.filter(pl.col("mode") == mode).join(pre, on=key, how="left")
     pace = pl.col("pre_probability").fill_null(0.0)
-    return rows.with_columns(pre_probability=pace / pace.sum().over(RACE_KEY))
+    start = pl.when(pl.col("grid") > 0).then(pl.col("grid")).otherwise(999)
+    return rows.with_columns(
+        pre_probability=pace / pace.sum().over(RACE_KEY),
+        slot=(start.rank("ordinal").over(RACE_KEY) - 1).cast(pl.Float64),
+    )
 
 
 def summed(outcomes: pl.DataFrame, by: tuple[str, ...] = ("mode",)) -> pl.DataFrame:
@@ -197,30 +216,34 @@ def walk_forward(frame: pl.DataFrame, laws: list[Law], seasons: list[int]) -> No
 
 
 def rolling(published: pl.DataFrame, mode: str, windows: tuple[int, ...]) -> None:
-    """The published trouble chosen race by race (`race_trouble.shares_by_race`): each race's share (none, 0.2, 0.3
-    or 0.4 of the cars, down to 0.01 in three levels) the one with the lowest summed log loss of podium, top 6 and
-    points over the `window` published races before it (the mode's first share of `TROUBLE_SHARES` before any, and
-    everywhere with a window of 0), scored per period. Only the warehouse's walk-forward predictions are used, as a
-    pipeline step could."""
+    """Trouble chosen race by race (`race_trouble.shares_by_race`): each race's law the one with the lowest summed log
+    loss of podium, top 6 and points over the `window` published races before it (the first law before any, and
+    everywhere with a window of 0), scored per period. Before qualifying the laws are one share for every car (0.4,
+    none, 0.2 or 0.3; the published choice offers 0.4, 0.3 and 0.2); after qualifying the published law, none, or one
+    share of 0.2. Only the warehouse's walk-forward predictions are used, as a pipeline step could."""
     rows = published.filter(pl.col("mode") == mode).drop(
         *(c for c in OUTCOME_COLUMNS if c != "not_classified_probability"), "trouble_share", strict=False
     )
-    first = TROUBLE_SHARES[mode][0]
-    shares = (first, *(share for share in (0.0, 0.2, 0.3, 0.4) if share != first))
+    if mode == "pre_qualifying":
+        first = TROUBLE_SHARES[mode][0]
+        laws = [trouble_of(share, mode) for share in (first, *(s for s in (0.0, 0.2, 0.3, 0.4) if s != first))]
+    else:
+        laws = [trouble_of(TROUBLE_SHARES[mode][0], mode), NO_TROUBLE, Trouble(share=0.2, slowdown=0.01, levels=3)]
+    keys = tuple(float(number) for number in range(len(laws)))
     chances = {
-        share: finishing_outcomes(rows, by=("mode",), trouble=trouble_of(share)).drop("teammate_ahead_probability")
-        for share in shares
+        key: finishing_outcomes(rows, by=("mode",), trouble=law).drop("teammate_ahead_probability")
+        for key, law in zip(keys, laws, strict=True)
     }
     losses = race_losses(chances)
     newest = losses["season"].max()
+    print("laws:", {int(key): str(law) for key, law in zip(keys, laws, strict=True)})
     for window in (0, *windows):
-        picks = shares_by_race(losses, losses, shares, window)
+        picks = shares_by_race(losses, losses, keys, window)
         chosen = pl.concat(
-            chances[share].join(picks.filter(pl.col("trouble_share") == share), on=RACE_KEY, how="semi")
-            for share in shares
+            chances[key].join(picks.filter(pl.col("trouble_share") == key), on=RACE_KEY, how="semi") for key in keys
         ).drop("not_classified_probability")
-        counts = picks.group_by("trouble_share").len().sort("trouble_share").rows()
-        print(f"window {window or f'0 (one share, {first})'}: shares chosen", dict(counts))
+        counts = {int(key): count for key, count in picks.group_by("trouble_share").len().sort("trouble_share").rows()}
+        print(f"window {window or '0 (the first law)'}: laws chosen (races)", counts)
         for name, period in (
             ("through last season", pl.col("season") < newest),
             ("newest season", pl.col("season") == newest),
@@ -244,18 +267,21 @@ def main() -> None:
     started = time.perf_counter()
     validation = list(range(settings.validation_first_season, settings.backtest_first_season))
     backtest = list(range(settings.backtest_first_season, through + 1))
-    laws = [PUBLISHED, *DISCOUNTS, *PACES, *FRONTS] if args.mode == "post_qualifying" else [PUBLISHED, *FRONTS]
+    post = args.mode == "post_qualifying"
+    laws = [NONE, *DISCOUNTS, *PACES, *SLOTS, *FRONTS, *SHARED_FRONTS] if post else [NONE, *FRONTS]
     if args.season:
         frame = with_pace(predictions(store, [args.season], settings.train_first_season), args.mode)
-        grid(f"season {args.season}", frame, [PUBLISHED, *FRONTS])
+        grid(f"season {args.season}", frame, [NONE, *FRONTS, *(SHARED_FRONTS if post else [])])
     elif args.rolling:
         rolling(store.read(RACE_PREDICTIONS), args.mode, (20, 40, 80))
     elif args.walk_forward:
         frame = with_pace(predictions(store, [*validation, *backtest], settings.train_first_season), args.mode)
-        walk_forward(frame, [PUBLISHED, *(law for law in FRONTS if law.kappa <= 1.0)], backtest)
+        walk_forward(frame, [NONE, *(law for law in FRONTS if law.kappa <= 1.0)], backtest)
     else:
         grid("validation", with_pace(predictions(store, validation, settings.train_first_season), args.mode), laws)
+        starts = store.read(RACE_FEATURES).select(*RACE_KEY, "driver_id", "grid")
         published = store.read(RACE_PREDICTIONS).filter(pl.col("season").is_between(backtest[0], through))
+        published = published.join(starts, on=[*RACE_KEY, "driver_id"], how="left")
         grid("backtest (published)", with_pace(published, args.mode), laws)
     print(f"{time.perf_counter() - started:.0f} s")
 
