@@ -1,5 +1,6 @@
-"""Other laws of the classified order behind the winner, measured against the published one (BENCHMARKS.md, "Other
-laws of the order behind the winner"); none is shipped.
+"""Other laws of the classified order behind the winner, measured against each other (BENCHMARKS.md, "Other laws of
+the order behind the winner" and "Trouble on every car and more on the front runners"); after qualifying the
+published law is one of them (share 0.1, front 0.1, kappa 1).
 
 Each law keeps every car's P(win) and P(classified) and changes only how the places behind the winner are shared:
 - `discount` (beta): the winner is drawn with the model's P(win); given the winner, the other cars are classified
@@ -78,7 +79,6 @@ class Law:
 
 NONE = Law()
 """No trouble: the post-qualifying law published before 2026-12-06."""
-PUBLISHED_POST = Law(share=0.1, front=0.1, kappa=1.0)
 DISCOUNTS = [Law(beta=beta) for beta in (0.9, 0.8, 0.7, 0.6, 0.5, 1.1, 1.25, 1.5)]
 PACES = [Law(alpha=alpha) for alpha in (0.25, 0.5, 0.75, 1.0)]
 SLOTS = [Law(beta=beta, slot=slot) for beta in (1.0, 0.8) for slot in (0.95, 0.9, 0.85, 0.8, 0.7)]
@@ -90,7 +90,7 @@ SHARED_FRONTS = [
     for front in (0.1, 0.2, 0.3)
     for kappa in (0.5, 1.0)
 ]
-"""Trouble on every car and more on the front runners; PUBLISHED_POST is among them."""
+"""Trouble on every car and more on the front runners; the law published after qualifying is among them."""
 
 
 def front_places(p: np.ndarray, classified: np.ndarray, law: Law, places: int) -> np.ndarray:

@@ -7,8 +7,8 @@ the reliability model gives each car's chance of not being classified, and every
 both into podium, top 6 and points chances, scored as binary forecasts (log loss, expected calibration error and the
 largest gap between forecast and observed rate in a bin of at least 50 forecasts). Per mode, the grid point with the
 lowest summed log loss of the three outcomes on the validation seasons is the one chosen; the backtest seasons are
-then scored without and with it (`race_trouble.TROUBLE_SHARES` starts from the choice, and keeps trouble only where
-no chance got worse there).
+then scored without and with it (`race_trouble.TROUBLE_SHARES` started from the choice before qualifying; the law
+after qualifying came later, from `bench.order_laws`).
 Prints the tables. With --published, scores the warehouse's published walk-forward predictions instead (every
 chance, with its reliability table): the numbers BENCHMARKS.md reports.
 

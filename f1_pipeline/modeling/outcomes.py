@@ -115,12 +115,16 @@ class Trouble:
         return FieldTrouble(share, tuple(float(speed) for speed in speeds))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FieldTrouble:
     """`Trouble` in given races: each car's share (races, cars) and the slowed speed factors, each as likely."""
 
     share: np.ndarray
     speeds: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if self.share.any() and not self.speeds:
+            raise ValueError("trouble with a share needs at least one slowed speed")
 
     def components(self) -> tuple[tuple[np.ndarray, float], ...]:
         """(weight of each car, (races, 1, cars); speed factor) of each part of the crossing time's mixture."""
@@ -132,6 +136,8 @@ def _in_field(trouble: Trouble | FieldTrouble | None, p: np.ndarray) -> FieldTro
     """The mixture of each car of the races p: a `Trouble` with a `front` needs the races' P(win) itself, so only
     `classified_strengths` and `finishing_outcomes`, which have it, accept one; elsewhere pass the `FieldTrouble`."""
     if isinstance(trouble, FieldTrouble):
+        if trouble.share.shape != p.shape:
+            raise ValueError(f"trouble for races of shape {trouble.share.shape} used on races of shape {p.shape}")
         return trouble
     trouble = trouble or NO_TROUBLE
     if trouble.front:
@@ -322,8 +328,9 @@ _JOINT_BATCH = 16
 
 
 def pairwise_ahead(s: np.ndarray, trouble: Trouble | FieldTrouble | None = None) -> np.ndarray:
-    """P(car j crosses before car i | both classified), (races, i, j), zero on the diagonal and for padding: for
-    exponential times s_j / (s_i + s_j), averaged over whether each car is troubled."""
+    """P(car j crosses before car i | both classified), (races, i, j), zero on the diagonal and where j is padding
+    (where i is, the row is meaningless: its P(classified) of 0 cancels it): for exponential times s_j / (s_i + s_j),
+    averaged over whether each car is troubled."""
     components = _in_field(trouble, s).components()
     ahead = np.zeros((*s.shape, s.shape[1]))
     for weight_i, speed_i in components:
@@ -447,7 +454,7 @@ def classified_strengths(
     c = np.where(real, np.maximum(np.atleast_2d(classified), np.sqrt(np.clip(p, 0.0, 1.0))), 0.0)
     c = np.clip(c, 0.0, 1.0)
     s = np.where(real, np.maximum(p, PROBABILITY_FLOOR), 0.0)
-    field_trouble = trouble if isinstance(trouble, FieldTrouble) else (trouble or NO_TROUBLE).in_field(s)
+    field_trouble = _in_field(trouble, s) if isinstance(trouble, FieldTrouble) else (trouble or NO_TROUBLE).in_field(s)
     for _ in range(_FIXED_POINT_STEPS):
         win = _win_probabilities(s, c, field_trouble)
         if np.abs(win - p)[real].max(initial=0.0) < _FIXED_POINT_TOLERANCE:

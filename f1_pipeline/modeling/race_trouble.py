@@ -40,7 +40,9 @@ SCORED = ("podium", "top6", "points")
 
 
 def trouble_of(share: float, mode: str) -> Trouble:
-    front = FRONT[mode]
+    """The law of a published share. A share the mode does not list any more comes from a publication made before
+    its law changed (after qualifying: 0, no trouble), and is rebuilt as it was published then: without a front."""
+    front = FRONT[mode] if share in TROUBLE_SHARES[mode] else 0.0
     return Trouble(share=share, slowdown=0.01, levels=3, front=front) if share or front else NO_TROUBLE
 
 

@@ -259,6 +259,10 @@ def test_front_trouble_falls_with_the_win_chance_and_needs_it():
     assert np.allclose(field.share, [[0.2, 0.15, 0.15, 0.0]])  # the favourite 0.2, padding none
     with pytest.raises(ValueError, match="needs the races' P\\(win\\)"):
         joint_places(np.full((1, 3), 1 / 3), np.ones((1, 3)), np.full((1, 3), -1), trouble=trouble)
+    with pytest.raises(ValueError, match="races of shape"):  # another batch's shares are refused, not broadcast
+        joint_places(np.full((2, 4), 1 / 4), np.ones((2, 4)), np.full((2, 4), -1), trouble=field)
+    with pytest.raises(ValueError, match="slowed speed"):
+        FieldTrouble(np.full((1, 2), 0.1), ())
 
 
 def test_trouble_spreads_the_places_behind_the_winner():

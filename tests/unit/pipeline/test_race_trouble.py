@@ -6,8 +6,8 @@ import pytest
 
 from f1_pipeline.modeling.backtest import completed
 from f1_pipeline.modeling.estimators import ConditionalLogit
-from f1_pipeline.modeling.outcomes import Trouble, finishing_outcomes, outcome_problems
-from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, shares_by_race
+from f1_pipeline.modeling.outcomes import NO_TROUBLE, Trouble, finishing_outcomes, outcome_problems
+from f1_pipeline.modeling.race_trouble import TROUBLE_SHARES, shares_by_race, trouble_of
 from f1_pipeline.registry.scoring import with_outcomes
 from tests.modeling_data import real_features, two_scored_races
 
@@ -109,7 +109,7 @@ def test_rows_without_results_take_the_first_share():
 
 def test_after_qualifying_the_front_runners_meet_more_trouble(backtest):
     """One law after qualifying: every car's share 0.1, the favourite's 0.2; a favourite who does not win is then
-    less often second or third than with trouble on every car alike, and P(win) stays the model's."""
+    less often second or third than with 0.1 on every car alike."""
     rows, predictions, failing = backtest
     post = predictions.with_columns(mode=pl.lit("post_qualifying"))
     outcomes = with_outcomes(post, rows, failing.with_columns(mode=pl.lit("post_qualifying")))
@@ -125,4 +125,11 @@ def test_after_qualifying_the_front_runners_meet_more_trouble(backtest):
     )
     beaten = favourites["podium_probability"] - favourites["probability"]
     assert (beaten < favourites["even_podium"] - favourites["probability"]).all()
-    assert outcomes["probability"].to_list() == pytest.approx(post["probability"].to_list())
+
+
+def test_a_published_share_is_rebuilt_in_the_law_it_was_published_with():
+    """After qualifying the law's front applies to the share it lists; a share of 0, published before that law, is
+    the law without trouble it was then (the API rescoring an older publication)."""
+    assert trouble_of(0.1, "post_qualifying") == Trouble(share=0.1, slowdown=0.01, levels=3, front=0.1)
+    assert trouble_of(0.0, "post_qualifying") == NO_TROUBLE
+    assert trouble_of(0.3, "pre_qualifying") == Trouble(share=0.3, slowdown=0.01, levels=3)
