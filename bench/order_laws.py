@@ -28,6 +28,7 @@ qualifying the published choice; after qualifying among no trouble, one share of
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,6 @@ from f1_pipeline.modeling.outcomes import (
     PROBABILITY_FLOOR,
     TOP6,
     FieldTrouble,
-    Trouble,
     classified_strengths,
     finishing_outcomes,
     joint_places,
@@ -83,7 +83,9 @@ DISCOUNTS = [Law(beta=beta) for beta in (0.9, 0.8, 0.7, 0.6, 0.5, 1.1, 1.25, 1.5
 PACES = [Law(alpha=alpha) for alpha in (0.25, 0.5, 0.75, 1.0)]
 SLOTS = [Law(beta=beta, slot=slot) for beta in (1.0, 0.8) for slot in (0.95, 0.9, 0.85, 0.8, 0.7)]
 FRONTS = [Law(front=front, kappa=kappa) for front in (0.2, 0.3, 0.4) for kappa in (0.0, 0.5, 1.0, 2.0)]
-_SPEEDS = Trouble(share=0.1, slowdown=0.01, levels=3).in_field(np.ones((1, 1))).speeds
+_PUBLISHED_POST = trouble_of(TROUBLE_SHARES["post_qualifying"][0], "post_qualifying")
+_SPEEDS = _PUBLISHED_POST.in_field(np.ones((1, 1))).speeds
+"""The published trouble's slowed speeds, which every trouble law here shares."""
 SHARED_FRONTS = [
     Law(share=share, front=front, kappa=kappa)
     for share in (0.1, 0.2)
@@ -228,7 +230,7 @@ def rolling(published: pl.DataFrame, mode: str, windows: tuple[int, ...]) -> Non
         first = TROUBLE_SHARES[mode][0]
         laws = [trouble_of(share, mode) for share in (first, *(s for s in (0.0, 0.2, 0.3, 0.4) if s != first))]
     else:
-        laws = [trouble_of(TROUBLE_SHARES[mode][0], mode), NO_TROUBLE, Trouble(share=0.2, slowdown=0.01, levels=3)]
+        laws = [_PUBLISHED_POST, NO_TROUBLE, dataclasses.replace(_PUBLISHED_POST, share=0.2, front=0.0)]
     keys = tuple(float(number) for number in range(len(laws)))
     chances = {
         key: finishing_outcomes(rows, by=("mode",), trouble=law).drop("teammate_ahead_probability")

@@ -142,7 +142,7 @@ def _in_field(trouble: Trouble | FieldTrouble | None, p: np.ndarray) -> FieldTro
     trouble = trouble or NO_TROUBLE
     if trouble.front:
         raise ValueError("trouble with a front share needs the races' P(win): pass trouble.in_field(p)")
-    return trouble.in_field(np.where(p > 0, 1.0, 0.0))
+    return trouble.in_field(p)
 
 
 NO_TROUBLE = Trouble()
@@ -454,7 +454,7 @@ def classified_strengths(
     c = np.where(real, np.maximum(np.atleast_2d(classified), np.sqrt(np.clip(p, 0.0, 1.0))), 0.0)
     c = np.clip(c, 0.0, 1.0)
     s = np.where(real, np.maximum(p, PROBABILITY_FLOOR), 0.0)
-    field_trouble = _in_field(trouble, s) if isinstance(trouble, FieldTrouble) else (trouble or NO_TROUBLE).in_field(s)
+    field_trouble = _in_field(trouble.in_field(s) if isinstance(trouble, Trouble) else trouble, s)
     for _ in range(_FIXED_POINT_STEPS):
         win = _win_probabilities(s, c, field_trouble)
         if np.abs(win - p)[real].max(initial=0.0) < _FIXED_POINT_TOLERANCE:
